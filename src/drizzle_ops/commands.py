@@ -1,0 +1,118 @@
+"""One plain function per command. They return results; rendering is the caller's job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+
+from . import pg, runner
+from .config import Settings, Target, resolve_target
+from .disposable.base import Server
+from .disposable.default import DefaultServer
+from .plan import Entry
+from .runner import MigrateResult, Progress
+from .workspace import Workspace, load_workspace
+
+
+@dataclass
+class Connected:
+    conn: psycopg.Connection
+    target: Target
+    database: str  # user@host:port/db, from the live connection
+    started_server: Server | None = None
+
+
+def workspace_of(settings: Settings) -> Workspace:
+    return load_workspace(settings.workspace, settings.overrides)
+
+
+@contextmanager
+def connection(
+    settings: Settings, url: str | None, env: str | None, log: Callable[[str], None] | None = None
+) -> Iterator[Connected]:
+    """Connect to the resolved target, starting the embedded default server if that is the target."""
+    target = resolve_target(settings, url, env)
+    started: Server | None = None
+    if target.url is None:
+        default = DefaultServer(settings.state_dir)
+        server = default.running()
+        if server is None:
+            if log:
+                log("starting a disposable PostgreSQL server (the embedded default) …")
+            server, _ = default.ensure(provider=settings.provider, major=settings.pg_major)
+            started = server
+        target = Target(server.url, f"the embedded default server ({server.provider})", target.environment)
+    assert target.url is not None
+    conn = pg.connect(target.url, source=target.source, connect_timeout=settings.connect_timeout)
+    try:
+        yield Connected(conn, target, pg.describe(conn), started)
+    finally:
+        conn.close()
+
+
+def status(
+    settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
+) -> tuple[Workspace, str, list[Entry]]:
+    workspace = workspace_of(settings)
+    with connection(settings, url, env, log) as c:
+        return workspace, c.database, runner.status(c.conn, workspace)
+
+
+@dataclass
+class MigrateOutcome:
+    workspace: Workspace
+    database: str
+    result: MigrateResult
+    entries: list[Entry]
+
+
+def migrate(
+    settings: Settings,
+    url: str | None = None,
+    env: str | None = None,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> MigrateOutcome:
+    workspace = workspace_of(settings)
+    if to is not None:
+        workspace.by_tag(to)  # an unknown tag is bad input: say so before connecting
+    with connection(settings, url, env, log) as c:
+        result = runner.migrate(
+            c.conn,
+            workspace,
+            to=to,
+            dry_run=dry_run,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+            lock_wait=settings.lock_wait,
+            progress=progress,
+        )
+        return MigrateOutcome(workspace, c.database, result, runner.status(c.conn, workspace))
+
+
+def db_up(settings: Settings, provider: str | None = None, major: str | None = None) -> tuple[Server, bool]:
+    return DefaultServer(settings.state_dir).ensure(
+        provider=provider or settings.provider, major=major or settings.pg_major
+    )
+
+
+def db_down(settings: Settings) -> Server | None:
+    return DefaultServer(settings.state_dir).down()
+
+
+def db_down_all() -> list[str]:
+    from .disposable.docker import remove_all
+
+    return remove_all()
+
+
+def db_url(settings: Settings) -> Server | None:
+    return DefaultServer(settings.state_dir).running()

@@ -1,0 +1,115 @@
+"""Settings: invoke.yaml defaults, flags on top, and where the database URL comes from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    url_env: str | None = None  # the variable holding the URL; never the URL itself
+    protected: bool = False
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    workspace: Path
+    rollback_dir: Path
+    checks_dir: Path
+    state_dir: Path
+    lock_wait: float = 60.0
+    connect_timeout: int = 10
+    provider: str = "auto"
+    pg_major: str | None = None
+    environments: dict[str, Environment] = field(default_factory=dict)
+    overrides: dict[str, str | None] = field(default_factory=dict)  # out, migrations_table, migrations_schema
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], project_root: Path, **flags: Any) -> Settings:
+        """Build from the ``drizzle_ops`` section of invoke.yaml; non-None flags win."""
+        merged: dict[str, Any] = {k: v for k, v in dict(data).items()}
+        merged.update({k: v for k, v in flags.items() if v is not None})
+
+        def path(key: str, default: str) -> Path:
+            value = Path(os.path.expanduser(str(merged.get(key) or default)))
+            return value if value.is_absolute() else project_root / value
+
+        envs: dict[str, Environment] = {}
+        for name, spec in dict(merged.get("environments") or {}).items():
+            spec = dict(spec or {})
+            unknown = set(spec) - {"url_env", "protected", "lock_timeout", "statement_timeout", "retries"}
+            if unknown:
+                raise UserError(f"invoke.yaml: environment {name} has unknown keys {sorted(unknown)}")
+            envs[name] = Environment(
+                name=name,
+                url_env=spec.get("url_env"),
+                protected=bool(spec.get("protected", False)),
+                lock_timeout=spec.get("lock_timeout"),
+                statement_timeout=spec.get("statement_timeout"),
+            )
+        try:
+            lock_wait = float(merged.get("lock_wait", 60))
+            connect_timeout = int(merged.get("connect_timeout", 10))
+        except (TypeError, ValueError):
+            raise UserError("lock_wait and connect_timeout must be numbers of seconds") from None
+        if lock_wait < 0:
+            raise UserError("--lock-wait must be zero or more seconds")
+        return cls(
+            project_root=project_root,
+            workspace=path("workspace", "."),
+            rollback_dir=path("rollback_dir", "sql/rollback"),
+            checks_dir=path("checks_dir", "checks"),
+            state_dir=path("state_dir", ".drizzle-ops"),
+            lock_wait=lock_wait,
+            connect_timeout=connect_timeout,
+            provider=str(merged.get("provider") or "auto"),
+            pg_major=str(merged["pg"]) if merged.get("pg") else None,
+            environments=envs,
+            overrides={k: merged.get(k) for k in ("out", "migrations_table", "migrations_schema")},
+        )
+
+    def environment(self, name: str) -> Environment:
+        if name not in self.environments:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise UserError(f"unknown environment {name!r} (invoke.yaml declares: {known})")
+        return self.environments[name]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect, and how we know; ``url`` is None for the embedded default."""
+
+    url: str | None
+    source: str
+    environment: Environment | None = None
+
+
+def resolve_target(settings: Settings, url: str | None, env: str | None) -> Target:
+    """--url, else --env's variable, else DATABASE_URL, else the embedded default server.
+
+    An explicit --env wins over DATABASE_URL: asking for staging and silently
+    getting whatever DATABASE_URL points at would be the worst surprise.
+    """
+    environment = settings.environment(env) if env else None
+    if url:
+        return Target(url, "--url", environment)
+    if environment is not None and environment.url_env:
+        value = os.environ.get(environment.url_env)
+        if not value:
+            raise UserError(
+                f"environment {environment.name} reads its URL from ${environment.url_env}, which is not set"
+            )
+        return Target(value, f"${environment.url_env}", environment)
+    if environment is None and os.environ.get("DATABASE_URL"):
+        return Target(os.environ["DATABASE_URL"], "$DATABASE_URL")
+    return Target(None, "the embedded default server", environment)

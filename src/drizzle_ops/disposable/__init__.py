@@ -1,0 +1,1 @@
+"""Disposable PostgreSQL servers: a provider interface and its docker and local providers."""

@@ -1,0 +1,120 @@
+"""A throwaway server in a ``postgres:<major>`` container: tmpfs data, fsync off, random port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from typing import Any
+
+from ..errors import OperationFailed, UserError
+from .base import DEFAULT_MAJOR, LABEL, Server, new_password, wait_until_ready
+
+DATA_DIR = "/var/lib/postgresql/data"
+SERVER_ARGS = ["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+
+
+def client(timeout: int = 30) -> Any:
+    try:
+        import docker  # imported here: tasks that never start a container don't pay for it
+    except ImportError:  # pragma: no cover - docker is a declared dependency
+        raise UserError("the docker package is not installed; pip install docker, or use --provider local") from None
+    try:
+        c = docker.from_env(timeout=timeout)
+        c.ping()
+        return c
+    except Exception:  # the SDK raises several unrelated types when no engine answers
+        raise OperationFailed(
+            "no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); start Docker or use --provider local"
+        ) from None
+
+
+def engine_answers() -> bool:
+    if not (os.environ.get("DOCKER_HOST") or os.path.exists("/var/run/docker.sock")):
+        return False
+    try:
+        client(timeout=2)
+        return True
+    except OperationFailed:
+        return False
+
+
+def has_image(major: str | None) -> bool:
+    """True when an engine answers and ``postgres:<major>`` is already on this machine."""
+    if not engine_answers():
+        return False
+    import docker.errors
+
+    try:
+        client(timeout=5).images.get(f"postgres:{major or DEFAULT_MAJOR}")
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+class DockerProvider:
+    name = "docker"
+
+    def __init__(self, owner: str = "cli") -> None:
+        self.owner = owner  # label value, so a test session can clean up only its own containers
+
+    def up(self, *, major: str | None = None) -> Server:
+        import docker.errors
+
+        major = major or DEFAULT_MAJOR
+        image = f"postgres:{major}"
+        c = client()
+        try:
+            c.images.get(image)
+        except docker.errors.ImageNotFound:
+            try:
+                c.images.pull("postgres", tag=major)
+            except docker.errors.APIError:
+                raise OperationFailed(
+                    f"image {image} is not on this machine and cannot be pulled; "
+                    f"build it with `bash .ci/docker/build-postgres-images.sh {major}` or use --provider local"
+                ) from None
+        password = new_password()
+        name = f"drizzle-ops-pg{major}-{uuid.uuid4().hex[:10]}"
+        container = c.containers.run(
+            image,
+            command=SERVER_ARGS,
+            name=name,
+            detach=True,
+            environment={"POSTGRES_PASSWORD": password, "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres"},
+            ports={"5432/tcp": ("127.0.0.1", None)},
+            tmpfs={DATA_DIR: "rw"},
+            labels={LABEL: "true", f"{LABEL}.owner": self.owner},
+        )
+        try:
+            container.reload()
+            port = container.ports["5432/tcp"][0]["HostPort"]
+            url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
+
+            def still_starting() -> None:
+                container.reload()
+                if container.status in ("exited", "dead"):
+                    tail = container.logs(tail=3).decode(errors="replace").strip().replace("\n", " | ")
+                    raise OperationFailed(f"container {name} exited while starting: {tail}")
+
+            wait_until_ready(url, timeout=60, still_starting=still_starting)
+        except BaseException:
+            container.remove(force=True)
+            raise
+        return Server(provider=self.name, url=url, major=major, details={"container": container.id, "name": name})
+
+    def down(self, server: Server) -> None:
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            client().containers.get(server.details["container"]).remove(force=True, v=True)
+
+
+def remove_all(owner: str | None = None) -> list[str]:
+    """Remove every container we labelled (or only ``owner``'s): leftovers of killed runs."""
+    label = f"{LABEL}.owner={owner}" if owner else LABEL
+    removed = []
+    for container in client().containers.list(all=True, filters={"label": label}):
+        container.remove(force=True, v=True)
+        removed.append(container.name)
+    return removed

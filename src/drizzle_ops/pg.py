@@ -1,0 +1,185 @@
+"""All SQL that talks to PostgreSQL: connections, bookkeeping, the advisory lock.
+
+Identifiers always go through ``sql.Identifier``. Nothing here prints; errors
+carry messages that never contain the password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from .errors import LockTimeout, OperationFailed, UserError
+from .plan import AppliedRow
+
+APPLICATION_NAME = "drizzle-ops"
+
+
+def redact(text: str, url: str | None) -> str:
+    """Remove the password of ``url`` from ``text`` (belt and braces: messages should never hold it)."""
+    if not url:
+        return text
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
+def check_url(url: str, source: str) -> None:
+    """Reject a malformed URL with a message that does not echo it."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise UserError(
+            f"the database URL from {source} is not a postgresql:// URL; "
+            "expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+        )
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error:
+        raise UserError(
+            f"the database URL from {source} is malformed; expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+            "(percent-encode special characters in the password)"
+        ) from None
+
+
+def describe(conn: psycopg.Connection) -> str:
+    """user@host:port/db, for logs: built from the live connection, never from the URL."""
+    info = conn.info
+    return f"{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+def connect(url: str, *, source: str = "--url", connect_timeout: int = 10) -> psycopg.Connection:
+    check_url(url, source)
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, application_name=APPLICATION_NAME)
+    except psycopg.OperationalError as exc:
+        reason = redact(str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error", url)
+        params = conninfo_to_dict(url)
+        where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
+        raise OperationFailed(
+            f"cannot connect to {where} (URL from {source}): {reason}; check that the server is up and the URL is right"
+        ) from None
+
+
+# -- bookkeeping -------------------------------------------------------------------------------
+
+
+def _table(schema: str, table: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str) -> None:
+    """Create the schema and table exactly as drizzle-orm does, so either tool can take over."""
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    conn.execute(
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)").format(
+            _table(schema, table)
+        )
+    )
+
+
+def read_applied(conn: psycopg.Connection, schema: str, table: str) -> list[AppliedRow]:
+    """Rows of the bookkeeping table; none when it does not exist yet (this never creates it)."""
+    exists = conn.execute(
+        "select to_regclass(format('%%I.%%I', %s::text, %s::text)) is not null", [schema, table]
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    rows = conn.execute(
+        sql.SQL("select id, hash, created_at from {} order by id").format(_table(schema, table))
+    ).fetchall()
+    return [AppliedRow(id=r[0], hash=r[1], created_at=int(r[2]) if r[2] is not None else None) for r in rows]
+
+
+def insert_applied(conn: psycopg.Connection, schema: str, table: str, hash_: str, created_at: int) -> None:
+    conn.execute(
+        sql.SQL('insert into {} ("hash", "created_at") values (%s, %s)').format(_table(schema, table)),
+        [hash_, created_at],
+    )
+
+
+# -- advisory lock -------------------------------------------------------------------------------
+
+
+def lock_key(schema: str, table: str) -> int:
+    """A stable signed 64-bit key per bookkeeping table, so two workspaces don't block each other."""
+    digest = hashlib.sha256(f"drizzle-ops:{schema}.{table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    pid: int
+    application_name: str
+    client: str | None
+    backend_start: str | None
+    state: str | None
+
+    def __str__(self) -> str:
+        who = f"pid {self.pid}"
+        if self.application_name:
+            who += f" ({self.application_name})"
+        if self.client:
+            who += f" from {self.client}"
+        return who
+
+
+def lock_holder(conn: psycopg.Connection, key: int) -> LockHolder | None:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    row = conn.execute(
+        """
+        select a.pid, coalesce(a.application_name, ''), host(a.client_addr),
+               to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS'), a.state
+        from pg_locks l join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+          and l.classid = %s::oid and l.objid = %s::oid
+          and l.database = (select oid from pg_database where datname = current_database())
+        limit 1
+        """,
+        [unsigned >> 32, unsigned & 0xFFFFFFFF],
+    ).fetchone()
+    return LockHolder(*row) if row else None
+
+
+def acquire_lock(
+    conn: psycopg.Connection,
+    key: int,
+    *,
+    timeout: float,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
+    poll_interval: float = 0.1,
+) -> float:
+    """Spin on pg_try_advisory_lock until it is ours or ``timeout`` seconds pass.
+
+    A blocking pg_advisory_lock would hold a lock queue entry that CREATE INDEX
+    CONCURRENTLY waits on, so we never block inside the server. Returns the
+    seconds spent waiting.
+    """
+    started = time.monotonic()
+    announced = False
+    while True:
+        row = conn.execute("select pg_try_advisory_lock(%s)", [key]).fetchone()
+        if row and row[0]:
+            return time.monotonic() - started
+        waited = time.monotonic() - started
+        if not announced and on_wait is not None:
+            on_wait(lock_holder(conn, key))
+            announced = True
+        if waited >= timeout:
+            holder = lock_holder(conn, key)
+            raise LockTimeout(
+                f"another migration holds the lock ({holder or 'holder gone'}) and {timeout:g}s passed; "
+                "wait for it to finish, or raise --lock-wait"
+            )
+        time.sleep(min(poll_interval, max(0.0, timeout - waited)))
+
+
+def release_lock(conn: psycopg.Connection, key: int) -> None:
+    if not conn.closed:
+        conn.execute("select pg_advisory_unlock(%s)", [key])

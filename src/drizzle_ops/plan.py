@@ -1,0 +1,125 @@
+"""Decide each migration's state from files and bookkeeping rows. Pure: no I/O.
+
+Drizzle records a migration as (hash, created_at = journal `when`) and treats a
+file as pending only when its `when` is newer than the newest recorded row. We
+match rows to files by `when`, which drizzle keeps unique, and then say what
+drizzle would silently get wrong: edited files, skipped older entries, and rows
+whose file is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from .errors import UserError
+
+
+class State(str, Enum):
+    APPLIED = "applied"
+    PENDING = "pending"
+    MODIFIED = "modified"
+    OUT_OF_ORDER = "out-of-order"
+    MISSING_FILE = "missing-file"
+
+
+class MigrationFile(Protocol):
+    @property
+    def tag(self) -> str: ...
+    @property
+    def when(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AppliedRow:
+    id: int
+    hash: str
+    created_at: int | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    state: State
+    tag: str | None  # None for a row with no file
+    when: int | None
+    file_hash: str | None
+    row: AppliedRow | None
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state is not State.APPLIED
+
+
+def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow]) -> list[Entry]:
+    """One entry per file (journal order), then one per row that has no file."""
+    rows_by_when: dict[int | None, AppliedRow] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        rows_by_when.setdefault(row.created_at, row)
+    newest_applied = max((r.created_at for r in rows if r.created_at is not None), default=None)
+    entries: list[Entry] = []
+    matched: set[int] = set()
+    for f in files:
+        found = rows_by_when.get(f.when)
+        if found is not None:
+            matched.add(found.id)
+            state = State.APPLIED if found.hash == f.hash else State.MODIFIED
+        elif newest_applied is not None and f.when <= newest_applied:
+            state = State.OUT_OF_ORDER
+        else:
+            state = State.PENDING
+        entries.append(Entry(state, f.tag, f.when, f.hash, found))
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.id not in matched:
+            entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row))
+    return entries
+
+
+@dataclass(frozen=True)
+class MigratePlan:
+    to_apply: list[str]  # tags, in journal order
+    warnings: list[str]
+
+
+def plan_migrate(
+    entries: Sequence[Entry],
+    *,
+    to: str | None = None,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+) -> MigratePlan:
+    """Choose what `migrate` applies, or refuse with the reason and the way out."""
+    tags = [e.tag for e in entries if e.tag is not None]
+    if to is not None and to not in tags:
+        raise UserError(f"--to {to}: no such migration in the journal (latest is {tags[-1] if tags else 'none'})")
+    warnings: list[str] = []
+    modified = [e.tag for e in entries if e.state is State.MODIFIED]
+    if modified and not allow_modified:
+        raise UserError(
+            f"{', '.join(t for t in modified if t)} changed after being applied (hash differs); "
+            "restore the file, or record the new hash with `inv repair`, or pass --allow-modified"
+        )
+    late = [e.tag for e in entries if e.state is State.OUT_OF_ORDER]
+    if late and not allow_out_of_order:
+        raise UserError(
+            f"{', '.join(t for t in late if t)} not applied but older than the newest applied migration "
+            "(drizzle would skip it silently); check it, then pass --allow-out-of-order to apply it"
+        )
+    orphans = [e for e in entries if e.state is State.MISSING_FILE]
+    if orphans:
+        warnings.append(
+            f"{len(orphans)} applied migration(s) have no file in this workspace "
+            "(the database is ahead of this checkout?)"
+        )
+    to_apply: list[str] = []
+    for entry in entries:
+        if entry.tag is None:
+            continue
+        if entry.state is State.PENDING or (entry.state is State.OUT_OF_ORDER and allow_out_of_order):
+            to_apply.append(entry.tag)
+        if entry.tag == to:
+            break
+    return MigratePlan(to_apply=to_apply, warnings=warnings)

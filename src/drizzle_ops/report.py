@@ -1,0 +1,126 @@
+"""Rendering: rich tables on stdout, progress and logs on stderr, or one JSON document."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .pg import LockHolder
+from .plan import Entry, State
+from .runner import MigrateResult
+from .workspace import Migration
+
+STATE_STYLE = {
+    State.APPLIED: "green",
+    State.PENDING: "yellow",
+    State.MODIFIED: "bold red",
+    State.OUT_OF_ORDER: "bold red",
+    State.MISSING_FILE: "bold red",
+}
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def log(message: str) -> None:
+    err.print(message, highlight=False)
+
+
+class ConsoleProgress:
+    """Progress of a migrate run on stderr: a spinner while a migration runs, a line when it ends."""
+
+    def __init__(self, console: Console = err) -> None:
+        self.console = console
+        self._status: AbstractContextManager[Any] | None = None
+        self._label = ""
+
+    def lock_waiting(self, holder: LockHolder | None) -> None:
+        who = str(holder) if holder else "another process"
+        self.console.print(f"[yellow]waiting[/] for the migration lock, held by {who} …", highlight=False)
+
+    def migration_started(self, migration: Migration, statements: int) -> None:
+        self._label = f"{migration.tag} ({statements} statement{'s' if statements != 1 else ''})"
+        self._status = self.console.status(f"applying {self._label}")
+        self._status.__enter__()
+
+    def _stop(self) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+            self._status = None
+
+    def migration_finished(self, migration: Migration, seconds: float) -> None:
+        self._stop()
+        self.console.print(f"[green]✓[/] {self._label} {seconds * 1000:.0f} ms", highlight=False)
+
+    def migration_failed(self, migration: Migration) -> None:
+        self._stop()
+        self.console.print(f"[red]✗[/] {self._label} rolled back", highlight=False)
+
+    def warning(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def entry_dict(entry: Entry) -> dict[str, Any]:
+    return {
+        "tag": entry.tag,
+        "state": entry.state.value,
+        "when": entry.when,
+        "hash": entry.file_hash,
+        "recorded_hash": entry.row.hash if entry.row else None,
+        "row_id": entry.row.id if entry.row else None,
+    }
+
+
+def summary(entries: Sequence[Entry]) -> dict[str, int]:
+    counts = {state.value: 0 for state in State}
+    for entry in entries:
+        counts[entry.state.value] += 1
+    return counts
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def status_table(entries: Sequence[Entry], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("migration")
+    table.add_column("state")
+    table.add_column("created (journal)")
+    table.add_column("hash")
+    for e in entries:
+        style = STATE_STYLE[e.state]
+        digest = e.file_hash or (e.row.hash if e.row else "")
+        note = ""
+        if e.state is State.MODIFIED and e.row:
+            note = f" (recorded {e.row.hash[:8]})"
+        tag = e.tag or f"[dim]row {e.row.id if e.row else '?'}[/]"
+        table.add_row(tag, f"[{style}]{e.state.value}[/]", _when(e.when), f"{digest[:12]}{note}")
+    return table
+
+
+def migrate_table(result: MigrateResult) -> Table:
+    table = Table(title="Applied" if not result.dry_run else "Would apply", title_justify="left")
+    table.add_column("migration")
+    table.add_column("statements", justify="right")
+    table.add_column("time", justify="right")
+    if result.dry_run:
+        for m in result.planned:
+            table.add_row(m.tag, str(len(m.statements)), "—")
+    for a in result.applied:
+        table.add_row(a.tag, str(a.statements), f"{a.seconds * 1000:.0f} ms")
+    return table

@@ -1,0 +1,145 @@
+"""Apply migrations: under the advisory lock, one transaction per migration.
+
+Each migration's statements and its bookkeeping row commit together or not at
+all, so a failure leaves earlier migrations applied and recorded and nothing of
+the failed one behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import psycopg
+
+from . import pg
+from .errors import MigrationFailed
+from .plan import Entry, compute_status, plan_migrate
+from .workspace import Migration, Workspace
+
+
+class Progress(Protocol):
+    def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
+    def migration_started(self, migration: Migration, statements: int) -> None: ...
+    def migration_finished(self, migration: Migration, seconds: float) -> None: ...
+    def migration_failed(self, migration: Migration) -> None: ...
+    def warning(self, message: str) -> None: ...
+
+
+class SilentProgress:
+    def lock_waiting(self, holder: pg.LockHolder | None) -> None:
+        pass
+
+    def migration_started(self, migration: Migration, statements: int) -> None:
+        pass
+
+    def migration_finished(self, migration: Migration, seconds: float) -> None:
+        pass
+
+    def migration_failed(self, migration: Migration) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class AppliedMigration:
+    tag: str
+    statements: int
+    seconds: float
+
+
+@dataclass
+class MigrateResult:
+    applied: list[AppliedMigration] = field(default_factory=list)
+    planned: list[Migration] = field(default_factory=list)
+    lock_waited: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def status(conn: psycopg.Connection, workspace: Workspace) -> list[Entry]:
+    rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
+    return compute_status(workspace.migrations, rows)
+
+
+def _apply_one(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> None:
+    with conn.transaction():
+        for statement in migration.statements:
+            try:
+                conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
+            except psycopg.Error as exc:
+                diag = exc.diag
+                position = int(diag.statement_position) if diag.statement_position else None
+                raise MigrationFailed(
+                    tag=migration.tag,
+                    statement_number=statement.number,
+                    line=migration.line_of(statement, position),
+                    path=_relative(migration, workspace),
+                    sqlstate=diag.sqlstate,
+                    server_message=diag.message_primary or str(exc).strip(),
+                    hint=diag.message_hint,
+                    detail=diag.message_detail,
+                ) from None
+        pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
+
+
+def _relative(migration: Migration, workspace: Workspace) -> str:
+    try:
+        return str(migration.sql_path.relative_to(workspace.root))
+    except ValueError:
+        return str(migration.sql_path)
+
+
+def migrate(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+    lock_wait: float = 60.0,
+    progress: Progress | None = None,
+) -> MigrateResult:
+    progress = progress or SilentProgress()
+    result = MigrateResult(dry_run=dry_run)
+    by_tag = {m.tag: m for m in workspace.migrations}
+    if dry_run:
+        # reads only: no lock, no bookkeeping table created
+        plan = plan_migrate(
+            status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified
+        )
+        result.planned = [by_tag[t] for t in plan.to_apply]
+        result.warnings = plan.warnings
+        return result
+
+    key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
+    result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+    try:
+        pg.ensure_bookkeeping(conn, workspace.migrations_schema, workspace.migrations_table)
+        # decided only now, under the lock: a run we waited for may have applied everything
+        plan = plan_migrate(
+            status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified
+        )
+        result.warnings = plan.warnings
+        for warning in plan.warnings:
+            progress.warning(warning)
+        result.planned = [by_tag[t] for t in plan.to_apply]
+        for migration in result.planned:
+            progress.migration_started(migration, len(migration.statements))
+            started = time.perf_counter()
+            try:
+                _apply_one(conn, workspace, migration)
+            except MigrationFailed:
+                progress.migration_failed(migration)
+                raise
+            elapsed = time.perf_counter() - started
+            progress.migration_finished(migration, elapsed)
+            result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
+    finally:
+        if not conn.broken:
+            pg.release_lock(conn, key)
+    return result

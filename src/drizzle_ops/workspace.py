@@ -1,0 +1,225 @@
+"""The Drizzle workspace on disk: config, journal, SQL files and snapshots.
+
+Everything is validated when the workspace is loaded, and every problem names
+the file it is in. File contents are read once and kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .drizzle_config import DrizzleConfig, read_drizzle_config
+from .errors import UserError
+
+BREAKPOINT = "--> statement-breakpoint"
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One chunk between breakpoints, exactly as drizzle sends it."""
+
+    number: int  # 1-based
+    sql: str
+    line: int  # line in the file where the chunk's text starts
+
+
+@dataclass(frozen=True)
+class Migration:
+    idx: int
+    tag: str
+    when: int
+    breakpoints: bool
+    sql_path: Path
+    snapshot_path: Path
+    text: str = field(repr=False)
+
+    @cached_property
+    def hash(self) -> str:
+        # drizzle hashes the file's text as Node decoded it; we reject
+        # non-UTF-8 files on load, so the bytes re-encode identically.
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def statements(self) -> list[Statement]:
+        """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
+        result: list[Statement] = []
+        line = 1
+        for chunk in self.text.split(BREAKPOINT):
+            if chunk.strip():
+                leading = chunk[: len(chunk) - len(chunk.lstrip())]
+                result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
+            line += chunk.count("\n")
+        return result
+
+    def line_of(self, statement: Statement, position: int | None) -> int:
+        """Line in the file of a 1-based character position inside a statement."""
+        if not position:
+            return statement.line
+        before = statement.sql[: position - 1]
+        leading = statement.sql[: len(statement.sql) - len(statement.sql.lstrip())]
+        return statement.line - leading.count("\n") + before.count("\n")
+
+    def snapshot(self) -> dict[str, Any]:
+        data = _load_json(self.snapshot_path)
+        if not isinstance(data, dict):
+            raise UserError(f"{self.snapshot_path} is not a JSON object; regenerate it with drizzle-kit")
+        return data
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    config: DrizzleConfig
+    migrations_dir: Path
+    migrations: list[Migration]
+
+    @property
+    def migrations_table(self) -> str:
+        return self.config.migrations_table
+
+    @property
+    def migrations_schema(self) -> str:
+        return self.config.migrations_schema
+
+    def by_tag(self, tag: str) -> Migration:
+        for migration in self.migrations:
+            if migration.tag == tag:
+                return migration
+        known = ", ".join(m.tag for m in self.migrations[-3:]) or "none"
+        raise UserError(f"no migration tagged {tag!r} in {self.migrations_dir} (latest: {known}); check the tag")
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not valid UTF-8; re-save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "restore it from version control or regenerate it with drizzle-kit"
+        ) from None
+
+
+def _read_sql(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(
+            f"{path} is missing but the journal lists it; restore the file or regenerate with drizzle-kit"
+        ) from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+
+
+def _journal_entries(journal_path: Path) -> list[dict[str, Any]]:
+    if not journal_path.is_file():
+        raise UserError(
+            f"no migration journal at {journal_path}; run `inv generate` (drizzle-kit generate) first, "
+            "or check `out` in drizzle.config.ts"
+        )
+    journal = _load_json(journal_path)
+    if not isinstance(journal, dict) or not isinstance(journal.get("entries"), list):
+        raise UserError(f"{journal_path} has no `entries` list; restore it from version control")
+    dialect = journal.get("dialect")
+    if dialect not in (None, "postgresql"):
+        raise UserError(f"{journal_path} is for dialect {dialect!r}; drizzle-ops supports postgresql only")
+    entries: list[dict[str, Any]] = journal["entries"]
+    for position, entry in enumerate(entries):
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("idx"), int)
+            and isinstance(entry.get("when"), int)
+            and isinstance(entry.get("tag"), str)
+            and entry["tag"]
+        )
+        if not ok:
+            raise UserError(
+                f"{journal_path}: entry {position} needs integer `idx` and `when` and a string `tag`; "
+                "restore the journal from version control"
+            )
+        if "/" in entry["tag"] or "\\" in entry["tag"] or entry["tag"].startswith("."):
+            raise UserError(f"{journal_path}: entry {position} has an invalid tag {entry['tag']!r}")
+    return entries
+
+
+def _check_journal(journal_path: Path, entries: list[dict[str, Any]]) -> None:
+    seen_when: dict[int, str] = {}
+    seen_tags: set[str] = set()
+    for entry in entries:
+        tag, when = entry["tag"], entry["when"]
+        if when in seen_when:
+            raise UserError(
+                f"{journal_path}: {tag} and {seen_when[when]} have the same `when` ({when}); "
+                "drizzle records migrations by `when`, so give one of them a new timestamp"
+            )
+        if tag in seen_tags:
+            raise UserError(f"{journal_path}: tag {tag} appears twice; remove the duplicate entry")
+        seen_when[when] = tag
+        seen_tags.add(tag)
+
+
+def _check_snapshot_chain(migrations: list[Migration]) -> None:
+    previous_id = ZERO_UUID
+    for migration in migrations:
+        snapshot = migration.snapshot()
+        if not isinstance(snapshot, dict) or "id" not in snapshot or "prevId" not in snapshot:
+            raise UserError(f"{migration.snapshot_path} has no `id`/`prevId`; regenerate it with drizzle-kit")
+        if snapshot["prevId"] != previous_id:
+            raise UserError(
+                f"{migration.snapshot_path}: prevId {snapshot['prevId']} does not match the previous "
+                f"snapshot's id {previous_id}; the snapshot chain is broken (a merge of two branches?): "
+                "regenerate the later migration with drizzle-kit"
+            )
+        previous_id = snapshot["id"]
+
+
+def load_workspace(
+    root: Path, overrides: dict[str, str | None] | None = None, *, check_snapshots: bool = True
+) -> Workspace:
+    """Read and validate a drizzle-kit 0.31 workspace (journal layout)."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
+    config = read_drizzle_config(root, overrides)
+    migrations_dir = (root / config.out).resolve()
+    journal_path = migrations_dir / "meta" / "_journal.json"
+    entries = _journal_entries(journal_path)
+    _check_journal(journal_path, entries)
+    migrations = []
+    for entry in entries:
+        sql_path = migrations_dir / f"{entry['tag']}.sql"
+        snapshot_path = migrations_dir / "meta" / f"{entry['idx']:04d}_snapshot.json"
+        if not snapshot_path.is_file():
+            raise UserError(
+                f"{snapshot_path} is missing but the journal lists {entry['tag']}; "
+                "restore it from version control or regenerate with drizzle-kit"
+            )
+        migrations.append(
+            Migration(
+                idx=entry["idx"],
+                tag=entry["tag"],
+                when=entry["when"],
+                breakpoints=bool(entry.get("breakpoints", True)),
+                sql_path=sql_path,
+                snapshot_path=snapshot_path,
+                text=_read_sql(sql_path),
+            )
+        )
+    if check_snapshots:
+        _check_snapshot_chain(migrations)
+    return Workspace(root=root, config=config, migrations_dir=migrations_dir, migrations=migrations)

@@ -1,0 +1,94 @@
+"""Invoke tasks: flags and help only. The work is done in drizzle_ops.cli."""
+
+from pathlib import Path
+
+from invoke import Collection, task
+
+from drizzle_ops import cli
+
+ROOT = Path(__file__).resolve().parent
+
+COMMON_HELP = {
+    "workspace": "Drizzle package folder (holds drizzle.config.ts); default from invoke.yaml",
+    "url": "database URL; default: --env's variable, then $DATABASE_URL, then the embedded default server",
+    "env": "environment declared in invoke.yaml (e.g. staging); its URL comes from the variable it names",
+    "json": "print one JSON document on stdout (progress and logs stay on stderr)",
+}
+
+
+def _settings(c, workspace=None, **flags):
+    return cli.settings_from(c.config, ROOT, workspace=workspace, **flags)
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "to": "stop after this migration tag",
+        "dry_run": "print the SQL that would run; change nothing",
+        "allow_out_of_order": "also apply unapplied migrations older than the newest applied one",
+        "allow_modified": "run even though an applied migration's file has changed",
+        "lock_wait": "seconds to wait for another migrate to release the lock (default 60)",
+    }
+)
+def migrate(
+    c,
+    workspace=None,
+    url=None,
+    env=None,
+    json=False,
+    to=None,
+    dry_run=False,
+    allow_out_of_order=False,
+    allow_modified=False,
+    lock_wait=None,
+):
+    """Apply pending migrations: one transaction each, under an advisory lock."""
+    cli.migrate(
+        _settings(c, workspace, lock_wait=lock_wait),
+        url=url,
+        env=env,
+        as_json=json,
+        to=to,
+        dry_run=dry_run,
+        allow_out_of_order=allow_out_of_order,
+        allow_modified=allow_modified,
+    )
+
+
+@task(help={**COMMON_HELP, "check": "exit 1 if anything is pending, modified, out of order or missing its file"})
+def status(c, workspace=None, url=None, env=None, json=False, check=False):
+    """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
+    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check)
+
+
+@task(
+    help={
+        "provider": "auto (docker if an engine answers, else local), docker or local",
+        "pg": "PostgreSQL major version, e.g. 16",
+        "json": COMMON_HELP["json"],
+    }
+)
+def up(c, provider=None, pg=None, json=False):
+    """Start the disposable default PostgreSQL server (reused by later tasks)."""
+    cli.db_up(_settings(c), provider=provider, pg_major=pg, as_json=json)
+
+
+@task(
+    help={
+        "all": "also remove every container drizzle-ops labelled (leftovers of killed runs)",
+        "json": COMMON_HELP["json"],
+    }
+)
+def down(c, all=False, json=False):
+    """Stop the disposable default server and delete its data."""
+    cli.db_down(_settings(c), all_=all, as_json=json)
+
+
+@task(help={"reveal": 'include the password (for scripts: psql "$(inv db.url --reveal)")', "json": COMMON_HELP["json"]})
+def url(c, reveal=False, json=False):
+    """Print the URL of the disposable default server."""
+    cli.db_url(_settings(c), reveal=reveal, as_json=json)
+
+
+db = Collection("db", up, down, url)
+ns = Collection(migrate, status, db)
