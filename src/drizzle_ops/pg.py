@@ -40,8 +40,11 @@ def check_url(url: str, source: str) -> None:
             "expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
         )
     try:
-        conninfo_to_dict(url)
+        params = conninfo_to_dict(url)
     except psycopg.Error:
+        params = {"port": "invalid"}
+    ports = str(params.get("port") or "5432").split(",")
+    if not all(p.strip().isdigit() for p in ports):
         raise UserError(
             f"the database URL from {source} is malformed; expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
             "(percent-encode special characters in the password)"

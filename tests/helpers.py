@@ -1,0 +1,56 @@
+"""Helpers shared by the tests: paths, URLs, running the real `inv`, reading bookkeeping rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "wishlist" / "packages" / "backend" / "database-schema"
+
+
+def url_for(server_url: str, dbname: str) -> str:
+    params = conninfo_to_dict(server_url)
+    params["dbname"] = dbname
+    return (
+        "postgresql://" + _userinfo(params) + f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{dbname}"
+    )
+
+
+def _userinfo(params: dict[str, Any]) -> str:
+    user = quote(str(params.get("user", "postgres")), safe="")
+    password = params.get("password")
+    return f"{user}:{quote(str(password), safe='')}@" if password else f"{user}@"
+
+
+def run_inv(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `inv` command line, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    full_env.update({"NO_COLOR": "1", "COLUMNS": "200"})
+    full_env.update(env or {})
+    inv = shutil.which("inv") or "inv"
+    return subprocess.run(
+        [inv, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, input=stdin
+    )
+
+
+def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations") -> list[tuple[str, int]]:
+    with psycopg.connect(url) as conn:
+        return [
+            (h, int(c))
+            for h, c in conn.execute(
+                sql.SQL("select hash, created_at from {}.{} order by id").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            ).fetchall()
+        ]
