@@ -157,7 +157,9 @@ def _literal(tokens: list[_Token], span: tuple[int, int]) -> str:
 
 def read_drizzle_config(workspace: Path, overrides: dict[str, str | None] | None = None) -> DrizzleConfig:
     """Find and read the workspace's drizzle config; ``overrides`` (from invoke.yaml) win."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    # invoke.yaml keys -> our setting names
+    by_key = {key: setting for setting, key in OVERRIDE_KEYS.items()}
+    overrides = {by_key.get(k, k): v for k, v in (overrides or {}).items() if v}
     path = next((workspace / name for name in CONFIG_NAMES if (workspace / name).is_file()), None)
     if path is None:
         raise UserError(f"no drizzle.config.ts in {workspace}; pass --workspace with the folder of the Drizzle package")
@@ -182,7 +184,8 @@ def read_drizzle_config(workspace: Path, overrides: dict[str, str | None] | None
         props, has_spread = _top_level_properties(tokens, start, end)
     except _Unreadable as exc:
         if needed:
-            raise unreadable(sorted(needed)[0], str(exc)) from None
+            keys = " and ".join(f"drizzle_ops.{OVERRIDE_KEYS[n]}" for n in sorted(needed))
+            raise UserError(f"{path}: cannot read the config statically ({exc}); set {keys} in invoke.yaml") from None
         props, has_spread = {}, False
     if "dialect" in props:
         try:

@@ -1,0 +1,84 @@
+"""The pure state machine: files + bookkeeping rows -> states, and what migrate may apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from drizzle_ops.errors import UserError
+from drizzle_ops.plan import AppliedRow, State, compute_status, plan_migrate
+
+
+@dataclass(frozen=True)
+class F:
+    tag: str
+    when: int
+    hash: str
+
+
+FILES = [F("0000_a", 100, "h0"), F("0001_b", 200, "h1"), F("0002_c", 300, "h2")]
+
+
+def states(files: list[F], rows: list[AppliedRow]) -> list[tuple[str | None, State]]:
+    return [(e.tag, e.state) for e in compute_status(files, rows)]
+
+
+def test_nothing_applied_is_all_pending() -> None:
+    assert states(FILES, []) == [(f.tag, State.PENDING) for f in FILES]
+
+
+def test_applied_rows_match_by_when_and_hash() -> None:
+    rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "h1", 200)]
+    assert states(FILES, rows) == [("0000_a", State.APPLIED), ("0001_b", State.APPLIED), ("0002_c", State.PENDING)]
+
+
+def test_changed_hash_is_modified() -> None:
+    rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "other", 200)]
+    assert states(FILES, rows)[1] == ("0001_b", State.MODIFIED)
+
+
+def test_unapplied_entry_older_than_newest_row_is_out_of_order() -> None:
+    rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "h2", 300)]
+    assert states(FILES, rows)[1] == ("0001_b", State.OUT_OF_ORDER)
+
+
+def test_row_without_file_is_missing_file_and_listed_last() -> None:
+    rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "zz", 999)]
+    result = compute_status(FILES, rows)
+    assert result[-1].state is State.MISSING_FILE and result[-1].row == AppliedRow(2, "zz", 999)
+    # the orphan row is newer than 0001/0002, so those count as out of order, as drizzle would skip them
+    assert [e.state for e in result[:3]] == [State.APPLIED, State.OUT_OF_ORDER, State.OUT_OF_ORDER]
+
+
+def test_plan_applies_pending_in_journal_order_and_stops_at_to() -> None:
+    entries = compute_status(FILES, [AppliedRow(1, "h0", 100)])
+    assert plan_migrate(entries).to_apply == ["0001_b", "0002_c"]
+    assert plan_migrate(entries, to="0001_b").to_apply == ["0001_b"]
+    assert plan_migrate(entries, to="0000_a").to_apply == []
+
+
+def test_plan_refuses_unknown_to_tag() -> None:
+    with pytest.raises(UserError, match="--to 9999"):
+        plan_migrate(compute_status(FILES, []), to="9999")
+
+
+def test_plan_refuses_modified_unless_allowed() -> None:
+    entries = compute_status(FILES, [AppliedRow(1, "changed", 100)])
+    with pytest.raises(UserError, match="0000_a changed after being applied"):
+        plan_migrate(entries)
+    assert plan_migrate(entries, allow_modified=True).to_apply == ["0001_b", "0002_c"]
+
+
+def test_plan_refuses_out_of_order_unless_allowed() -> None:
+    entries = compute_status(FILES, [AppliedRow(1, "h0", 100), AppliedRow(2, "h2", 300)])
+    with pytest.raises(UserError, match="0001_b .*--allow-out-of-order"):
+        plan_migrate(entries)
+    assert plan_migrate(entries, allow_out_of_order=True).to_apply == ["0001_b"]
+
+
+def test_plan_warns_about_rows_without_files() -> None:
+    files = FILES[:1]
+    entries = compute_status(files, [AppliedRow(1, "h0", 100), AppliedRow(2, "x", 50)])
+    plan = plan_migrate(entries)
+    assert plan.to_apply == [] and "no file" in plan.warnings[0]

@@ -1,0 +1,174 @@
+"""The workspace reader: config, journal, SQL files and snapshots, and every way they can be wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drizzle_ops.drizzle_config import read_drizzle_config
+from drizzle_ops.errors import UserError
+from drizzle_ops.workspace import load_workspace
+from tests.helpers import EXAMPLE
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("node_modules"))
+    return target
+
+
+def journal(ws: Path) -> dict:
+    return json.loads((ws / "drizzle/meta/_journal.json").read_text())
+
+
+def write_journal(ws: Path, data: dict) -> None:
+    (ws / "drizzle/meta/_journal.json").write_text(json.dumps(data))
+
+
+def test_example_workspace_loads_with_drizzle_hashes() -> None:
+    workspace = load_workspace(EXAMPLE)
+    assert [m.tag for m in workspace.migrations][-1] == "0007_wishlist_items"
+    assert (workspace.migrations_schema, workspace.migrations_table) == ("drizzle", "__drizzle_migrations")
+    first = workspace.migrations[0]
+    assert first.hash == hashlib.sha256(first.sql_path.read_bytes()).hexdigest()
+    assert first.when == journal(EXAMPLE)["entries"][0]["when"]
+
+
+def test_statements_split_like_drizzle_with_line_numbers() -> None:
+    migration = load_workspace(EXAMPLE).by_tag("0007_wishlist_items")
+    chunks = migration.text.split("--> statement-breakpoint")
+    assert [s.sql for s in migration.statements] == [c for c in chunks if c.strip()]
+    lines = migration.text.splitlines()
+    for statement in migration.statements:
+        assert lines[statement.line - 1].strip().startswith(statement.sql.strip().splitlines()[0])
+
+
+def test_line_of_a_position_inside_a_statement() -> None:
+    migration = load_workspace(EXAMPLE).by_tag("0007_wishlist_items")
+    create_table = migration.statements[2]
+    position = create_table.sql.index('"price"') + 1
+    assert '"price"' in migration.text.splitlines()[migration.line_of(create_table, position) - 1]
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ('export default defineConfig({ out: "./db/migrations", dialect: "postgresql" })', ("db/migrations", None)),
+        ("export default { out: 'm', migrations: { table: 't', schema: 's' } }", ("m", ("s", "t"))),
+        ("// out: 'nope'\nexport default defineConfig({ /* out: 'x' */ out: `drizzle` })", ("drizzle", None)),
+        ("export default defineConfig({ schema: './s.ts' })", ("drizzle", None)),
+    ],
+)
+def test_config_literals_are_read_statically(tmp_path: Path, config: str, expected: tuple) -> None:
+    (tmp_path / "drizzle.config.ts").write_text(config)
+    result = read_drizzle_config(tmp_path)
+    assert result.out == expected[0]
+    if expected[1]:
+        assert (result.migrations_schema, result.migrations_table) == expected[1]
+
+
+@pytest.mark.parametrize(
+    ("config", "setting"),
+    [
+        ("export default defineConfig({ out: OUT })", "drizzle_ops.out"),
+        ("export default defineConfig({ out })", "drizzle_ops.out"),
+        ("export default defineConfig({ ...base })", "drizzle_ops.out"),
+        ("export default defineConfig({ out: 'd', migrations: { table: `${p}_m` } })", "drizzle_ops.migrations_table"),
+        ("export default defineConfig({ out: 'd', migrations: cfg })", "drizzle_ops.migrations_schema"),
+        ("export default makeConfig()", "drizzle_ops.migrations_schema"),
+    ],
+)
+def test_unreadable_config_names_the_invoke_setting(tmp_path: Path, config: str, setting: str) -> None:
+    (tmp_path / "drizzle.config.ts").write_text(config)
+    with pytest.raises(UserError, match=setting):
+        read_drizzle_config(tmp_path)
+
+
+def test_overrides_replace_an_unreadable_config(tmp_path: Path) -> None:
+    (tmp_path / "drizzle.config.ts").write_text("export default makeConfig()")
+    result = read_drizzle_config(tmp_path, {"out": "x", "migrations_table": "t", "migrations_schema": "s"})
+    assert (result.out, result.migrations_table, result.migrations_schema) == ("x", "t", "s")
+
+
+def test_other_dialect_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "drizzle.config.ts").write_text('export default { dialect: "mysql", out: "d" }')
+    with pytest.raises(UserError, match="postgresql"):
+        read_drizzle_config(tmp_path)
+
+
+def test_missing_config(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no drizzle.config.ts"):
+        load_workspace(tmp_path)
+
+
+def test_missing_sql_file_is_named(ws: Path) -> None:
+    (ws / "drizzle/0003_gallery_images.sql").unlink()
+    with pytest.raises(UserError, match=r"0003_gallery_images\.sql is missing"):
+        load_workspace(ws)
+
+
+def test_missing_snapshot_is_named(ws: Path) -> None:
+    (ws / "drizzle/meta/0004_snapshot.json").unlink()
+    with pytest.raises(UserError, match=r"0004_snapshot\.json is missing"):
+        load_workspace(ws)
+
+
+def test_malformed_journal_names_file_and_position(ws: Path) -> None:
+    (ws / "drizzle/meta/_journal.json").write_text('{"entries": [')
+    with pytest.raises(UserError, match=r"_journal\.json is not valid JSON \(line 1"):
+        load_workspace(ws)
+
+
+def test_journal_entry_without_when(ws: Path) -> None:
+    data = journal(ws)
+    del data["entries"][2]["when"]
+    write_journal(ws, data)
+    with pytest.raises(UserError, match="entry 2 needs integer"):
+        load_workspace(ws)
+
+
+def test_malformed_snapshot_is_named(ws: Path) -> None:
+    (ws / "drizzle/meta/0002_snapshot.json").write_text("{not json")
+    with pytest.raises(UserError, match=r"0002_snapshot\.json is not valid JSON"):
+        load_workspace(ws)
+
+
+def test_broken_snapshot_chain_is_named(ws: Path) -> None:
+    path = ws / "drizzle/meta/0005_snapshot.json"
+    snapshot = json.loads(path.read_text())
+    snapshot["prevId"] = "22222222-2222-2222-2222-222222222222"
+    path.write_text(json.dumps(snapshot))
+    with pytest.raises(UserError, match=r"0005_snapshot\.json: prevId .* chain is broken"):
+        load_workspace(ws)
+
+
+def test_duplicate_when_is_refused(ws: Path) -> None:
+    data = journal(ws)
+    data["entries"][3]["when"] = data["entries"][2]["when"]
+    write_journal(ws, data)
+    with pytest.raises(UserError, match="same `when`"):
+        load_workspace(ws)
+
+
+def test_invalid_utf8_sql_is_refused(ws: Path) -> None:
+    (ws / "drizzle/0001_moc_instructions.sql").write_bytes(b"SELECT '\xff';")
+    with pytest.raises(UserError, match="not valid UTF-8"):
+        load_workspace(ws)
+
+
+def test_bom_is_kept_in_the_hash_like_node(ws: Path) -> None:
+    path = ws / "drizzle/0001_moc_instructions.sql"
+    data = b"\xef\xbb\xbf" + path.read_bytes()
+    path.write_bytes(data)
+    migration = load_workspace(ws).by_tag("0001_moc_instructions")
+    assert migration.hash == hashlib.sha256(data).hexdigest()
+
+
+def test_unknown_tag_is_bad_input() -> None:
+    with pytest.raises(UserError, match="no migration tagged '0099_x'"):
+        load_workspace(EXAMPLE).by_tag("0099_x")
