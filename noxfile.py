@@ -1,0 +1,67 @@
+"""Nox sessions: lint, typecheck, tests on every Python found, and the Postgres-major container matrix.
+
+`nox` runs what CI runs. The container sessions need a Docker engine and the
+`postgres:<major>` images (.ci/run provides both on a machine without a registry).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import nox
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "src"))  # works before the project is installed
+from drizzle_ops.devtools.pythons import available_pythons
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+PYTHONS = available_pythons(["3.10", "3.11", "3.12", "3.13"])
+DEFAULT_PYTHON = "3.11" if "3.11" in PYTHONS else PYTHONS[-1]
+PG_MAJORS = ["14", "15", "16", "17", "18"]
+
+# one local-backend run per Python, then one container run per Postgres major
+MATRIX = [nox.param(py, "local", None, id=f"python={py}") for py in PYTHONS] + [
+    nox.param(DEFAULT_PYTHON, "docker", pg, id=f"pg={pg}", tags=["containers"]) for pg in PG_MAJORS
+]
+
+
+def install_project(session: nox.Session, *extra: str) -> None:
+    session.install("-e", ".", *extra)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    install_project(session, "mypy")
+    session.run("mypy")
+
+
+@nox.session
+@nox.parametrize(("python", "backend", "pg"), MATRIX)
+def tests(session: nox.Session, backend: str, pg: str | None) -> None:
+    """pytest: unit tests, and integration tests against a disposable server (local or a container)."""
+    install_project(session, "pytest")
+    env = {"DRIZZLE_OPS_TEST_BACKEND": backend}
+    if pg:
+        env["DRIZZLE_OPS_TEST_PG"] = pg
+    # the container runs prove the server paths; the unit tests already ran per Python
+    paths = ["tests/integration"] if backend == "docker" else ["tests"]
+    session.run("pytest", *(session.posargs or paths), env=env)
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against baselines measured in the same run; writes benchmarks/results.md (not run by default)."""
+    install_project(session)
+    session.run("python", "-m", "benchmarks.run", *session.posargs, env={"PYTHONPATH": os.getcwd()})

@@ -1,0 +1,1 @@
+"""Helpers for the project's own tooling (noxfile, benchmarks); not used by the tasks."""
