@@ -156,7 +156,7 @@ def status(settings: Settings, *, url: str | None, env: str | None, as_json: boo
 
 def db_up(settings: Settings, *, provider: str | None, pg_major: str | None, as_json: bool) -> None:
     with guarded(as_json=as_json):
-        if not as_json:
+        if commands.db_url(settings) is None:
             report.log("starting a disposable PostgreSQL server …")
         server, started = commands.db_up(settings, provider, pg_major)
     _print_server(server, as_json, "started" if started else "already running")

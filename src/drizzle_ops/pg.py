@@ -7,6 +7,7 @@ carry messages that never contain the password.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,10 +27,15 @@ def redact(text: str, url: str | None) -> str:
     if not url:
         return text
     try:
-        password = conninfo_to_dict(url).get("password")
+        password = str(conninfo_to_dict(url).get("password") or "")
     except psycopg.Error:
         return text
-    return text.replace(str(password), "***") if password else text
+    if not password:
+        return text
+    if len(password) >= 6:
+        return text.replace(password, "***")
+    # a short password would also match inside ordinary words: replace only standalone occurrences
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])", "***", text)
 
 
 def check_url(url: str, source: str) -> None:
@@ -62,12 +68,19 @@ def connect(url: str, *, source: str = "--url", connect_timeout: int = 10) -> ps
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, application_name=APPLICATION_NAME)
     except psycopg.OperationalError as exc:
-        reason = redact(str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error", url)
         params = conninfo_to_dict(url)
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
         raise OperationFailed(
-            f"cannot connect to {where} (URL from {source}): {reason}; check that the server is up and the URL is right"
+            f"cannot connect to {where} (URL from {source}): {redact(connect_reason(exc), url)}; "
+            "check that the server is up and the URL is right"
         ) from None
+
+
+def connect_reason(exc: Exception) -> str:
+    """The useful part of libpq's message: 'Connection refused', 'password authentication failed ...'."""
+    first = " ".join(str(exc).split("\n")[0].split())
+    reason = first.rsplit("failed: ", 1)[-1] if "failed: " in first else first
+    return reason.removeprefix("FATAL: ").strip() or "unknown error"
 
 
 # -- bookkeeping -------------------------------------------------------------------------------
