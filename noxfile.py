@@ -23,7 +23,7 @@ DEFAULT_PYTHON = "3.11" if "3.11" in PYTHONS else PYTHONS[-1]
 PG_MAJORS = ["14", "15", "16", "17", "18"]
 
 # one local-backend run per Python, then one container run per Postgres major
-MATRIX = [nox.param(py, "local", None, id=f"python={py}") for py in PYTHONS] + [
+MATRIX = [nox.param(py, "local", None, id=f"python={py}", tags=["python"]) for py in PYTHONS] + [
     nox.param(DEFAULT_PYTHON, "docker", pg, id=f"pg={pg}", tags=["containers"]) for pg in PG_MAJORS
 ]
 
