@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from typing import Any
 
@@ -87,9 +88,6 @@ class DockerProvider:
             labels={LABEL: "true", f"{LABEL}.owner": self.owner},
         )
         try:
-            container.reload()
-            port = container.ports["5432/tcp"][0]["HostPort"]
-            url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
 
             def still_starting() -> None:
                 container.reload()
@@ -97,6 +95,8 @@ class DockerProvider:
                     tail = container.logs(tail=3).decode(errors="replace").strip().replace("\n", " | ")
                     raise OperationFailed(f"container {name} exited while starting: {tail}")
 
+            port = _published_port(container, still_starting)
+            url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
             wait_until_ready(url, timeout=60, still_starting=still_starting)
         except BaseException:
             container.remove(force=True)
@@ -108,6 +108,19 @@ class DockerProvider:
 
         with contextlib.suppress(docker.errors.NotFound):
             client().containers.get(server.details["container"]).remove(force=True, v=True)
+
+
+def _published_port(container: Any, still_starting: Any, timeout: float = 30) -> str:
+    """The engine publishes the port only once the container runs: poll for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        still_starting()
+        bindings = (container.ports or {}).get("5432/tcp")
+        if bindings:
+            return str(bindings[0]["HostPort"])
+        if time.monotonic() > deadline:
+            raise OperationFailed(f"container {container.name} published no port for 5432 within {timeout:g}s")
+        time.sleep(0.02)
 
 
 def remove_all(owner: str | None = None) -> list[str]:
