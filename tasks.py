@@ -28,6 +28,7 @@ def _settings(c, workspace=None, **flags):
         "allow_out_of_order": "also apply unapplied migrations older than the newest applied one",
         "allow_modified": "run even though an applied migration's file has changed",
         "lock_wait": "seconds to wait for another migrate to release the lock (default 60)",
+        "yes": "confirm work on a protected environment (a terminal also asks for its name)",
     }
 )
 def migrate(
@@ -41,6 +42,7 @@ def migrate(
     allow_out_of_order=False,
     allow_modified=False,
     lock_wait=None,
+    yes=False,
 ):
     """Apply pending migrations: one transaction each, under an advisory lock."""
     cli.migrate(
@@ -52,6 +54,7 @@ def migrate(
         dry_run=dry_run,
         allow_out_of_order=allow_out_of_order,
         allow_modified=allow_modified,
+        yes=yes,
     )
 
 

@@ -6,7 +6,8 @@ tasks.py only declares the flags; everything here is importable and testable.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,11 @@ def guarded(url: str | None = None, as_json: bool = False) -> Iterator[None]:
         raise Exit("interrupted: the migration in progress (if any) was rolled back", code=130) from None
 
 
+def terminal_prompt() -> Callable[[str], str] | None:
+    """``input`` when a person is at a terminal, else None (scripts confirm with --yes alone)."""
+    return input if sys.stdin.isatty() and sys.stderr.isatty() else None
+
+
 def migrate(
     settings: Settings,
     *,
@@ -66,6 +72,7 @@ def migrate(
     dry_run: bool,
     allow_out_of_order: bool,
     allow_modified: bool,
+    yes: bool = False,
 ) -> None:
     with guarded(url, as_json):
         outcome = commands.migrate(
@@ -76,6 +83,8 @@ def migrate(
             dry_run=dry_run,
             allow_out_of_order=allow_out_of_order,
             allow_modified=allow_modified,
+            yes=yes,
+            ask=terminal_prompt(),
             progress=report.ConsoleProgress(),
             log=report.log,
         )

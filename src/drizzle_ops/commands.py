@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import psycopg
 
 from . import pg, runner
-from .config import Settings, Target, resolve_target
+from .config import Environment, Settings, Target, resolve_target
 from .disposable.base import Server
 from .disposable.default import DefaultServer
 from .plan import Entry
-from .runner import MigrateResult, Progress
+from .runner import ExecutionPolicy, MigrateResult, Progress
+from .safety import confirm_protected
 from .workspace import Workspace, load_workspace
 
 
@@ -61,6 +62,18 @@ def status(
         return workspace, c.database, runner.status(c.conn, workspace)
 
 
+def policy_for(environment: Environment | None) -> ExecutionPolicy:
+    """The environment's lock/statement timeouts and retry policy; none without an environment."""
+    if environment is None:
+        return ExecutionPolicy()
+    return ExecutionPolicy(
+        lock_timeout=environment.lock_timeout,
+        statement_timeout=environment.statement_timeout,
+        retries=environment.retries,
+        backoff=environment.retry_backoff,
+    )
+
+
 @dataclass
 class MigrateOutcome:
     workspace: Workspace
@@ -78,12 +91,17 @@ def migrate(
     dry_run: bool = False,
     allow_out_of_order: bool = False,
     allow_modified: bool = False,
+    yes: bool = False,
+    ask: Callable[[str], str] | None = None,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> MigrateOutcome:
     workspace = workspace_of(settings)
     if to is not None:
         workspace.by_tag(to)  # an unknown tag is bad input: say so before connecting
+    environment = settings.environment(env) if env else None
+    if not dry_run:
+        confirm_protected(environment, yes=yes, action="migrate", ask=ask)
     with connection(settings, url, env, log) as c:
         result = runner.migrate(
             c.conn,
@@ -93,6 +111,7 @@ def migrate(
             allow_out_of_order=allow_out_of_order,
             allow_modified=allow_modified,
             lock_wait=settings.lock_wait,
+            policy=policy_for(environment),
             progress=progress,
         )
         return MigrateOutcome(workspace, c.database, result, runner.status(c.conn, workspace))

@@ -18,6 +18,8 @@ class Environment:
     protected: bool = False
     lock_timeout: str | None = None
     statement_timeout: str | None = None
+    retries: int = 0  # extra attempts after a lock timeout (SQLSTATE 55P03)
+    retry_backoff: float = 0.5  # seconds before the first retry; doubles each time
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,28 @@ class Settings:
         envs: dict[str, Environment] = {}
         for name, spec in dict(merged.get("environments") or {}).items():
             spec = dict(spec or {})
-            unknown = set(spec) - {"url_env", "protected", "lock_timeout", "statement_timeout", "retries"}
+            unknown = set(spec) - {
+                "url_env",
+                "protected",
+                "lock_timeout",
+                "statement_timeout",
+                "retries",
+                "retry_backoff",
+            }
             if unknown:
                 raise UserError(f"invoke.yaml: environment {name} has unknown keys {sorted(unknown)}")
+            try:
+                retries, backoff = int(spec.get("retries", 0)), float(spec.get("retry_backoff", 0.5))
+            except (TypeError, ValueError):
+                raise UserError(f"invoke.yaml: environment {name}: retries and retry_backoff must be numbers") from None
             envs[name] = Environment(
                 name=name,
                 url_env=spec.get("url_env"),
                 protected=bool(spec.get("protected", False)),
-                lock_timeout=spec.get("lock_timeout"),
-                statement_timeout=spec.get("statement_timeout"),
+                lock_timeout=_duration(spec.get("lock_timeout")),
+                statement_timeout=_duration(spec.get("statement_timeout")),
+                retries=retries,
+                retry_backoff=backoff,
             )
         try:
             lock_wait = float(merged.get("lock_wait", 60))
@@ -83,6 +98,13 @@ class Settings:
             known = ", ".join(sorted(self.environments)) or "none"
             raise UserError(f"unknown environment {name!r} (invoke.yaml declares: {known})")
         return self.environments[name]
+
+
+def _duration(value: Any) -> str | None:
+    """Postgres durations: a number is milliseconds, text like '5s' or '15min' passes through."""
+    if value is None or value == "":
+        return None
+    return f"{value}ms" if isinstance(value, (int, float)) else str(value)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,18 @@ class MigrationFailed(OperationFailed):
         parts.append("The migration was rolled back; fix the SQL and run migrate again.")
         super().__init__(" ".join(parts))
 
+    def with_detail(self, detail: str) -> MigrationFailed:
+        return MigrationFailed(
+            tag=self.tag,
+            statement_number=self.statement_number,
+            line=self.line,
+            path=self.path,
+            sqlstate=self.sqlstate,
+            server_message=self.server_message,
+            hint=self.hint,
+            detail=detail,
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "tag": self.tag,

@@ -120,6 +120,36 @@ def insert_applied(conn: psycopg.Connection, schema: str, table: str, hash_: str
     )
 
 
+def set_local_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None) -> None:
+    """Limits for the current transaction only (set_config(..., true) is SET LOCAL)."""
+    for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
+        if value:
+            conn.execute("select set_config(%s, %s, true)", [name, str(value)])
+
+
+def likely_blocker(conn: psycopg.Connection) -> str | None:
+    """After a lock timeout: the oldest other transaction holding table locks in this database.
+
+    The waiter is gone by now, so pg_blocking_pids() can't say; the oldest
+    lock-holding transaction is almost always the culprit.
+    """
+    row = conn.execute(
+        r"""
+        select a.pid, coalesce(nullif(a.application_name, ''), a.usename::text), a.state,
+               left(regexp_replace(a.query, '\s+', ' ', 'g'), 120)
+        from pg_stat_activity a
+        where a.pid <> pg_backend_pid() and a.datname = current_database() and a.xact_start is not null
+          and exists (select 1 from pg_locks l where l.pid = a.pid and l.granted and l.locktype = 'relation')
+        order by a.xact_start
+        limit 1
+        """
+    ).fetchone()
+    if row is None:
+        return None
+    pid, who, state, query = row
+    return f"pid {pid} ({who}, {state}): {query}"
+
+
 # -- advisory lock -------------------------------------------------------------------------------
 
 

@@ -69,6 +69,14 @@ class ConsoleProgress:
     def warning(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
 
+    def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
+        self._stop()
+        self.console.print(
+            f"[yellow]↻[/] {self._label}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s", highlight=False
+        )
+        self._status = self.console.status(f"applying {self._label} (retry {attempt})")
+        self._status.__enter__()
+
 
 def entry_dict(entry: Entry) -> dict[str, Any]:
     return {

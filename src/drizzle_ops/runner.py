@@ -7,6 +7,7 @@ the failed one behind.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,12 +20,30 @@ from .plan import Entry, compute_status, plan_migrate
 from .workspace import Migration, Workspace
 
 
+@dataclass(frozen=True)
+class ExecutionPolicy:
+    """Per-environment limits: how long a statement may wait for a table lock, and retries when it can't get one."""
+
+    lock_timeout: str | None = None  # e.g. "5s"; SET LOCAL per migration
+    statement_timeout: str | None = None
+    retries: int = 0  # extra attempts after SQLSTATE 55P03 (lock_not_available)
+    backoff: float = 0.5  # first wait in seconds; doubles each attempt, with jitter
+
+    def delay(self, attempt: int) -> float:
+        base = self.backoff * 2.0 ** (attempt - 1)
+        return base / 2 + random.uniform(0, base / 2)  # "equal jitter": never zero, never in lockstep
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
 class Progress(Protocol):
     def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
     def migration_started(self, migration: Migration, statements: int) -> None: ...
     def migration_finished(self, migration: Migration, seconds: float) -> None: ...
     def migration_failed(self, migration: Migration) -> None: ...
     def warning(self, message: str) -> None: ...
+    def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None: ...
 
 
 class SilentProgress:
@@ -41,6 +60,9 @@ class SilentProgress:
         pass
 
     def warning(self, message: str) -> None:
+        pass
+
+    def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
         pass
 
 
@@ -65,8 +87,9 @@ def status(conn: psycopg.Connection, workspace: Workspace) -> list[Entry]:
     return compute_status(workspace.migrations, rows)
 
 
-def _apply_one(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> None:
+def _apply_one(conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy) -> None:
     with conn.transaction():
+        pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in migration.statements:
             try:
                 conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
@@ -86,6 +109,30 @@ def _apply_one(conn: psycopg.Connection, workspace: Workspace, migration: Migrat
         pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
 
 
+def _apply_with_retries(
+    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
+) -> None:
+    """Retry only lock timeouts: the migration rolled back whole, so running it again is safe."""
+    attempt = 0
+    while True:
+        try:
+            _apply_one(conn, workspace, migration, policy)
+            return
+        except MigrationFailed as failure:
+            if failure.sqlstate == LOCK_NOT_AVAILABLE and failure.detail is None:
+                # asked only now: inside the failed transaction no query can run
+                blocker = pg.likely_blocker(conn)
+                if blocker:
+                    failure = failure.with_detail(f"the lock is probably held by {blocker}")
+            attempt += 1
+            if failure.sqlstate != LOCK_NOT_AVAILABLE or attempt > policy.retries:
+                progress.migration_failed(migration)
+                raise failure from None
+            delay = policy.delay(attempt)
+            progress.retrying(migration, attempt, delay, failure.detail or failure.server_message)
+            time.sleep(delay)
+
+
 def _relative(migration: Migration, workspace: Workspace) -> str:
     try:
         return str(migration.sql_path.relative_to(workspace.root))
@@ -102,9 +149,11 @@ def migrate(
     allow_out_of_order: bool = False,
     allow_modified: bool = False,
     lock_wait: float = 60.0,
+    policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
 ) -> MigrateResult:
     progress = progress or SilentProgress()
+    policy = policy or ExecutionPolicy()
     result = MigrateResult(dry_run=dry_run)
     by_tag = {m.tag: m for m in workspace.migrations}
     if dry_run:
@@ -131,11 +180,7 @@ def migrate(
         for migration in result.planned:
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
-            try:
-                _apply_one(conn, workspace, migration)
-            except MigrationFailed:
-                progress.migration_failed(migration)
-                raise
+            _apply_with_retries(conn, workspace, migration, policy, progress)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
             result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
