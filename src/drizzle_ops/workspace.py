@@ -29,6 +29,27 @@ class Statement:
     line: int  # line in the file where the chunk's text starts
 
 
+def split_statements(text: str) -> list[Statement]:
+    """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
+    result: list[Statement] = []
+    line = 1
+    for chunk in text.split(BREAKPOINT):
+        if chunk.strip():
+            leading = chunk[: len(chunk) - len(chunk.lstrip())]
+            result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
+        line += chunk.count("\n")
+    return result
+
+
+def line_of(statement: Statement, position: int | None) -> int:
+    """Line in the file of a 1-based character position inside a statement."""
+    if not position:
+        return statement.line
+    before = statement.sql[: position - 1]
+    leading = statement.sql[: len(statement.sql) - len(statement.sql.lstrip())]
+    return statement.line - leading.count("\n") + before.count("\n")
+
+
 @dataclass(frozen=True)
 class Migration:
     idx: int
@@ -47,23 +68,10 @@ class Migration:
 
     @cached_property
     def statements(self) -> list[Statement]:
-        """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
-        result: list[Statement] = []
-        line = 1
-        for chunk in self.text.split(BREAKPOINT):
-            if chunk.strip():
-                leading = chunk[: len(chunk) - len(chunk.lstrip())]
-                result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
-            line += chunk.count("\n")
-        return result
+        return split_statements(self.text)
 
     def line_of(self, statement: Statement, position: int | None) -> int:
-        """Line in the file of a 1-based character position inside a statement."""
-        if not position:
-            return statement.line
-        before = statement.sql[: position - 1]
-        leading = statement.sql[: len(statement.sql) - len(statement.sql.lstrip())]
-        return statement.line - leading.count("\n") + before.count("\n")
+        return line_of(statement, position)
 
     def snapshot(self) -> dict[str, Any]:
         data = _load_json(self.snapshot_path)
