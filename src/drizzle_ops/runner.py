@@ -178,6 +178,8 @@ def migrate(
             progress.warning(warning)
         result.planned = [by_tag[t] for t in plan.to_apply]
         for migration in result.planned:
+            for note in migration.notes:
+                progress.warning(note)
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
             _apply_with_retries(conn, workspace, migration, policy, progress)

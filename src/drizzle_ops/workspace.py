@@ -17,6 +17,7 @@ from .drizzle_config import DrizzleConfig, read_drizzle_config
 from .errors import UserError
 
 BREAKPOINT = "--> statement-breakpoint"
+BOM = "\ufeff"
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -33,7 +34,8 @@ def split_statements(text: str) -> list[Statement]:
     """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
     result: list[Statement] = []
     line = 1
-    for chunk in text.split(BREAKPOINT):
+    # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement
+    for chunk in text.removeprefix(BOM).split(BREAKPOINT):
         if chunk.strip():
             leading = chunk[: len(chunk) - len(chunk.lstrip())]
             result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
@@ -72,6 +74,16 @@ class Migration:
 
     def line_of(self, statement: Statement, position: int | None) -> int:
         return line_of(statement, position)
+
+    @property
+    def notes(self) -> list[str]:
+        """Things worth a warning when the migration runs; drizzle-kit would fail or stay silent."""
+        notes = []
+        if self.text.startswith(BOM):
+            notes.append(f"{self.tag} starts with a byte-order mark; it was left out of the SQL (the hash keeps it)")
+        if not self.statements:
+            notes.append(f"{self.tag} has no statements; it is recorded as applied")
+        return notes
 
     def snapshot(self) -> dict[str, Any]:
         data = _load_json(self.snapshot_path)
