@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -65,8 +66,11 @@ def describe(conn: psycopg.Connection) -> str:
 
 def connect(url: str, *, source: str = "--url", connect_timeout: int = 10) -> psycopg.Connection:
     check_url(url, source)
+    options: dict[str, Any] = {"application_name": APPLICATION_NAME}
+    if "connect_timeout" not in conninfo_to_dict(url):  # the URL's own setting wins
+        options["connect_timeout"] = connect_timeout
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, application_name=APPLICATION_NAME)
+        return psycopg.connect(url, autocommit=True, **options)
     except psycopg.OperationalError as exc:
         params = conninfo_to_dict(url)
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
