@@ -1,0 +1,63 @@
+"""Lint migration SQL for lock and compatibility hazards, with squawk's rule ids.
+
+from drizzle_ops.lint import lint_sql
+for finding in lint_sql(open("0007_wishlist_items.sql").read(), path="0007_wishlist_items.sql"):
+    print(finding.location, finding.rule, finding.message)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import UserError
+from ..workspace import Workspace
+from .engine import INVALID_IGNORE, NO_TRANSACTION_MARKER, is_marked_no_transaction, lint_sql
+from .finding import Finding, Severity
+from .rule import Rule
+from .rules import ALL_RULES
+
+__all__ = [
+    "ALL_RULES",
+    "INVALID_IGNORE",
+    "NO_TRANSACTION_MARKER",
+    "Finding",
+    "Rule",
+    "Severity",
+    "is_marked_no_transaction",
+    "lint_sql",
+    "lint_workspace",
+    "rule_by_id",
+    "select_rules",
+]
+
+
+def rule_by_id(rule_id: str) -> Rule:
+    for rule in ALL_RULES:
+        if rule.id == rule_id:
+            return rule
+    raise UserError(f"unknown lint rule {rule_id!r}; `inv lint --rules` lists them")
+
+
+def select_rules(exclude: Iterable[str] = ()) -> tuple[Rule, ...]:
+    """Every rule but the excluded ones; an unknown id is bad input."""
+    excluded = {rule_by_id(rule_id).id for rule_id in exclude}
+    return tuple(rule for rule in ALL_RULES if rule.id not in excluded)
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    base = base or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def lint_workspace(
+    workspace: Workspace, *, rules: Sequence[Rule] = ALL_RULES, base: Path | None = None
+) -> list[Finding]:
+    """Findings for every migration of the workspace, in journal order."""
+    findings: list[Finding] = []
+    for migration in workspace.migrations:
+        findings += lint_sql(migration.text, path=display_path(migration.sql_path, base), rules=rules)
+    return findings

@@ -1,0 +1,181 @@
+"""Parse a migration file once, then run every rule over every statement.
+
+pglast (libpg_query, Postgres' own parser) gives the statements with their
+character offsets; its scanner gives the comments, which is where ignores and
+drizzle's ``--> statement-breakpoint`` lines live. Nothing here reads SQL with
+regular expressions.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pglast import ast, parser
+
+from ..errors import UserError
+from .finding import Finding, Severity
+from .rule import Context, Rule, Statement
+from .rules import ALL_RULES
+from .sqlast import TableKey, closes_transaction, opens_transaction, table_key
+
+# First line of a migration that the runner must not wrap in a transaction.
+NO_TRANSACTION_MARKER = "-- drizzle-ops: no-transaction"
+INVALID_IGNORE = "invalid-ignore"  # the id of findings about broken ignore comments
+
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+
+
+def is_marked_no_transaction(text: str) -> bool:
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    return first_line.strip() == NO_TRANSACTION_MARKER
+
+
+class _Lines:
+    """Character offset -> 1-based line number."""
+
+    def __init__(self, text: str) -> None:
+        self._newlines = [i for i, char in enumerate(text) if char == "\n"]
+
+    def __call__(self, offset: int) -> int:
+        return bisect_right(self._newlines, offset - 1) + 1
+
+
+@dataclass(frozen=True)
+class _Comment:
+    start: int
+    end: int  # exclusive
+    text: str
+
+
+def _parse(text: str, path: str | None, lines: _Lines) -> tuple[list[tuple[int, int, ast.Node]], list[_Comment]]:
+    """Statements as (start, end, node) spans over their tokens, and the comments."""
+    try:
+        raw = parser.parse_sql(text)
+        tokens = parser.scan(text)
+    except parser.ParseError as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        where = f"{path or '<sql>'}:{lines(int(exc.args[1]))}" if len(exc.args) > 1 else path or "<sql>"
+        raise UserError(f"{where}: cannot parse the SQL ({message}); fix the statement and lint again") from None
+    comments = [_Comment(t.start, t.end + 1, text[t.start : t.end + 1]) for t in tokens if t.name in _COMMENTS]
+    code = [t for t in tokens if t.name not in _COMMENTS]
+    spans: list[tuple[int, int, ast.Node]] = []
+    at = 0
+    for stmt in raw:
+        begin = stmt.stmt_location or 0
+        limit = begin + stmt.stmt_len if stmt.stmt_len else len(text)
+        while at < len(code) and code[at].start < begin:
+            at += 1
+        first = at
+        while at < len(code) and code[at].start < limit:
+            at += 1
+        last = at
+        while last > first and code[last - 1].name == "ASCII_59":  # the last statement's stmt_len is 0
+            last -= 1
+        if last > first and stmt.stmt is not None:
+            spans.append((code[first].start, code[last - 1].end + 1, stmt.stmt))
+    return spans, comments
+
+
+def _owner(comment: _Comment, spans: Sequence[tuple[int, int, ast.Node]], lines: _Lines) -> int | None:
+    """The statement a comment is about: the one it is inside, the one whose line it
+    ends (``CREATE INDEX …; -- lint: ignore …``), or else the next one."""
+    for i, (start, end, _) in enumerate(spans):
+        if start <= comment.start < end:
+            return i
+        if comment.start < start:
+            if i > 0 and lines(spans[i - 1][1]) == lines(comment.start):
+                return i - 1
+            return i
+    if spans and lines(spans[-1][1]) == lines(comment.start):
+        return len(spans) - 1
+    return None
+
+
+def _directive(comment: str) -> list[str] | None:
+    """The rule ids of a ``-- lint: ignore a, b`` comment; None if it is no lint directive."""
+    body = comment[2:-2] if comment.startswith("/*") else comment[2:]
+    body = body.strip()
+    if not body.startswith("lint:"):
+        return None
+    words = body[len("lint:") :].replace(",", " ").split()
+    if not words or words[0] != "ignore":
+        return [""]  # a lint directive we do not understand
+    return words[1:]
+
+
+def _excerpt(text: str, limit: int = 100) -> str:
+    first = " ".join(text.splitlines()[0].split()) if text else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def lint_sql(
+    text: str,
+    *,
+    path: str | None = None,
+    migration_is_transactional: bool = True,
+    rules: Sequence[Rule] = ALL_RULES,
+) -> list[Finding]:
+    """Findings for one migration file, ordered by line. Raises UserError if it does not parse."""
+    transactional = migration_is_transactional and not is_marked_no_transaction(text)
+    lines = _Lines(text)
+    spans, comments = _parse(text, path, lines)
+    known = {rule.id for rule in (*ALL_RULES, *rules)}  # ignoring an excluded rule is no mistake
+    ignores: list[set[str]] = [set() for _ in spans]
+    findings: list[Finding] = []
+
+    for comment in comments:
+        ids = _directive(comment.text)
+        if ids is None:
+            continue
+        line = lines(comment.start)
+        owner = _owner(comment, spans, lines)
+        problem = None
+        if not ids:
+            problem = "`-- lint: ignore` names no rule; write `-- lint: ignore <rule-id>`"
+        elif ids == [""]:
+            problem = "unknown lint directive; the only one is `-- lint: ignore <rule-id>[, <rule-id>…]`"
+        elif unknown := [i for i in ids if i not in known]:
+            problem = f"`-- lint: ignore` names unknown rule(s) {', '.join(unknown)}; `inv lint --rules` lists them"
+        elif owner is None:
+            problem = "`-- lint: ignore` is not next to any statement; put it on the line above the statement"
+        if problem:
+            findings.append(Finding(INVALID_IGNORE, Severity.WARNING, problem, path, line, comment.text, problem))
+        if owner is not None:
+            ignores[owner].update(i for i in ids if i in known)
+
+    statements = [
+        Statement(n + 1, node, text[start:end], lines(start), frozenset(ignores[n]))
+        for n, (start, end, node) in enumerate(spans)
+    ]
+    in_transaction, explicit = transactional, False
+    created: set[TableKey] = set()
+    for index, statement in enumerate(statements):
+        node = statement.node
+        if opens_transaction(node):
+            in_transaction, explicit = True, True
+        elif closes_transaction(node):
+            in_transaction, explicit = False, False
+        context = Context(statements, index, transactional, in_transaction, explicit, frozenset(created))
+        for rule in rules:
+            if rule.id in statement.ignores:
+                continue
+            for violation in rule.check(statement, context):
+                findings.append(
+                    Finding(
+                        rule=rule.id,
+                        severity=violation.severity or rule.severity,
+                        message=violation.message,
+                        file=path,
+                        line=statement.line,
+                        statement=_excerpt(statement.text),
+                        help=violation.help or rule.fix,
+                    )
+                )
+        if isinstance(node, ast.CreateStmt) and node.relation is not None:
+            created.add(table_key(node.relation))
+        elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None and node.into.rel is not None:
+            created.add(table_key(node.into.rel))
+    findings.sort(key=lambda f: f.line)
+    return findings

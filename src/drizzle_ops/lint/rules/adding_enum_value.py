@@ -1,0 +1,71 @@
+"""adding-enum-value: ALTER TYPE … ADD VALUE cannot be undone nor used in its own transaction.
+
+squawk has no such rule (its require-enum-value-ordering is about BEFORE/AFTER), so this
+id is ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+
+from ..finding import Severity
+from ..rule import Context, Rule, Statement, Violation
+from ..sqlast import closes_transaction, dotted, string_constants
+
+
+def _used_later_in_transaction(value: str, context: Context) -> bool:
+    if not context.in_transaction:
+        return False
+    for later in context.later:
+        if closes_transaction(later.node):
+            return False
+        if value in set(string_constants(later.node)):
+            return True
+    return False
+
+
+def check(statement: Statement, context: Context) -> Iterator[Violation]:
+    node = statement.node
+    if not isinstance(node, ast.AlterEnumStmt) or node.newVal is None or node.oldVal is not None:
+        return  # oldVal is set for RENAME VALUE
+    value, enum = node.newVal, dotted(node.typeName)
+    if _used_later_in_transaction(value, context):
+        yield Violation(
+            f"'{value}' is added to {enum} and used later in the same transaction: Postgres rejects "
+            "the use (unsafe use of new value) and the migration fails",
+            severity=Severity.ERROR,
+            help="Move the ADD VALUE to a migration of its own, applied before the one that uses the value.",
+        )
+        return
+    yield Violation(
+        f"ADD VALUE '{value}' to {enum} cannot be rolled back, and the value is unusable until this migration commits"
+    )
+
+
+RULE = Rule(
+    id="adding-enum-value",
+    severity=Severity.WARNING,
+    summary="ALTER TYPE … ADD VALUE is one-way; keep it apart from code that uses the value.",
+    problem=(
+        "Postgres has no DROP VALUE: a rollback of the migration cannot remove the value without "
+        "recreating the type and every column that uses it. On every supported major the new value "
+        "cannot be used in the transaction that added it (unsafe use of new value); drizzle-kit's own "
+        "migrate runs all pending migrations in one transaction, so a later migration that uses the "
+        "value fails there too. Old application code may also not expect the value."
+    ),
+    fix=(
+        "Keep ADD VALUE in a migration of its own (add IF NOT EXISTS), deploy it before code or "
+        "migrations that use the value, and write the rollback as a reviewed type swap."
+    ),
+    bad=(
+        'ALTER TYPE "public"."moc_status" ADD VALUE \'archived\';\n'
+        'UPDATE "moc_instructions" SET "status" = \'archived\' WHERE "published_at" < now() - interval \'5 years\';'
+    ),
+    good=(
+        'ALTER TYPE "public"."moc_status" ADD VALUE IF NOT EXISTS \'archived\';\n'
+        "-- the UPDATE goes into the next migration"
+    ),
+    check=check,
+)

@@ -1,0 +1,88 @@
+"""adding-not-nullable-field: ALTER COLUMN … SET NOT NULL on an existing table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType, NullTestType
+
+from ..finding import Severity
+from ..rule import Context, Rule, Statement, Violation
+from ..sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+
+
+def _not_null_column(constraint: ast.Constraint) -> str | None:
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint."""
+    expr = constraint.raw_expr
+    if constraint.contype is not ConstrType.CONSTR_CHECK or not isinstance(expr, ast.NullTest):
+        return None
+    if expr.nulltesttype is not NullTestType.IS_NOT_NULL or not isinstance(expr.arg, ast.ColumnRef):
+        return None
+    last = (expr.arg.fields or ())[-1:]
+    return str(last[0].sval) if last and isinstance(last[0], ast.String) else None
+
+
+def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
+    """Columns that earlier statements proved NOT NULL with a valid CHECK constraint.
+
+    Since Postgres 12, SET NOT NULL then skips its scan.
+    """
+    pending: dict[tuple[TableKey, str], str] = {}  # (table, constraint) -> column, added NOT VALID
+    proven: set[tuple[TableKey, str]] = set()
+    for earlier in context.earlier:
+        relation = getattr(earlier.node, "relation", None)
+        if relation is None:
+            continue
+        table = table_key(relation)
+        for cmd in alter_table_commands(earlier.node):
+            constraint = added_constraint(cmd)
+            column = _not_null_column(constraint) if constraint is not None else None
+            if constraint is not None and column is not None:
+                if constraint.skip_validation:
+                    pending[(table, constraint.conname or "")] = column
+                else:
+                    proven.add((table, column))
+            if cmd.subtype is AlterTableType.AT_ValidateConstraint and (table, cmd.name) in pending:
+                proven.add((table, pending[(table, str(cmd.name))]))
+    return proven
+
+
+def check(statement: Statement, context: Context) -> Iterator[Violation]:
+    relation = getattr(statement.node, "relation", None)
+    commands = alter_table_commands(statement.node)
+    if not commands or relation is None or context.is_new_table(relation):
+        return
+    for cmd in commands:
+        if cmd.subtype is not AlterTableType.AT_SetNotNull:
+            continue
+        if (table_key(relation), cmd.name) in _proven_not_null(context):
+            continue
+        yield Violation(
+            f"SET NOT NULL on {table_name(relation)}.{cmd.name} scans the whole table under an "
+            "ACCESS EXCLUSIVE lock (no reads, no writes)"
+        )
+
+
+RULE = Rule(
+    id="adding-not-nullable-field",
+    squawk="adding-not-nullable-field",
+    severity=Severity.WARNING,
+    summary="Prove a column NOT NULL with a validated CHECK before SET NOT NULL.",
+    problem=(
+        "ALTER COLUMN … SET NOT NULL reads every row to check for NULLs while holding an ACCESS "
+        "EXCLUSIVE lock, so the table can be neither read nor written meanwhile; it fails if a NULL "
+        "is left, and old application code that still writes NULL starts failing."
+    ),
+    fix=(
+        "Add CHECK (col IS NOT NULL) NOT VALID, backfill, VALIDATE CONSTRAINT in a later migration; "
+        "then SET NOT NULL uses the constraint and skips the scan (Postgres 12+)."
+    ),
+    bad='ALTER TABLE "recipe" ALTER COLUMN "view_count" SET NOT NULL;',
+    good=(
+        'ALTER TABLE "recipe" ADD CONSTRAINT "view_count_not_null" CHECK ("view_count" IS NOT NULL) NOT VALID;\n'
+        '-- backfill, then in a later migration:\nALTER TABLE "recipe" VALIDATE CONSTRAINT "view_count_not_null";\n'
+        'ALTER TABLE "recipe" ALTER COLUMN "view_count" SET NOT NULL;'
+    ),
+    check=check,
+)

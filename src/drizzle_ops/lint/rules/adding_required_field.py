@@ -1,0 +1,51 @@
+"""adding-required-field: ADD COLUMN … NOT NULL with nothing to fill existing rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast.enums import ConstrType
+
+from ..finding import Severity
+from ..rule import Context, Rule, Statement, Violation
+from ..sqlast import added_column, alter_table_commands, column_has, is_serial, table_name
+
+_FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY)
+_NOT_NULL = (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)  # a primary key implies NOT NULL
+
+
+def check(statement: Statement, context: Context) -> Iterator[Violation]:
+    relation = getattr(statement.node, "relation", None)
+    commands = alter_table_commands(statement.node)
+    if not commands or context.is_new_table(relation):
+        return
+    for cmd in commands:
+        column = added_column(cmd)
+        if column is None or not (column.is_not_null or column_has(column, *_NOT_NULL)):
+            continue
+        if column_has(column, *_FILLED) or is_serial(column):  # serial brings its own DEFAULT nextval()
+            continue
+        yield Violation(
+            f"ADD COLUMN {column.colname} is NOT NULL without a DEFAULT: it fails if {table_name(relation)} "
+            "has rows, and inserts from code that does not know the column fail"
+        )
+
+
+RULE = Rule(
+    id="adding-required-field",
+    squawk="adding-required-field",
+    severity=Severity.ERROR,
+    summary="A new NOT NULL column on an existing table needs a DEFAULT.",
+    problem=(
+        "Adding a NOT NULL column without a DEFAULT fails on any table that has rows. Where it "
+        "succeeds, the application version still running during the deploy does not set the column, "
+        "so its INSERTs fail."
+    ),
+    fix=(
+        "Add the column with a constant DEFAULT (no table rewrite since Postgres 11), or add it "
+        "nullable, backfill, and make it NOT NULL later."
+    ),
+    bad='ALTER TABLE "recipe" ADD COLUMN "public" boolean NOT NULL;',
+    good='ALTER TABLE "recipe" ADD COLUMN "public" boolean DEFAULT false NOT NULL;',
+    check=check,
+)

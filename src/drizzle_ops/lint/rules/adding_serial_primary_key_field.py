@@ -1,0 +1,53 @@
+"""adding-serial-primary-key-field: ADD PRIMARY KEY builds its index under an ACCESS EXCLUSIVE lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast.enums import ConstrType
+
+from ..finding import Severity
+from ..rule import Context, Rule, Statement, Violation
+from ..sqlast import added_column, added_constraint, alter_table_commands, column_has, table_name
+
+
+def check(statement: Statement, context: Context) -> Iterator[Violation]:
+    relation = getattr(statement.node, "relation", None)
+    commands = alter_table_commands(statement.node)
+    if not commands or context.is_new_table(relation):
+        return
+    table = table_name(relation)
+    for cmd in commands:
+        constraint = added_constraint(cmd)
+        column = added_column(cmd)
+        if constraint is not None and constraint.contype is ConstrType.CONSTR_PRIMARY and not constraint.indexname:
+            yield Violation(f"ADD PRIMARY KEY builds an index on {table} with reads and writes blocked")
+        elif column is not None and column_has(column, ConstrType.CONSTR_PRIMARY):
+            yield Violation(
+                f"ADD COLUMN {column.colname} … PRIMARY KEY fills the column and builds an index on {table} "
+                "with reads and writes blocked"
+            )
+
+
+RULE = Rule(
+    id="adding-serial-primary-key-field",
+    squawk="adding-serial-primary-key-field",
+    severity=Severity.WARNING,
+    summary="Build the primary key's index CONCURRENTLY, then ADD PRIMARY KEY USING INDEX.",
+    problem=(
+        "ALTER TABLE … ADD PRIMARY KEY (or ADD COLUMN … PRIMARY KEY, typically a serial) builds a "
+        "unique index, and for a new column writes every row, while holding an ACCESS EXCLUSIVE lock."
+    ),
+    fix=(
+        "CREATE UNIQUE INDEX CONCURRENTLY in a `-- drizzle-ops: no-transaction` migration, then "
+        "ALTER TABLE … ADD CONSTRAINT … PRIMARY KEY USING INDEX."
+    ),
+    bad='ALTER TABLE "account" ADD PRIMARY KEY ("id");',
+    good=(
+        "-- drizzle-ops: no-transaction\n"
+        'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "account_pk_idx" ON "account" ("id");\n'
+        "-- in the next migration:\n"
+        'ALTER TABLE "account" ADD CONSTRAINT "account_pk" PRIMARY KEY USING INDEX "account_pk_idx";'
+    ),
+    check=check,
+)

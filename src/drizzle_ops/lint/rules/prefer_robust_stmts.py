@@ -1,0 +1,100 @@
+"""prefer-robust-stmts: statements of a non-transactional migration that a rerun trips over."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import AlterTableType
+
+from ..finding import Severity
+from ..rule import Context, Rule, Statement, Violation
+from ..sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
+
+
+def _dropped_if_exists(context: Context) -> set[tuple[TableKey, str]]:
+    """Constraints that earlier statements drop with IF EXISTS: adding them again is rerunnable."""
+    found: set[tuple[TableKey, str]] = set()
+    for earlier in context.earlier:
+        relation = getattr(earlier.node, "relation", None)
+        for cmd in alter_table_commands(earlier.node):
+            if cmd.subtype is AlterTableType.AT_DropConstraint and cmd.missing_ok and relation is not None:
+                found.add((table_key(relation), str(cmd.name)))
+    return found
+
+
+def _alter_table(node: ast.AlterTableStmt, context: Context) -> Iterator[str]:
+    table = table_name(node.relation)
+    for cmd in alter_table_commands(node):
+        kind = cmd.subtype
+        if kind is AlterTableType.AT_AddColumn and not cmd.missing_ok:
+            name = cmd.def_.colname if isinstance(cmd.def_, ast.ColumnDef) else "?"
+            yield f"ADD COLUMN {name} without IF NOT EXISTS fails on a rerun"
+        elif kind is AlterTableType.AT_DropColumn and not cmd.missing_ok:
+            yield f"DROP COLUMN {cmd.name} without IF EXISTS fails on a rerun"
+        elif kind is AlterTableType.AT_DropConstraint and not cmd.missing_ok:
+            yield f"DROP CONSTRAINT {cmd.name} without IF EXISTS fails on a rerun"
+        elif (constraint := added_constraint(cmd)) is not None:
+            name = constraint.conname
+            if name is None:
+                yield f"an unnamed constraint on {table} is added a second time on a rerun"
+            elif node.relation is not None and (table_key(node.relation), name) not in _dropped_if_exists(context):
+                yield f"ADD CONSTRAINT {name} fails on a rerun; drop it with IF EXISTS first"
+
+
+def _problems(node: ast.Node, context: Context) -> Iterator[str]:
+    if isinstance(node, ast.CreateStmt) and not node.if_not_exists:
+        yield f"CREATE TABLE {table_name(node.relation)} without IF NOT EXISTS fails on a rerun"
+    elif isinstance(node, ast.IndexStmt):
+        if node.idxname is None:
+            yield "an unnamed index is built again on a rerun (a failed CONCURRENTLY build also leaves an INVALID one)"
+        elif not node.if_not_exists:
+            yield f"CREATE INDEX {node.idxname} without IF NOT EXISTS fails on a rerun"
+    elif isinstance(node, ast.DropStmt) and not node.missing_ok:
+        names = ", ".join(dotted(n) if isinstance(n, tuple) else "…" for n in node.objects or ())
+        yield f"DROP {names} without IF EXISTS fails on a rerun"
+    elif isinstance(node, ast.AlterTableStmt):
+        yield from _alter_table(node, context)
+    elif isinstance(node, ast.RenameStmt):
+        yield "a RENAME fails on a rerun: the old name is gone"
+    elif isinstance(node, ast.AlterEnumStmt) and node.oldVal is None and not node.skipIfNewValExists:
+        yield f"ADD VALUE '{node.newVal}' without IF NOT EXISTS fails on a rerun"
+
+
+def check(statement: Statement, context: Context) -> Iterator[Violation]:
+    if context.in_transaction:
+        return  # a failed transactional migration leaves nothing behind to trip over
+    node = statement.node
+    # A lone statement is atomic, except a CONCURRENTLY build, which leaves an INVALID index behind.
+    if len(context.statements) < 2 and not (isinstance(node, ast.IndexStmt) and node.concurrent):
+        return
+    for problem in _problems(node, context):
+        yield Violation(problem)
+
+
+RULE = Rule(
+    id="prefer-robust-stmts",
+    squawk="prefer-robust-stmts",
+    severity=Severity.WARNING,
+    summary="In a migration that runs without a transaction, make every statement rerunnable.",
+    problem=(
+        "A `-- drizzle-ops: no-transaction` migration runs statement by statement. If it fails half "
+        "way, the statements before the failure stay applied and the migration is not recorded, so "
+        "the next run repeats them: a plain CREATE, ADD or DROP then fails on what the first run did."
+    ),
+    fix=(
+        "Guard each statement: CREATE … IF NOT EXISTS, DROP … IF EXISTS, ADD COLUMN IF NOT EXISTS, "
+        "DROP CONSTRAINT IF EXISTS before ADD CONSTRAINT, ADD VALUE IF NOT EXISTS, and name every index."
+    ),
+    bad=(
+        "-- drizzle-ops: no-transaction\n"
+        'ALTER TABLE "users" ADD COLUMN "billing_email" text;\n'
+        'CREATE INDEX CONCURRENTLY "users_billing_email_idx" ON "users" ("billing_email");'
+    ),
+    good=(
+        "-- drizzle-ops: no-transaction\n"
+        'ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "billing_email" text;\n'
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");'
+    ),
+    check=check,
+)

@@ -1,0 +1,111 @@
+"""Small questions about pglast's parse tree that several rules ask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType, ObjectType, TransactionStmtKind
+
+TableKey = tuple[str, str]  # (schema, table); an unqualified name means public
+
+_OPENS = frozenset({TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START})
+_CLOSES = frozenset(
+    {
+        TransactionStmtKind.TRANS_STMT_COMMIT,
+        TransactionStmtKind.TRANS_STMT_ROLLBACK,
+        TransactionStmtKind.TRANS_STMT_PREPARE,
+    }
+)
+
+SERIAL_TYPES = frozenset({"smallserial", "serial2", "serial", "serial4", "bigserial", "serial8"})
+
+
+def table_key(relation: ast.RangeVar) -> TableKey:
+    return (relation.schemaname or "public", relation.relname or "")
+
+
+def table_name(relation: ast.RangeVar | None) -> str:
+    if relation is None:
+        return "?"
+    return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else str(relation.relname)
+
+
+def dotted(names: tuple[ast.Node, ...] | None) -> str:
+    """``("public", "moc_status")`` name lists as they are written: public.moc_status."""
+    return ".".join(str(n.sval) for n in names or () if isinstance(n, ast.String))
+
+
+def alter_table_commands(node: ast.Node) -> list[ast.AlterTableCmd]:
+    """The subcommands of an ALTER TABLE (not of ALTER INDEX, VIEW, …)."""
+    if not isinstance(node, ast.AlterTableStmt) or node.objtype is not ObjectType.OBJECT_TABLE:
+        return []
+    return [cmd for cmd in node.cmds or () if isinstance(cmd, ast.AlterTableCmd)]
+
+
+def added_constraint(cmd: ast.AlterTableCmd) -> ast.Constraint | None:
+    if cmd.subtype is AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+        return cmd.def_
+    return None
+
+
+def added_column(cmd: ast.AlterTableCmd) -> ast.ColumnDef | None:
+    if cmd.subtype is AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+        return cmd.def_
+    return None
+
+
+def column_constraints(column: ast.ColumnDef) -> list[ast.Constraint]:
+    return [c for c in column.constraints or () if isinstance(c, ast.Constraint)]
+
+
+def column_has(column: ast.ColumnDef, *kinds: ConstrType) -> bool:
+    return any(c.contype in kinds for c in column_constraints(column))
+
+
+def type_name(column: ast.ColumnDef) -> str:
+    """The column's type as written, lower case, without pg_catalog: int4, serial, text."""
+    names = column.typeName.names if column.typeName is not None else None
+    last = names[-1] if names else None
+    return str(last.sval).lower() if isinstance(last, ast.String) else ""
+
+
+def is_serial(column: ast.ColumnDef) -> bool:
+    return type_name(column) in SERIAL_TYPES
+
+
+def opens_transaction(node: ast.Node) -> bool:
+    return isinstance(node, ast.TransactionStmt) and node.kind in _OPENS
+
+
+def closes_transaction(node: ast.Node) -> bool:
+    return isinstance(node, ast.TransactionStmt) and node.kind in _CLOSES
+
+
+def is_concurrent_index_operation(node: ast.Node) -> bool:
+    """CREATE / DROP / REINDEX … CONCURRENTLY: Postgres refuses all three inside a transaction block."""
+    if isinstance(node, ast.IndexStmt):
+        return bool(node.concurrent)
+    if isinstance(node, ast.DropStmt):
+        return node.removeType is ObjectType.OBJECT_INDEX and bool(node.concurrent)
+    if isinstance(node, ast.ReindexStmt):
+        return any(isinstance(p, ast.DefElem) and p.defname == "concurrently" for p in node.params or ())
+    return False
+
+
+def walk(node: object) -> Iterator[ast.Node]:
+    """Every node below ``node`` (itself included), depth first."""
+    if isinstance(node, ast.Node):
+        yield node
+        for attribute in node:
+            yield from walk(getattr(node, attribute))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from walk(item)
+
+
+def string_constants(node: ast.Node) -> Iterator[str]:
+    """String literals anywhere in a statement: 'archived', 'archived'::moc_status, …"""
+    for child in walk(node):
+        if isinstance(child, ast.A_Const) and isinstance(child.val, ast.String):
+            yield str(child.val.sval)

@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "sets" ADD COLUMN "retired" boolean DEFAULT false NOT NULL;

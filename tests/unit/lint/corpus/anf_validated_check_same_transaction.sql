@@ -1,0 +1,6 @@
+-- expect: constraint-missing-not-valid
+ALTER TABLE "recipe" ADD CONSTRAINT "view_count_not_null" CHECK ("view_count" IS NOT NULL) NOT VALID;
+--> statement-breakpoint
+ALTER TABLE "recipe" VALIDATE CONSTRAINT "view_count_not_null";
+--> statement-breakpoint
+ALTER TABLE "recipe" ALTER COLUMN "view_count" SET NOT NULL;

@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "recipe" ADD COLUMN "total" integer NOT NULL GENERATED ALWAYS AS ("a" + "b") STORED;

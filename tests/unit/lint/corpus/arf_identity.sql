@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "account" ADD COLUMN "id" bigint NOT NULL GENERATED ALWAYS AS IDENTITY;

@@ -1,0 +1,2 @@
+-- expect: adding-required-field
+ALTER TABLE "recipe" ADD COLUMN "public" boolean NOT NULL;

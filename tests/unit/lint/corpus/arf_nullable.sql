@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "recipe" ADD COLUMN "public" boolean;

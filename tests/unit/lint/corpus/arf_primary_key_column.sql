@@ -1,0 +1,2 @@
+-- expect: adding-required-field adding-serial-primary-key-field
+ALTER TABLE "account" ADD COLUMN "id" bigint PRIMARY KEY;

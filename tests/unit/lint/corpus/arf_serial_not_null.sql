@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "account" ADD COLUMN "seq" serial NOT NULL;

@@ -1,0 +1,2 @@
+-- expect: ban-drop-table
+DROP TABLE IF EXISTS "gallery_images" CASCADE;

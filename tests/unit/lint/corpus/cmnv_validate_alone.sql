@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "sets" VALIDATE CONSTRAINT "sets_year_check";

@@ -1,0 +1,2 @@
+-- expect: disallowed-unique-constraint
+ALTER TABLE "sets" ADD COLUMN "slug" text UNIQUE;

@@ -1,0 +1,2 @@
+-- expect: disallowed-unique-constraint
+ALTER TABLE "sets" ADD CONSTRAINT "sets_set_number_unique" UNIQUE("set_number");

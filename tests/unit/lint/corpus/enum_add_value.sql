@@ -1,0 +1,2 @@
+-- expect: adding-enum-value
+ALTER TYPE "public"."moc_status" ADD VALUE 'archived';

@@ -1,0 +1,2 @@
+-- expect: none
+CREATE TYPE "public"."wishlist_store" AS ENUM('LEGO', 'Other');

@@ -1,0 +1,2 @@
+-- expect: renaming-column
+ALTER TABLE "users" RENAME COLUMN "display_name" TO "nickname";

@@ -1,0 +1,2 @@
+-- expect: require-concurrent-index-creation
+CREATE INDEX "users_email_idx" ON "users" USING btree ("email");

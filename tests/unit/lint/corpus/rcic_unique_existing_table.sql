@@ -1,0 +1,2 @@
+-- expect: require-concurrent-index-creation
+CREATE UNIQUE INDEX "users_email_key" ON "users" ("email");

@@ -1,0 +1,2 @@
+-- expect: require-concurrent-index-deletion
+DROP INDEX "users_email_idx";

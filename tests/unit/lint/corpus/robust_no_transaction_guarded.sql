@@ -1,0 +1,5 @@
+-- drizzle-ops: no-transaction
+-- expect: none
+ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "billing_email" text;
+--> statement-breakpoint
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");
