@@ -56,8 +56,15 @@ def tests(session: nox.Session, backend: str, pg: str | None) -> None:
     if pg:
         env["DRIZZLE_OPS_TEST_PG"] = pg
     # the container runs prove the server paths; the unit tests already ran per Python
-    paths = ["tests/integration"] if backend == "docker" else ["tests"]
+    paths = ["tests/integration"] if backend == "docker" else ["tests/unit", "tests/integration"]
     session.run("pytest", *(session.posargs or paths), env=env)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def reliability(session: nox.Session) -> None:
+    """Nothing is lost: concurrent runners, SIGKILL at random points, a bad-input corpus (local server)."""
+    install_project(session, "pytest")
+    session.run("pytest", *(session.posargs or ["tests/reliability"]), env={"DRIZZLE_OPS_TEST_BACKEND": "local"})
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)

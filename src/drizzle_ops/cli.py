@@ -31,7 +31,8 @@ def _plain(value: Any) -> Any:
 
 def settings_from(config: Any, project_root: Path, **flags: Any) -> Settings:
     section = _plain(config.get("drizzle_ops", {})) if config is not None else {}
-    return Settings.from_mapping(section, project_root, **flags)
+    with guarded():  # a bad value in invoke.yaml or a flag is one line and exit 2, like any other
+        return Settings.from_mapping(section, project_root, **flags)
 
 
 @contextmanager

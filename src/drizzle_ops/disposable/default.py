@@ -66,6 +66,8 @@ class DefaultServer:
 
     def ensure(self, *, provider: str = "auto", major: str | None = None) -> tuple[Server, bool]:
         """The running default server, starting one if needed; True when it was started now."""
+        if provider not in PROVIDERS:  # checked even when a server runs: a typo should never pass silently
+            raise UserError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
         server = self.running()
         if server is not None:
             if major and server.major != major:
