@@ -96,7 +96,7 @@ def test_sigkill_at_random_points_never_leaves_half_a_migration(
         if k == len(expected_rows):  # all applied: start over on a new database
             url = databases.create()
     final = spawn_migrate(url, ws)
-    out, err = final.communicate(timeout=120)
+    _out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     assert rows(url) == expected_rows and fingerprint(url) == reference[-1]
 
@@ -116,7 +116,7 @@ def test_connection_killed_by_the_server_mid_migration(
             if killed:
                 break
             time.sleep(0.02)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert killed, "never saw the migration running"
     assert proc.returncode == 1
     assert "Traceback" not in err and err.count("error:") == 1
