@@ -1,0 +1,4 @@
+"""Benchmarks for drizzle-ops: every figure is a ratio against a baseline measured in the same run.
+
+Run them with `nox -s bench` (or `python -m benchmarks.run` from the repository root); see benchmarks/run.py.
+"""

@@ -1,0 +1,172 @@
+"""Render the benchmark results as Markdown (benchmarks/results.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .timing import Measurement, ratio
+
+
+@dataclass
+class Goal:
+    case: str
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+
+@dataclass
+class MeasureTable:
+    """Rows measured in one case; each ``baselines`` entry adds a '× label' column (median over median)."""
+
+    title: str
+    rows: list[Measurement]
+    baselines: list[tuple[str, Measurement | None]] = field(default_factory=list)
+
+
+@dataclass
+class CaseResult:
+    key: str
+    title: str
+    what: str  # what is measured and against what, as Markdown
+    tables: list[MeasureTable] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: str = ""  # more Markdown (growth table, profile)
+    reproduce: list[str] = field(default_factory=list)  # shell lines
+    skipped: str = ""  # why the case did not run
+
+
+@dataclass
+class RunInfo:
+    mode: str  # "full" or "quick"
+    started: str  # ISO date-time
+    seconds: float
+    commit: str
+    command: str
+    machine: list[tuple[str, str]]
+    method: list[str]
+    setup: list[str]  # shell lines run once before the cases
+
+
+def seconds(value: float) -> str:
+    if value < 1:
+        return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def verdict(met: bool | None) -> str:
+    return {True: "✅ met", False: "❌ missed", None: "– not measured"}[met]
+
+
+def measurement_table(table: MeasureTable) -> str:
+    header = ["command", "runs", "min", "median", "max", *[f"× {label}" for label, _ in table.baselines], "peak RSS"]
+    lines = [f"**{table.title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for m in table.rows:
+        where = f" (in `{m.cwd}`)" if m.cwd else ""
+        kind = " *(in-process)*" if m.in_process else ""
+        note = f"<br>{m.note}" if m.note else ""
+        cells = [
+            f"{m.name}: `{m.display}`{where}{kind}{note}",
+            f"{m.runs} (+{m.warmup})",
+            seconds(m.min),
+            f"**{seconds(m.median)}**",
+            seconds(m.max),
+            *[times(ratio(m, base)) for _, base in table.baselines],
+            "–" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.0f} MB",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def goals_table(goals: Sequence[Goal]) -> str:
+    lines = ["| case | goal | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {g.case} | {g.goal} | {g.measured} | {verdict(g.met)} |" for g in goals]
+    return "\n".join(lines)
+
+
+def render(info: RunInfo, cases: Sequence[CaseResult]) -> str:
+    out: list[str] = []
+    add = out.append
+    add("# drizzle-ops benchmarks")
+    add("")
+    add(
+        f"{info.mode.capitalize()} run of `{info.command}` on {info.started}, commit `{info.commit}`, "
+        f"took {info.seconds:.0f} s. Every figure below was measured in this run; every ratio is "
+        "median over median against a baseline measured in the same run, on the same server. "
+        "Nothing here is asserted by a test: these are measurements."
+    )
+    if info.mode == "quick":
+        add("")
+        add(
+            "> **Quick mode**: fewer runs and the scale case only up to 100 migrations. It exists so CI "
+            "keeps the harness working; use the full run's figures, not these."
+        )
+    add("")
+    add("## Goals")
+    add("")
+    add(goals_table([g for c in cases for g in c.goals]))
+    add("")
+    add("## Machine")
+    add("")
+    add("| | |")
+    add("|---|---|")
+    for key, value in info.machine:
+        add(f"| {key} | {value} |")
+    add("")
+    add("## Method")
+    add("")
+    for line in info.method:
+        add(f"- {line}")
+    add("")
+    for case in cases:
+        add(f"## {case.title}")
+        add("")
+        if case.skipped:
+            add(f"**Not measured:** {case.skipped}")
+            add("")
+        add(case.what)
+        add("")
+        for table in case.tables:
+            add(measurement_table(table))
+            add("")
+        if case.extra:
+            add(case.extra)
+            add("")
+        if case.goals:
+            add(goals_table(case.goals))
+            add("")
+        for note in case.notes:
+            add(f"- {note}")
+        if case.notes:
+            add("")
+    add("## Reproduce")
+    add("")
+    add("From the repository root (PostgreSQL server binaries, `psql`, Node 20 and npm installed):")
+    add("")
+    add("```sh")
+    add("\n".join(info.setup))
+    add("```")
+    add("")
+    add(
+        "The harness starts its own throwaway server (`LocalProvider`, `initdb` + `pg_ctl`) and gives every "
+        "run its own database, created (untimed) before the run. To repeat one measurement by hand, start a "
+        "server (`inv db.up --provider local`), set `URL` to a database on it (`inv db.url --reveal`, "
+        "database name changed to a new empty database) and run the commands below."
+    )
+    add("")
+    for case in cases:
+        if not case.reproduce:
+            continue
+        add(f"{case.title}:")
+        add("")
+        add("```sh")
+        add("\n".join(case.reproduce))
+        add("```")
+        add("")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,1118 @@
+"""The benchmark suite: `nox -s bench`, or `python -m benchmarks.run [--quick] [--out PATH] [--cases ...]`.
+
+One throwaway PostgreSQL server (LocalProvider: initdb + pg_ctl) serves every case; each run gets
+its own database, created before the run and never timed. Whole processes (`inv`, `npx drizzle-kit`,
+`node .../bin.cjs`, `psql`) are timed over a warm-up and repeated runs; each figure is compared with
+a baseline measured in the same run. The report goes to benchmarks/results.md (full mode) or, in
+quick mode, to a file in the temporary folder unless --out says otherwise, so a CI run never
+overwrites the committed report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from drizzle_ops import pg, runner
+from drizzle_ops.disposable.base import Server
+from drizzle_ops.disposable.local import SERVER_SETTINGS, LocalProvider
+from drizzle_ops.workspace import load_workspace
+
+from . import generate_workspace
+from .report import CaseResult, Goal, MeasureTable, RunInfo, render, seconds, times
+from .timing import (
+    BenchError,
+    Measurement,
+    ProcessSpec,
+    display_command,
+    measure_call,
+    measure_round_robin,
+    ratio,
+    run_process,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_REL = "examples/wishlist/packages/backend/database-schema"
+EXAMPLE = ROOT / EXAMPLE_REL
+DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
+QUICK_OUT = Path(tempfile.gettempdir()) / "drizzle-ops-bench-quick.md"
+CASES = ["noop", "fresh", "scale", "testdb", "server", "lockstall"]
+MIGRATIONS = sql.SQL("{}.{}").format(sql.Identifier("drizzle"), sql.Identifier("__drizzle_migrations"))
+
+# goals from the issues
+NOOP_SECONDS = 0.35
+NOOP_VS_NPX = 0.5
+APPLY_VS_FLOOR = 1.3
+APPLY_VS_DRIZZLE = 0.5
+SCALE_STATUS_SECONDS = 1.0
+SCALE_RSS_MB = 100
+CLONE_SECONDS = 0.050
+CONTAINER_SECONDS = 1.2
+
+
+@dataclass
+class Options:
+    quick: bool
+    runs: int  # timed runs of a process measurement
+    warmup: int
+    scale_sizes: list[int]
+    scale_runs: dict[int, int]
+    testdb_runs: int
+    server_runs: int
+    profile: bool
+
+
+def options_for(quick: bool, runs: int | None, no_profile: bool) -> Options:
+    if quick:
+        base = runs or 3
+        return Options(True, base, 1, [10, 100], {10: base, 100: base}, 5, 3, not no_profile)
+    base = runs or 7
+    return Options(False, base, 1, [10, 100, 1000], {10: base, 100: base, 1000: runs or 5}, 20, 5, not no_profile)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def find_inv() -> str:
+    """The `inv` of the interpreter running us (a nox venv's, or pyenv's real script, never its shim)."""
+    sibling = Path(sys.executable).parent / "inv"
+    if sibling.is_file() and os.access(sibling, os.X_OK):
+        return str(sibling)
+    found = shutil.which("inv")
+    if not found:
+        raise SystemExit("`inv` not found: python -m pip install -e . first")
+    return found
+
+
+def output_of(argv: list[str], cwd: Path | None = None) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def node_package_version(node_modules: Path, name: str) -> str | None:
+    try:
+        return str(json.loads((node_modules / name / "package.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class Bench:
+    """Shared state of one run: the server, the admin connection, tools, paths and placeholders."""
+
+    def __init__(self, server: Server, options: Options, tmp: Path) -> None:
+        self.server = server
+        self.options = options
+        self.tmp = tmp
+        self.admin = psycopg.connect(server.url, autocommit=True)
+        self.inv = find_inv()
+        self.python = sys.executable
+        self.password = str(conninfo_to_dict(server.url).get("password") or "")
+        bin_dir = Path(server.details.get("bin_dir", ""))
+        self.psql = shutil.which("psql") or (str(bin_dir / "psql") if (bin_dir / "psql").is_file() else None)
+        self.node = shutil.which("node")
+        self.npx = shutil.which("npx")
+        self.node_modules = EXAMPLE / "node_modules"
+        self.drizzle_kit = node_package_version(self.node_modules, "drizzle-kit")
+        self.has_drizzle = bool(self.node and self.npx and self.drizzle_kit)
+        self.placeholders: dict[str, str] = {str(tmp): "$BENCH_TMP"}
+        self.inv_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        self.load_start = os.getloadavg()[0]
+
+    # -- databases -------------------------------------------------------------------------------
+
+    def url(self, dbname: str) -> str:
+        params = conninfo_to_dict(self.server.url)
+        user = quote(str(params.get("user", "postgres")), safe="")
+        password = quote(self.password, safe="")
+        return f"postgresql://{user}:{password}@{params.get('host')}:{params.get('port')}/{dbname}"
+
+    def recreate(self, dbname: str, template: str | None = None) -> None:
+        self.drop(dbname)
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname))
+        if template:
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname), sql.Identifier(template))
+        self.admin.execute(query)
+
+    def drop(self, dbname: str) -> None:
+        self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+    def applied_rows(self, dbname: str) -> int:
+        with psycopg.connect(self.url(dbname)) as conn:
+            exists = conn.execute("select to_regclass('drizzle.__drizzle_migrations') is not null").fetchone()
+            if not exists or not exists[0]:
+                return 0
+            row = conn.execute(sql.SQL("select count(*) from {}").format(MIGRATIONS)).fetchone()
+            return int(row[0]) if row else 0
+
+    def user_tables(self, dbname: str) -> int:
+        with psycopg.connect(self.url(dbname)) as conn:
+            row = conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()
+            return int(row[0]) if row else 0
+
+    # -- secrets ---------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        text = pg.redact(text, self.server.url)
+        return text.replace(self.password, "***") if self.password else text
+
+    def show(self, argv: list[str], url: str | None = None, env: dict[str, str] | None = None) -> str:
+        placeholders = dict(self.placeholders)
+        if url:
+            placeholders[url] = "$URL"
+        return display_command(argv, placeholders, env)
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(ROOT))
+        except ValueError:
+            return self.redact(display_command([str(path)], self.placeholders))
+
+    # -- commands to time ------------------------------------------------------------------------
+
+    def inv_cmd(self, task: str, url: str, workspace: Path | None = None) -> list[str]:
+        argv = [self.inv, task]
+        if workspace is not None:
+            argv += ["--workspace", str(workspace)]
+        return [*argv, "--url", url]
+
+    def inv_spec(self, name: str, task: str, url: str, workspace: Path | None = None, **hooks: Any) -> ProcessSpec:
+        argv = self.inv_cmd(task, url, workspace)
+        return ProcessSpec(name, argv, self.show(["inv", *argv[1:]], url), cwd=ROOT, env=self.inv_env, **hooks)
+
+    def drizzle_spec(self, name: str, how: str, url: str, workspace: Path, **hooks: Any) -> ProcessSpec:
+        """how: 'npx' (`npx drizzle-kit migrate`, what users type) or 'node' (the CLI's file, no npx)."""
+        assert self.npx and self.node
+        argv = (
+            [self.npx, "drizzle-kit", "migrate"]
+            if how == "npx"
+            else [self.node, "node_modules/drizzle-kit/bin.cjs", "migrate"]
+        )
+        return ProcessSpec(
+            name,
+            argv,
+            self.show([Path(argv[0]).name, *argv[1:]], url, {"DATABASE_URL": url}),
+            cwd=workspace,
+            cwd_label=self.rel(workspace),
+            env={**os.environ, "DATABASE_URL": url},
+            **hooks,
+        )
+
+    def psql_spec(self, name: str, url: str, sql_file: Path, **hooks: Any) -> ProcessSpec:
+        assert self.psql
+        argv = [self.psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(sql_file)]
+        return ProcessSpec(name, argv, self.show(["psql", *argv[1:]], url), cwd=ROOT, env=dict(os.environ), **hooks)
+
+    def cmd_spec(self, name: str, argv: list[str], shown: str) -> ProcessSpec:
+        return ProcessSpec(name, argv, shown, cwd=ROOT, env=self.inv_env)
+
+    def measure(self, specs: list[ProcessSpec], runs: int | None = None) -> list[Measurement]:
+        """Time the commands in turns; see timing.measure_round_robin."""
+        return measure_round_robin(
+            specs,
+            runs=runs or self.options.runs,
+            warmup=self.options.warmup,
+            redact=self.redact,
+            on_done=self.report,
+        )
+
+    @staticmethod
+    def report(m: Measurement) -> None:
+        rss = f", peak RSS {m.peak_rss_mb:.0f} MB" if m.peak_rss_mb else ""
+        log(f"  {m.name}: median {seconds(m.median)} (min {seconds(m.min)}, max {seconds(m.max)}){rss}")
+
+    # -- per-run hooks ---------------------------------------------------------------------------
+
+    def fresh(self, dbname: str) -> Callable[[int], None]:
+        return lambda _i: self.recreate(dbname)
+
+    def expect_rows(self, dbname: str, expected: int, what: str) -> Callable[[int], None]:
+        """A verify hook: the run must have left ``expected`` bookkeeping rows (so it really applied)."""
+
+        def verify(_i: int) -> None:
+            found = self.applied_rows(dbname)
+            if found != expected:
+                raise BenchError(f"{what}: expected {expected} bookkeeping rows after the run, found {found}")
+
+        return verify
+
+    def expect_tables(self, dbname: str, what: str) -> Callable[[int], None]:
+        def verify(_i: int) -> None:
+            if self.user_tables(dbname) == 0:
+                raise BenchError(f"{what}: no table in schema public after the run")
+
+        return verify
+
+
+def concatenate(workspace: Path, out: Path) -> Path:
+    """Every migration of the journal, in order, in one file: what psql -1 -f runs as the floor."""
+    journal = json.loads((workspace / "drizzle" / "meta" / "_journal.json").read_text())
+    parts = [(workspace / "drizzle" / f"{e['tag']}.sql").read_text() for e in journal["entries"]]
+    out.write_text("\n".join(parts) + "\n")
+    return out
+
+
+def concat_line(workspace_shown: str, out_shown: str) -> str:
+    return f'for f in {workspace_shown}/drizzle/0*.sql; do cat "$f"; echo; done > {out_shown}'
+
+
+def drizzle_note(bench: Bench) -> str:
+    return (
+        "drizzle-kit baselines not measured: run `npm ci --no-audit --no-fund` in "
+        f"`{EXAMPLE_REL}` (needs node and npx on PATH)"
+    )
+
+
+# -- case: no-op ---------------------------------------------------------------------------------
+
+LAYERS = [
+    ("interpreter", ["-c", "pass"], "python -c pass"),
+    ("+ import invoke", ["-c", "import invoke.main"], "python -c 'import invoke.main'"),
+    (
+        "+ import drizzle_ops.cli (psycopg, rich)",
+        ["-c", "import invoke.main, drizzle_ops.cli"],
+        "python -c 'import invoke.main, drizzle_ops.cli'",
+    ),
+]
+
+
+def case_noop(bench: Bench) -> CaseResult:
+    db = "bench_noop"
+    url = bench.url(db)
+    bench.recreate(db)
+    run_process(bench.inv_cmd("migrate", url), cwd=ROOT, env=bench.inv_env, redact=bench.redact)
+    bench.expect_rows(db, 8, "setup of the no-op case")(0)
+    case = CaseResult(
+        "noop",
+        "No-op: nothing pending",
+        "The example workspace (8 migrations), all applied. `inv migrate` with nothing to do and `inv status`, "
+        "against drizzle-kit's `migrate` with nothing to do on the same database, started as users start it "
+        "(`npx drizzle-kit migrate`, what `npm run db:migrate` runs) and as the CLI's own file "
+        "(`node node_modules/drizzle-kit/bin.cjs migrate`, without npx's start-up). The layers of `inv`'s "
+        "fixed cost (bare interpreter, imports, invoke's program) are timed in the same rounds.",
+    )
+    unchanged = bench.expect_rows(db, 8, "no-op run")
+    specs = [
+        bench.inv_spec("inv migrate (no-op)", "migrate", url, verify=unchanged),
+        bench.inv_spec("inv status", "status", url),
+    ]
+    if bench.has_drizzle:
+        specs += [
+            bench.drizzle_spec("drizzle-kit via npx", "npx", url, EXAMPLE, verify=unchanged),
+            bench.drizzle_spec("drizzle-kit via node", "node", url, EXAMPLE, verify=unchanged),
+        ]
+    else:
+        case.notes.append(drizzle_note(bench))
+    specs += [bench.cmd_spec(name, [bench.python, *args], shown) for name, args, shown in LAYERS]
+    specs.append(bench.cmd_spec("+ invoke program, tasks.py, invoke.yaml", [bench.inv, "--list"], "inv --list"))
+    measured = bench.measure(specs)
+    rows, layers = measured[: len(measured) - 4], measured[-4:]
+    npx = rows[2] if bench.has_drizzle else None
+    node = rows[3] if bench.has_drizzle else None
+    case.tables.append(MeasureTable("Whole processes", rows, [("npx drizzle-kit", npx), ("node bin.cjs", node)]))
+    for m in rows[:2]:
+        case.goals.append(
+            Goal("no-op", f"{m.name} median ≤ {NOOP_SECONDS:.2f} s", seconds(m.median), m.median <= NOOP_SECONDS)
+        )
+        r = ratio(m, npx)
+        case.goals.append(
+            Goal(
+                "no-op",
+                f"{m.name} ≤ {NOOP_VS_NPX}× `npx drizzle-kit migrate`",
+                times(r) + (f" ({seconds(m.median)} vs {seconds(npx.median)})" if npx else ""),
+                None if r is None else r <= NOOP_VS_NPX,
+            )
+        )
+    case.tables.append(MeasureTable("Layers of the fixed cost", layers, [("inv migrate", rows[0])]))
+    lines = [
+        "**Where the fixed cost goes**: medians of the layers above; each line adds one layer, the last column "
+        "is what it adds.",
+        "",
+        "| layer | command | median | added |",
+        "|---|---|---|---|",
+    ]
+    previous = 0.0
+    for m in [*layers, rows[0]]:
+        label = "+ workspace, connect, lock, queries, output" if m is rows[0] else m.name
+        lines.append(f"| {label} | `{m.display}` | {seconds(m.median)} | {signed(m.median - previous)} |")
+        previous = m.median
+    extra = ["\n".join(lines)]
+    if bench.options.profile:
+        extra.append(profile_section(bench, bench.inv_cmd("migrate", url), "inv migrate --url $URL", "no-op"))
+    extra.append(importtime_section(bench, bench.inv_cmd("migrate", url)))
+    case.extra = "\n\n".join(extra)
+    case.reproduce = [
+        "inv migrate --url $URL    # once: apply the 8 migrations",
+        *[m.display for m in rows[:2]],
+        *[f"(cd {EXAMPLE_REL} && {m.display})" for m in rows[2:]],
+        *[m.display for m in layers],
+    ]
+    bench.drop(db)
+    return case
+
+
+def signed(value: float) -> str:
+    return ("+" if value >= 0 else "−") + seconds(abs(value))
+
+
+def profile_section(bench: Bench, argv: list[str], shown: str, label: str) -> str:
+    """One pyinstrument-sampled run, as a call tree (pyinstrument's overhead adds ~10-20 %)."""
+    if importlib.util.find_spec("pyinstrument") is None:
+        return (
+            f"*Profile of `{shown}` ({label}) not recorded: pyinstrument is not installed "
+            "(`python -m pip install pyinstrument`).*"
+        )
+    out = bench.tmp / "profile.txt"
+    cmd = [
+        bench.python,
+        "-m",
+        "pyinstrument",
+        "-r",
+        "text",
+        "--no-color",
+        "--unicode",
+        "-i",
+        "0.0005",
+        "--target-description",
+        f"Program: {shown}",
+        "-o",
+        str(out),
+        *argv,
+    ]
+    run_process(cmd, cwd=ROOT, env=bench.inv_env, redact=bench.redact)
+    text = bench.redact(out.read_text())
+    text = text.replace(str(ROOT) + "/", "").replace(str(bench.tmp), "$BENCH_TMP")
+    lines = [line.rstrip() for line in text.splitlines()]
+    # drop pyinstrument's logo; keep the summary line and the tree
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("Program:")), 0)
+    body = [line for line in lines[start:] if line.strip()]
+    if len(body) > 70:
+        body = [*body[:70], f"… ({len(body) - 70} more lines)"]
+    found = re.search(r"Duration:\s*([\d.]+)\s+CPU time:\s*([\d.]+)", text)
+    summary = f"duration {found.group(1)} s, CPU time {found.group(2)} s" if found else "duration not found"
+    return (
+        f"**Profile of `{shown}` ({label})**, one run sampled by pyinstrument every 0.5 ms "
+        f"({summary}); the interpreter's own start-up, before the first line of Python runs, "
+        "is not in it (see the layers above):\n\n```text\n" + "\n".join(body) + "\n```"
+    )
+
+
+def importtime_section(bench: Bench, argv: list[str]) -> str:
+    """`python -X importtime`: what each import costs, median of 3 runs, the biggest ones."""
+    samples: dict[tuple[int, str], list[float]] = {}
+    order: list[tuple[int, str]] = []
+    pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+    for _ in range(3):
+        proc = subprocess.run(
+            [bench.python, "-X", "importtime", *argv], cwd=ROOT, env=bench.inv_env, capture_output=True, text=True
+        )
+        for line in proc.stderr.splitlines():
+            match = pattern.match(line)
+            if not match:
+                continue
+            depth = (len(match.group(3)) - 1) // 2
+            key = (depth, match.group(4))
+            if key not in samples:
+                samples[key] = []
+                order.append(key)
+            samples[key].append(int(match.group(2)) / 1e6)
+    total = sum(statistics.median(v) for (d, _), v in samples.items() if d == 0)
+    biggest = sorted((k for k in order if k[0] <= 2), key=lambda k: statistics.median(samples[k]), reverse=True)[:14]
+    lines = [
+        f"**Imports of `inv migrate`** (`python -X importtime`, median of 3 runs): {seconds(total)} in all. "
+        "The biggest, cumulative (a module's time includes what it imports; indented = imported by the line above "
+        "it in the import tree):",
+        "",
+        "| module | depth | cumulative |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{name}` | {depth} | {seconds(statistics.median(samples[(depth, name)]))} |" for depth, name in biggest
+    ]
+    return "\n".join(lines)
+
+
+# -- case: fresh apply ---------------------------------------------------------------------------
+
+
+def case_fresh(bench: Bench) -> CaseResult:
+    db = "bench_fresh"
+    url = bench.url(db)
+    floor_sql = concatenate(EXAMPLE, bench.tmp / "example.sql")
+    case = CaseResult(
+        "fresh",
+        "Fresh apply: the example workspace on an empty database",
+        "Migrations 0000–0007 of the example workspace applied to a new, empty database (created before "
+        "each run, untimed). The floor is `psql` running all eight files in one transaction: no bookkeeping, "
+        "no checks, one round trip per statement. drizzle-kit is measured the same two ways as in the no-op case. "
+        "After every run the harness checks (untimed) that 8 bookkeeping rows, or the floor's tables, are there.",
+    )
+    fresh = bench.fresh(db)
+    applied = bench.expect_rows(db, 8, "fresh apply")
+    specs = [bench.inv_spec("inv migrate", "migrate", url, prepare=fresh, verify=applied)]
+    if bench.psql:
+        specs.append(
+            bench.psql_spec("floor: psql -1 -f", url, floor_sql, prepare=fresh, verify=bench.expect_tables(db, "psql"))
+        )
+    if bench.has_drizzle:
+        specs += [
+            bench.drizzle_spec("drizzle-kit via npx", "npx", url, EXAMPLE, prepare=fresh, verify=applied),
+            bench.drizzle_spec("drizzle-kit via node", "node", url, EXAMPLE, prepare=fresh, verify=applied),
+        ]
+    else:
+        case.notes.append(drizzle_note(bench))
+    rows = bench.measure(specs)
+    by = {m.name: m for m in rows}
+    inv, floor = by["inv migrate"], by.get("floor: psql -1 -f")
+    npx, node = by.get("drizzle-kit via npx"), by.get("drizzle-kit via node")
+
+    def engine(_i: int) -> None:
+        ws = load_workspace(EXAMPLE)
+        conn = pg.connect(url)
+        try:
+            runner.migrate(conn, ws)
+        finally:
+            conn.close()
+
+    engine_m = measure_call(
+        "engine only",
+        engine,
+        runs=bench.options.runs,
+        warmup=bench.options.warmup,
+        display="load_workspace + pg.connect + runner.migrate",
+        prepare=fresh,
+        after=applied,
+        note="the same work without interpreter start-up, imports and output",
+    )
+    bench.report(engine_m)
+    rows.append(engine_m)
+    case.tables.append(
+        MeasureTable(
+            "Whole processes (and the engine in-process)", rows, [("floor", floor), ("npx", npx), ("node", node)]
+        )
+    )
+    r = ratio(inv, floor)
+    case.goals.append(
+        Goal(
+            "fresh apply",
+            f"`inv migrate` ≤ {APPLY_VS_FLOOR}× the psql floor",
+            times(r) + (f" ({seconds(inv.median)} vs {seconds(floor.median)})" if floor else ""),
+            None if r is None else r <= APPLY_VS_FLOOR,
+        )
+    )
+    r = ratio(inv, npx)
+    case.goals.append(
+        Goal(
+            "fresh apply",
+            f"`inv migrate` ≤ {APPLY_VS_DRIZZLE}× drizzle-kit (`npx drizzle-kit migrate`)",
+            times(r)
+            + (
+                f" ({seconds(inv.median)} vs {seconds(npx.median)}; vs node bin.cjs: {times(ratio(inv, node))})"
+                if npx
+                else ""
+            ),
+            None if r is None else r <= APPLY_VS_DRIZZLE,
+        )
+    )
+    case.reproduce = [
+        "export BENCH_TMP=$(mktemp -d)",
+        concat_line(EXAMPLE_REL, "$BENCH_TMP/example.sql"),
+        "# before every run: a new empty database",
+        "psql \"$ADMIN_URL\" -c 'DROP DATABASE IF EXISTS bench_fresh WITH (FORCE)' -c 'CREATE DATABASE bench_fresh'",
+        inv.display,
+        *([floor.display] if floor else []),
+        *[f"(cd {EXAMPLE_REL} && {m.display})" for m in (npx, node) if m],
+    ]
+    bench.drop(db)
+    return case
+
+
+# -- case: scale ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ScalePoint:
+    n: int
+    inv: Measurement
+    floor: Measurement | None
+    drizzle: Measurement | None
+    status: Measurement
+    noop: Measurement
+
+
+def case_scale(bench: Bench) -> CaseResult:
+    db = "bench_scale"
+    url = bench.url(db)
+    fresh = bench.fresh(db)
+    sizes = bench.options.scale_sizes
+    case = CaseResult(
+        "scale",
+        f"Scale: {', '.join(f'{n:,}' for n in sizes)} generated migrations",
+        "Workspaces written by `benchmarks/generate_workspace.py` (deterministic: the first 10 migrations of the "
+        "100 are the 10, and so on). They mix new tables with foreign keys and indexes, added columns, enums and "
+        "enum values, unique and check constraints, defaults, comments and dropped indexes. For each size: a "
+        "fresh apply on an empty database (`inv migrate`, the psql floor, and drizzle-kit run as "
+        "`node node_modules/drizzle-kit/bin.cjs migrate`, so npx's constant start-up does not blur the growth), "
+        "then `inv status` and a no-op `inv migrate` on the migrated database. Peak memory is the max RSS of the "
+        "`inv` process (`os.wait4`).",
+    )
+    points: list[ScalePoint] = []
+    for n in sizes:
+        runs = bench.options.scale_runs.get(n, bench.options.runs)
+        log(f" scale: {n} migrations, {runs} runs")
+        ws = generate_workspace.generate(
+            n, bench.tmp / f"ws-{n}", node_modules=bench.node_modules if bench.has_drizzle else None
+        )
+        floor_sql = concatenate(ws, bench.tmp / f"ws-{n}.sql")
+        applied = bench.expect_rows(db, n, f"{n} migrations")
+        specs = []
+        if bench.psql:
+            specs.append(
+                bench.psql_spec(f"floor ({n})", url, floor_sql, prepare=fresh, verify=bench.expect_tables(db, "psql"))
+            )
+        if bench.has_drizzle:
+            specs.append(
+                bench.drizzle_spec(f"drizzle-kit via node ({n})", "node", url, ws, prepare=fresh, verify=applied)
+            )
+        # last in each round, so the database is left migrated by inv for status and no-op below
+        specs.append(bench.inv_spec(f"inv migrate ({n})", "migrate", url, ws, prepare=fresh, verify=applied))
+        apply_rows = bench.measure(specs, runs)
+        status, noop = bench.measure(
+            [
+                bench.inv_spec(f"inv status ({n})", "status", url, ws),
+                bench.inv_spec(f"inv migrate, no-op ({n})", "migrate", url, ws, verify=applied),
+            ],
+            runs,
+        )
+        by = {m.name: m for m in apply_rows}
+        point = ScalePoint(
+            n, by[f"inv migrate ({n})"], by.get(f"floor ({n})"), by.get(f"drizzle-kit via node ({n})"), status, noop
+        )
+        points.append(point)
+        rows = [m for m in (point.inv, point.floor, point.drizzle, status, noop) if m]
+        case.tables.append(
+            MeasureTable(f"{n:,} migrations", rows, [("floor", point.floor), ("drizzle-kit", point.drizzle)])
+        )
+    if not bench.has_drizzle:
+        case.notes.append(drizzle_note(bench))
+    case.extra = growth_table(points)
+    top = points[-1]
+    if bench.options.profile:
+        fresh(0)
+        case.extra += "\n\n" + profile_section(
+            bench,
+            bench.inv_cmd("migrate", url, bench.tmp / f"ws-{top.n}"),
+            f"inv migrate --workspace $BENCH_TMP/ws-{top.n} --url $URL",
+            f"fresh apply of {top.n:,} migrations",
+        )
+    at_full = top.n >= 1000
+    where = "" if at_full else f" (quick mode: largest size {top.n}, the goal is at 1,000)"
+
+    def verdict(ok: bool) -> bool | None:
+        return ok if at_full else None
+
+    case.goals.append(
+        Goal(
+            "scale",
+            f"`inv status` at 1,000 migrations ≤ {SCALE_STATUS_SECONDS:.0f} s",
+            f"{seconds(top.status.median)} at {top.n:,}{where}",
+            verdict(top.status.median <= SCALE_STATUS_SECONDS),
+        )
+    )
+    r = ratio(top.inv, top.floor)
+    case.goals.append(
+        Goal(
+            "scale",
+            f"apply 1,000 migrations ≤ {APPLY_VS_FLOOR}× the psql floor",
+            times(r)
+            + (f" ({seconds(top.inv.median)} vs {seconds(top.floor.median)}) at {top.n:,}" if top.floor else "")
+            + where,
+            None if r is None else verdict(r <= APPLY_VS_FLOOR),
+        )
+    )
+    peak = max((m.peak_rss_mb or 0) for m in (top.inv, top.status, top.noop))
+    case.goals.append(
+        Goal(
+            "scale",
+            f"peak memory of `inv` at 1,000 migrations ≤ {SCALE_RSS_MB} MB",
+            f"{peak:.0f} MB (max RSS of migrate, status and no-op migrate) at {top.n:,}{where}",
+            verdict(peak <= SCALE_RSS_MB),
+        )
+    )
+    link = f"--link-node-modules {EXAMPLE_REL}/node_modules" if bench.has_drizzle else ""
+    case.reproduce = [
+        "export BENCH_TMP=$(mktemp -d)",
+        *[f"python -m benchmarks.generate_workspace {p.n} $BENCH_TMP/ws-{p.n} {link}".rstrip() for p in points],
+        *[concat_line(f"$BENCH_TMP/ws-{p.n}", f"$BENCH_TMP/ws-{p.n}.sql") for p in points],
+        "# before every apply run: a new empty database",
+        "psql \"$ADMIN_URL\" -c 'DROP DATABASE IF EXISTS bench_scale WITH (FORCE)' -c 'CREATE DATABASE bench_scale'",
+    ]
+    for p in points:
+        case.reproduce.append(p.inv.display)
+        if p.floor:
+            case.reproduce.append(p.floor.display)
+        if p.drizzle:
+            case.reproduce.append(f"(cd $BENCH_TMP/ws-{p.n} && {p.drizzle.display})")
+        case.reproduce += [p.status.display, p.noop.display]
+    bench.drop(db)
+    return case
+
+
+def growth_table(points: list[ScalePoint]) -> str:
+    lines = [
+        "**Growth** (medians; the last row is the cost of one more migration, between the two largest sizes)",
+        "",
+        "| migrations | inv migrate (fresh) | psql floor | × floor | drizzle-kit (node) | × drizzle-kit "
+        "| inv status | inv migrate (no-op) | peak RSS migrate / status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def med(m: Measurement | None) -> str:
+        return seconds(m.median) if m else "–"
+
+    for p in points:
+        lines.append(
+            f"| {p.n:,} | {med(p.inv)} | {med(p.floor)} | {times(ratio(p.inv, p.floor))} | {med(p.drizzle)} | "
+            f"{times(ratio(p.inv, p.drizzle))} | {med(p.status)} | {med(p.noop)} | "
+            f"{p.inv.peak_rss_mb or 0:.0f} / {p.status.peak_rss_mb or 0:.0f} MB |"
+        )
+    if len(points) >= 2:
+        a, b = points[-2], points[-1]
+        span = b.n - a.n
+
+        def per(ma: Measurement | None, mb: Measurement | None) -> str:
+            if not ma or not mb:
+                return "–"
+            return f"{(mb.median - ma.median) / span * 1000:.2f} ms"
+
+        rss = ((b.inv.peak_rss_mb or 0) - (a.inv.peak_rss_mb or 0)) / span * 1024
+        lines.append(
+            f"| each extra migration ({a.n:,}→{b.n:,}) | {per(a.inv, b.inv)} | {per(a.floor, b.floor)} | | "
+            f"{per(a.drizzle, b.drizzle)} | | {per(a.status, b.status)} | {per(a.noop, b.noop)} | "
+            f"{rss:.0f} KB (migrate) |"
+        )
+    return "\n".join(lines)
+
+
+# -- case: test database -------------------------------------------------------------------------
+
+
+def case_testdb(bench: Bench) -> CaseResult:
+    template, clone = "bench_template", "bench_clone"
+    bench.recreate(template)
+    workspace = load_workspace(EXAMPLE)
+    with pg.connect(bench.url(template)) as conn:
+        runner.migrate(conn, workspace)
+    bench.expect_rows(template, len(workspace.migrations), "template setup")(0)
+    runs, warmup = bench.options.testdb_runs, 2
+
+    def drop(_i: int) -> None:
+        bench.drop(clone)
+
+    case = CaseResult(
+        "testdb",
+        "Test database: a fresh migrated database per test",
+        "What a test fixture does for each test, timed in-process (psycopg, `perf_counter`), since it is one "
+        "statement, not a program: `CREATE DATABASE … TEMPLATE` of a database migrated once per session, "
+        "against creating an empty database and running the 8 example migrations into it with our runner "
+        "(workspace already loaded, as a session fixture would have it). The clone is dropped after each run, "
+        "untimed.",
+    )
+    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(clone), sql.Identifier(template))
+    rows = [
+        measure_call(
+            "clone (WAL_LOG, the default)",
+            lambda _i: bench.admin.execute(query),
+            runs=runs,
+            warmup=warmup,
+            display=f"CREATE DATABASE {clone} TEMPLATE {template}",
+            after=drop,
+        )
+    ]
+    if bench.admin.info.server_version >= 150000:
+        file_copy = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+            sql.Identifier(clone), sql.Identifier(template)
+        )
+        rows.append(
+            measure_call(
+                "clone (FILE_COPY)",
+                lambda _i: bench.admin.execute(file_copy),
+                runs=runs,
+                warmup=warmup,
+                display=f"CREATE DATABASE {clone} TEMPLATE {template} STRATEGY FILE_COPY",
+                after=drop,
+                note="a checkpoint per clone; cheap here because the server runs with fsync=off",
+            )
+        )
+
+    def create_and_migrate(_i: int) -> None:
+        bench.admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(clone)))
+        conn = pg.connect(bench.url(clone))
+        try:
+            runner.migrate(conn, workspace)
+        finally:
+            conn.close()
+
+    baseline = measure_call(
+        "baseline: create empty + migrate",
+        create_and_migrate,
+        runs=runs,
+        warmup=warmup,
+        display=f"CREATE DATABASE {clone}; runner.migrate(...)",
+        after=drop,
+    )
+    rows.append(baseline)
+    for m in rows:
+        log(f"  {m.name}: median {seconds(m.median)}")
+    case.tables.append(MeasureTable("In-process", rows, [("create + migrate", baseline)]))
+    case.goals.append(
+        Goal(
+            "test database",
+            f"clone median ≤ {CLONE_SECONDS * 1000:.0f} ms",
+            f"{seconds(rows[0].median)} ({times(ratio(rows[0], baseline))} create + migrate)",
+            rows[0].median <= CLONE_SECONDS,
+        )
+    )
+    case.reproduce = [
+        "inv migrate --url $ADMIN_URL_OF_bench_template   # once",
+        f"psql \"$ADMIN_URL\" -c '\\timing on' -c 'CREATE DATABASE {clone} TEMPLATE {template}' "
+        f"-c 'DROP DATABASE {clone}'",
+    ]
+    bench.drop(clone)
+    bench.drop(template)
+    return case
+
+
+# -- case: disposable server ---------------------------------------------------------------------
+
+
+def case_server(bench: Bench) -> CaseResult:
+    runs = bench.options.server_runs
+    case = CaseResult(
+        "server",
+        "Disposable server: start to first query",
+        "Timed in-process from the call to the first successful query, through the providers users get from "
+        "`inv db.up`: `LocalProvider().up()` (initdb, `pg_ctl start`, wait until a query succeeds) and "
+        "`DockerProvider().up()` (`docker run` of the local `postgres:15` image with tmpfs data and fsync off, "
+        "wait until a query succeeds; includes the Docker API round trips). Each server is stopped and removed "
+        "after its run, untimed.",
+    )
+    started: list[Server] = []
+    local = LocalProvider()
+
+    def local_down(_i: int) -> None:
+        local.down(started.pop())
+
+    rows = [
+        measure_call(
+            "local: initdb → first query",
+            lambda _i: started.append(local.up(major=bench.server.major)),
+            runs=runs,
+            warmup=1,
+            display="LocalProvider().up()",
+            after=local_down,
+        )
+    ]
+    log(f"  local: median {seconds(rows[0].median)}")
+    docker_m = None
+    docker_reason = docker_unavailable()
+    if docker_reason is None:
+        from drizzle_ops.disposable.docker import DockerProvider, remove_all
+
+        owner = f"bench-{os.getpid()}"
+        provider = DockerProvider(owner=owner)
+
+        def docker_down(_i: int) -> None:
+            provider.down(started.pop())
+
+        try:
+            docker_m = measure_call(
+                "docker: docker run → first query",
+                lambda _i: started.append(provider.up(major="15")),
+                runs=runs,
+                warmup=1,
+                display="DockerProvider().up(major='15')",
+                after=docker_down,
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                remove_all(owner)
+        log(f"  docker: median {seconds(docker_m.median)}")
+        rows.append(docker_m)
+    else:
+        case.notes.append(f"Docker case not measured: {docker_reason}.")
+    case.tables.append(MeasureTable("In-process", rows, []))
+    case.goals.append(
+        Goal(
+            "disposable server",
+            f"container ready ≤ {CONTAINER_SECONDS} s",
+            seconds(docker_m.median) if docker_m else f"– ({docker_reason})",
+            None if docker_m is None else docker_m.median <= CONTAINER_SECONDS,
+        )
+    )
+    case.notes.append(
+        f"local backend (no goal, reported as measured): {seconds(rows[0].median)} median from initdb to first query."
+    )
+    case.reproduce = [
+        "time inv db.up --provider local && inv db.down",
+        "time inv db.up --provider docker --pg 15 && inv db.down   # includes inv's own start-up",
+    ]
+    return case
+
+
+def docker_unavailable() -> str | None:
+    try:
+        from drizzle_ops.disposable.docker import engine_answers, has_image
+    except ImportError:
+        return "the docker Python package is not installed"
+    if not engine_answers():
+        return "no Docker engine answers"
+    if not has_image("15"):
+        return "no local postgres:15 image (build it with `bash .ci/docker/build-postgres-images.sh 15`)"
+    return None
+
+
+# -- case: lock stall ----------------------------------------------------------------------------
+
+
+def case_lockstall(bench: Bench) -> CaseResult:
+    return CaseResult(
+        "lockstall",
+        "Lock stall: writes blocked while a migration builds an index",
+        "How long application writes to a busy table stall while a migration adds an index and a foreign key "
+        "to it: a second process doing single-row inserts and updates on a 1,000,000-row table records each "
+        "write's latency, with drizzle-kit's plain `CREATE INDEX` as the baseline and `inv migrate` with "
+        "`CREATE INDEX CONCURRENTLY` and `NOT VALID` + `VALIDATE CONSTRAINT` as the candidate.",
+        skipped="needs non-transactional migrations (safety issue): `CREATE INDEX CONCURRENTLY` cannot run inside "
+        "the transaction the runner opens for each migration, so there is no lock-safe path to measure yet. "
+        "No figures are reported rather than invented ones.",
+    )
+
+
+# -- machine and run information -----------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def memory() -> str:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"
+
+
+def os_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return f"{line.split('=', 1)[1].strip(chr(34))} (Linux {platform.release()})"
+    return platform.platform()
+
+
+def machine_info(bench: Bench) -> list[tuple[str, str]]:
+    version = bench.admin.execute("select version()").fetchone()
+    pg_version = str(version[0]) if version else "unknown"
+    settings = ", ".join(s for s in SERVER_SETTINGS if not s.startswith("listen"))
+    info = [
+        ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
+        ("Memory", memory()),
+        ("OS", os_name()),
+        ("PostgreSQL", f"{pg_version.split(',')[0]}; local throwaway cluster ({settings}), TCP on 127.0.0.1"),
+        (
+            "Python",
+            f"{platform.python_implementation()} {platform.python_version()} (`{bench.redact(bench.inv)}`); "
+            f"invoke {package_version('invoke')}, psycopg {package_version('psycopg')} "
+            f"(libpq {psycopg.pq.version()}), rich {package_version('rich')}",
+        ),
+    ]
+    if bench.has_drizzle:
+        orm = node_package_version(bench.node_modules, "drizzle-orm")
+        pg_node = node_package_version(bench.node_modules, "pg")
+        node_v = output_of([bench.node or "node", "--version"])
+        npm_v = output_of(["npm", "--version"])
+        info.append(
+            ("drizzle-kit", f"{bench.drizzle_kit} (drizzle-orm {orm}, pg {pg_node}; Node {node_v}, npm {npm_v})")
+        )
+    else:
+        info.append(("drizzle-kit", "not installed (no baselines)"))
+    info.append(("Load average (1 min) at start / end", f"{bench.load_start:.2f} / {os.getloadavg()[0]:.2f}"))
+    info.append(("psql", output_of([bench.psql or "psql", "--version"]) or "–"))
+    docker_v = output_of(["docker", "version", "--format", "{{.Server.Version}}"])
+    info.append(("Docker engine", docker_v or "not running"))
+    return info
+
+
+def commit_info() -> str:
+    commit = output_of(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT) or "unknown"
+    dirty = output_of(["git", "status", "--porcelain", "--", "src", "tasks.py", "invoke.yaml", "benchmarks"], cwd=ROOT)
+    return f"{commit}{' + uncommitted changes in src/tasks/benchmarks' if dirty else ''}"
+
+
+def method_lines(options: Options) -> list[str]:
+    scale_runs = ", ".join(f"{options.scale_runs[n]} at {n:,}" for n in options.scale_sizes)
+    return [
+        f"Whole processes, started from Python with `subprocess.Popen` and reaped with `os.wait4` (wall time "
+        f"from fork to exit, and `ru_maxrss` for peak memory): {options.warmup} untimed warm-up run, then "
+        f"{options.runs} timed runs per command ({scale_runs} in the scale case); "
+        "min / median / max reported, ratios are median over median.",
+        "One throwaway PostgreSQL server for the whole run; every run gets its own database, dropped and created "
+        "before the run (never timed). Output goes to files, not a terminal (no spinner, no colour).",
+        "`inv` is the console script of the interpreter that runs the harness (no pyenv shim, which adds about "
+        "0.1 s per start); run from the repository root with `--url`, so the URL resolution never starts a server.",
+        "drizzle-kit gets the database through `DATABASE_URL`, which the workspace's `drizzle.config.ts` reads.",
+        "Commands below show `$URL` for the database URL (it holds a generated password) and `$BENCH_TMP` for "
+        "the run's temporary folder.",
+    ]
+
+
+def setup_lines(quick: bool) -> list[str]:
+    return [
+        "python -m pip install -e . pyinstrument",
+        f"(cd {EXAMPLE_REL} && npm ci --no-audit --no-fund)",
+        "nox -s bench                                        # full run: writes benchmarks/results.md",
+        "PYTHONPATH=. python -m benchmarks.run              # the same without nox",
+        "PYTHONPATH=. python -m benchmarks.run --quick --out /tmp/bench-quick.md   # the CI variant",
+    ]
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+CASE_FUNCS: dict[str, Callable[[Bench], CaseResult]] = {
+    "noop": case_noop,
+    "fresh": case_fresh,
+    "scale": case_scale,
+    "testdb": case_testdb,
+    "server": case_server,
+    "lockstall": case_lockstall,
+}
+TITLES = {
+    "noop": "No-op: nothing pending",
+    "fresh": "Fresh apply: the example workspace on an empty database",
+    "scale": "Scale: generated migrations",
+    "testdb": "Test database: a fresh migrated database per test",
+    "server": "Disposable server: start to first query",
+    "lockstall": "Lock stall",
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description="Benchmarks against baselines measured in the same run; writes a Markdown report.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer runs, scale case up to 100 migrations (CI: keeps the harness alive)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"report path (default: {DEFAULT_OUT.relative_to(ROOT)}; with --quick: {QUICK_OUT})",
+    )
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"comma-separated subset of {','.join(CASES)} (default: all)",
+    )
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per command (default 7, quick 3)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument profiles")
+    args = parser.parse_args(argv)
+    args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
+    if args.runs is not None and args.runs < (1 if args.quick else 5):
+        parser.error("--runs must be at least 5 in a full run (1 with --quick)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    options = options_for(args.quick, args.runs, args.no_profile)
+    out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    command = "python -m benchmarks.run" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    began = time.perf_counter()
+    started_at = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    tmp = Path(tempfile.mkdtemp(prefix="drizzle-ops-bench-"))
+    log(f"benchmarks ({'quick' if args.quick else 'full'}): starting a throwaway PostgreSQL server …")
+    server = LocalProvider().up()
+    failed: list[str] = []
+    results: list[CaseResult] = []
+    try:
+        bench = Bench(server, options, tmp)
+        for key in args.cases:
+            log(f"[{key}]")
+            try:
+                results.append(CASE_FUNCS[key](bench))
+            except Exception as exc:  # record and go on: one broken case must not hide the others
+                message = bench.redact(f"{type(exc).__name__}: {exc}")
+                log(f"  FAILED: {message}")
+                log(bench.redact(traceback.format_exc()))
+                failed.append(key)
+                results.append(CaseResult(key, TITLES[key], "", skipped=f"the case failed in this run: {message}"))
+        info = RunInfo(
+            mode="quick" if args.quick else "full",
+            started=started_at,
+            seconds=time.perf_counter() - began,
+            commit=commit_info(),
+            command=command,
+            machine=machine_info(bench),
+            method=method_lines(options),
+            setup=setup_lines(args.quick),
+        )
+        bench.admin.close()
+    finally:
+        LocalProvider().down(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+    info.seconds = time.perf_counter() - began
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(info, results))
+    log(f"report written to {out} ({info.seconds:.0f} s)")
+    if failed:
+        log(f"failed cases: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
