@@ -1,10 +1,11 @@
 """Invoke tasks: flags and help only. The work is done in drizzle_ops.cli."""
 
+import shlex
 from pathlib import Path
 
 from invoke import Collection, task
 
-from drizzle_ops import cli
+from drizzle_ops import cli, cli_lint
 
 ROOT = Path(__file__).resolve().parent
 
@@ -93,5 +94,25 @@ def url(c, reveal=False, json=False):
     cli.db_url(_settings(c), reveal=reveal, as_json=json)
 
 
+@task(
+    iterable=["file"],
+    help={
+        "file": "a migration .sql file or a folder of them (repeatable; or list files after `--`); "
+        "default: every migration of the workspace",
+        "workspace": COMMON_HELP["workspace"],
+        "json": COMMON_HELP["json"],
+        "fail_on": "exit 1 on findings at this level or above: error (default), warning or never",
+        "exclude": "comma-separated rule ids not to check",
+        "rules": "list the rules with their docs, then exit",
+    },
+)
+def lint(c, file=None, workspace=None, json=False, fail_on="error", exclude=None, rules=False):
+    """Check migration SQL for lock and compatibility hazards (offline; squawk's rule ids)."""
+    paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
+    cli_lint.lint(
+        _settings(c, workspace), paths=paths, as_json=json, fail_on=fail_on, exclude=exclude, list_rules=rules
+    )
+
+
 db = Collection("db", up, down, url)
-ns = Collection(migrate, status, db)
+ns = Collection(migrate, status, lint, db)

@@ -141,7 +141,8 @@ def lint_sql(
         elif owner is None:
             problem = "`-- lint: ignore` is not next to any statement; put it on the line above the statement"
         if problem:
-            findings.append(Finding(INVALID_IGNORE, Severity.WARNING, problem, path, line, comment.text, problem))
+            fix = "Write `-- lint: ignore <rule-id>[, <rule-id>…]` with ids from `inv lint --rules`."
+            findings.append(Finding(INVALID_IGNORE, Severity.WARNING, problem, path, line, comment.text, fix))
         if owner is not None:
             ignores[owner].update(i for i in ids if i in known)
 

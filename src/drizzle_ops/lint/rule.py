@@ -15,6 +15,12 @@ from pglast import ast
 from .finding import Severity
 from .sqlast import TableKey, table_key
 
+# squawk flags these statements on a table created in the same transaction; we do not.
+NEW_TABLE_EXEMPTION = (
+    "A table created earlier in the same migration is exempt: it is empty and no other session can see it"
+    " until the migration commits, so there is nothing to scan and nobody to block. squawk flags it."
+)
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -70,3 +76,4 @@ class Rule:
     good: str  # the same change done safely
     check: Check
     squawk: str | None = None  # squawk's id when squawk has the same rule
+    squawk_differences: tuple[str, ...] = ()  # where we decide differently from squawk on purpose, and why

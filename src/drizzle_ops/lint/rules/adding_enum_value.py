@@ -67,5 +67,11 @@ RULE = Rule(
         'ALTER TYPE "public"."moc_status" ADD VALUE IF NOT EXISTS \'archived\';\n'
         "-- the UPDATE goes into the next migration"
     ),
+    squawk_differences=(
+        (
+            "squawk 2.70 has no rule for this. Its require-enum-value-ordering asks for BEFORE/AFTER on "
+            "ADD VALUE, a different concern that drizzle-ops does not check."
+        ),
+    ),
     check=check,
 )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pglast.enums import ConstrType
 
 from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
+from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
 from ..sqlast import added_column, alter_table_commands, column_has, is_serial, table_name
 
 _FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY)
@@ -47,5 +47,16 @@ RULE = Rule(
     ),
     bad='ALTER TABLE "recipe" ADD COLUMN "public" boolean NOT NULL;',
     good='ALTER TABLE "recipe" ADD COLUMN "public" boolean DEFAULT false NOT NULL;',
+    squawk_differences=(
+        NEW_TABLE_EXEMPTION,
+        (
+            "A serial column is not flagged: it comes with DEFAULT nextval(), so existing rows and old INSERTs "
+            "get a value. squawk flags it."
+        ),
+        (
+            "ADD COLUMN … PRIMARY KEY without a DEFAULT is flagged: a primary key implies NOT NULL, so it fails "
+            "on a populated table exactly like NOT NULL does. squawk does not flag it here."
+        ),
+    ),
     check=check,
 )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pglast.enums import AlterTableType
 
 from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
+from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
 from ..sqlast import alter_table_commands, table_name
 
 
@@ -43,5 +43,6 @@ RULE = Rule(
         'ALTER TABLE "wishlist_items" ADD COLUMN "price_v2" numeric(12, 2);\n'
         "-- dual-write and backfill, then switch the application to price_v2"
     ),
+    squawk_differences=(NEW_TABLE_EXEMPTION,),
     check=check,
 )

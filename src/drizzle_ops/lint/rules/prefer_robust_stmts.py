@@ -96,5 +96,20 @@ RULE = Rule(
         'ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "billing_email" text;\n'
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");'
     ),
+    squawk_differences=(
+        (
+            "ALTER TYPE … ADD VALUE without IF NOT EXISTS is flagged: a rerun fails with 'enum label already "
+            "exists'. squawk does not flag it."
+        ),
+        (
+            "Idempotent ALTER TABLE subcommands (SET/DROP DEFAULT, SET NOT NULL, SET DATA TYPE, VALIDATE "
+            "CONSTRAINT) are not flagged: running them twice does no harm. squawk flags every ALTER TABLE "
+            "subcommand it cannot guard."
+        ),
+        (
+            "A lone unnamed CREATE INDEX CONCURRENTLY is flagged: if it fails it leaves an INVALID index behind, "
+            "and the rerun builds a second one. squawk skips unnamed indexes."
+        ),
+    ),
     check=check,
 )

@@ -1,0 +1,152 @@
+"""`inv lint`: check migration SQL for lock and compatibility hazards.
+
+With no paths it lints every migration of the workspace; it never connects to a
+database. Exit 1 when a finding is at or above ``--fail-on`` (default: error).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from invoke.exceptions import Exit
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import report
+from .cli import guarded
+from .config import Settings
+from .errors import UserError
+from .lint import ALL_RULES, Finding, Severity, display_path, lint_sql, select_rules
+from .workspace import load_workspace
+
+FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _sources(settings: Settings, paths: Sequence[str]) -> list[tuple[str, str]]:
+    """(shown path, SQL text) of the given files and folders, or of the workspace's migrations."""
+    if not paths:
+        workspace = load_workspace(settings.workspace, settings.overrides, check_snapshots=False)
+        return [(display_path(m.sql_path, settings.project_root), m.text) for m in workspace.migrations]
+    sources: list[tuple[str, str]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(path.glob("*.sql"))
+            if not files:
+                raise UserError(f"{given} holds no .sql files; pass migration files or their folder")
+            sources += [(str(f), _read(f)) for f in files]
+        elif path.is_file():
+            sources.append((given, _read(path)))
+        else:
+            raise UserError(f"{given} does not exist; pass migration .sql files or a folder of them")
+    return sources
+
+
+def _print_findings(findings: Sequence[Finding]) -> None:
+    folders = {str(Path(f.file or "").parent) for f in findings}
+    folder = folders.pop() if len(folders) == 1 else None
+    table = Table(title=folder, title_justify="left", show_lines=True)
+    table.add_column("where", no_wrap=True)
+    table.add_column("level")
+    table.add_column("rule", overflow="fold")
+    table.add_column("finding")
+    for f in findings:
+        where = f"{Path(f.file).name}:{f.line}" if folder and f.file else f.location
+        detail = Text(f.message)
+        detail.append(f"\n{f.statement}", style="dim")
+        table.add_row(where, Text(f.severity.value, style=LEVEL_STYLE[f.severity]), f.rule, detail)
+    # CI logs are no terminal, and rich would squeeze the table into 80 columns there
+    console = report.out if report.out.is_terminal else Console(width=max(report.out.width, 160), soft_wrap=True)
+    console.print(table)
+    console.print("Safe alternatives:", style="bold")
+    for rule, help_text in dict.fromkeys((f.rule, f.help) for f in findings):
+        line = Text("  ")
+        line.append(rule, style="bold")
+        line.append(f": {help_text}")
+        console.print(line)
+
+
+def _print_rules(as_json: bool) -> None:
+    if as_json:
+        report.print_json(
+            [
+                {
+                    "id": r.id,
+                    "severity": r.severity.value,
+                    "summary": r.summary,
+                    "problem": r.problem,
+                    "fix": r.fix,
+                    "squawk": r.squawk,
+                    "squawk_differences": list(r.squawk_differences),
+                }
+                for r in ALL_RULES
+            ]
+        )
+        return
+    for r in ALL_RULES:
+        heading = Text(r.id, style="bold")
+        heading.append(f"  {r.severity.value}", style=LEVEL_STYLE[r.severity])
+        report.out.print(heading)
+        report.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n"))
+    report.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
+
+
+def lint(
+    settings: Settings,
+    *,
+    paths: Sequence[str],
+    as_json: bool,
+    fail_on: str = "error",
+    exclude: str | None = None,
+    list_rules: bool = False,
+) -> None:
+    if list_rules:
+        _print_rules(as_json)
+        return
+    with guarded(as_json=as_json):
+        if fail_on not in FAIL_ON:
+            raise UserError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
+        started = time.perf_counter()
+        sources = _sources(settings, paths)
+        findings: list[Finding] = []
+        for shown, text in sources:
+            findings += lint_sql(text, path=shown, rules=rules)
+        seconds = time.perf_counter() - started
+    threshold = FAIL_ON[fail_on]
+    failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]
+    counts = {s.value: sum(f.severity is s for f in findings) for s in Severity}
+    if as_json:
+        report.print_json(
+            {
+                "ok": not failing,
+                "fail_on": fail_on,
+                "files": [shown for shown, _ in sources],
+                "findings": [f.as_dict() for f in findings],
+                "summary": counts,
+                "seconds": round(seconds, 4),
+            }
+        )
+    else:
+        if findings:
+            _print_findings(findings)
+        report.out.print(
+            f"{counts['error']} error(s), {counts['warning']} warning(s) in {len(sources)} file(s) "
+            f"({seconds * 1000:.0f} ms)",
+            highlight=False,
+        )
+    if failing:
+        raise Exit(f"lint failed: {len(failing)} finding(s) at level {fail_on} or above", code=1)
