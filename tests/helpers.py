@@ -54,3 +54,34 @@ def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations")
                 )
             ).fetchall()
         ]
+
+
+def add_migration(ws: Path, name: str, sql_text: str, *, when: int | None = None) -> str:
+    """Append a journal entry, its SQL file and a chained snapshot, as a hand-made migration.
+
+    For tests only: the snapshot copies the previous one (same schema), which is
+    all the runner needs; real workspaces get these files from drizzle-kit.
+    """
+    import json
+    import uuid
+
+    journal_path = ws / "drizzle" / "meta" / "_journal.json"
+    journal = json.loads(journal_path.read_text())
+    last = journal["entries"][-1]
+    idx = last["idx"] + 1
+    tag = f"{idx:04d}_{name}"
+    journal["entries"].append(
+        {
+            "idx": idx,
+            "version": "7",
+            "when": when if when is not None else last["when"] + 1000,
+            "tag": tag,
+            "breakpoints": True,
+        }
+    )
+    journal_path.write_text(json.dumps(journal, indent=2))
+    (ws / "drizzle" / f"{tag}.sql").write_text(sql_text)
+    snapshot = json.loads((ws / "drizzle" / "meta" / f"{last['idx']:04d}_snapshot.json").read_text())
+    snapshot["prevId"], snapshot["id"] = snapshot["id"], str(uuid.uuid4())
+    (ws / "drizzle" / "meta" / f"{idx:04d}_snapshot.json").write_text(json.dumps(snapshot))
+    return tag

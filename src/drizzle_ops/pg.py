@@ -124,11 +124,44 @@ def insert_applied(conn: psycopg.Connection, schema: str, table: str, hash_: str
     )
 
 
+def delete_applied(conn: psycopg.Connection, schema: str, table: str, row_id: int) -> None:
+    """Forget one applied migration (a rollback step); exactly one row must go."""
+    cursor = conn.execute(sql.SQL("delete from {} where id = %s").format(_table(schema, table)), [row_id])
+    if cursor.rowcount != 1:
+        raise OperationFailed(
+            f"bookkeeping row {row_id} of {schema}.{table} was not found; run `inv status` and try again"
+        )
+
+
 def set_local_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None) -> None:
     """Limits for the current transaction only (set_config(..., true) is SET LOCAL)."""
     for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
         if value:
             conn.execute("select set_config(%s, %s, true)", [name, str(value)])
+
+
+def set_session_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None) -> None:
+    """For statements run outside a transaction; "0" turns a limit off again."""
+    for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
+        if value:
+            conn.execute("select set_config(%s, %s, false)", [name, str(value)])
+
+
+def index_is_invalid(conn: psycopg.Connection, schema: str | None, name: str) -> bool:
+    row = conn.execute(
+        """
+        select not i.indisvalid
+        from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+        where c.relname = %s and n.nspname = coalesce(%s, current_schema())
+        """,
+        [name, schema],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def drop_index_concurrently(conn: psycopg.Connection, schema: str | None, name: str) -> None:
+    target = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name)) if schema else sql.Identifier(name)
+    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
 
 
 def likely_blocker(conn: psycopg.Connection) -> str | None:

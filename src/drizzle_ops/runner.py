@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import psycopg
@@ -17,7 +19,8 @@ import psycopg
 from . import pg
 from .errors import MigrationFailed
 from .plan import Entry, compute_status, plan_migrate
-from .workspace import Migration, Workspace
+from .transactionality import concurrent_indexes, is_non_transactional
+from .workspace import Migration, Statement, Workspace
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Progress(Protocol):
     def migration_failed(self, migration: Migration) -> None: ...
     def warning(self, message: str) -> None: ...
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None: ...
+
+
+AfterEach = Callable[[psycopg.Connection, Migration], None]
 
 
 class SilentProgress:
@@ -87,36 +93,80 @@ def status(conn: psycopg.Connection, workspace: Workspace) -> list[Entry]:
     return compute_status(workspace.migrations, rows)
 
 
-def _apply_one(conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy) -> None:
+def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Migration, statement: Statement) -> None:
+    try:
+        conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
+    except psycopg.Error as exc:
+        diag = exc.diag
+        position = int(diag.statement_position) if diag.statement_position else None
+        raise MigrationFailed(
+            tag=migration.tag,
+            statement_number=statement.number,
+            line=migration.line_of(statement, position),
+            path=_relative(migration, workspace),
+            sqlstate=diag.sqlstate,
+            server_message=diag.message_primary or str(exc).strip(),
+            hint=diag.message_hint,
+            detail=diag.message_detail,
+        ) from None
+
+
+def _apply_in_transaction(
+    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy
+) -> None:
     with conn.transaction():
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in migration.statements:
-            try:
-                conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
-            except psycopg.Error as exc:
-                diag = exc.diag
-                position = int(diag.statement_position) if diag.statement_position else None
-                raise MigrationFailed(
-                    tag=migration.tag,
-                    statement_number=statement.number,
-                    line=migration.line_of(statement, position),
-                    path=_relative(migration, workspace),
-                    sqlstate=diag.sqlstate,
-                    server_message=diag.message_primary or str(exc).strip(),
-                    hint=diag.message_hint,
-                    detail=diag.message_detail,
-                ) from None
+            _run_statement(conn, workspace, migration, statement)
         pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
 
 
-def _apply_with_retries(
+def _apply_outside_transaction(
     conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
 ) -> None:
-    """Retry only lock timeouts: the migration rolled back whole, so running it again is safe."""
+    """Statement by statement, each committed on its own; the row is written only after the last one.
+
+    Statements that succeeded stay applied when a later one fails, so such a
+    migration must be safe to run again (IF NOT EXISTS / IF EXISTS). An index
+    that a failed CREATE INDEX CONCURRENTLY left INVALID is dropped first.
+    """
+    indexes = concurrent_indexes(migration)
+    for index in indexes:
+        if pg.index_is_invalid(conn, index.schema, index.name):
+            progress.warning(f"dropping invalid index {index.name} left by an earlier failed attempt")
+            pg.drop_index_concurrently(conn, index.schema, index.name)
+    pg.set_session_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
+    try:
+        for statement in migration.statements:
+            try:
+                _with_lock_retries(
+                    partial(_run_statement, conn, workspace, migration, statement), conn, migration, policy, progress
+                )
+            except MigrationFailed as failure:
+                left = [i.name for i in indexes if pg.index_is_invalid(conn, i.schema, i.name)]
+                notes = [failure.detail] if failure.detail else []
+                if statement.number > 1:
+                    notes.append(f"statements 1-{statement.number - 1} ran outside a transaction and stay applied")
+                if left:
+                    notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
+                raise failure.with_detail("; ".join(notes)) if notes else failure from None
+    finally:
+        pg.set_session_timeouts(conn, lock_timeout="0", statement_timeout="0")
+    pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
+
+
+def _with_lock_retries(
+    attempt_once: Callable[[], None],
+    conn: psycopg.Connection,
+    migration: Migration,
+    policy: ExecutionPolicy,
+    progress: Progress,
+) -> None:
+    """Retry only lock timeouts: what failed was rolled back whole, so running it again is safe."""
     attempt = 0
     while True:
         try:
-            _apply_one(conn, workspace, migration, policy)
+            attempt_once()
             return
         except MigrationFailed as failure:
             if failure.sqlstate == LOCK_NOT_AVAILABLE and failure.detail is None:
@@ -126,11 +176,25 @@ def _apply_with_retries(
                     failure = failure.with_detail(f"the lock is probably held by {blocker}")
             attempt += 1
             if failure.sqlstate != LOCK_NOT_AVAILABLE or attempt > policy.retries:
-                progress.migration_failed(migration)
                 raise failure from None
             delay = policy.delay(attempt)
             progress.retrying(migration, attempt, delay, failure.detail or failure.server_message)
             time.sleep(delay)
+
+
+def _apply(
+    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
+) -> None:
+    try:
+        if is_non_transactional(migration):
+            _apply_outside_transaction(conn, workspace, migration, policy, progress)
+        else:
+            _with_lock_retries(
+                lambda: _apply_in_transaction(conn, workspace, migration, policy), conn, migration, policy, progress
+            )
+    except MigrationFailed:
+        progress.migration_failed(migration)
+        raise
 
 
 def _relative(migration: Migration, workspace: Workspace) -> str:
@@ -151,7 +215,9 @@ def migrate(
     lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
+    after_each: AfterEach | None = None,
 ) -> MigrateResult:
+    """``after_each`` runs after each migration commits, still under the lock (e.g. to verify, and revert)."""
     progress = progress or SilentProgress()
     policy = policy or ExecutionPolicy()
     result = MigrateResult(dry_run=dry_run)
@@ -182,10 +248,12 @@ def migrate(
                 progress.warning(note)
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
-            _apply_with_retries(conn, workspace, migration, policy, progress)
+            _apply(conn, workspace, migration, policy, progress)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
             result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
+            if after_each is not None:
+                after_each(conn, migration)
     finally:
         if not conn.broken:
             pg.release_lock(conn, key)

@@ -14,7 +14,7 @@ from drizzle_ops import runner
 from drizzle_ops.errors import MigrationFailed, UserError
 from drizzle_ops.plan import State
 from drizzle_ops.workspace import load_workspace
-from tests.helpers import EXAMPLE, rows, run_inv
+from tests.helpers import EXAMPLE, add_migration, rows, run_inv
 
 
 def tables(url: str) -> set[str]:
@@ -89,18 +89,10 @@ def test_modified_file_is_reported_and_refused(migrated_db: str, workspace_copy:
 
 def _insert_entry_before_last(ws: Path) -> str:
     """Simulate a branch merge: a new migration whose `when` is older than the last applied one."""
-    journal_path = ws / "drizzle" / "meta" / "_journal.json"
-    journal = json.loads(journal_path.read_text())
-    last = journal["entries"][-1]
-    idx = last["idx"] + 1
-    tag = f"{idx:04d}_from_other_branch"
-    journal["entries"].append({"idx": idx, "version": "7", "when": last["when"] - 1, "tag": tag, "breakpoints": True})
-    journal_path.write_text(json.dumps(journal, indent=2))
-    (ws / "drizzle" / f"{tag}.sql").write_text('CREATE TABLE "late_table" ("id" integer PRIMARY KEY);\n')
-    snapshot = json.loads((ws / "drizzle" / "meta" / f"{last['idx']:04d}_snapshot.json").read_text())
-    snapshot["prevId"], snapshot["id"] = snapshot["id"], "11111111-1111-1111-1111-111111111111"
-    (ws / "drizzle" / "meta" / f"{idx:04d}_snapshot.json").write_text(json.dumps(snapshot))
-    return tag
+    last_when = load_workspace(ws).migrations[-1].when
+    return add_migration(
+        ws, "from_other_branch", 'CREATE TABLE "late_table" ("id" integer PRIMARY KEY);\n', when=last_when - 1
+    )
 
 
 def test_out_of_order_entry_is_refused_then_applied_when_allowed(migrated_db: str, workspace_copy: Path) -> None:
