@@ -5,7 +5,7 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from drizzle_ops import cli, cli_lint
+from drizzle_ops import cli, cli_lint, cli_rollback, cli_verify
 
 ROOT = Path(__file__).resolve().parent
 
@@ -30,6 +30,8 @@ def _settings(c, workspace=None, **flags):
         "allow_modified": "run even though an applied migration's file has changed",
         "lock_wait": "seconds to wait for another migrate to release the lock (default 60)",
         "yes": "confirm work on a protected environment (a terminal also asks for its name)",
+        "verify": "after each migration, compare the schema with its snapshot; on a difference revert it and stop",
+        "rollback_dir": "folder of <tag>.down.sql files that --verify reverts with (default sql/rollback)",
     }
 )
 def migrate(
@@ -44,10 +46,12 @@ def migrate(
     allow_modified=False,
     lock_wait=None,
     yes=False,
+    verify=False,
+    rollback_dir=None,
 ):
     """Apply pending migrations: one transaction each, under an advisory lock."""
     cli.migrate(
-        _settings(c, workspace, lock_wait=lock_wait),
+        _settings(c, workspace, lock_wait=lock_wait, rollback_dir=rollback_dir),
         url=url,
         env=env,
         as_json=json,
@@ -56,6 +60,7 @@ def migrate(
         allow_out_of_order=allow_out_of_order,
         allow_modified=allow_modified,
         yes=yes,
+        verify=verify,
     )
 
 
@@ -63,6 +68,62 @@ def migrate(
 def status(c, workspace=None, url=None, env=None, json=False, check=False):
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
     cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check)
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "steps": "how many applied migrations to undo, newest first (default 1)",
+        "to": "undo every migration applied after this tag; the tag itself stays applied",
+        "all": "undo every applied migration",
+        "dry_run": "print the down SQL that would run; change nothing",
+        "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
+        "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
+        "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+    }
+)
+def rollback(
+    c,
+    workspace=None,
+    url=None,
+    env=None,
+    json=False,
+    steps=None,
+    to=None,
+    all=False,
+    dry_run=False,
+    yes=False,
+    rollback_dir=None,
+    lock_wait=None,
+):
+    """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
+    cli_rollback.rollback(
+        _settings(c, workspace, rollback_dir=rollback_dir, lock_wait=lock_wait),
+        url=url,
+        env=env,
+        as_json=json,
+        steps=steps,
+        to=to,
+        all_=all,
+        dry_run=dry_run,
+        yes=yes,
+    )
+
+
+@task(
+    iterable=["only"],
+    help={
+        **COMMON_HELP,
+        "junit": "also write the results as JUnit XML to this file (for CI)",
+        "only": "run only this check id (repeatable, or comma-separated); snapshot-conformance is the built-in one",
+        "checks_dir": "folder of check modules (default checks, from invoke.yaml)",
+    },
+)
+def verify(c, workspace=None, url=None, env=None, json=False, junit=None, only=None, checks_dir=None):
+    """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
+    cli_verify.verify(
+        _settings(c, workspace, checks_dir=checks_dir), url=url, env=env, as_json=json, junit=junit, only=only
+    )
 
 
 @task(
@@ -114,5 +175,24 @@ def lint(c, file=None, workspace=None, json=False, fail_on="error", exclude=None
     )
 
 
+@task(
+    help={
+        **COMMON_HELP,
+        "large_rows": "a table with at least this many rows is large: blocking builds on it are flagged (100000)",
+    }
+)
+def plan(c, workspace=None, url=None, env=None, json=False, large_rows=None):
+    """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
+    from drizzle_ops import cli_plan
+
+    cli_plan.plan(
+        _settings(c, workspace),
+        url=url,
+        env=env,
+        as_json=json,
+        large_rows=int(large_rows) if large_rows is not None else None,
+    )
+
+
 db = Collection("db", up, down, url)
-ns = Collection(migrate, status, lint, db)
+ns = Collection(migrate, status, plan, rollback, verify, lint, db)

@@ -266,3 +266,35 @@ def acquire_lock(
 def release_lock(conn: psycopg.Connection, key: int) -> None:
     if not conn.closed:
         conn.execute("select pg_advisory_unlock(%s)", [key])
+
+
+# -- table statistics for plans ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableStats:
+    rows: int  # the planner's estimate, or an exact count when the table was never analysed
+    bytes: int  # table, indexes and TOAST
+    exact: bool
+
+
+def table_stats(conn: psycopg.Connection, schema: str, table: str) -> TableStats | None:
+    """None when the table does not exist (yet)."""
+    row = conn.execute(
+        """
+        select c.reltuples::bigint, pg_total_relation_size(c.oid), pg_relation_size(c.oid)
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relname = %s and c.relkind in ('r', 'p')
+        """,
+        [schema, table],
+    ).fetchone()
+    if row is None:
+        return None
+    estimate, total, heap = row
+    if estimate >= 0 and not (estimate == 0 and heap > 0):
+        return TableStats(int(estimate), int(total), exact=False)
+    # never analysed (reltuples -1, or 0 with pages): count, unless that would be slow itself
+    if heap > 1 << 30:
+        return TableStats(-1, int(total), exact=False)
+    counted = conn.execute(sql.SQL("select count(*) from {}").format(_table(schema, table))).fetchone()
+    return TableStats(int(counted[0]) if counted else 0, int(total), exact=True)

@@ -1,0 +1,235 @@
+"""What a deploy would do, for a reviewer: pending SQL, lint findings, and per table its size, lock, rewrite and scan.
+
+Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from . import pg
+from .lint import Finding, lint_sql
+from .lint.sqlast import TableKey
+from .lockinfo import BLOCKS_READS, BLOCKS_WRITES, StatementEffect, TableEffect, analyse
+from .plan import Entry, State
+from .transactionality import MARKER, has_marker
+from .workspace import Workspace
+
+DEFAULT_LARGE_ROWS = 100_000
+
+
+@dataclass
+class TableImpact:
+    table: str
+    lock: str
+    blocks: str  # "reads and writes", "writes", "nothing"
+    rewrite: bool
+    scan: bool
+    rows: int | None  # None: the table is new in this deploy
+    bytes: int | None
+    why: list[str]
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StatementPlan:
+    number: int
+    line: int
+    kind: str
+    sql: str
+    transactional: bool
+    tables: list[TableImpact]
+
+
+@dataclass
+class MigrationPlan:
+    tag: str
+    path: str
+    sql: str
+    runs_in_transaction: bool
+    statements: list[StatementPlan]
+    findings: list[Finding]
+
+    @property
+    def flags(self) -> list[str]:
+        return [flag for s in self.statements for t in s.tables for flag in t.flags]
+
+
+@dataclass
+class DeployPlan:
+    database: str
+    environment: str | None
+    lock_timeout: str | None
+    statement_timeout: str | None
+    migrations: list[MigrationPlan]
+    blocked_by: list[str]  # drift that would make migrate refuse
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "environment": self.environment,
+            "lock_timeout": self.lock_timeout,
+            "statement_timeout": self.statement_timeout,
+            "blocked_by": self.blocked_by,
+            "pending": [
+                {
+                    "tag": m.tag,
+                    "file": m.path,
+                    "runs_in_transaction": m.runs_in_transaction,
+                    "sql": m.sql,
+                    "findings": [f.as_dict() for f in m.findings],
+                    "flags": m.flags,
+                    "statements": [
+                        {
+                            "number": s.number,
+                            "line": s.line,
+                            "kind": s.kind,
+                            "transactional": s.transactional,
+                            "tables": [t.__dict__ for t in s.tables],
+                        }
+                        for s in m.statements
+                    ],
+                }
+                for m in self.migrations
+            ],
+        }
+
+
+def _blocks(lock: str) -> str:
+    if lock in BLOCKS_READS:
+        return "reads and writes"
+    return "writes" if lock in BLOCKS_WRITES else "nothing"
+
+
+def _flags(effect: TableEffect, stats: pg.TableStats | None, large_rows: int, transactional: bool) -> list[str]:
+    if stats is None:
+        return []
+    name = f"{effect.table[0]}.{effect.table[1]}"
+    size = f"~{stats.rows:,} rows, {stats.bytes / 1e6:.0f} MB" if stats.rows >= 0 else f"{stats.bytes / 1e6:.0f} MB"
+    large = stats.rows < 0 or stats.rows >= large_rows
+    flags = []
+    if effect.index_build and large and effect.lock in BLOCKS_WRITES:
+        flags.append(
+            f"index build on {name} ({size}) blocks writes for the whole build: create it with "
+            f"CREATE INDEX CONCURRENTLY in a migration of its own whose first line is `{MARKER}`"
+        )
+    if effect.validation and large and effect.lock in BLOCKS_WRITES:
+        flags.append(
+            f"validation of {name} ({size}) scans it while writes wait: add the constraint NOT VALID, "
+            "then VALIDATE CONSTRAINT in a later migration"
+        )
+    if effect.rewrite and stats.rows != 0:
+        flags.append(f"rewrites {name} ({size}) under ACCESS EXCLUSIVE: reads and writes wait for the copy")
+    if large and not transactional and effect.index_build:
+        flags.append(f"long concurrent build on {name} ({size}): it does not block writes, but plan for its duration")
+    return flags
+
+
+def build_plan(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    entries: list[Entry],
+    *,
+    database: str,
+    environment: str | None = None,
+    lock_timeout: str | None = None,
+    statement_timeout: str | None = None,
+    large_rows: int = DEFAULT_LARGE_ROWS,
+) -> DeployPlan:
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    by_tag = {m.tag: m for m in workspace.migrations}
+    pending = [by_tag[e.tag] for e in entries if e.state is State.PENDING and e.tag]
+    blocked_by = [
+        f"{e.tag or 'row ' + str(e.row.id if e.row else '?')}: {e.state.value}"
+        for e in entries
+        if e.state in (State.MODIFIED, State.OUT_OF_ORDER)
+    ]
+    created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
+    stats_cache: dict[TableKey, pg.TableStats | None] = {}
+    plans = []
+    for migration in pending:
+        statements = []
+        in_transaction = not has_marker(migration.text)
+        for statement in migration.statements:
+            try:
+                nodes = [raw.stmt for raw in parse_sql(statement.sql) if raw.stmt is not None]
+            except ParseError:
+                nodes = []
+            effects = [analyse(node) for node in nodes]
+            transactional = all(e.transactional for e in effects)
+            in_transaction &= transactional
+            statements.append(
+                _statement_plan(
+                    statement.number,
+                    statement.line,
+                    statement.sql,
+                    effects,
+                    transactional,
+                    created,
+                    stats_cache,
+                    conn,
+                    large_rows,
+                )
+            )
+        plans.append(
+            MigrationPlan(
+                tag=migration.tag,
+                path=str(migration.sql_path.relative_to(workspace.root)),
+                sql=migration.text,
+                runs_in_transaction=in_transaction,
+                statements=statements,
+                findings=lint_sql(migration.text, path=migration.sql_path.name),
+            )
+        )
+    return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by)
+
+
+def _statement_plan(
+    number: int,
+    line: int,
+    text: str,
+    effects: list[StatementEffect],
+    transactional: bool,
+    created: set[TableKey],
+    stats_cache: dict[TableKey, pg.TableStats | None],
+    conn: psycopg.Connection,
+    large_rows: int,
+) -> StatementPlan:
+    merged: dict[TableKey, TableEffect] = {}
+    for statement_effect in effects:
+        for table in statement_effect.tables:
+            if table.table in merged:
+                merged[table.table].merge(table)
+            else:
+                merged[table.table] = table
+    impacts = []
+    for key, effect in merged.items():
+        if key in created:
+            stats = None
+        else:
+            if key not in stats_cache:
+                stats_cache[key] = pg.table_stats(conn, *key)
+            stats = stats_cache[key]
+        impacts.append(
+            TableImpact(
+                table=f"{key[0]}.{key[1]}",
+                lock=effect.lock,
+                blocks=_blocks(effect.lock),
+                rewrite=effect.rewrite,
+                scan=effect.scan,
+                rows=stats.rows if stats else None,
+                bytes=stats.bytes if stats else None,
+                why=effect.why,
+                flags=_flags(effect, stats, large_rows, transactional),
+            )
+        )
+    for statement_effect in effects:
+        created.update(statement_effect.creates)
+    kind = ", ".join(dict.fromkeys(e.kind for e in effects)) or "empty"
+    head = " ".join(text.split())[:100]
+    return StatementPlan(number, line, kind, head, transactional, impacts)

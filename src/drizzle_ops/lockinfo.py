@@ -1,0 +1,231 @@
+"""What a DDL statement does to the tables it touches: the lock it takes, and whether it rewrites or scans.
+
+The answers follow the PostgreSQL documentation (the "Table-Level Locks" and
+ALTER TABLE pages) for the statements drizzle-kit emits and the usual hand-written
+ones. Anything not recognised is reported as "unknown" rather than guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType, ObjectType
+
+from .lint.sqlast import TableKey, is_concurrent_index_operation, table_key
+
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # blocks reads and writes
+SHARE = "SHARE"  # blocks writes (CREATE INDEX)
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"  # blocks writes (foreign keys, triggers)
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # blocks neither reads nor writes
+ROW_EXCLUSIVE = "ROW EXCLUSIVE"  # ordinary writes
+
+# statements that touch no table's data (the lock they take is on a catalog object, briefly)
+CATALOG_ONLY = {
+    "CreateEnumStmt": "create type",
+    "AlterEnumStmt": "alter type",
+    "CompositeTypeStmt": "create type",
+    "CreateFunctionStmt": "create function",
+    "CreateTrigStmt": "create trigger",
+    "CreateSchemaStmt": "create schema",
+    "CreateExtensionStmt": "create extension",
+    "CreateSeqStmt": "create sequence",
+    "CommentStmt": "comment",
+    "SelectStmt": "select",
+    "ViewStmt": "create view",
+    "DoStmt": "do block",
+}
+
+BLOCKS_WRITES = {ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE}
+BLOCKS_READS = {ACCESS_EXCLUSIVE}
+STRENGTH = [ROW_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE]
+
+
+@dataclass
+class TableEffect:
+    table: TableKey
+    lock: str
+    rewrite: bool = False  # the whole table is copied
+    scan: bool = False  # the whole table is read (validation, index build)
+    why: list[str] = field(default_factory=list)
+    index_build: bool = False
+    validation: bool = False
+
+    def merge(self, other: TableEffect) -> None:
+        if STRENGTH.index(other.lock) > STRENGTH.index(self.lock):
+            self.lock = other.lock
+        self.rewrite |= other.rewrite
+        self.scan |= other.scan
+        self.index_build |= other.index_build
+        self.validation |= other.validation
+        self.why += [w for w in other.why if w not in self.why]
+
+
+@dataclass
+class StatementEffect:
+    kind: str  # a short name: "create table", "create index", "alter table", ...
+    tables: list[TableEffect]
+    transactional: bool = True  # False: Postgres refuses it inside a transaction block
+    creates: list[TableKey] = field(default_factory=list)  # tables this statement creates
+    known: bool = True
+
+
+def _volatile_default(column: ast.ColumnDef) -> bool:
+    """A default Postgres can't store once in the catalog (since PG 11): it rewrites the table."""
+    for constraint in column.constraints or ():
+        if isinstance(constraint, ast.Constraint) and constraint.contype is ConstrType.CONSTR_DEFAULT:
+            expr = constraint.raw_expr
+            return isinstance(expr, ast.FuncCall) and _func_name(expr) in {
+                "random",
+                "gen_random_uuid",
+                "uuid_generate_v4",
+                "clock_timestamp",
+                "timeofday",
+            }
+    return False
+
+
+def _func_name(call: ast.FuncCall) -> str:
+    names = call.funcname or ()
+    last = names[-1] if names else None
+    return str(last.sval).lower() if isinstance(last, ast.String) else ""
+
+
+def _label(value: object) -> str:
+    """AT_DropColumn -> dropcolumn, OBJECT_TABLE -> table: enum names made readable."""
+    name = str(getattr(value, "name", "unknown"))
+    return name.split("_", 1)[-1].lower()
+
+
+def _alter_table(node: ast.AlterTableStmt) -> StatementEffect:
+    if node.relation is None:
+        return StatementEffect("alter table", [], known=False)
+    key = table_key(node.relation)
+    effect = TableEffect(key, ROW_EXCLUSIVE)
+    others: list[TableEffect] = []
+    for cmd in node.cmds or ():
+        if not isinstance(cmd, ast.AlterTableCmd):
+            continue
+        sub = cmd.subtype
+        if sub is AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+            rewrite = _volatile_default(cmd.def_)
+            effect.merge(
+                TableEffect(
+                    key,
+                    ACCESS_EXCLUSIVE,
+                    rewrite=rewrite,
+                    why=[f"add column {cmd.def_.colname}" + (" (volatile default)" if rewrite else "")],
+                )
+            )
+        elif sub is AlterTableType.AT_AlterColumnType:
+            effect.merge(TableEffect(key, ACCESS_EXCLUSIVE, rewrite=True, why=[f"change type of {cmd.name}"]))
+        elif sub is AlterTableType.AT_SetNotNull:
+            effect.merge(
+                TableEffect(key, ACCESS_EXCLUSIVE, scan=True, validation=True, why=[f"set {cmd.name} not null"])
+            )
+        elif sub is AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+            effect.merge(_constraint_effect(key, cmd.def_, others))
+        elif sub is AlterTableType.AT_ValidateConstraint:
+            effect.merge(
+                TableEffect(key, SHARE_UPDATE_EXCLUSIVE, scan=True, validation=True, why=[f"validate {cmd.name}"])
+            )
+        else:  # drop column/constraint, defaults, ...: catalog-only, but under the strongest lock
+            effect.merge(TableEffect(key, ACCESS_EXCLUSIVE, why=[_label(sub)]))
+    return StatementEffect("alter table", [effect, *others])
+
+
+def _constraint_effect(key: TableKey, constraint: ast.Constraint, others: list[TableEffect]) -> TableEffect:
+    validated = not constraint.skip_validation
+    name = constraint.conname or "constraint"
+    kind = constraint.contype
+    if kind is ConstrType.CONSTR_FOREIGN and constraint.pktable is not None:
+        # both sides get SHARE ROW EXCLUSIVE; only the referencing side is scanned
+        others.append(TableEffect(table_key(constraint.pktable), SHARE_ROW_EXCLUSIVE, why=[f"referenced by {name}"]))
+        return TableEffect(
+            key,
+            SHARE_ROW_EXCLUSIVE,
+            scan=validated,
+            validation=validated,
+            why=[f"add foreign key {name}" + ("" if validated else " not valid")],
+        )
+    if kind in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION):
+        using_index = bool(constraint.indexname)
+        return TableEffect(
+            key,
+            ACCESS_EXCLUSIVE,
+            scan=not using_index,
+            index_build=not using_index,
+            why=[f"add {'primary key' if kind is ConstrType.CONSTR_PRIMARY else 'unique'} {name}"],
+        )
+    return TableEffect(
+        key,
+        ACCESS_EXCLUSIVE,
+        scan=validated,
+        validation=validated,
+        why=[f"add check {name}" + ("" if validated else " not valid")],
+    )
+
+
+def _drop(node: ast.DropStmt) -> StatementEffect:
+    tables: list[TableEffect] = []
+    kind = node.removeType
+    for obj in node.objects or ():
+        names = [str(n.sval) for n in obj if isinstance(n, ast.String)] if isinstance(obj, tuple) else []
+        key: TableKey = (names[0], names[1]) if len(names) == 2 else ("public", names[-1] if names else "?")
+        if kind is ObjectType.OBJECT_TABLE:
+            tables.append(TableEffect(key, ACCESS_EXCLUSIVE, why=["drop table"]))
+        elif kind is ObjectType.OBJECT_INDEX:
+            lock = SHARE_UPDATE_EXCLUSIVE if node.concurrent else ACCESS_EXCLUSIVE
+            tables.append(TableEffect(key, lock, why=["drop index (locks its table)"]))
+    return StatementEffect(
+        f"drop {_label(kind)}",
+        tables,
+        transactional=not is_concurrent_index_operation(node),
+    )
+
+
+def analyse(node: ast.Node) -> StatementEffect:
+    """The effect of one parsed statement."""
+    if isinstance(node, ast.CreateStmt) and node.relation is not None:
+        return StatementEffect("create table", [], creates=[table_key(node.relation)])
+    if isinstance(node, ast.IndexStmt) and node.relation is not None:
+        key = table_key(node.relation)
+        if node.concurrent:
+            return StatementEffect(
+                "create index concurrently",
+                [
+                    TableEffect(
+                        key, SHARE_UPDATE_EXCLUSIVE, scan=True, index_build=True, why=[f"build index {node.idxname}"]
+                    )
+                ],
+                transactional=False,
+            )
+        return StatementEffect(
+            "create index", [TableEffect(key, SHARE, scan=True, index_build=True, why=[f"build index {node.idxname}"])]
+        )
+    if isinstance(node, ast.AlterTableStmt) and node.objtype is ObjectType.OBJECT_TABLE and node.relation is not None:
+        return _alter_table(node)
+    if isinstance(node, ast.DropStmt):
+        return _drop(node)
+    if isinstance(node, ast.RenameStmt) and node.relation is not None:
+        return StatementEffect("rename", [TableEffect(table_key(node.relation), ACCESS_EXCLUSIVE, why=["rename"])])
+    if isinstance(node, (ast.UpdateStmt, ast.DeleteStmt, ast.InsertStmt)) and node.relation is not None:
+        return StatementEffect(
+            "data change",
+            [
+                TableEffect(
+                    table_key(node.relation),
+                    ROW_EXCLUSIVE,
+                    scan=not isinstance(node, ast.InsertStmt),
+                    why=["rows written"],
+                )
+            ],
+        )
+    if isinstance(node, ast.VacuumStmt):
+        return StatementEffect("vacuum", [], transactional=False)
+    if isinstance(node, ast.ReindexStmt):
+        return StatementEffect("reindex", [], transactional=not is_concurrent_index_operation(node))
+    catalog_only = CATALOG_ONLY.get(type(node).__name__)
+    if catalog_only:
+        return StatementEffect(catalog_only, [])
+    return StatementEffect(type(node).__name__.removesuffix("Stmt").lower(), [], known=False)

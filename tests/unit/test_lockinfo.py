@@ -1,0 +1,83 @@
+"""What each statement locks, rewrites and scans, from the parse tree."""
+
+from __future__ import annotations
+
+import pytest
+from pglast import parse_sql
+
+from drizzle_ops.lockinfo import (
+    ACCESS_EXCLUSIVE,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    StatementEffect,
+    analyse,
+)
+
+
+def effect(sql: str) -> StatementEffect:
+    (raw,) = parse_sql(sql)
+    return analyse(raw.stmt)
+
+
+@pytest.mark.parametrize(
+    ("sql", "table", "lock", "rewrite", "scan"),
+    [
+        ('CREATE INDEX "i" ON "users" USING btree ("email")', "users", SHARE, False, True),
+        ('CREATE INDEX CONCURRENTLY "i" ON "users" ("email")', "users", SHARE_UPDATE_EXCLUSIVE, False, True),
+        ('ALTER TABLE "users" ADD COLUMN "bio" text', "users", ACCESS_EXCLUSIVE, False, False),
+        ('ALTER TABLE "users" ADD COLUMN "n" boolean DEFAULT false NOT NULL', "users", ACCESS_EXCLUSIVE, False, False),
+        ('ALTER TABLE "users" ADD COLUMN "r" float8 DEFAULT random()', "users", ACCESS_EXCLUSIVE, True, False),
+        ('ALTER TABLE "users" ALTER COLUMN "email" SET DATA TYPE varchar(200)', "users", ACCESS_EXCLUSIVE, True, False),
+        ('ALTER TABLE "users" ALTER COLUMN "bio" SET NOT NULL', "users", ACCESS_EXCLUSIVE, False, True),
+        ('ALTER TABLE "sets" ADD CONSTRAINT "c" CHECK ("year" > 1900)', "sets", ACCESS_EXCLUSIVE, False, True),
+        (
+            'ALTER TABLE "sets" ADD CONSTRAINT "c" CHECK ("year" > 1900) NOT VALID',
+            "sets",
+            ACCESS_EXCLUSIVE,
+            False,
+            False,
+        ),
+        ('ALTER TABLE "sets" VALIDATE CONSTRAINT "c"', "sets", SHARE_UPDATE_EXCLUSIVE, False, True),
+        ('ALTER TABLE "users" DROP COLUMN "bio"', "users", ACCESS_EXCLUSIVE, False, False),
+        ('DROP TABLE "users"', "users", ACCESS_EXCLUSIVE, False, False),
+    ],
+)
+def test_table_effects(sql: str, table: str, lock: str, rewrite: bool, scan: bool) -> None:
+    result = effect(sql)
+    first = result.tables[0]
+    assert (first.table, first.lock, first.rewrite, first.scan) == (("public", table), lock, rewrite, scan)
+
+
+def test_foreign_key_locks_both_tables_and_scans_the_referencing_one() -> None:
+    result = effect(
+        'ALTER TABLE "w" ADD CONSTRAINT "fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id")'
+    )
+    by_table = {t.table: t for t in result.tables}
+    assert by_table[("public", "w")].lock == SHARE_ROW_EXCLUSIVE and by_table[("public", "w")].scan
+    assert by_table[("public", "users")].lock == SHARE_ROW_EXCLUSIVE and not by_table[("public", "users")].scan
+    not_valid = effect('ALTER TABLE "w" ADD CONSTRAINT "fk" FOREIGN KEY ("u") REFERENCES "users"("id") NOT VALID')
+    assert not not_valid.tables[0].scan
+
+
+def test_create_table_creates_and_locks_nothing_existing() -> None:
+    result = effect('CREATE TABLE "s"."t" ("id" integer PRIMARY KEY)')
+    assert result.tables == [] and result.creates == [("s", "t")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'CREATE INDEX CONCURRENTLY "i" ON "t" ("a")',
+        'DROP INDEX CONCURRENTLY "i"',
+        "VACUUM t",
+        "REINDEX INDEX CONCURRENTLY i",
+    ],
+)
+def test_statements_that_refuse_a_transaction(sql: str) -> None:
+    assert effect(sql).transactional is False
+
+
+def test_unknown_statements_are_marked_unknown_not_guessed() -> None:
+    assert effect("CREATE POLICY p ON t USING (true)").known is False
+    assert effect("CREATE TYPE \"e\" AS ENUM ('a')").kind == "create type"
