@@ -19,7 +19,7 @@ from . import report
 from .cli import guarded
 from .config import Settings
 from .errors import UserError
-from .lint import ALL_RULES, Finding, Severity, display_path, lint_sql, select_rules
+from .lint import ALL_RULES, Finding, Severity, display_path, lint_migrations, select_rules
 from .workspace import load_workspace
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
@@ -122,9 +122,7 @@ def lint(
         rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
         started = time.perf_counter()
         sources = _sources(settings, paths)
-        findings: list[Finding] = []
-        for shown, text in sources:
-            findings += lint_sql(text, path=shown, rules=rules)
+        findings = lint_migrations(sources, rules=rules)
         seconds = time.perf_counter() - started
     threshold = FAIL_ON[fail_on]
     failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..workspace import Workspace
-from .engine import INVALID_IGNORE, NO_TRANSACTION_MARKER, is_marked_no_transaction, lint_sql
+from .engine import INVALID_IGNORE, NO_TRANSACTION_MARKER, is_marked_no_transaction, lint_migrations, lint_sql
 from .finding import Finding, Severity
 from .rule import Rule
 from .rules import ALL_RULES
@@ -25,6 +25,7 @@ __all__ = [
     "Rule",
     "Severity",
     "is_marked_no_transaction",
+    "lint_migrations",
     "lint_sql",
     "lint_workspace",
     "rule_by_id",
@@ -57,7 +58,5 @@ def lint_workspace(
     workspace: Workspace, *, rules: Sequence[Rule] = ALL_RULES, base: Path | None = None
 ) -> list[Finding]:
     """Findings for every migration of the workspace, in journal order."""
-    findings: list[Finding] = []
-    for migration in workspace.migrations:
-        findings += lint_sql(migration.text, path=display_path(migration.sql_path, base), rules=rules)
-    return findings
+    sources = [(display_path(m.sql_path, base), m.text) for m in workspace.migrations]
+    return lint_migrations(sources, rules=rules)

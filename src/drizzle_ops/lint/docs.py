@@ -32,11 +32,12 @@ Each migration runs in one transaction. A migration whose first line is
 `CONCURRENTLY`).
 
 Silence a rule on one statement with a comment on the line above it, or after it
-on the same line, saying why:
+on the same line, and say why in parentheses or after `--`:
 
 ```sql
 -- lint: ignore ban-drop-column (unused since release 42)
 ALTER TABLE "users" DROP COLUMN "avatar_url";
+CREATE INDEX "t_a_idx" ON "t" ("a"); -- lint: ignore require-concurrent-index-creation -- t has 10 rows
 ```
 
 An ignore naming an unknown rule is reported as `invalid-ignore` (a warning).

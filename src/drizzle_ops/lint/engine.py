@@ -94,7 +94,10 @@ def _owner(comment: _Comment, spans: Sequence[tuple[int, int, ast.Node]], lines:
 
 
 def _directive(comment: str) -> list[str] | None:
-    """The rule ids of a ``-- lint: ignore a, b`` comment; None if it is no lint directive."""
+    """The rule ids of ``-- lint: ignore a, b (why)``; None if the comment is no lint directive.
+
+    The ids end where a reason starts: at "(" or at "--".
+    """
     body = comment[2:-2] if comment.startswith("/*") else comment[2:]
     body = body.strip()
     if not body.startswith("lint:"):
@@ -102,7 +105,12 @@ def _directive(comment: str) -> list[str] | None:
     words = body[len("lint:") :].replace(",", " ").split()
     if not words or words[0] != "ignore":
         return [""]  # a lint directive we do not understand
-    return words[1:]
+    ids: list[str] = []
+    for word in words[1:]:
+        if word.startswith(("(", "--")):
+            break
+        ids.append(word)
+    return ids
 
 
 def _excerpt(text: str, limit: int = 100) -> str:
@@ -118,6 +126,23 @@ def lint_sql(
     rules: Sequence[Rule] = ALL_RULES,
 ) -> list[Finding]:
     """Findings for one migration file, ordered by line. Raises UserError if it does not parse."""
+    return _lint(text, path, migration_is_transactional, rules, ())[0]
+
+
+def lint_migrations(sources: Sequence[tuple[str, str]], *, rules: Sequence[Rule] = ALL_RULES) -> list[Finding]:
+    """Findings for (path, text) migrations that run in this order; each may rely on the ones before."""
+    findings: list[Finding] = []
+    history: list[Statement] = []
+    for path, text in sources:
+        found, statements = _lint(text, path, True, rules, tuple(history))
+        findings += found
+        history += statements
+    return findings
+
+
+def _lint(
+    text: str, path: str | None, migration_is_transactional: bool, rules: Sequence[Rule], history: Sequence[Statement]
+) -> tuple[list[Finding], list[Statement]]:
     transactional = migration_is_transactional and not is_marked_no_transaction(text)
     lines = _Lines(text)
     spans, comments = _parse(text, path, lines)
@@ -137,11 +162,14 @@ def lint_sql(
         elif ids == [""]:
             problem = "unknown lint directive; the only one is `-- lint: ignore <rule-id>[, <rule-id>…]`"
         elif unknown := [i for i in ids if i not in known]:
-            problem = f"`-- lint: ignore` names unknown rule(s) {', '.join(unknown)}; `inv lint --rules` lists them"
+            problem = (
+                f"`-- lint: ignore` names unknown rule(s) {', '.join(unknown)}; `inv lint --rules` lists them "
+                "(put a reason in parentheses or after `--`)"
+            )
         elif owner is None:
             problem = "`-- lint: ignore` is not next to any statement; put it on the line above the statement"
         if problem:
-            fix = "Write `-- lint: ignore <rule-id>[, <rule-id>…]` with ids from `inv lint --rules`."
+            fix = "Write `-- lint: ignore <rule-id>[, <rule-id>…] (reason)` with ids from `inv lint --rules`."
             findings.append(Finding(INVALID_IGNORE, Severity.WARNING, problem, path, line, comment.text, fix))
         if owner is not None:
             ignores[owner].update(i for i in ids if i in known)
@@ -158,7 +186,7 @@ def lint_sql(
             in_transaction, explicit = True, True
         elif closes_transaction(node):
             in_transaction, explicit = False, False
-        context = Context(statements, index, transactional, in_transaction, explicit, frozenset(created))
+        context = Context(statements, index, transactional, in_transaction, explicit, frozenset(created), history)
         for rule in rules:
             if rule.id in statement.ignores:
                 continue
@@ -179,4 +207,4 @@ def lint_sql(
         elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None and node.into.rel is not None:
             created.add(table_key(node.into.rel))
     findings.sort(key=lambda f: f.line)
-    return findings
+    return findings, statements

@@ -41,6 +41,7 @@ class Context:
     in_transaction: bool  # the current statement runs inside a transaction
     explicit_transaction: bool  # ... one the file opened itself with BEGIN
     new_tables: frozenset[TableKey]  # tables created earlier in this file
+    history: Sequence[Statement] = ()  # statements of the migrations linted before this one, in order
 
     @property
     def earlier(self) -> Sequence[Statement]:

@@ -24,13 +24,12 @@ def _not_null_column(constraint: ast.Constraint) -> str | None:
 
 
 def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
-    """Columns that earlier statements proved NOT NULL with a valid CHECK constraint.
-
-    Since Postgres 12, SET NOT NULL then skips its scan.
+    """Columns that earlier statements, here or in earlier migrations, proved NOT NULL with a
+    valid CHECK constraint. Since Postgres 12, SET NOT NULL then skips its scan.
     """
     pending: dict[tuple[TableKey, str], str] = {}  # (table, constraint) -> column, added NOT VALID
     proven: set[tuple[TableKey, str]] = set()
-    for earlier in context.earlier:
+    for earlier in (*context.history, *context.earlier):
         relation = getattr(earlier.node, "relation", None)
         if relation is None:
             continue
@@ -81,7 +80,9 @@ RULE = Rule(
     bad='ALTER TABLE "recipe" ALTER COLUMN "view_count" SET NOT NULL;',
     good=(
         'ALTER TABLE "recipe" ADD CONSTRAINT "view_count_not_null" CHECK ("view_count" IS NOT NULL) NOT VALID;\n'
-        '-- backfill, then in a later migration:\nALTER TABLE "recipe" VALIDATE CONSTRAINT "view_count_not_null";\n'
+        "-- backfill the NULLs\n"
+        "-- in the next migration:\n"
+        'ALTER TABLE "recipe" VALIDATE CONSTRAINT "view_count_not_null";\n'
         'ALTER TABLE "recipe" ALTER COLUMN "view_count" SET NOT NULL;'
     ),
     squawk_differences=(NEW_TABLE_EXEMPTION,),
