@@ -74,6 +74,7 @@ def migrate(
     allow_out_of_order: bool,
     allow_modified: bool,
     yes: bool = False,
+    verify: bool = False,
 ) -> None:
     with guarded(url, as_json):
         outcome = commands.migrate(
@@ -88,6 +89,7 @@ def migrate(
             ask=terminal_prompt(),
             progress=report.ConsoleProgress(),
             log=report.log,
+            verify=verify,
         )
     result = outcome.result
     if as_json:

@@ -7,13 +7,17 @@ import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
+from xml.etree import ElementTree
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .pg import LockHolder
 from .plan import Entry, State
+from .rollback import DownFile, RollbackResult
 from .runner import MigrateResult
+from .verify.run import CheckResult
 from .workspace import Migration
 
 STATE_STYLE = {
@@ -132,3 +136,84 @@ def migrate_table(result: MigrateResult) -> Table:
     for a in result.applied:
         table.add_row(a.tag, str(a.statements), f"{a.seconds * 1000:.0f} ms")
     return table
+
+
+# -- rollback and verify ---------------------------------------------------------------------------
+
+
+class ConsoleRollbackProgress(ConsoleProgress):
+    """Progress of a rollback on stderr: a spinner while a step runs, a line when it ends."""
+
+    def rollback_started(self, down: DownFile, statements: int) -> None:
+        self._label = f"{down.tag} ({statements} statement{'s' if statements != 1 else ''} from {down.display})"
+        self._status = self.console.status(f"rolling back {self._label}")
+        self._status.__enter__()
+
+    def rollback_finished(self, down: DownFile, seconds: float) -> None:
+        self._stop()
+        self.console.print(f"[green]✓[/] rolled back {self._label} {seconds * 1000:.0f} ms", highlight=False)
+
+    def rollback_failed(self, down: DownFile) -> None:
+        self._stop()
+        self.console.print(f"[red]✗[/] {self._label} failed; that step was undone", highlight=False)
+
+
+def rollback_table(result: RollbackResult) -> Table:
+    table = Table(title="Would roll back" if result.dry_run else "Rolled back", title_justify="left")
+    table.add_column("migration")
+    table.add_column("down file")
+    table.add_column("statements", justify="right")
+    table.add_column("time", justify="right")
+    if result.dry_run:
+        for down in result.planned:
+            table.add_row(down.tag, down.display, str(len(down.statements)), "—")
+    for step in result.rolled_back:
+        table.add_row(step.tag, step.file, str(step.statements), f"{step.seconds * 1000:.0f} ms")
+    return table
+
+
+RESULT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red"}
+
+
+def verify_table(results: Sequence[CheckResult], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for r in results:
+        detail = Text(r.detail or r.description)
+        table.add_row(Text(r.id), Text(r.status, style=RESULT_STYLE[r.status]), detail)
+    return table
+
+
+def check_dict(result: CheckResult) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": result.id,
+        "description": result.description,
+        "result": result.status,
+        "detail": result.detail,
+        "seconds": round(result.seconds, 4),
+    }
+    if result.differences:
+        document["differences"] = result.differences
+    return document
+
+
+def junit_xml(results: Sequence[CheckResult], suite: str) -> str:
+    """One JUnit testsuite, a testcase per check: what CI systems render as test results."""
+    root = ElementTree.Element(
+        "testsuite",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(sum(r.status == "fail" for r in results)),
+        errors=str(sum(r.status == "error" for r in results)),
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for r in results:
+        case = ElementTree.SubElement(root, "testcase", classname=suite, name=r.id, time=f"{r.seconds:.3f}")
+        if r.status != "pass":
+            first = r.detail.splitlines()[0] if r.detail else r.status
+            node = ElementTree.SubElement(case, "failure" if r.status == "fail" else "error", message=first)
+            node.text = r.detail
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,151 @@
+"""What a check is, and how the checks of a database are found (``checks/*.py``).
+
+A check module defines ``CHECKS``, a list of :class:`Check`::
+
+    from drizzle_ops.checks_api import Check
+
+    CHECKS = [
+        Check(
+            id="wishlist.table",
+            description="the wishlist_items table exists",
+            sql="select to_regclass('public.wishlist_items') is not null",
+            expect=True,
+        ),
+    ]
+
+``expect`` is one of:
+
+- a single value: the query must return one row of one column equal to it;
+- a list: the rows, in order; each item is a tuple (one row) or a single value
+  (a one-column row). A Python list inside a row is an array value;
+- a function of the rows returning None (pass) or a message saying what is wrong.
+
+Checks run in a read-only transaction, one statement each; types psycopg does
+not know (enums, arrays of enums) come back as text, so cast them (``::text``,
+``::text[]``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+Rows = list[tuple[Any, ...]]
+RESERVED_IDS = {"snapshot-conformance"}
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    description: str
+    sql: str
+    expect: Any
+    optional: bool = False  # runs only when named with --only (e.g. it needs seed data)
+    source: str = ""  # the module it came from; set by the loader
+
+    def evaluate(self, rows: Rows) -> str | None:
+        """None when the rows meet the expectation, else what is wrong, in one line."""
+        if callable(self.expect):
+            verdict = self.expect(rows)
+            if verdict is None or verdict is True:
+                return None
+            return str(verdict) if verdict is not False else f"unexpected result {_show(rows)}"
+        if isinstance(self.expect, list):
+            return _compare_rows(rows, [e if isinstance(e, tuple) else (e,) for e in self.expect])
+        if len(rows) != 1 or len(rows[0]) != 1:
+            return f"expected one value, the query returned {len(rows)} row(s) {_show(rows)}"
+        got = rows[0][0]
+        return None if got == self.expect else f"got {got!r}, expected {self.expect!r}"
+
+
+def _show(rows: Rows, limit: int = 3) -> str:
+    shown = ", ".join(repr(r if len(r) != 1 else r[0]) for r in rows[:limit])
+    return f"[{shown}{', …' if len(rows) > limit else ''}]"
+
+
+def _compare_rows(rows: Rows, expected: list[tuple[Any, ...]]) -> str | None:
+    got = [tuple(r) for r in rows]
+    if got == expected:
+        return None
+    for number, (have, want) in enumerate(zip(got, expected, strict=False), start=1):
+        if have != want:
+            return f"row {number}: got {have!r}, expected {want!r}"
+    if len(got) < len(expected):
+        return f"got {len(got)} row(s), expected {len(expected)}: missing {expected[len(got)]!r}"
+    return f"got {len(got)} row(s), expected {len(expected)}: unexpected {got[len(expected)]!r}"
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _load_module(path: Path, shown: str) -> Sequence[Any]:
+    name = "drizzle_ops_checks_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"{shown}: cannot be loaded as a Python module; check the file name")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # any error in the user's module is bad input, reported on one line
+        raise UserError(f"{shown}: loading it failed ({type(exc).__name__}: {exc}); fix the module") from None
+    finally:
+        sys.modules.pop(name, None)
+    checks = getattr(module, "CHECKS", None)
+    if not isinstance(checks, (list, tuple)) or not all(isinstance(c, Check) for c in checks):
+        raise UserError(f"{shown}: define CHECKS as a list of drizzle_ops.checks_api.Check")
+    return checks
+
+
+def load_checks(checks_dir: Path, base: Path | None = None) -> list[Check]:
+    """Every check of every ``*.py`` module in ``checks_dir`` (sorted by file name); none if the folder is absent."""
+    if not checks_dir.is_dir():
+        return []
+    found: list[Check] = []
+    seen: dict[str, str] = {}
+    for path in sorted(checks_dir.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        shown = _display(path, base)
+        for check in _load_module(path, shown):
+            if not _ID.match(check.id) or check.id in RESERVED_IDS:
+                raise UserError(
+                    f"{shown}: check id {check.id!r} is not allowed; use lowercase letters, digits, '.', '_' and '-'"
+                    + (" (snapshot-conformance is built in)" if check.id in RESERVED_IDS else "")
+                )
+            if check.id in seen:
+                raise UserError(f"check id {check.id} is defined twice ({seen[check.id]} and {shown}); rename one")
+            if not check.sql.strip() or not check.description.strip():
+                raise UserError(f"{shown}: check {check.id} needs a description and its SQL")
+            seen[check.id] = shown
+            found.append(_with_source(check, shown))
+    return found
+
+
+def _with_source(check: Check, source: str) -> Check:
+    return Check(check.id, check.description, check.sql, check.expect, check.optional, source)
+
+
+def select(checks: Sequence[Check], only: Sequence[str], builtin: Sequence[str]) -> tuple[list[Check], list[str]]:
+    """The checks to run and which built-in ones; ``only`` names ids, and unknown ids are bad input."""
+    if not only:
+        return [c for c in checks if not c.optional], list(builtin)
+    known = {c.id for c in checks} | set(builtin)
+    unknown = [i for i in only if i not in known]
+    if unknown:
+        listing = ", ".join(sorted(known)) or "none"
+        raise UserError(f"--only: no check named {', '.join(unknown)} (known: {listing})")
+    return [c for c in checks if c.id in only], [b for b in builtin if b in only]

@@ -1,0 +1,291 @@
+"""Undo applied migrations with reviewed down files, newest first.
+
+Each step runs ``<rollback_dir>/<tag>.down.sql`` and deletes the migration's
+bookkeeping row in one transaction, under the same advisory lock as migrate.
+With the row gone, drizzle's own migrate sees the migration as pending again
+(it compares journal `when` with the newest recorded `created_at`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import psycopg
+
+from . import pg
+from .errors import MigrationFailed, UserError
+from .plan import Entry, State, compute_status
+from .runner import ExecutionPolicy
+from .workspace import Statement, Workspace, line_of, split_statements
+
+SUFFIX = ".down.sql"
+
+
+@dataclass(frozen=True)
+class DownFile:
+    tag: str
+    path: Path
+    display: str  # the path as reports show it (relative to the project when inside it)
+    text: str = field(repr=False)
+
+    @cached_property
+    def statements(self) -> list[Statement]:
+        return split_statements(self.text)
+
+
+def down_path(rollback_dir: Path, tag: str) -> Path:
+    return rollback_dir / f"{tag}{SUFFIX}"
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def load_down_files(rollback_dir: Path, tags: Sequence[str], base: Path | None = None) -> dict[str, DownFile]:
+    """The down file of every tag, or a refusal that lists each missing one (nothing is touched)."""
+    missing = [_display(down_path(rollback_dir, t), base) for t in tags if not down_path(rollback_dir, t).is_file()]
+    if len(missing) == 1:
+        raise UserError(
+            f"down file {missing[0]} is missing; write it, or pass --rollback-dir with the folder that has it"
+        )
+    if missing:
+        raise UserError(
+            f"{len(missing)} down files are missing: {', '.join(missing)}; "
+            "write them, or pass --rollback-dir with the folder that has them"
+        )
+    files: dict[str, DownFile] = {}
+    for tag in tags:
+        path = down_path(rollback_dir, tag)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"{_display(path, base)} is not valid UTF-8; re-save it as UTF-8") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {_display(path, base)}: {exc.strerror}") from None
+        files[tag] = DownFile(tag, path, _display(path, base), text)
+    return files
+
+
+class RollbackFailed(MigrationFailed):
+    """A statement of a down file failed; that step was rolled back, so its migration is still applied."""
+
+    def __init__(
+        self,
+        *,
+        tag: str,
+        statement_number: int,
+        line: int,
+        path: str,
+        sqlstate: str | None,
+        server_message: str,
+        hint: str | None = None,
+        detail: str | None = None,
+        done: Sequence[str] = (),
+    ) -> None:
+        super().__init__(
+            tag=tag,
+            statement_number=statement_number,
+            line=line,
+            path=path,
+            sqlstate=sqlstate,
+            server_message=server_message,
+            hint=hint,
+            detail=detail,
+        )
+        parts = [f"rollback of {tag} failed at statement {statement_number} ({path}:{line}):"]
+        parts.append(f"[{sqlstate or '?????'}] {server_message}")
+        if detail:
+            parts.append(f"detail: {detail}")
+        if hint:
+            parts.append(f"hint: {hint}")
+        earlier = f" ({len(done)} newer step(s) stay rolled back: {', '.join(done)})" if done else ""
+        parts.append(
+            f"That step was undone, so {tag} is still applied{earlier}; fix the down file and run rollback again."
+        )
+        self.message = " ".join(parts)
+        self.args = (self.message,)
+
+
+# -- choosing what to undo (pure) -------------------------------------------------------------------
+
+
+def plan_rollback(
+    entries: Sequence[Entry], *, steps: int | None = None, to: str | None = None, all_: bool = False
+) -> list[Entry]:
+    """The applied migrations to undo, newest (highest row id) first; [] when nothing is applied."""
+    if sum(x is not None and x is not False for x in (steps, to, all_)) > 1:
+        raise UserError("give only one of --steps, --to and --all")
+    if steps is not None and steps < 1:
+        raise UserError(f"--steps {steps}: give a number of migrations, 1 or more")
+    applied = sorted(
+        (e for e in entries if e.row is not None and e.tag is not None),
+        key=lambda e: e.row.id if e.row else 0,
+        reverse=True,
+    )
+    if not applied:
+        return []
+    if to is not None:
+        target = next((e for e in applied if e.tag == to), None)
+        if target is None or target.row is None:
+            raise UserError(f"--to {to}: that migration is not applied (newest applied: {applied[0].tag})")
+        chosen = [e for e in applied if e.row is not None and e.row.id > target.row.id]
+    elif all_:
+        chosen = applied
+    else:
+        count = steps if steps is not None else 1
+        if count > len(applied):
+            raise UserError(
+                f"--steps {count}: only {len(applied)} migration(s) are applied; use --all to roll back all of them"
+            )
+        chosen = applied[:count]
+    if chosen:
+        oldest = min(e.row.id for e in chosen if e.row)
+        orphans = [e for e in entries if e.state is State.MISSING_FILE and e.row and e.row.id > oldest]
+        if orphans:
+            rows = ", ".join(f"row {e.row.id}" for e in orphans if e.row)
+            raise UserError(
+                f"the database has newer applied migrations with no file in this workspace ({rows}); "
+                "roll back from a checkout that has them"
+            )
+    modified = [e.tag for e in chosen if e.state is State.MODIFIED]
+    if modified:
+        raise UserError(
+            f"{', '.join(t for t in modified if t)} changed after being applied, so its down file may not "
+            "undo what the database holds; restore the applied version of the file first"
+        )
+    return chosen
+
+
+# -- running it -----------------------------------------------------------------------------------
+
+
+class RollbackProgress(Protocol):
+    def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
+    def rollback_started(self, down: DownFile, statements: int) -> None: ...
+    def rollback_finished(self, down: DownFile, seconds: float) -> None: ...
+    def rollback_failed(self, down: DownFile) -> None: ...
+
+
+class SilentRollbackProgress:
+    def lock_waiting(self, holder: pg.LockHolder | None) -> None:
+        pass
+
+    def rollback_started(self, down: DownFile, statements: int) -> None:
+        pass
+
+    def rollback_finished(self, down: DownFile, seconds: float) -> None:
+        pass
+
+    def rollback_failed(self, down: DownFile) -> None:
+        pass
+
+
+@dataclass
+class RolledBack:
+    tag: str
+    statements: int
+    seconds: float
+    file: str
+
+
+@dataclass
+class RollbackResult:
+    rolled_back: list[RolledBack] = field(default_factory=list)
+    planned: list[DownFile] = field(default_factory=list)
+    applied_before: int = 0
+    lock_waited: float = 0.0
+    dry_run: bool = False
+
+
+def revert(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    down: DownFile,
+    row_id: int,
+    *,
+    policy: ExecutionPolicy | None = None,
+    done: Sequence[str] = (),
+) -> None:
+    """One step: the down file's statements and the bookkeeping row's deletion, in one transaction."""
+    policy = policy or ExecutionPolicy()
+    with conn.transaction():
+        pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
+        for statement in down.statements:
+            try:
+                conn.execute(statement.sql)  # no parameters: simple protocol, as migrations run
+            except psycopg.Error as exc:
+                diag = exc.diag
+                position = int(diag.statement_position) if diag.statement_position else None
+                raise RollbackFailed(
+                    done=done,
+                    tag=down.tag,
+                    statement_number=statement.number,
+                    line=line_of(statement, position),
+                    path=down.display,
+                    sqlstate=diag.sqlstate,
+                    server_message=diag.message_primary or str(exc).strip(),
+                    hint=diag.message_hint,
+                    detail=diag.message_detail,
+                ) from None
+        pg.delete_applied(conn, workspace.migrations_schema, workspace.migrations_table, row_id)
+
+
+def rollback(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    rollback_dir: Path,
+    *,
+    steps: int | None = None,
+    to: str | None = None,
+    all_: bool = False,
+    dry_run: bool = False,
+    lock_wait: float = 60.0,
+    policy: ExecutionPolicy | None = None,
+    progress: RollbackProgress | None = None,
+    display_base: Path | None = None,
+) -> RollbackResult:
+    progress = progress or SilentRollbackProgress()
+    result = RollbackResult(dry_run=dry_run)
+
+    def choose() -> list[tuple[Entry, DownFile]]:
+        rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
+        entries = compute_status(workspace.migrations, rows)
+        result.applied_before = sum(1 for e in entries if e.row is not None)
+        chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
+        downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
+        result.planned = [downs[e.tag] for e in chosen if e.tag]
+        return [(e, downs[e.tag]) for e in chosen if e.tag]
+
+    if dry_run:
+        choose()  # reads only: no lock
+        return result
+    key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
+    result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+    try:
+        # decided under the lock: a migrate we waited for may have changed what is applied
+        for entry, down in choose():
+            assert entry.row is not None
+            progress.rollback_started(down, len(down.statements))
+            started = time.perf_counter()
+            try:
+                revert(conn, workspace, down, entry.row.id, policy=policy, done=[r.tag for r in result.rolled_back])
+            except RollbackFailed:
+                progress.rollback_failed(down)
+                raise
+            elapsed = time.perf_counter() - started
+            progress.rollback_finished(down, elapsed)
+            result.rolled_back.append(RolledBack(down.tag, len(down.statements), elapsed, down.display))
+    finally:
+        if not conn.broken:
+            pg.release_lock(conn, key)
+    return result

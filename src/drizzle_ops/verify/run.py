@@ -1,0 +1,73 @@
+"""Run a database's checks and the built-in snapshot conformance, changing nothing.
+
+The project's checks run in a READ ONLY transaction that is rolled back, each
+in a savepoint so one failing query doesn't stop the others, each sent as a
+prepared statement (exactly one statement). Conformance runs in its own
+rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+
+from ..checks_api import Check
+from ..workspace import Migration, Workspace
+from .conformance import CHECK_ID, check_conformance
+
+
+@dataclass
+class CheckResult:
+    id: str
+    description: str
+    status: str  # "pass" | "fail" | "error"
+    detail: str
+    seconds: float
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+
+def run_checks(conn: psycopg.Connection, checks: Sequence[Check]) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    if not checks:
+        return results
+    with conn.transaction(force_rollback=True):
+        conn.execute("set transaction read only")
+        for check in checks:
+            started = time.perf_counter()
+            try:
+                with conn.transaction():
+                    rows = conn.execute(check.sql, prepare=True).fetchall() if check.sql else []
+                problem = check.evaluate([tuple(r) for r in rows])
+                status, detail = ("pass", "") if problem is None else ("fail", problem)
+            except psycopg.Error as exc:
+                diag = exc.diag
+                message = diag.message_primary or str(exc).strip().splitlines()[0]
+                status, detail = "error", f"[{diag.sqlstate or '?????'}] {message}"
+            results.append(CheckResult(check.id, check.description, status, detail, time.perf_counter() - started))
+    return results
+
+
+def run_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migration | None) -> CheckResult:
+    started = time.perf_counter()
+    result = check_conformance(conn, workspace, head)
+    target = f"the snapshot of {result.head}" if result.head else "an empty schema (nothing is applied)"
+    description = "the live schema matches the Drizzle snapshot of the applied head"
+    if result.ok:
+        detail = f"matches {target} ({result.tables} table(s))"
+        return CheckResult(CHECK_ID, description, "pass", detail, time.perf_counter() - started)
+    differences = [str(d) for d in result.differences]
+    return CheckResult(
+        CHECK_ID,
+        description,
+        "fail",
+        f"{len(differences)} difference(s) from {target}:\n" + "\n".join(differences),
+        time.perf_counter() - started,
+        differences,
+    )
