@@ -28,8 +28,8 @@ A rule about locks skips tables created earlier in the same migration: they are
 empty and invisible to other sessions until the migration commits.
 
 Each migration runs in one transaction. A migration whose first line is
-`{NO_TRANSACTION_MARKER}` runs statement by statement instead (needed for
-`CONCURRENTLY`).
+`{NO_TRANSACTION_MARKER}`, or that holds `CONCURRENTLY` (detected by the
+runner), runs statement by statement instead; the lint assumes the same.
 
 Silence a rule on one statement with a comment on the line above it, or after it
 on the same line, and say why in parentheses or after `--`:

@@ -15,21 +15,22 @@ from dataclasses import dataclass
 from pglast import ast, parser
 
 from ..errors import UserError
+from ..transactionality import MARKER, has_marker, needs_no_transaction
 from .finding import Finding, Severity
 from .rule import Context, Rule, Statement
 from .rules import ALL_RULES
 from .sqlast import TableKey, closes_transaction, opens_transaction, table_key
 
 # First line of a migration that the runner must not wrap in a transaction.
-NO_TRANSACTION_MARKER = "-- drizzle-ops: no-transaction"
+NO_TRANSACTION_MARKER = MARKER
 INVALID_IGNORE = "invalid-ignore"  # the id of findings about broken ignore comments
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 
 def is_marked_no_transaction(text: str) -> bool:
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
-    return first_line.strip() == NO_TRANSACTION_MARKER
+    """The runner's own test (transactionality.has_marker), so lint and runner agree."""
+    return has_marker(text)
 
 
 class _Lines:
@@ -143,9 +144,11 @@ def lint_migrations(sources: Sequence[tuple[str, str]], *, rules: Sequence[Rule]
 def _lint(
     text: str, path: str | None, migration_is_transactional: bool, rules: Sequence[Rule], history: Sequence[Statement]
 ) -> tuple[list[Finding], list[Statement]]:
-    transactional = migration_is_transactional and not is_marked_no_transaction(text)
     lines = _Lines(text)
     spans, comments = _parse(text, path, lines)
+    marked = not migration_is_transactional or has_marker(text)
+    # the runner detects CONCURRENTLY (and VACUUM) and then runs the file statement by statement
+    transactional = not marked and not any(needs_no_transaction(node) for _, _, node in spans)
     known = {rule.id for rule in (*ALL_RULES, *rules)}  # ignoring an excluded rule is no mistake
     ignores: list[set[str]] = [set() for _ in spans]
     findings: list[Finding] = []
@@ -186,7 +189,9 @@ def _lint(
             in_transaction, explicit = True, True
         elif closes_transaction(node):
             in_transaction, explicit = False, False
-        context = Context(statements, index, transactional, in_transaction, explicit, frozenset(created), history)
+        context = Context(
+            statements, index, transactional, marked, in_transaction, explicit, frozenset(created), history
+        )
         for rule in rules:
             if rule.id in statement.ignores:
                 continue

@@ -38,6 +38,7 @@ class Context:
     statements: Sequence[Statement]  # the whole file
     index: int  # position of the current statement in ``statements``
     transactional: bool  # the runner wraps the whole file in one transaction
+    marked_no_transaction: bool  # the author asked for no transaction (first-line marker)
     in_transaction: bool  # the current statement runs inside a transaction
     explicit_transaction: bool  # ... one the file opened itself with BEGIN
     new_tables: frozenset[TableKey]  # tables created earlier in this file

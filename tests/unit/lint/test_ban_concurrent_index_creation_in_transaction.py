@@ -7,9 +7,10 @@ CONCURRENT = 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" 
 OTHER = 'ALTER TABLE "users" ADD COLUMN "billing_email" text;'
 
 
-def test_concurrently_with_other_statements_in_a_transactional_migration_is_an_error() -> None:
+def test_concurrently_with_other_statements_in_an_unmarked_migration_is_an_error() -> None:
     (finding,) = check(RULE, f"{OTHER}\n--> statement-breakpoint\n{CONCURRENT}")
     assert finding.severity.value == "error" and finding.line == 3
+    assert "without a transaction" in finding.message and "drizzle-kit" in finding.message
 
 
 @pytest.mark.parametrize(

@@ -57,3 +57,9 @@ def test_a_lone_statement_is_atomic_except_a_concurrent_build() -> None:
 def test_dropping_a_different_constraint_does_not_guard_the_add() -> None:
     sql = NO_TX + 'ALTER TABLE "u" DROP CONSTRAINT IF EXISTS "d";\nALTER TABLE "u" ADD CONSTRAINT "c" CHECK ("a" > 0);'
     assert [f.line for f in check(RULE, sql)] == [3]
+
+
+def test_a_migration_holding_concurrently_runs_without_transaction_so_it_is_checked() -> None:
+    # no marker, but the runner detects CONCURRENTLY and runs the file statement by statement
+    sql = 'ALTER TABLE "u" ADD COLUMN "a" text;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "u" ("a");'
+    assert [f.line for f in check(RULE, sql)] == [1]

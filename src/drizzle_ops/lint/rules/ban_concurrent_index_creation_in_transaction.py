@@ -1,4 +1,4 @@
-"""ban-concurrent-index-creation-in-transaction: CONCURRENTLY inside a transaction fails."""
+"""ban-concurrent-index-creation-in-transaction: CONCURRENTLY where a transaction is expected."""
 
 from __future__ import annotations
 
@@ -10,27 +10,33 @@ from ..sqlast import is_concurrent_index_operation
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    if not is_concurrent_index_operation(statement.node) or not context.in_transaction:
+    if not is_concurrent_index_operation(statement.node):
         return
-    # A file holding nothing else may be run outside a transaction by the runner (as squawk assumes).
-    if context.explicit_transaction or len(context.statements) > 1:
-        where = "inside BEGIN … COMMIT" if context.explicit_transaction else "in a migration run as one transaction"
-        yield Violation(f"CONCURRENTLY cannot run {where}: Postgres rejects it and the migration fails")
+    if context.explicit_transaction:
+        yield Violation("CONCURRENTLY cannot run inside BEGIN … COMMIT: Postgres rejects it and the migration fails")
+    elif not context.marked_no_transaction and len(context.statements) > 1:
+        # Alone in its file it is fine: the runner (and squawk) run such a file outside a transaction.
+        yield Violation(
+            "CONCURRENTLY in a migration with other statements: drizzle-ops runs the whole file without a "
+            "transaction (so a failure leaves it half applied) and drizzle-kit's migrate rejects it"
+        )
 
 
 RULE = Rule(
     id="ban-concurrent-index-creation-in-transaction",
     squawk="ban-concurrent-index-creation-in-transaction",
     severity=Severity.ERROR,
-    summary="Put CREATE/DROP/REINDEX … CONCURRENTLY in a migration that runs outside a transaction.",
+    summary="Put CREATE/DROP/REINDEX … CONCURRENTLY in a migration of its own, or mark it no-transaction.",
     problem=(
-        "Postgres refuses CREATE INDEX CONCURRENTLY (and DROP INDEX / REINDEX … CONCURRENTLY) inside "
-        "a transaction block. drizzle-ops runs each migration in one transaction, so such a migration "
-        "fails as soon as it reaches that statement."
+        "Postgres refuses CREATE INDEX CONCURRENTLY (and DROP INDEX / REINDEX … CONCURRENTLY) inside a "
+        "transaction block. drizzle-kit's migrate runs every pending migration in one transaction, so it "
+        "fails there. drizzle-ops notices CONCURRENTLY and runs that migration statement by statement, "
+        "which silently takes the transaction away from the other statements in the file."
     ),
     fix=(
-        "Move the CONCURRENTLY statements to a migration of their own whose first line is "
-        "`-- drizzle-ops: no-transaction`, and make them rerunnable with IF NOT EXISTS / IF EXISTS."
+        "Move the CONCURRENTLY statements to a migration of their own; or, if the file is meant to run "
+        "without a transaction, say so with `-- drizzle-ops: no-transaction` as its first line and make "
+        "every statement rerunnable (prefer-robust-stmts)."
     ),
     bad=(
         'ALTER TABLE "users" ADD COLUMN "billing_email" text;\n'
@@ -38,12 +44,13 @@ RULE = Rule(
     ),
     good=(
         "-- drizzle-ops: no-transaction\n"
+        'ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "billing_email" text;\n'
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");'
     ),
     squawk_differences=(
         (
-            "DROP INDEX CONCURRENTLY and REINDEX … CONCURRENTLY are flagged too: Postgres refuses them inside a "
-            "transaction block just the same. squawk checks CREATE INDEX only."
+            "DROP INDEX CONCURRENTLY and REINDEX … CONCURRENTLY are flagged too: Postgres refuses them inside "
+            "a transaction block just the same. squawk checks CREATE INDEX only."
         ),
     ),
     check=check,

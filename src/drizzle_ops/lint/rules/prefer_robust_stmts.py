@@ -78,7 +78,8 @@ RULE = Rule(
     severity=Severity.WARNING,
     summary="In a migration that runs without a transaction, make every statement rerunnable.",
     problem=(
-        "A `-- drizzle-ops: no-transaction` migration runs statement by statement. If it fails half "
+        "A `-- drizzle-ops: no-transaction` migration, or one holding CONCURRENTLY, runs statement by "
+        "statement. If it fails half "
         "way, the statements before the failure stay applied and the migration is not recorded, so "
         "the next run repeats them: a plain CREATE, ADD or DROP then fails on what the first run did."
     ),
@@ -97,6 +98,11 @@ RULE = Rule(
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");'
     ),
     squawk_differences=(
+        (
+            "A migration holding CONCURRENTLY runs statement by statement in drizzle-ops even without the "
+            "marker (the runner detects it), so its other statements are checked too; squawk, told to "
+            "assume a transaction, skips them."
+        ),
         (
             "ALTER TYPE … ADD VALUE without IF NOT EXISTS is flagged: a rerun fails with 'enum label already "
             "exists'. squawk does not flag it."

@@ -1,4 +1,4 @@
--- expect: ban-concurrent-index-creation-in-transaction
+-- expect: ban-concurrent-index-creation-in-transaction prefer-robust-stmts
 ALTER TABLE "users" ADD COLUMN "billing_email" text;
 --> statement-breakpoint
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_billing_email_idx" ON "users" ("billing_email");
