@@ -39,9 +39,8 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
             help="Move the ADD VALUE to a migration of its own, applied before the one that uses the value.",
         )
         return
-    yield Violation(
-        f"ADD VALUE '{value}' to {enum} cannot be rolled back, and the value is unusable until this migration commits"
-    )
+    unusable = ", and the value is unusable until this migration commits" if context.in_transaction else ""
+    yield Violation(f"ADD VALUE '{value}' to {enum} cannot be rolled back{unusable}")
 
 
 RULE = Rule(
