@@ -165,13 +165,35 @@ def url(c, reveal=False, json=False):
         "fail_on": "exit 1 on findings at this level or above: error (default), warning or never",
         "exclude": "comma-separated rule ids not to check",
         "rules": "list the rules with their docs, then exit",
+        "pending": "lint only the migrations the database (--url/--env) has not applied yet",
+        "url": COMMON_HELP["url"] + " (only with --pending)",
+        "env": COMMON_HELP["env"] + " (only with --pending)",
     },
 )
-def lint(c, file=None, workspace=None, json=False, fail_on="error", exclude=None, rules=False):
-    """Check migration SQL for lock and compatibility hazards (offline; squawk's rule ids)."""
+def lint(
+    c,
+    file=None,
+    workspace=None,
+    json=False,
+    fail_on="error",
+    exclude=None,
+    rules=False,
+    pending=False,
+    url=None,
+    env=None,
+):
+    """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     cli_lint.lint(
-        _settings(c, workspace), paths=paths, as_json=json, fail_on=fail_on, exclude=exclude, list_rules=rules
+        _settings(c, workspace),
+        paths=paths,
+        as_json=json,
+        fail_on=fail_on,
+        exclude=exclude,
+        list_rules=rules,
+        pending=pending,
+        url=url,
+        env=env,
     )
 
 

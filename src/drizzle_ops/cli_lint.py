@@ -1,7 +1,9 @@
 """`inv lint`: check migration SQL for lock and compatibility hazards.
 
-With no paths it lints every migration of the workspace; it never connects to a
-database. Exit 1 when a finding is at or above ``--fail-on`` (default: error).
+With no paths it lints every migration of the workspace, offline. With --pending it
+asks the target database which migrations are not applied yet and reports on those
+only (the applied ones still inform the rules, e.g. a constraint validated earlier).
+Exit 1 when a finding is at or above ``--fail-on`` (default: error).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import report
+from . import commands, report
 from .cli import guarded
 from .config import Settings
 from .errors import UserError
 from .lint import ALL_RULES, Finding, Severity, display_path, lint_migrations, select_rules
+from .plan import State
 from .workspace import load_workspace
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
@@ -53,6 +56,19 @@ def _sources(settings: Settings, paths: Sequence[str]) -> list[tuple[str, str]]:
         else:
             raise UserError(f"{given} does not exist; pass migration .sql files or a folder of them")
     return sources
+
+
+def _pending(settings: Settings, url: str | None, env: str | None) -> tuple[list[tuple[str, str]], set[str]]:
+    """Every migration (for context) and the shown paths of those the database has not applied."""
+    workspace, _, entries = commands.status(settings, url, env, log=report.log)
+    unapplied = {e.tag for e in entries if e.state in (State.PENDING, State.OUT_OF_ORDER)}
+    sources, pending = [], set()
+    for migration in workspace.migrations:
+        shown = display_path(migration.sql_path, settings.project_root)
+        sources.append((shown, migration.text))
+        if migration.tag in unapplied:
+            pending.add(shown)
+    return sources, pending
 
 
 def _print_findings(findings: Sequence[Finding]) -> None:
@@ -112,17 +128,29 @@ def lint(
     fail_on: str = "error",
     exclude: str | None = None,
     list_rules: bool = False,
+    pending: bool = False,
+    url: str | None = None,
+    env: str | None = None,
 ) -> None:
     if list_rules:
         _print_rules(as_json)
         return
-    with guarded(as_json=as_json):
+    with guarded(url, as_json):
         if fail_on not in FAIL_ON:
             raise UserError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        if pending and paths:
+            raise UserError("--pending lints the workspace's unapplied migrations; give either files or --pending")
+        if (url or env) and not pending:
+            raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
         started = time.perf_counter()
-        sources = _sources(settings, paths)
-        findings = lint_migrations(sources, rules=rules)
+        if pending:
+            everything, shown = _pending(settings, url, env)
+            findings = [f for f in lint_migrations(everything, rules=rules) if f.file in shown]
+            sources = [(path, text) for path, text in everything if path in shown]
+        else:
+            sources = _sources(settings, paths)
+            findings = lint_migrations(sources, rules=rules)
         seconds = time.perf_counter() - started
     threshold = FAIL_ON[fail_on]
     failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]

@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from invoke.exceptions import Exit
@@ -23,12 +24,19 @@ def run(
     fail_on: str = "error",
     exclude: str | None = None,
     list_rules: bool = False,
+    pending: bool = False,
 ) -> tuple[int, str, str]:
     """Call the CLI glue in-process; an Exit's message goes to stderr, as invoke prints it."""
     code = 0
     try:
         cli_lint.lint(
-            SETTINGS, paths=list(paths), as_json=as_json, fail_on=fail_on, exclude=exclude, list_rules=list_rules
+            SETTINGS,
+            paths=list(paths),
+            as_json=as_json,
+            fail_on=fail_on,
+            exclude=exclude,
+            list_rules=list_rules,
+            pending=pending,
         )
     except Exit as exc:
         code = exc.code
@@ -90,10 +98,11 @@ def test_json_is_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         (["missing.sql"], {}, "missing.sql does not exist"),
         ([], {"fail_on": "sometimes"}, "--fail-on must be one of error, warning, never"),
         ([], {"exclude": "no-such-rule"}, "unknown lint rule 'no-such-rule'"),
+        (["x.sql"], {"pending": True}, "give either files or --pending"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    capsys: pytest.CaptureFixture[str], paths: list[str], flags: dict[str, str], message: str
+    capsys: pytest.CaptureFixture[str], paths: list[str], flags: dict[str, Any], message: str
 ) -> None:
     code, out, err = run(capsys, *paths, **flags)
     assert code == 2 and out == ""
