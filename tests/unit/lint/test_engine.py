@@ -88,6 +88,12 @@ def test_broken_ignore_is_a_warning_and_the_finding_stays(comment: str, words: s
     assert words in findings[0].message
 
 
+def test_ignore_next_to_no_statement_is_a_warning() -> None:
+    findings = lint_sql(f"{INDEX};\n\n-- lint: ignore require-concurrent-index-creation\n", path="m.sql")
+    assert [(f.rule, f.line) for f in findings] == [("require-concurrent-index-creation", 1), (INVALID_IGNORE, 3)]
+    assert "not next to any statement" in findings[1].message
+
+
 def test_ignoring_an_excluded_rule_is_no_mistake() -> None:
     rules = select_rules(["require-concurrent-index-creation"])
     assert lint_sql(f"-- lint: ignore require-concurrent-index-creation\n{INDEX};", rules=rules) == []

@@ -64,10 +64,21 @@ INTENTIONAL_DIFFERENCES: dict[tuple[str, str], str] = {
 }
 
 
+def squawk_version(binary: str) -> str | None:
+    try:
+        result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None  # e.g. a pyenv shim for a Python that lacks squawk-cli
+    return result.stdout.split()[-1] if result.stdout.split() else None
+
+
 def squawk_binary() -> str | None:
-    """The binary the squawk-cli wheel installs next to this Python, else one on PATH."""
+    """The binary the squawk-cli wheel installs next to this Python, else one on PATH that runs."""
     beside = Path(sysconfig.get_path("scripts")) / "squawk"
-    return str(beside) if beside.is_file() else shutil.which("squawk")
+    for candidate in (str(beside) if beside.is_file() else None, shutil.which("squawk")):
+        if candidate and squawk_version(candidate):
+            return candidate
+    return None
 
 
 def run_squawk(binary: str, files: list[Path], *, in_transaction: bool) -> dict[str, set[str]]:
@@ -90,7 +101,7 @@ def squawk() -> dict[str, set[str]]:
     binary = squawk_binary()
     if binary is None:
         pytest.skip(f"squawk is not installed (pip install squawk-cli=={SQUAWK_VERSION}, in the dev group)")
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.split()[-1]
+    version = squawk_version(binary)
     assert version == SQUAWK_VERSION, f"parity is pinned to squawk {SQUAWK_VERSION}, found {version}"
     texts = {path: path.read_text(encoding="utf-8") for path in FILES}
     transactional = [p for p in FILES if not is_marked_no_transaction(texts[p])]
