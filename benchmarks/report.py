@@ -65,7 +65,16 @@ def verdict(met: bool | None) -> str:
 
 
 def measurement_table(table: MeasureTable) -> str:
-    header = ["command", "runs", "min", "median", "max", *[f"× {label}" for label, _ in table.baselines], "peak RSS"]
+    header = [
+        "command",
+        "runs",
+        "min",
+        "median",
+        "max",
+        *[f"× {label}" for label, _ in table.baselines],
+        "CPU",
+        "peak RSS",
+    ]
     lines = [f"**{table.title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for m in table.rows:
         where = f" (in `{m.cwd}`)" if m.cwd else ""
@@ -78,6 +87,7 @@ def measurement_table(table: MeasureTable) -> str:
             f"**{seconds(m.median)}**",
             seconds(m.max),
             *[times(ratio(m, base)) for _, base in table.baselines],
+            "–" if m.cpu_median is None else seconds(m.cpu_median),
             "–" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.0f} MB",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -156,8 +166,9 @@ def render(info: RunInfo, cases: Sequence[CaseResult]) -> str:
     add(
         "The harness starts its own throwaway server (`LocalProvider`, `initdb` + `pg_ctl`) and gives every "
         "run its own database, created (untimed) before the run. To repeat one measurement by hand, start a "
-        "server (`inv db.up --provider local`), set `URL` to a database on it (`inv db.url --reveal`, "
-        "database name changed to a new empty database) and run the commands below."
+        "server (`inv db.up --provider local`), set `ADMIN_URL` to its URL (`inv db.url --reveal`) and `URL` to "
+        "the same URL with the case's database name instead of `postgres` (`bench_fresh`, `bench_scale`, …), "
+        "create that database, and run the commands below."
     )
     add("")
     for case in cases:

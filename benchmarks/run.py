@@ -431,37 +431,42 @@ def profile_section(bench: Bench, argv: list[str], shown: str, label: str) -> st
 
 
 def importtime_section(bench: Bench, argv: list[str]) -> str:
-    """`python -X importtime`: what each import costs, median of 3 runs, the biggest ones."""
-    samples: dict[tuple[int, str], list[float]] = {}
-    order: list[tuple[int, str]] = []
+    """`python -X importtime`: what each import costs (median of 3 runs), the biggest ones, with their importer."""
+    samples: dict[str, list[float]] = {}
+    parents: dict[str, str] = {}
+    order: list[str] = []
     pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
     for _ in range(3):
         proc = subprocess.run(
             [bench.python, "-X", "importtime", *argv], cwd=ROOT, env=bench.inv_env, capture_output=True, text=True
         )
+        parsed = []
         for line in proc.stderr.splitlines():
             match = pattern.match(line)
-            if not match:
-                continue
-            depth = (len(match.group(3)) - 1) // 2
-            key = (depth, match.group(4))
-            if key not in samples:
-                samples[key] = []
-                order.append(key)
-            samples[key].append(int(match.group(2)) / 1e6)
-    total = sum(statistics.median(v) for (d, _), v in samples.items() if d == 0)
-    biggest = sorted((k for k in order if k[0] <= 2), key=lambda k: statistics.median(samples[k]), reverse=True)[:14]
+            if match:
+                parsed.append(((len(match.group(3)) - 1) // 2, match.group(4), int(match.group(2)) / 1e6))
+        # importtime prints a module after everything it imports: its importer is the next line one level up
+        for i, (depth, name, cumulative) in enumerate(parsed):
+            if name not in samples:
+                samples[name] = []
+                order.append(name)
+                if depth == 0:
+                    parents[name] = "(top level)"
+                else:
+                    parents[name] = next((n for d, n, _ in parsed[i + 1 :] if d == depth - 1), "?")
+            samples[name].append(cumulative)
+    top_level = [n for n in order if parents[n] == "(top level)"]
+    total = sum(statistics.median(samples[n]) for n in top_level)
+    biggest = sorted(order, key=lambda n: statistics.median(samples[n]), reverse=True)[:18]
     lines = [
-        f"**Imports of `inv migrate`** (`python -X importtime`, median of 3 runs): {seconds(total)} in all. "
-        "The biggest, cumulative (a module's time includes what it imports; indented = imported by the line above "
-        "it in the import tree):",
+        f"**Imports of `inv migrate`** (`python -X importtime`, median of 3 runs): {seconds(total)} of imports "
+        "in all, `site` (the interpreter's start-up) included. The biggest, cumulative (a module's time includes "
+        "what it imports first):",
         "",
-        "| module | depth | cumulative |",
+        "| module | imported by | cumulative |",
         "|---|---|---|",
     ]
-    lines += [
-        f"| `{name}` | {depth} | {seconds(statistics.median(samples[(depth, name)]))} |" for depth, name in biggest
-    ]
+    lines += [f"| `{n}` | `{parents[n]}` | {seconds(statistics.median(samples[n]))} |" for n in biggest]
     return "\n".join(lines)
 
 
@@ -807,7 +812,7 @@ def case_testdb(bench: Bench) -> CaseResult:
         )
     )
     case.reproduce = [
-        "inv migrate --url $ADMIN_URL_OF_bench_template   # once",
+        "inv migrate --url $TEMPLATE_URL   # once: $URL with the database name bench_template",
         f"psql \"$ADMIN_URL\" -c '\\timing on' -c 'CREATE DATABASE {clone} TEMPLATE {template}' "
         f"-c 'DROP DATABASE {clone}'",
     ]
@@ -907,19 +912,188 @@ def docker_unavailable() -> str | None:
 
 # -- case: lock stall ----------------------------------------------------------------------------
 
+STALL_SQL = (
+    'CREATE INDEX "load_items_value_idx" ON "load_items" USING btree ("value");--> statement-breakpoint\n'
+    'ALTER TABLE "load_items" ADD CONSTRAINT "load_items_account_id_load_accounts_id_fk" FOREIGN KEY ("account_id") '
+    'REFERENCES "public"."load_accounts"("id") ON DELETE no action ON UPDATE no action;'
+)
+STALL_SLOW = 0.100  # a write slower than this counts as stalled
+
+
+def stall_workspace(bench: Bench) -> Path:
+    """One pending migration, as drizzle-kit generates it: a plain index and a validated foreign key."""
+    ws = bench.tmp / "ws-lockstall"
+    meta = ws / "drizzle" / "meta"
+    meta.mkdir(parents=True)
+    (ws / "drizzle.config.ts").write_text(generate_workspace.DRIZZLE_CONFIG)
+    (ws / "package.json").write_text(json.dumps(generate_workspace.PACKAGE_JSON) + "\n")
+    tag = "0000_load_items_value_idx_and_fk"
+    (ws / "drizzle" / f"{tag}.sql").write_text(STALL_SQL)
+    snapshot = generate_workspace.snapshot("b3c8a5f2-1f4e-4c1a-9d2e-7a6b5c4d3e2f", generate_workspace.ZERO_UUID)
+    (meta / "0000_snapshot.json").write_text(json.dumps(snapshot, indent=2))
+    entry = {"idx": 0, "version": "7", "when": generate_workspace.FIRST_WHEN, "tag": tag, "breakpoints": True}
+    (meta / "_journal.json").write_text(json.dumps({"version": "7", "dialect": "postgresql", "entries": [entry]}))
+    if bench.has_drizzle:
+        (ws / "node_modules").symlink_to(bench.node_modules.resolve(), target_is_directory=True)
+    return ws
+
+
+@dataclass
+class StallRun:
+    migration: float  # seconds, the migrating process from start to exit
+    longest: float  # the slowest write that overlapped the migration
+    slow: int  # writes overlapping the migration that took longer than STALL_SLOW
+    p50_before: float
+    p99_during: float
+    rate_before: float  # writes per second before the migration started
+    rate_during: float
+
+
+def stall_run(bench: Bench, url: str, argv: list[str], cwd: Path, env: dict[str, str]) -> StallRun:
+    out = bench.tmp / "load.json"
+    load = subprocess.Popen(
+        [bench.python, "-m", "benchmarks.write_load", "--max-seconds", "300", "--out", str(out)],
+        cwd=ROOT,
+        env={**bench.inv_env, "BENCH_LOAD_URL": url, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert load.stdout is not None
+        if load.stdout.readline().strip() != "ready":
+            raise BenchError("the write-load process did not start")
+        time.sleep(1.0)  # latency before the migration
+        t0 = time.monotonic()
+        run_process(argv, cwd=cwd, env=env, redact=bench.redact)
+        t1 = time.monotonic()
+        time.sleep(1.0)
+    finally:
+        load.terminate()
+        load.wait(timeout=60)
+    writes = json.loads(out.read_text())["writes"]
+    before = [w[1] for w in writes if t0 - 1.0 <= w[0] < t0]
+    during = [w[1] for w in writes if w[0] < t1 and w[0] + w[1] > t0]
+    if not before or not during:
+        raise BenchError("the write load recorded no writes around the migration")
+    during_sorted = sorted(during)
+    return StallRun(
+        migration=t1 - t0,
+        longest=max(during),
+        slow=sum(1 for d in during if d > STALL_SLOW),
+        p50_before=statistics.median(before),
+        p99_during=during_sorted[min(len(during_sorted) - 1, int(len(during_sorted) * 0.99))],
+        rate_before=len(before) / 1.0,
+        rate_during=len([w for w in writes if t0 <= w[0] < t1]) / (t1 - t0),
+    )
+
 
 def case_lockstall(bench: Bench) -> CaseResult:
-    return CaseResult(
+    from . import write_load
+
+    rows = 100_000 if bench.options.quick else 1_000_000
+    runs = 1 if bench.options.quick else 3
+    db = "bench_lockstall"
+    url = bench.url(db)
+    case = CaseResult(
         "lockstall",
         "Lock stall: writes blocked while a migration builds an index",
-        "How long application writes to a busy table stall while a migration adds an index and a foreign key "
-        "to it: a second process doing single-row inserts and updates on a 1,000,000-row table records each "
-        "write's latency, with drizzle-kit's plain `CREATE INDEX` as the baseline and `inv migrate` with "
-        "`CREATE INDEX CONCURRENTLY` and `NOT VALID` + `VALIDATE CONSTRAINT` as the candidate.",
-        skipped="needs non-transactional migrations (safety issue): `CREATE INDEX CONCURRENTLY` cannot run inside "
-        "the transaction the runner opens for each migration, so there is no lock-safe path to measure yet. "
-        "No figures are reported rather than invented ones.",
+        "How long application writes to a busy table stall while a migration adds an index and a foreign key to "
+        f"it. A second process (`benchmarks/write_load.py`) does single-row inserts and updates, alternately, on "
+        f"`load_items` ({rows:,} rows; each write its own transaction) and records every write's latency; the "
+        "migration starts 1 s into the load and the load stops 1 s after it ends. The migration is the one "
+        "drizzle-kit generates for an index and a foreign key: a plain `CREATE INDEX` and `ADD CONSTRAINT … "
+        "FOREIGN KEY` (validated at once), so writes wait for the whole build. This is the naive path, the "
+        "baseline for the lock-safe one.",
+        skipped="the lock-safe path is not measured yet: it needs non-transactional migrations (safety issue). "
+        "`CREATE INDEX CONCURRENTLY` cannot run inside the transaction the runner opens for each migration. Only "
+        "the baseline below is measured; no figure for the lock-safe path is reported rather than an invented one.",
     )
+    bench.recreate(db)
+    started = time.perf_counter()
+    write_load.setup(url, rows)
+    log(f"  {rows:,} rows written in {time.perf_counter() - started:.1f} s")
+    ws = stall_workspace(bench)
+
+    def reset() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute('DROP INDEX IF EXISTS "load_items_value_idx"')
+            conn.execute(
+                'ALTER TABLE "load_items" DROP CONSTRAINT IF EXISTS "load_items_account_id_load_accounts_id_fk"'
+            )
+            conn.execute("DROP SCHEMA IF EXISTS drizzle CASCADE")
+
+    tools: list[tuple[str, list[str], Path, dict[str, str], str]] = []
+    if bench.has_drizzle:
+        assert bench.node
+        argv = [bench.node, "node_modules/drizzle-kit/bin.cjs", "migrate"]
+        tools.append(
+            (
+                "drizzle-kit via node (all pending migrations in one transaction)",
+                argv,
+                ws,
+                {**os.environ, "DATABASE_URL": url},
+                f"(cd $BENCH_TMP/ws-lockstall && {bench.show(['node', *argv[1:]], url, {'DATABASE_URL': url})})",
+            )
+        )
+    else:
+        case.notes.append(drizzle_note(bench))
+    inv_argv = bench.inv_cmd("migrate", url, ws)
+    tools.append(
+        (
+            "inv migrate (today: the same SQL, one transaction per migration)",
+            inv_argv,
+            ROOT,
+            bench.inv_env,
+            bench.show(["inv", *inv_argv[1:]], url),
+        )
+    )
+    lines = [
+        f"**Write latency around the migration** ({runs} run(s) each; medians over runs, and the worst run in "
+        f"brackets; a write is stalled when it takes over {STALL_SLOW * 1000:.0f} ms)",
+        "",
+        "| migration by | migration (process) | longest write stall | stalled writes | p50 write before | "
+        "p99 write during | writes/s before → during |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, argv, cwd, env, shown in tools:
+        results = []
+        for _ in range(runs):
+            reset()
+            results.append(stall_run(bench, url, argv, cwd, env))
+            bench.expect_rows(db, 1, name)(0)
+
+        def med(attr: str, results: list[StallRun] = results) -> float:
+            return statistics.median(getattr(r, attr) for r in results)
+
+        worst = max(r.longest for r in results)
+        log(f"  {name}: longest stall {seconds(med('longest'))}, migration {seconds(med('migration'))}")
+        lines.append(
+            f"| {name}: `{shown}` | {seconds(med('migration'))} | **{seconds(med('longest'))}** "
+            f"({seconds(worst)}) | {med('slow'):.0f} | {seconds(med('p50_before'))} | "
+            f"{seconds(med('p99_during'))} | {med('rate_before'):.0f} → {med('rate_during'):.0f} |"
+        )
+        case.reproduce.append(shown)
+    case.extra = "\n".join(lines)
+    case.goals.append(
+        Goal(
+            "lock stall",
+            "writes keep flowing while an index and a foreign key are added (lock-safe path)",
+            "not measured yet: needs non-transactional migrations (safety issue); baseline measured",
+            None,
+        )
+    )
+    case.reproduce = [
+        "export BENCH_TMP=$(mktemp -d)",
+        "export URL   # the bench_lockstall database",
+        f"python -c 'import os; from benchmarks import write_load; write_load.setup(os.environ[\"URL\"], {rows})'",
+        "# $BENCH_TMP/ws-lockstall: one migration holding the SQL below (see benchmarks/run.py, STALL_SQL)",
+        "BENCH_LOAD_URL=$URL python -m benchmarks.write_load --out $BENCH_TMP/load.json &   # stop it with kill %1",
+        *case.reproduce,
+    ]
+    case.extra += "\n\nThe migration:\n\n```sql\n" + STALL_SQL + "\n```"
+    bench.drop(db)
+    return case
 
 
 # -- machine and run information -----------------------------------------------------------------
@@ -994,7 +1168,10 @@ def method_lines(options: Options) -> list[str]:
         f"Whole processes, started from Python with `subprocess.Popen` and reaped with `os.wait4` (wall time "
         f"from fork to exit, and `ru_maxrss` for peak memory): {options.warmup} untimed warm-up run, then "
         f"{options.runs} timed runs per command ({scale_runs} in the scale case); "
-        "min / median / max reported, ratios are median over median.",
+        "min / median / max reported, ratios are median over median. Commands compared with each other run in "
+        "turns (A B C, A B C, …), so a busy spell of the machine falls on all of them alike.",
+        "CPU is the median user + system time of the process (and of the children it waited for, for npx): "
+        "less sensitive than wall time to other work on the machine (see the load average above).",
         "One throwaway PostgreSQL server for the whole run; every run gets its own database, dropped and created "
         "before the run (never timed). Output goes to files, not a terminal (no spinner, no colour).",
         "`inv` is the console script of the interpreter that runs the harness (no pyenv shim, which adds about "

@@ -33,6 +33,7 @@ class Measurement:
     display: str  # the command as the report shows it: secrets replaced by placeholders ($URL)
     seconds: list[float] = field(default_factory=list)
     max_rss_kb: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # user + system, of the process and its children
     warmup: int = 0
     in_process: bool = False
     cwd: str | None = None  # relative to the repository root, for the report
@@ -53,6 +54,10 @@ class Measurement:
     @property
     def max(self) -> float:
         return max(self.seconds)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else None
 
     @property
     def peak_rss_mb(self) -> float | None:
@@ -84,8 +89,8 @@ def run_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 900,
     redact: Callable[[str], str] = lambda s: s,
-) -> tuple[float, int]:
-    """Run once; returns (seconds, max RSS in KiB). Output goes to temporary files, never to a pipe
+) -> tuple[float, int, float]:
+    """Run once; returns (wall seconds, max RSS in KiB, CPU seconds). Output goes to temporary files, never to a pipe
     that could fill up while we wait. A non-zero exit raises BenchError with the tail of stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -110,7 +115,7 @@ def run_process(
             out.seek(0)
             tail = (err.read().decode(errors="replace").strip() or out.read().decode(errors="replace").strip())[-600:]
             raise BenchError(redact(f"`{Path(argv[0]).name} {' '.join(argv[1:3])} …` exited {proc.returncode}: {tail}"))
-        return elapsed, int(usage.ru_maxrss)
+        return elapsed, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime
 
 
 def measure_process(
@@ -132,10 +137,11 @@ def measure_process(
     for i in range(warmup + runs):
         if prepare is not None:
             prepare(i)
-        seconds, rss = run_process(argv, cwd=cwd, env=env, timeout=timeout, redact=redact)
+        seconds, rss, cpu = run_process(argv, cwd=cwd, env=env, timeout=timeout, redact=redact)
         if i >= warmup:
             m.seconds.append(seconds)
             m.max_rss_kb.append(rss)
+            m.cpu_seconds.append(cpu)
     return m
 
 
@@ -170,12 +176,13 @@ def measure_round_robin(
         for spec, m in zip(specs, results, strict=True):
             if spec.prepare is not None:
                 spec.prepare(i)
-            elapsed, rss = run_process(spec.argv, cwd=spec.cwd, env=spec.env, timeout=timeout, redact=redact)
+            elapsed, rss, cpu = run_process(spec.argv, cwd=spec.cwd, env=spec.env, timeout=timeout, redact=redact)
             if spec.verify is not None:
                 spec.verify(i)
             if i >= warmup:
                 m.seconds.append(elapsed)
                 m.max_rss_kb.append(rss)
+                m.cpu_seconds.append(cpu)
     if on_done is not None:
         for m in results:
             on_done(m)
