@@ -34,6 +34,8 @@ def test_line_numbers_are_right_after_multibyte_characters() -> None:
     # pglast reports character offsets; a byte-offset mix-up would shift these lines
     sql = f'-- Größe: ünïcödé ✓✓✓\nUPDATE "users" SET "display_name" = \'Zoë – 🎉\';\n\n{INDEX};\n'
     assert rules_and_lines(sql) == [("require-concurrent-index-creation", 4)]
+    (finding,) = lint_sql(sql)
+    assert finding.statement == INDEX  # the excerpt is cut at the right offsets too
 
 
 def test_statement_excerpt_and_location() -> None:
