@@ -499,8 +499,18 @@ def case_fresh(bench: Bench) -> CaseResult:
         ]
     else:
         case.notes.append(drizzle_note(bench))
-    rows = bench.measure(specs)
-    by = {m.name: m for m in rows}
+    # fixed costs, in the same rounds: each tool with nothing to do (inv migrate has just applied everything)
+    fixed = [bench.inv_spec("inv migrate, nothing pending", "migrate", url, verify=applied)]
+    if bench.has_drizzle:
+        fixed.append(bench.drizzle_spec("drizzle-kit via node, nothing pending", "node", url, EXAMPLE, verify=applied))
+    if bench.psql:
+        argv = [bench.psql, "-X", "-q", "-d", url, "-c", "select 1"]
+        fixed.append(
+            ProcessSpec("psql, connect only", argv, bench.show(["psql", *argv[1:]], url), cwd=ROOT, env=bench.inv_env)
+        )
+    measured = bench.measure(specs + fixed)
+    rows, fixed_rows = measured[: len(specs)], measured[len(specs) :]
+    by = {m.name: m for m in measured}
     inv, floor = by["inv migrate"], by.get("floor: psql -1 -f")
     npx, node = by.get("drizzle-kit via npx"), by.get("drizzle-kit via node")
 
@@ -529,6 +539,28 @@ def case_fresh(bench: Bench) -> CaseResult:
             "Whole processes (and the engine in-process)", rows, [("floor", floor), ("npx", npx), ("node", node)]
         )
     )
+    case.tables.append(MeasureTable("The same tools with nothing to do (their fixed cost)", fixed_rows, []))
+    pairs = [
+        ("inv migrate", inv, by["inv migrate, nothing pending"]),
+        ("psql floor", floor, by.get("psql, connect only")),
+        ("drizzle-kit via node", node, by.get("drizzle-kit via node, nothing pending")),
+    ]
+    work = {label: full.median - nothing.median for label, full, nothing in pairs if full and nothing}
+    lines = [
+        "**Apply work alone** (median of the fresh apply minus median of the same tool with nothing to do: "
+        "what applying the 8 migrations adds to each tool's fixed start-up cost)",
+        "",
+        "| tool | fresh apply | nothing to do | apply work | × psql floor's apply work |",
+        "|---|---|---|---|---|",
+    ]
+    floor_work = work.get("psql floor")
+    for label, full, nothing in pairs:
+        if full and nothing:
+            share = f"{work[label] / floor_work:.2f}×" if floor_work and floor_work > 0 else "–"
+            lines.append(
+                f"| {label} | {seconds(full.median)} | {seconds(nothing.median)} | {signed(work[label])} | {share} |"
+            )
+    case.extra = "\n".join(lines)
     r = ratio(inv, floor)
     case.goals.append(
         Goal(
@@ -560,6 +592,8 @@ def case_fresh(bench: Bench) -> CaseResult:
         inv.display,
         *([floor.display] if floor else []),
         *[f"(cd {EXAMPLE_REL} && {m.display})" for m in (npx, node) if m],
+        "# nothing to do: right after a fresh apply",
+        *[m.display if m.cwd is None else f"(cd {m.cwd} && {m.display})" for m in fixed_rows],
     ]
     bench.drop(db)
     return case
@@ -811,6 +845,14 @@ def case_testdb(bench: Bench) -> CaseResult:
             rows[0].median <= CLONE_SECONDS,
         )
     )
+    sizes = bench.admin.execute(
+        "select pg_size_pretty(pg_database_size(%s)), pg_size_pretty(pg_database_size('template1'))", [template]
+    ).fetchone()
+    if sizes:
+        case.notes.append(
+            f"A clone copies the whole template database, {sizes[0]}, of which an empty database (`template1`) "
+            f"is already {sizes[1]}: the system catalogs, not the 8 migrations, are most of what is copied."
+        )
     case.reproduce = [
         "inv migrate --url $TEMPLATE_URL   # once: $URL with the database name bench_template",
         f"psql \"$ADMIN_URL\" -c '\\timing on' -c 'CREATE DATABASE {clone} TEMPLATE {template}' "
