@@ -94,34 +94,66 @@ def _table(schema: str, table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
-def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str) -> None:
-    """Create the schema and table exactly as drizzle-orm does, so either tool can take over."""
+def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str, *, with_names: bool = False) -> None:
+    """Create the schema and table exactly as drizzle-orm does, so either tool can take over.
+
+    ``with_names``: drizzle-kit v1's table, which adds `name` and `applied_at`.
+    An existing 0.31 table is not upgraded here: v1's own migrate does that,
+    matching rows to folders, and we refuse rather than guess.
+    """
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    conn.execute(
-        sql.SQL("CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)").format(
-            _table(schema, table)
+    columns = "id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint"
+    if with_names:
+        columns += ", name text, applied_at timestamp with time zone DEFAULT now()"
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + columns + ")").format(_table(schema, table)))
+    if with_names and "name" not in bookkeeping_columns(conn, schema, table):
+        raise UserError(
+            f"{schema}.{table} is in the drizzle-kit 0.31 format (no `name` column) but the workspace uses the v1 "
+            "layout; run drizzle-kit v1's `migrate` once, which upgrades the table, then use drizzle-ops again"
         )
-    )
+
+
+def bookkeeping_columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            """
+            select a.attname from pg_attribute a
+            join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
+            order by a.attnum
+            """,
+            [schema, table],
+        ).fetchall()
+    ]
 
 
 def read_applied(conn: psycopg.Connection, schema: str, table: str) -> list[AppliedRow]:
     """Rows of the bookkeeping table; none when it does not exist yet (this never creates it)."""
-    exists = conn.execute(
-        "select to_regclass(format('%%I.%%I', %s::text, %s::text)) is not null", [schema, table]
-    ).fetchone()
-    if not exists or not exists[0]:
+    columns = bookkeeping_columns(conn, schema, table)
+    if not columns:
         return []
+    name = sql.SQL(", name") if "name" in columns else sql.SQL(", null")
     rows = conn.execute(
-        sql.SQL("select id, hash, created_at from {} order by id").format(_table(schema, table))
+        sql.SQL("select id, hash, created_at{} from {} order by id").format(name, _table(schema, table))
     ).fetchall()
-    return [AppliedRow(id=r[0], hash=r[1], created_at=int(r[2]) if r[2] is not None else None) for r in rows]
+    return [AppliedRow(id=r[0], hash=r[1], created_at=int(r[2]) if r[2] is not None else None, name=r[3]) for r in rows]
 
 
-def insert_applied(conn: psycopg.Connection, schema: str, table: str, hash_: str, created_at: int) -> None:
-    conn.execute(
-        sql.SQL('insert into {} ("hash", "created_at") values (%s, %s)').format(_table(schema, table)),
-        [hash_, created_at],
-    )
+def insert_applied(
+    conn: psycopg.Connection, schema: str, table: str, hash_: str, created_at: int, name: str | None = None
+) -> None:
+    """The row drizzle writes: (hash, created_at), plus the name for v1 (applied_at takes its default)."""
+    if name is None:
+        conn.execute(
+            sql.SQL('insert into {} ("hash", "created_at") values (%s, %s)').format(_table(schema, table)),
+            [hash_, created_at],
+        )
+    else:
+        conn.execute(
+            sql.SQL('insert into {} ("hash", "created_at", "name") values (%s, %s, %s)').format(_table(schema, table)),
+            [hash_, created_at, name],
+        )
 
 
 def delete_applied(conn: psycopg.Connection, schema: str, table: str, row_id: int) -> None:

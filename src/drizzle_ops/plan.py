@@ -39,6 +39,7 @@ class AppliedRow:
     id: int
     hash: str
     created_at: int | None
+    name: str | None = None  # drizzle-kit v1 records the migration's folder name
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,37 @@ class Entry:
         return self.state is not State.APPLIED
 
 
-def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow]) -> list[Entry]:
-    """One entry per file (journal order), then one per row that has no file."""
-    rows_by_when: dict[int | None, AppliedRow] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        rows_by_when.setdefault(row.created_at, row)
+def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *, by_name: bool = False) -> list[Entry]:
+    """One entry per file (in order), then one per row that has no file.
+
+    drizzle-kit 0.31 rows are matched by `when` (its created_at), and a file is
+    out of order when its `when` is not newer than the newest row: drizzle
+    would skip it. drizzle-kit v1 rows (``by_name``) are matched by name, and a
+    file is out of order when a later file is already applied.
+    """
+    ordered = sorted(rows, key=lambda r: r.id)
+    row_for: dict[object, AppliedRow] = {}
+    for row in ordered:
+        row_for.setdefault(row.name if by_name else row.created_at, row)
+    matches = [row_for.get(f.tag if by_name else f.when) for f in files]
+    if by_name:
+        applied_positions = [i for i, match in enumerate(matches) if match is not None]
+        last_applied = max(applied_positions, default=-1)
     newest_applied = max((r.created_at for r in rows if r.created_at is not None), default=None)
     entries: list[Entry] = []
     matched: set[int] = set()
-    for f in files:
-        found = rows_by_when.get(f.when)
+    for position, (f, found) in enumerate(zip(files, matches, strict=True)):
         if found is not None:
             matched.add(found.id)
             state = State.APPLIED if found.hash == f.hash else State.MODIFIED
+        elif by_name:
+            state = State.OUT_OF_ORDER if position < last_applied else State.PENDING
         elif newest_applied is not None and f.when <= newest_applied:
             state = State.OUT_OF_ORDER
         else:
             state = State.PENDING
         entries.append(Entry(state, f.tag, f.when, f.hash, found))
-    for row in sorted(rows, key=lambda r: r.id):
+    for row in ordered:
         if row.id not in matched:
             entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row))
     return entries

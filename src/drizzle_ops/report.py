@@ -108,6 +108,13 @@ def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
+def _orphan_label(entry: Entry) -> str:
+    """A row with no file: its v1 name when it has one, else its id."""
+    if entry.row is None:
+        return "?"
+    return entry.row.name or f"row {entry.row.id}"
+
+
 def status_table(entries: Sequence[Entry], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("migration")
@@ -120,7 +127,7 @@ def status_table(entries: Sequence[Entry], title: str) -> Table:
         note = ""
         if e.state is State.MODIFIED and e.row:
             note = f" (recorded {e.row.hash[:8]})"
-        tag = e.tag or f"[dim]row {e.row.id if e.row else '?'}[/]"
+        tag = e.tag or f"[dim]{_orphan_label(e)}[/]"
         table.add_row(tag, f"[{style}]{e.state.value}[/]", _when(e.when), f"{digest[:12]}{note}")
     return table
 

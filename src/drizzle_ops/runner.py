@@ -90,7 +90,19 @@ class MigrateResult:
 
 def status(conn: psycopg.Connection, workspace: Workspace) -> list[Entry]:
     rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
-    return compute_status(workspace.migrations, rows)
+    return compute_status(workspace.migrations, rows, by_name=workspace.records_names)
+
+
+def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> None:
+    """The bookkeeping row, as the workspace's drizzle-kit version writes it."""
+    pg.insert_applied(
+        conn,
+        workspace.migrations_schema,
+        workspace.migrations_table,
+        migration.hash,
+        migration.when,
+        name=migration.tag if workspace.records_names else None,
+    )
 
 
 def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Migration, statement: Statement) -> None:
@@ -118,7 +130,7 @@ def _apply_in_transaction(
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in migration.statements:
             _run_statement(conn, workspace, migration, statement)
-        pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
+        record(conn, workspace, migration)
 
 
 def _apply_outside_transaction(
@@ -152,7 +164,7 @@ def _apply_outside_transaction(
                 raise failure.with_detail("; ".join(notes)) if notes else failure from None
     finally:
         pg.set_session_timeouts(conn, lock_timeout="0", statement_timeout="0")
-    pg.insert_applied(conn, workspace.migrations_schema, workspace.migrations_table, migration.hash, migration.when)
+    record(conn, workspace, migration)
 
 
 def _with_lock_retries(
@@ -234,7 +246,9 @@ def migrate(
     key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
     result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
     try:
-        pg.ensure_bookkeeping(conn, workspace.migrations_schema, workspace.migrations_table)
+        pg.ensure_bookkeeping(
+            conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
+        )
         # decided only now, under the lock: a run we waited for may have applied everything
         plan = plan_migrate(
             status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified

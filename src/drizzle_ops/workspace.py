@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from .errors import UserError
 
 BREAKPOINT = "--> statement-breakpoint"
 BOM = "\ufeff"
+JOURNAL = "journal"  # drizzle-kit 0.31: meta/_journal.json, <tag>.sql, meta/<idx>_snapshot.json
+FOLDERS = "folders"  # drizzle-kit v1: <YYYYMMDDHHMMSS>_<name>/migration.sql and snapshot.json
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -98,6 +101,12 @@ class Workspace:
     config: DrizzleConfig
     migrations_dir: Path
     migrations: list[Migration]
+    layout: str = "journal"  # JOURNAL (drizzle-kit 0.31) or FOLDERS (drizzle-kit v1)
+
+    @property
+    def records_names(self) -> bool:
+        """v1 keeps each migration's name in the bookkeeping table and decides what is pending by it."""
+        return self.layout == FOLDERS
 
     @property
     def migrations_table(self) -> str:
@@ -208,15 +217,7 @@ def _check_snapshot_chain(migrations: list[Migration]) -> None:
         previous_id = snapshot["id"]
 
 
-def load_workspace(
-    root: Path, overrides: dict[str, str | None] | None = None, *, check_snapshots: bool = True
-) -> Workspace:
-    """Read and validate a drizzle-kit 0.31 workspace (journal layout)."""
-    root = root.resolve()
-    if not root.is_dir():
-        raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
-    config = read_drizzle_config(root, overrides)
-    migrations_dir = (root / config.out).resolve()
+def _journal_migrations(migrations_dir: Path) -> list[Migration]:
     journal_path = migrations_dir / "meta" / "_journal.json"
     entries = _journal_entries(journal_path)
     _check_journal(journal_path, entries)
@@ -240,6 +241,103 @@ def load_workspace(
                 text=_read_sql(sql_path),
             )
         )
-    if check_snapshots:
-        _check_snapshot_chain(migrations)
-    return Workspace(root=root, config=config, migrations_dir=migrations_dir, migrations=migrations)
+    return migrations
+
+
+def folder_millis(name: str) -> int | None:
+    """drizzle v1's created_at: the folder's leading YYYYMMDDHHMMSS read as UTC, in milliseconds."""
+    stamp = name[:14]
+    if len(stamp) != 14 or not stamp.isdigit():
+        return None
+    try:
+        moment = datetime(
+            int(stamp[:4]),
+            int(stamp[4:6]),
+            int(stamp[6:8]),
+            int(stamp[8:10]),
+            int(stamp[10:12]),
+            int(stamp[12:14]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+    return int(moment.timestamp()) * 1000
+
+
+def _folder_migrations(migrations_dir: Path) -> list[Migration]:
+    # like drizzle v1: every sub-folder holding a migration.sql, in name order
+    folders = sorted(p for p in migrations_dir.iterdir() if (p / "migration.sql").is_file())
+    migrations = []
+    for idx, folder in enumerate(folders):
+        when = folder_millis(folder.name)
+        if when is None:
+            raise UserError(
+                f"{folder}: a drizzle-kit v1 migration folder must start with YYYYMMDDHHMMSS; "
+                "rename it the way drizzle-kit generate names folders"
+            )
+        snapshot_path = folder / "snapshot.json"
+        if not snapshot_path.is_file():
+            raise UserError(
+                f"{snapshot_path} is missing; restore it from version control or regenerate with drizzle-kit"
+            )
+        migrations.append(
+            Migration(
+                idx=idx,
+                tag=folder.name,
+                when=when,
+                breakpoints=True,
+                sql_path=folder / "migration.sql",
+                snapshot_path=snapshot_path,
+                text=_read_sql(folder / "migration.sql"),
+            )
+        )
+    return migrations
+
+
+def _check_folder_snapshots(migrations: list[Migration]) -> None:
+    """v1 snapshots name their parents in `prevIds` (several after a merge); each must come earlier."""
+    seen = {ZERO_UUID}
+    for migration in migrations:
+        snapshot = migration.snapshot()
+        parents = snapshot.get("prevIds")
+        if "id" not in snapshot or not isinstance(parents, list):
+            raise UserError(f"{migration.snapshot_path} has no `id`/`prevIds`; regenerate it with drizzle-kit")
+        unknown = [p for p in parents if p not in seen]
+        if unknown:
+            raise UserError(
+                f"{migration.snapshot_path}: prevIds {', '.join(map(str, unknown))} match no earlier snapshot; "
+                "the snapshot chain is broken: regenerate the migration with drizzle-kit"
+            )
+        seen.add(snapshot["id"])
+
+
+def detect_layout(migrations_dir: Path) -> str:
+    if (migrations_dir / "meta" / "_journal.json").is_file():
+        return JOURNAL
+    if migrations_dir.is_dir() and any((p / "migration.sql").is_file() for p in migrations_dir.iterdir()):
+        return FOLDERS
+    raise UserError(
+        f"no migrations in {migrations_dir} (neither meta/_journal.json nor <timestamp>_<name>/migration.sql); "
+        "run `inv generate` (drizzle-kit generate) first, or check `out` in drizzle.config.ts"
+    )
+
+
+def load_workspace(
+    root: Path, overrides: dict[str, str | None] | None = None, *, check_snapshots: bool = True
+) -> Workspace:
+    """Read and validate a drizzle-kit workspace, in the 0.31 journal layout or the v1 folder layout."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
+    config = read_drizzle_config(root, overrides)
+    migrations_dir = (root / config.out).resolve()
+    layout = detect_layout(migrations_dir)
+    if layout == JOURNAL:
+        migrations = _journal_migrations(migrations_dir)
+        if check_snapshots:
+            _check_snapshot_chain(migrations)
+    else:
+        migrations = _folder_migrations(migrations_dir)
+        if check_snapshots:
+            _check_folder_snapshots(migrations)
+    return Workspace(root=root, config=config, migrations_dir=migrations_dir, migrations=migrations, layout=layout)
