@@ -1,0 +1,28 @@
+"""After our rollback, drizzle-kit's own migrate sees the migrations as pending and applies them again."""
+
+from __future__ import annotations
+
+import psycopg
+
+from drizzle_ops import rollback
+from drizzle_ops.verify.conformance import check_conformance
+from drizzle_ops.workspace import load_workspace
+from tests.helpers import EXAMPLE, ROOT, rows
+from tests.integration.test_drizzle_parity import drizzle_migrate, pytestmark  # noqa: F401  (same skip and marker)
+from tests.integration.test_roundtrip import catalog
+
+WORKSPACE = load_workspace(EXAMPLE)
+
+
+def test_drizzle_kit_reapplies_what_we_rolled_back(migrated_db: str, databases) -> None:  # type: ignore[no-untyped-def]
+    reference = databases.create()
+    drizzle_migrate(reference)
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        undone = rollback.rollback(conn, WORKSPACE, ROOT / "sql" / "rollback", steps=2)
+    assert [r.tag for r in undone.rolled_back] == ["0007_wishlist_items", "0006_moc_parts_lists"]
+    assert len(rows(migrated_db)) == 6
+    drizzle_migrate(migrated_db)
+    assert rows(migrated_db) == rows(reference)
+    assert catalog(migrated_db) == catalog(reference)
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        assert check_conformance(conn, WORKSPACE, WORKSPACE.migrations[-1]).differences == []

@@ -1,0 +1,127 @@
+"""Choosing what rollback undoes (pure), reading down files, parsing --steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drizzle_ops.cli_rollback import parse_steps
+from drizzle_ops.errors import UserError
+from drizzle_ops.plan import AppliedRow, Entry, State
+from drizzle_ops.rollback import RollbackFailed, load_down_files, plan_rollback
+
+
+def applied(*tags: str) -> list[Entry]:
+    return [
+        Entry(State.APPLIED, tag, 1000 + n, f"h{n}", AppliedRow(n + 1, f"h{n}", 1000 + n)) for n, tag in enumerate(tags)
+    ]
+
+
+ENTRIES = applied("a", "b", "c", "d")
+
+
+def tags(entries: list[Entry]) -> list[str | None]:
+    return [e.tag for e in entries]
+
+
+def test_default_is_one_step_newest_first() -> None:
+    assert tags(plan_rollback(ENTRIES)) == ["d"]
+    assert tags(plan_rollback(ENTRIES, steps=3)) == ["d", "c", "b"]
+
+
+def test_to_keeps_the_tag_applied() -> None:
+    assert tags(plan_rollback(ENTRIES, to="b")) == ["d", "c"]
+    assert plan_rollback(ENTRIES, to="d") == []
+
+
+def test_all_and_nothing_applied() -> None:
+    assert tags(plan_rollback(ENTRIES, all_=True)) == ["d", "c", "b", "a"]
+    pending = [Entry(State.PENDING, "a", 1, "h", None)]
+    assert plan_rollback(pending, steps=5) == [] and plan_rollback([], to="x") == []
+
+
+def test_order_follows_the_rows_not_the_journal() -> None:
+    # an out-of-order migration applied last is undone first
+    entries = applied("a", "b", "c")
+    late = entries[1]
+    assert late.row is not None
+    entries[1] = Entry(State.APPLIED, late.tag, late.when, late.file_hash, AppliedRow(9, "h1", late.when))
+    assert tags(plan_rollback(entries, steps=2)) == ["b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"steps": 5}, "--steps 5: only 4 migration(s) are applied; use --all"),
+        ({"steps": 0}, "--steps 0: give a number of migrations, 1 or more"),
+        ({"steps": 1, "to": "a"}, "give only one of --steps, --to and --all"),
+        ({"to": "a", "all_": True}, "give only one of"),
+        ({"to": "zzz"}, "--to zzz: that migration is not applied (newest applied: d)"),
+    ],
+)
+def test_bad_flags(flags: dict[str, object], message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        plan_rollback(ENTRIES, **flags)  # type: ignore[arg-type]
+    assert message in caught.value.message
+
+
+def test_newer_rows_without_a_file_block_the_rollback() -> None:
+    entries = [*applied("a", "b"), Entry(State.MISSING_FILE, None, 5000, None, AppliedRow(7, "x", 5000))]
+    with pytest.raises(UserError, match=r"no file in this workspace \(row 7\)"):
+        plan_rollback(entries)
+
+
+def test_a_modified_migration_is_not_rolled_back() -> None:
+    entries = applied("a", "b")
+    row = entries[1].row
+    entries[1] = Entry(State.MODIFIED, "b", 1001, "new", row)
+    with pytest.raises(UserError, match="b changed after being applied"):
+        plan_rollback(entries)
+    assert tags(plan_rollback(entries[:1])) == ["a"]
+
+
+def test_missing_down_files_are_all_named(tmp_path: Path) -> None:
+    (tmp_path / "a.down.sql").write_text("DROP TABLE a;")
+    with pytest.raises(UserError) as one:
+        load_down_files(tmp_path, ["a", "b"], base=tmp_path.parent)
+    assert one.value.message.startswith(f"down file {tmp_path.name}/b.down.sql is missing")
+    with pytest.raises(UserError) as several:
+        load_down_files(tmp_path, ["a", "b", "c"])
+    assert "2 down files are missing" in several.value.message
+    assert str(tmp_path / "b.down.sql") in several.value.message and "c.down.sql" in several.value.message
+
+
+def test_down_files_split_like_migrations(tmp_path: Path) -> None:
+    (tmp_path / "a.down.sql").write_text("-- undo a\nDROP TABLE a;--> statement-breakpoint\n\nDROP TYPE t;\n")
+    down = load_down_files(tmp_path, ["a"])["a"]
+    assert [s.sql.strip() for s in down.statements] == ["-- undo a\nDROP TABLE a;", "DROP TYPE t;"]
+    assert [s.line for s in down.statements] == [1, 4]
+
+
+def test_non_utf8_down_file_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "a.down.sql").write_bytes(b"DROP TABLE \xff;")
+    with pytest.raises(UserError, match="not valid UTF-8"):
+        load_down_files(tmp_path, ["a"])
+
+
+def test_rollback_failure_message_is_one_line_with_file_and_line() -> None:
+    failure = RollbackFailed(
+        tag="0006_x",
+        statement_number=2,
+        line=14,
+        path="sql/rollback/0006_x.down.sql",
+        sqlstate="42704",
+        server_message='type "nope" does not exist',
+        done=["0007_y"],
+    )
+    assert "\n" not in failure.message
+    assert failure.message.startswith("rollback of 0006_x failed at statement 2 (sql/rollback/0006_x.down.sql:14)")
+    assert "0006_x is still applied (1 newer step(s) stay rolled back: 0007_y)" in failure.message
+    assert failure.as_dict()["line"] == 14 and failure.exit_code == 1
+
+
+def test_parse_steps() -> None:
+    assert parse_steps(None) is None and parse_steps("3") == 3
+    with pytest.raises(UserError, match="whole number"):
+        parse_steps("two")
