@@ -5,7 +5,7 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from drizzle_ops import cli, cli_lint, cli_rollback, cli_verify
+from drizzle_ops import cli, cli_generate, cli_lint, cli_rollback, cli_verify
 
 ROOT = Path(__file__).resolve().parent
 
@@ -32,6 +32,7 @@ def _settings(c, workspace=None, **flags):
         "yes": "confirm work on a protected environment (a terminal also asks for its name)",
         "verify": "after each migration, compare the schema with its snapshot; on a difference revert it and stop",
         "rollback_dir": "folder of <tag>.down.sql files that --verify reverts with (default sql/rollback)",
+        "runner": "drizzle-ops (default) or drizzle: run the workspace's own db:migrate (drizzle-kit) under our lock",
     }
 )
 def migrate(
@@ -48,6 +49,7 @@ def migrate(
     yes=False,
     verify=False,
     rollback_dir=None,
+    runner=None,
 ):
     """Apply pending migrations: one transaction each, under an advisory lock."""
     cli.migrate(
@@ -61,13 +63,53 @@ def migrate(
         allow_modified=allow_modified,
         yes=yes,
         verify=verify,
+        runner=runner,
     )
 
 
-@task(help={**COMMON_HELP, "check": "exit 1 if anything is pending, modified, out of order or missing its file"})
-def status(c, workspace=None, url=None, env=None, json=False, check=False):
+@task(
+    help={
+        **COMMON_HELP,
+        "check": "exit 1 if anything is pending, modified, out of order or missing its file (--schema: or drifted)",
+        "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
+    }
+)
+def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False):
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
-    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check)
+    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check, schema=schema)
+
+
+@task(help={**COMMON_HELP, "check": "exit 1 on any drift: files against rows, or the schema against its snapshot"})
+def drift(c, workspace=None, url=None, env=None, json=False, check=False):
+    """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
+    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check, schema=True)
+
+
+@task(
+    help={
+        "name": "the migration's name (its tag becomes NNNN_name); passed to drizzle-kit generate --name",
+        "custom": "an empty migration for hand-written SQL (drizzle-kit generate --custom)",
+        "workspace": COMMON_HELP["workspace"],
+        "json": COMMON_HELP["json"],
+        "rollback_dir": "folder the down draft <tag>.down.sql is written to (default sql/rollback)",
+    }
+)
+def generate(c, name=None, custom=False, workspace=None, json=False, rollback_dir=None):
+    """Run the workspace's drizzle-kit generate, check and lint its output, and draft the down migration."""
+    cli_generate.generate(_settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json)
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "tag": "the applied migration whose edited file should be recorded as it is now",
+        "yes": "do it; without --yes repair only shows the change (and a protected environment needs it anyway)",
+        "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+    }
+)
+def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=False, lock_wait=None):
+    """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
+    cli_generate.repair(_settings(c, workspace, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes)
 
 
 @task(
@@ -117,10 +159,27 @@ def rollback(
         "junit": "also write the results as JUnit XML to this file (for CI)",
         "only": "run only this check id (repeatable, or comma-separated); snapshot-conformance is the built-in one",
         "checks_dir": "folder of check modules (default checks, from invoke.yaml)",
+        "rollback_drafts": "instead, check offline that no down file of a journal migration is still an "
+        "unreviewed draft from inv generate",
+        "rollback_dir": "folder of <tag>.down.sql files that --rollback-drafts reads (default sql/rollback)",
     },
 )
-def verify(c, workspace=None, url=None, env=None, json=False, junit=None, only=None, checks_dir=None):
+def verify(
+    c,
+    workspace=None,
+    url=None,
+    env=None,
+    json=False,
+    junit=None,
+    only=None,
+    checks_dir=None,
+    rollback_drafts=False,
+    rollback_dir=None,
+):
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
+    if rollback_drafts:
+        cli_generate.check_drafts(_settings(c, workspace, rollback_dir=rollback_dir), as_json=json)
+        return
     cli_verify.verify(
         _settings(c, workspace, checks_dir=checks_dir), url=url, env=env, as_json=json, junit=junit, only=only
     )
@@ -217,4 +276,4 @@ def plan(c, workspace=None, url=None, env=None, json=False, large_rows=None):
 
 
 db = Collection("db", up, down, url)
-ns = Collection(migrate, status, plan, rollback, verify, lint, db)
+ns = Collection(migrate, status, drift, generate, repair, plan, rollback, verify, lint, db)

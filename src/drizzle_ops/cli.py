@@ -75,7 +75,23 @@ def migrate(
     allow_modified: bool,
     yes: bool = False,
     verify: bool = False,
+    runner: str | None = None,
 ) -> None:
+    if runner is not None:  # --runner drizzle: the workspace's own drizzle-kit migrate, under our lock
+        from . import cli_generate
+
+        if cli_generate.check_runner(runner) == "drizzle":
+            flags = {"--to": to, "--dry-run": dry_run, "--allow-out-of-order": allow_out_of_order, "--verify": verify}
+            cli_generate.migrate_drizzle(
+                settings,
+                url=url,
+                env=env,
+                as_json=as_json,
+                allow_modified=allow_modified,
+                yes=yes,
+                unsupported=[flag for flag, given in flags.items() if given],
+            )
+            return
     with guarded(url, as_json):
         outcome = commands.migrate(
             settings,
@@ -136,7 +152,14 @@ def migrate(
     )
 
 
-def status(settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool) -> None:
+def status(
+    settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool, schema: bool = False
+) -> None:
+    if schema:  # --schema: also compare the live schema with the snapshot of the applied head
+        from .cli_generate import drift
+
+        drift(settings, url=url, env=env, as_json=as_json, check=check)
+        return
     with guarded(url, as_json):
         workspace, database, entries = commands.status(settings, url, env, log=report.log)
     drifted = [e for e in entries if e.state not in (State.APPLIED, State.PENDING)]

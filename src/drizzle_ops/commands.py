@@ -8,18 +8,24 @@ from dataclasses import dataclass
 
 import psycopg
 
-from . import pg, runner
+from . import node, pg, runner
 from . import rollback as rollback_engine
 from .checks_api import load_checks, select
 from .config import Environment, Settings, Target, resolve_target
 from .deploy_plan import DEFAULT_LARGE_ROWS, DeployPlan, build_plan
 from .disposable.base import Server
 from .disposable.default import DefaultServer
-from .plan import Entry
-from .rollback import RollbackProgress, RollbackResult, load_down_files, plan_rollback
+from .down_draft import is_draft
+from .errors import UserError
+from .generate import Generated
+from .generate import generate as run_generate
+from .lint import display_path
+from .plan import Entry, State, plan_migrate
+from .repair import RepairPlan, plan_repair, record_hash
+from .rollback import RollbackProgress, RollbackResult, down_path, load_down_files, plan_rollback
 from .runner import ExecutionPolicy, MigrateResult, Progress
 from .safety import confirm_protected
-from .verify.conformance import CHECK_ID, applied_head
+from .verify.conformance import CHECK_ID, Conformance, applied_head, check_conformance
 from .verify.deploy import verify_each
 from .verify.run import CheckResult, run_checks, run_conformance
 from .workspace import Workspace, load_workspace
@@ -256,3 +262,173 @@ def deploy_plan(
             statement_timeout=environment.statement_timeout if environment else None,
             large_rows=large_rows,
         )
+
+
+# -- generate, drift, repair, drizzle's own runner ---------------------------------------------------
+
+
+def generate(
+    settings: Settings,
+    *,
+    name: str | None = None,
+    custom: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Generated:
+    """drizzle-kit generate through the workspace's package manager, then checks, lint and a down draft."""
+    return run_generate(
+        settings.workspace,
+        settings.overrides,
+        settings.rollback_dir,
+        name=name,
+        custom=custom,
+        project_root=settings.project_root,
+        log=log,
+    )
+
+
+@dataclass
+class DraftFile:
+    tag: str
+    display: str
+
+
+def rollback_drafts(settings: Settings) -> tuple[Workspace, list[DraftFile]]:
+    """Down files of journal migrations that still carry the draft marker (offline: no database)."""
+    workspace = workspace_of(settings)
+    found = []
+    for migration in workspace.migrations:
+        path = down_path(settings.rollback_dir, migration.tag)
+        if path.is_file() and is_draft(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(DraftFile(migration.tag, display_path(path, settings.project_root)))
+    return workspace, found
+
+
+@dataclass
+class DriftOutcome:
+    workspace: Workspace
+    database: str
+    entries: list[Entry]
+    conformance: Conformance
+
+
+def drift(
+    settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
+) -> DriftOutcome:
+    """Files against rows (status), and the live schema against the snapshot of the applied head; reads only."""
+    workspace = workspace_of(settings)
+    with connection(settings, url, env, log) as c:
+        entries = runner.status(c.conn, workspace)
+        conformance = check_conformance(c.conn, workspace, applied_head(workspace, entries))
+        return DriftOutcome(workspace, c.database, entries, conformance)
+
+
+@dataclass
+class RepairOutcome:
+    workspace: Workspace
+    database: str
+    plan: RepairPlan | None  # None: the recorded hash already matches the file
+
+
+def repair(
+    settings: Settings,
+    url: str | None = None,
+    env: str | None = None,
+    *,
+    tag: str,
+    yes: bool = False,
+    ask: Callable[[str], str] | None = None,
+    log: Callable[[str], None] | None = None,
+    on_wait: Callable[[pg.LockHolder | None], None] | None = None,
+) -> RepairOutcome:
+    """Without ``yes`` only shows what would change; with it, records the file's hash under the migration lock."""
+    workspace = workspace_of(settings)
+    migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting
+    environment = settings.environment(env) if env else None
+    if yes:
+        confirm_protected(environment, yes=yes, action="repair", ask=ask)
+    shown = display_path(migration.sql_path, settings.project_root)
+    with connection(settings, url, env, log) as c:
+        if not yes:
+            return RepairOutcome(
+                workspace, c.database, plan_repair(workspace, runner.status(c.conn, workspace), tag, shown)
+            )
+        key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
+        pg.acquire_lock(c.conn, key, timeout=settings.lock_wait, on_wait=on_wait)
+        try:
+            plan = plan_repair(workspace, runner.status(c.conn, workspace), tag, shown)
+            if plan is not None:
+                record_hash(c.conn, workspace, plan)
+        finally:
+            if not c.conn.broken:
+                pg.release_lock(c.conn, key)
+        return RepairOutcome(workspace, c.database, plan)
+
+
+MIGRATE_SCRIPT = "db:migrate"
+
+
+@dataclass
+class DrizzleRunOutcome:
+    workspace: Workspace
+    database: str
+    command: list[str]
+    returncode: int
+    output: str  # drizzle-kit's output, password removed
+    applied: list[str]  # tags that were pending before and are applied now
+    entries: list[Entry]
+    lock_waited: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def migrate_with_drizzle(
+    settings: Settings,
+    url: str | None = None,
+    env: str | None = None,
+    *,
+    allow_modified: bool = False,
+    yes: bool = False,
+    ask: Callable[[str], str] | None = None,
+    log: Callable[[str], None] | None = None,
+    on_wait: Callable[[pg.LockHolder | None], None] | None = None,
+) -> DrizzleRunOutcome:
+    """The workspace's own `db:migrate` (drizzle-kit migrate), run while we hold the migration lock.
+
+    drizzle-kit opens its own connection; our lock keeps every other drizzle-ops
+    run out meanwhile. We refuse what drizzle would get wrong silently: an edited
+    applied file, and an unapplied migration older than the newest applied one.
+    """
+    workspace = workspace_of(settings)
+    environment = settings.environment(env) if env else None
+    confirm_protected(environment, yes=yes, action="migrate", ask=ask)
+    manager = node.detect_package_manager(workspace.root)
+    node.require_script(workspace.root, MIGRATE_SCRIPT, "drizzle-kit migrate")
+    node.require_tools(manager)
+    node.ensure_installed(workspace.root, manager, log)
+    command = manager.run_command(MIGRATE_SCRIPT)
+    with connection(settings, url, env, log) as c:
+        assert c.target.url is not None
+        key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
+        waited = pg.acquire_lock(c.conn, key, timeout=settings.lock_wait, on_wait=on_wait)
+        try:
+            before = runner.status(c.conn, workspace)
+            late = [e.tag for e in before if e.state is State.OUT_OF_ORDER and e.tag]
+            if late:
+                raise UserError(
+                    f"{', '.join(late)} not applied but older than the newest applied migration, and drizzle-kit "
+                    "would skip it silently; apply it with `inv migrate --allow-out-of-order` instead"
+                )
+            plan_migrate(before, allow_modified=allow_modified)  # refuses edited applied files
+            if log:
+                log(f"running `{' '.join(command)}` (drizzle-kit migrate) against {c.database} under the lock …")
+            run = node.run(command, workspace.root, env={"DATABASE_URL": c.target.url}, capture=True)
+            after = runner.status(c.conn, workspace)
+        finally:
+            if not c.conn.broken:
+                pg.release_lock(c.conn, key)
+        pending = {e.tag for e in before if e.state is State.PENDING}
+        applied = [e.tag for e in after if e.tag in pending and e.row is not None and e.tag]
+        output = pg.redact(run.output.replace(c.target.url, "<database url>"), c.target.url)
+        return DrizzleRunOutcome(workspace, c.database, command, run.returncode, output, applied, after, waited)

@@ -165,6 +165,21 @@ def delete_applied(conn: psycopg.Connection, schema: str, table: str, row_id: in
         )
 
 
+def update_applied_hash(
+    conn: psycopg.Connection, schema: str, table: str, row_id: int, old_hash: str, new_hash: str
+) -> None:
+    """Record a new hash for one applied migration (a repair); the row must still hold ``old_hash``."""
+    cursor = conn.execute(
+        sql.SQL("update {} set hash = %s where id = %s and hash = %s").format(_table(schema, table)),
+        [new_hash, row_id, old_hash],
+    )
+    if cursor.rowcount != 1:
+        raise OperationFailed(
+            f"bookkeeping row {row_id} of {schema}.{table} no longer holds hash {old_hash[:12]} "
+            "(changed meanwhile?); run `inv status` and try again"
+        )
+
+
 def set_local_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None) -> None:
     """Limits for the current transaction only (set_config(..., true) is SET LOCAL)."""
     for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):

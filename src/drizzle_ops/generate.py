@@ -1,0 +1,180 @@
+"""`inv generate`: run the workspace's own drizzle-kit generate, check what it wrote, lint it, draft its down file.
+
+drizzle-kit writes the migration; we only check it. Exactly one new migration
+must appear, with its SQL file and a snapshot chained to the previous one, and
+the migrations that were there before must be untouched. The down draft is
+written next to the reviewed down files and never over an existing one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import node
+from .down_draft import Draft, draft_down
+from .drizzle_config import read_drizzle_config
+from .errors import OperationFailed, UserError
+from .lint import Finding, display_path, lint_migrations
+from .rollback import down_path
+from .workspace import ZERO_UUID, Migration, Workspace, load_workspace
+
+GENERATE_SCRIPT = "db:generate"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+
+@dataclass
+class Generated:
+    package_manager: str
+    installed: bool  # node_modules was missing and got installed first
+    migration: Migration | None = None  # None: drizzle-kit found nothing to change
+    previous: Migration | None = None
+    sql_display: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    lint_error: str | None = None  # the new SQL could not be linted (it does not parse)
+    draft: Draft | None = None
+    draft_path: Path | None = None
+    draft_display: str = ""
+    draft_written: bool = False  # False with a draft_path: a down file was there already and was kept
+
+
+def check_name(name: str | None) -> None:
+    if name is not None and not _NAME.match(name):
+        raise UserError(
+            f"--name {name!r}: use letters, digits, _ and - only (it becomes part of the file name), e.g. add_tags"
+        )
+
+
+def _existing(root: Path, overrides: dict[str, str | None] | None) -> Workspace | None:
+    """The workspace as it is now; None when it has no migrations yet (the first generate)."""
+    config = read_drizzle_config(root, overrides)
+    out = (root / config.out).resolve()
+    if not (out / "meta" / "_journal.json").is_file() and not any(out.glob("*/migration.sql")):
+        return None
+    return load_workspace(root, overrides)
+
+
+def _snapshot_id(migration: Migration) -> Any:
+    return migration.snapshot().get("id")
+
+
+def _chained(snapshot: dict[str, Any], previous_id: Any) -> bool:
+    prev_ids = snapshot.get("prevIds")  # drizzle-kit v1 snapshots list their parents
+    if isinstance(prev_ids, list):
+        return previous_id in prev_ids or (previous_id == ZERO_UUID and not prev_ids)
+    return bool(snapshot.get("prevId") == previous_id)
+
+
+def check_output(before: Sequence[Migration], after: Workspace) -> Migration | None:
+    """The one migration drizzle-kit added, None if it added none; any other change is a failure."""
+    old_tags = [m.tag for m in before]
+    new_tags = [m.tag for m in after.migrations]
+    if new_tags[: len(old_tags)] != old_tags:
+        raise OperationFailed(
+            "drizzle-kit changed the existing migrations (the journal's earlier entries differ); "
+            "restore them from version control and generate again"
+        )
+    added = after.migrations[len(before) :]
+    if not added:
+        return None
+    if len(added) > 1:
+        raise OperationFailed(
+            f"drizzle-kit added {len(added)} migrations ({', '.join(m.tag for m in added)}), expected one; "
+            "remove the extra ones and generate again"
+        )
+    migration = added[0]
+    if not migration.sql_path.is_file():
+        raise OperationFailed(f"drizzle-kit listed {migration.tag} but wrote no {migration.sql_path}; generate again")
+    if not migration.snapshot_path.is_file():
+        raise OperationFailed(
+            f"drizzle-kit listed {migration.tag} but wrote no {migration.snapshot_path}; generate again"
+        )
+    previous_id = _snapshot_id(before[-1]) if before else ZERO_UUID
+    snapshot = migration.snapshot()
+    if not _chained(snapshot, previous_id):
+        raise OperationFailed(
+            f"{migration.snapshot_path}: its prevId {snapshot.get('prevId', snapshot.get('prevIds'))} is not the "
+            f"previous snapshot's id {previous_id}; delete {migration.tag}'s files and generate again"
+        )
+    return migration
+
+
+def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Finding], str | None]:
+    """Findings for the new file only; the earlier migrations are linted with it for context."""
+    sources = [(display_path(m.sql_path, base), m.text) for m in after.migrations]
+    shown = display_path(migration.sql_path, base)
+    try:
+        findings = lint_migrations(sources)
+    except UserError as exc:
+        return [], exc.message
+    return [f for f in findings if f.file == shown], None
+
+
+def generate(
+    root: Path,
+    overrides: dict[str, str | None] | None,
+    rollback_dir: Path,
+    *,
+    name: str | None = None,
+    custom: bool = False,
+    project_root: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Generated:
+    root = root.resolve()
+    base = project_root or root
+    check_name(name)
+    if not root.is_dir():
+        raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
+    before_ws = _existing(root, overrides)
+    before = list(before_ws.migrations) if before_ws else []
+    manager = node.detect_package_manager(root)
+    node.require_script(root, GENERATE_SCRIPT, "drizzle-kit generate")
+    node.require_tools(manager)
+    result = Generated(package_manager=manager.name, installed=node.ensure_installed(root, manager, log))
+
+    args = [*(["--name", name] if name else []), *(["--custom"] if custom else [])]
+    command = manager.run_command(GENERATE_SCRIPT, args)
+    if log:
+        log(f"running `{' '.join(command)}` in {display_path(root, base)} …")
+    run = node.run(command, root)
+    if not run.ok:
+        raise OperationFailed(
+            f"`{' '.join(command)}` failed with exit code {run.returncode} (its output is above); "
+            "fix the schema or drizzle.config.ts and run generate again"
+        )
+    try:
+        after = load_workspace(root, overrides, check_snapshots=False)
+    except UserError as exc:
+        raise OperationFailed(f"after drizzle-kit generate, {exc.message}") from None
+    migration = check_output(before, after)
+    if migration is None:
+        return result
+    previous = before[-1] if before else None
+    result.migration, result.previous = migration, previous
+    result.sql_display = display_path(migration.sql_path, base)
+    result.findings, result.lint_error = _lint(after, migration, base)
+
+    result.draft = draft_down(
+        previous.snapshot() if previous else {},
+        migration.snapshot(),
+        tag=migration.tag,
+        previous_tag=previous.tag if previous else None,
+    )
+    result.draft_path = down_path(rollback_dir, migration.tag)
+    result.draft_display = display_path(result.draft_path, base)
+    if not result.draft_path.exists():
+        try:
+            result.draft_path.parent.mkdir(parents=True, exist_ok=True)
+            with result.draft_path.open("x", encoding="utf-8") as handle:  # "x": never over an existing file
+                handle.write(result.draft.text)
+        except FileExistsError:
+            return result
+        except OSError as exc:
+            raise OperationFailed(
+                f"cannot write the down draft {result.draft_display}: {exc.strerror}; check --rollback-dir"
+            ) from None
+        result.draft_written = True
+    return result
