@@ -70,7 +70,7 @@ def migrate(
 @task(
     help={
         **COMMON_HELP,
-        "check": "exit 1 if anything is pending, modified, out of order or missing its file (--schema: or drifted)",
+        "check": "exit 1 if anything is pending, modified, out of order, missing its file (or, with --schema, drifted)",
         "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
     }
 )

@@ -45,7 +45,11 @@ def run_inv(
 
 
 def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations") -> list[tuple[str, int]]:
+    """(hash, created_at) of every bookkeeping row in id order; none when the table doesn't exist yet."""
     with psycopg.connect(url) as conn:
+        exists = conn.execute("select to_regclass(format('%%I.%%I', %s::text, %s::text))", [schema, table]).fetchone()
+        if not exists or exists[0] is None:
+            return []
         return [
             (h, int(c))
             for h, c in conn.execute(
