@@ -82,7 +82,13 @@ class DockerProvider:
             command=SERVER_ARGS,
             name=name,
             detach=True,
-            environment={"POSTGRES_PASSWORD": password, "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres"},
+            # PGDATA spelled out: the official postgres:18 image moved its default away from DATA_DIR
+            environment={
+                "POSTGRES_PASSWORD": password,
+                "POSTGRES_USER": "postgres",
+                "POSTGRES_DB": "postgres",
+                "PGDATA": DATA_DIR,
+            },
             ports={"5432/tcp": ("127.0.0.1", None)},
             tmpfs={DATA_DIR: "rw"},
             labels={LABEL: "true", f"{LABEL}.owner": self.owner},
