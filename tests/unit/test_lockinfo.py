@@ -50,9 +50,7 @@ def test_table_effects(sql: str, table: str, lock: str, rewrite: bool, scan: boo
 
 
 def test_foreign_key_locks_both_tables_and_scans_the_referencing_one() -> None:
-    result = effect(
-        'ALTER TABLE "w" ADD CONSTRAINT "fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id")'
-    )
+    result = effect('ALTER TABLE "w" ADD CONSTRAINT "fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id")')
     by_table = {t.table: t for t in result.tables}
     assert by_table[("public", "w")].lock == SHARE_ROW_EXCLUSIVE and by_table[("public", "w")].scan
     assert by_table[("public", "users")].lock == SHARE_ROW_EXCLUSIVE and not by_table[("public", "users")].scan
