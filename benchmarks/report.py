@@ -36,6 +36,7 @@ class CaseResult:
     extra: str = ""  # more Markdown (growth table, profile)
     reproduce: list[str] = field(default_factory=list)  # shell lines
     skipped: str = ""  # why the case did not run
+    seconds: float | None = None  # how long the case took, setup included
 
 
 @dataclass
@@ -137,6 +138,9 @@ def render(info: RunInfo, cases: Sequence[CaseResult]) -> str:
     for case in cases:
         add(f"## {case.title}")
         add("")
+        if case.seconds is not None:
+            add(f"*This case took {case.seconds:.0f} s in this run, setup included.*")
+            add("")
         if case.skipped:
             add(f"**Not measured:** {case.skipped}")
             add("")
