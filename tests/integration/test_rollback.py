@@ -166,8 +166,8 @@ def test_rollback_across_the_enum_migration_keeps_rows_using_the_enum(migrated_d
     assert statuses == {"castle": "draft", "ship": "published", "old train": "draft"}  # archived -> draft
     assert default == "'draft'::moc_status"
     assert rows(migrated_db) == ALL_ROWS[:6]
-    again = run_inv("migrate", "--url", migrated_db)  # and 0006 applies again on top of those rows
-    assert again.returncode == 0, again.stderr
+    with psycopg.connect(migrated_db, autocommit=True) as conn:  # and 0006 applies again on top of those rows
+        assert [a.tag for a in runner.migrate(conn, WORKSPACE).applied] == TAGS[6:]
 
 
 def test_dry_run_prints_the_down_sql_and_changes_nothing(migrated_db: str) -> None:

@@ -8,7 +8,9 @@ from xml.etree import ElementTree
 
 import psycopg
 
-from tests.helpers import ROOT, run_inv
+from drizzle_ops import runner
+from drizzle_ops.workspace import load_workspace
+from tests.helpers import EXAMPLE, ROOT, run_inv
 from tests.integration.test_roundtrip import catalog
 
 PROJECT_CHECKS = [
@@ -24,7 +26,8 @@ PROJECT_CHECKS = [
 
 
 def test_migrate_then_verify_passes_every_check(empty_db: str, tmp_path: Path) -> None:
-    assert run_inv("migrate", "--url", empty_db).returncode == 0
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        runner.migrate(conn, load_workspace(EXAMPLE))
     junit = tmp_path / "reports" / "verify.xml"
     result = run_inv("verify", "--url", empty_db, "--junit", str(junit))
     assert result.returncode == 0, result.stdout + result.stderr
