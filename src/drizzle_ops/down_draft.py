@@ -570,9 +570,11 @@ def draft_down(
         old, cur = prev.tables[key], new.tables[key]
         if old.pk is not None and old.pk != cur.pk:
             w.add(f"ALTER TABLE {_tref(key)} ADD {_pk_body(old.pk)};")
+        readded = set(old.columns) - set(cur.columns)  # NULL in every row: no duplicates among them
         for name, unique in old.uniques.items():
             if name not in cur.uniques or not _unique_same(unique, cur.uniques[name]):
-                w.review(f"adding {name} fails if rows written since {tag} hold duplicates")
+                if not set(unique.get("columns", [])) <= readded:
+                    w.review(f"adding {name} fails if rows written since {tag} hold duplicates")
                 w.add(f"ALTER TABLE {_tref(key)} ADD CONSTRAINT {_q(name)} {_unique_body(unique)};")
         for name, check in old.checks.items():
             if name not in cur.checks or cur.checks[name].get("value") != check.get("value"):
