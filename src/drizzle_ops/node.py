@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,14 @@ def has_node_modules(workspace: Path, manager: PackageManager) -> bool:
     return any((folder / "node_modules").is_dir() for folder in {workspace.resolve(), manager.root})
 
 
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def plain(text: str) -> str:
+    """Output as a log should hold it: no colour or cursor escapes, a spinner's redraws on lines of their own."""
+    return _ESCAPES.sub("\n", text.replace("\r", "\n")).replace("\n\n", "\n")
+
+
 @dataclass(frozen=True)
 class ScriptRun:
     command: list[str]
@@ -158,7 +167,7 @@ def run(
         raise UserError(f"`{command[0]}` is not on PATH; install it and run again") from None
     except subprocess.TimeoutExpired:
         raise OperationFailed(f"`{' '.join(command[:3])}` did not finish within {timeout:g}s; run it by hand") from None
-    return ScriptRun(list(command), completed.returncode, (completed.stdout or "") if capture else "")
+    return ScriptRun(list(command), completed.returncode, plain(completed.stdout or "") if capture else "")
 
 
 def ensure_installed(
