@@ -21,7 +21,7 @@ import pytest
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
 from drizzle_ops.verify.conformance import check_conformance
 from drizzle_ops.workspace import load_workspace
-from tests.helpers import EXAMPLE, rows, run_inv
+from tests.helpers import EXAMPLE, ROOT, rows, run_inv
 
 DRIZZLE_KIT = EXAMPLE / "node_modules" / ".bin" / "drizzle-kit"
 needs_drizzle_kit = pytest.mark.skipif(
@@ -251,3 +251,29 @@ def test_a_bad_name_is_refused_before_anything_runs(workspace_copy: Path, tmp_pa
     done = generate(workspace_copy, tmp_path / "rollback", "--name", "../escape")
     assert done.returncode == 2
     assert "--name '../escape': use letters, digits, _ and - only" in done.stderr
+
+
+def test_verify_rollback_drafts_fails_while_a_journal_migrations_down_file_is_a_draft(
+    workspace_copy: Path, tmp_path: Path
+) -> None:
+    rollback_dir = tmp_path / "rollback"
+    shutil.copytree(ROOT / "sql" / "rollback", rollback_dir)
+    draft = rollback_dir / "0006_moc_parts_lists.down.sql"
+    draft.write_text(f"{DRAFT_MARKER} down migration for 0006_moc_parts_lists …\n" + draft.read_text())
+    (rollback_dir / "0042_other_branch.down.sql").write_text(f"{DRAFT_MARKER} not in this journal\n")
+    args = ("verify", "--rollback-drafts", "--workspace", str(workspace_copy), "--rollback-dir", str(rollback_dir))
+
+    done = run_inv(*args)
+    assert done.returncode == 1
+    assert "draft  " in done.stdout and "0006_moc_parts_lists.down.sql" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: 1 down file(s) are unreviewed drafts (0006_moc_parts_lists); "
+        "review each and delete its `-- drizzle-ops: DRAFT` line"
+    )
+    as_json = json.loads(run_inv(*args, "--json").stdout)
+    assert as_json["ok"] is False and [d["tag"] for d in as_json["drafts"]] == ["0006_moc_parts_lists"]
+
+    reviewed(draft)
+    done = run_inv(*args)
+    assert done.returncode == 0, done.stderr
+    assert "No down file of the 8 migration(s) is still a draft." in done.stdout
