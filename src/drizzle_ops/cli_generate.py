@@ -47,6 +47,7 @@ def generate(settings: Settings, *, name: str | None, custom: bool, as_json: boo
             {
                 "ok": True,
                 "generated": migration.tag if migration else None,
+                "no_changes": result.no_changes if migration is None else False,
                 "package_manager": result.package_manager,
                 "installed_node_modules": result.installed,
                 "sql": result.sql_display or None,
@@ -65,7 +66,10 @@ def generate(settings: Settings, *, name: str | None, custom: bool, as_json: boo
         )
         return
     if migration is None:
-        report.out.print("drizzle-kit found no schema changes: nothing was generated.", highlight=False)
+        if result.no_changes:
+            report.out.print("drizzle-kit found no schema changes: nothing was generated.", highlight=False)
+        else:
+            report.out.print("drizzle-kit wrote no migration; its output above says why.", highlight=False)
         return
     report.out.print(
         f"Generated {migration.tag}: {result.sql_display} ({len(migration.statements)} statement(s)).",

@@ -39,6 +39,9 @@ class Generated:
     draft_path: Path | None = None
     draft_display: str = ""
     draft_written: bool = False  # False with a draft_path: a down file was there already and was kept
+    no_changes: bool | None = (
+        None  # no migration: True when drizzle-kit said so, None when its output went to a terminal
+    )
 
 
 def check_name(name: str | None) -> None:
@@ -102,6 +105,30 @@ def check_output(before: Sequence[Migration], after: Workspace) -> Migration | N
     return migration
 
 
+NO_CHANGES = "No schema changes"
+NEEDS_TERMINAL = "Interactive prompts require a TTY"
+
+
+def _no_changes(run: node.ScriptRun, interactive: bool) -> bool | None:
+    """drizzle-kit wrote nothing: True when it said there is nothing to change, None when we could not see.
+
+    drizzle-kit exits 0 even when it stopped because it could not ask about a rename.
+    """
+    if interactive:
+        return None  # its output went straight to the terminal, where the person saw it
+    if NO_CHANGES in run.output:
+        return True
+    if NEEDS_TERMINAL in run.output:
+        raise UserError(
+            "drizzle-kit must ask whether a table or column was renamed, and it can ask only at a terminal; "
+            "run `inv generate` in a terminal and answer its prompts"
+        )
+    raise OperationFailed(
+        "drizzle-kit wrote no migration and did not say there was nothing to change (its output is above); "
+        "fix what it reports and run generate again"
+    )
+
+
 def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Finding], str | None]:
     """Findings for the new file only; the earlier migrations are linted with it for context."""
     sources = [(display_path(m.sql_path, base), m.text) for m in after.migrations]
@@ -139,7 +166,8 @@ def generate(
     command = manager.run_command(GENERATE_SCRIPT, args)
     if log:
         log(f"running `{' '.join(command)}` in {display_path(root, base)} …")
-    run = node.run(command, root)
+    interactive = node.at_terminal()  # drizzle-kit's rename prompts need a terminal: don't capture there
+    run = node.run(command, root, capture=not interactive, echo=True)
     if not run.ok:
         raise OperationFailed(
             f"`{' '.join(command)}` failed with exit code {run.returncode} (its output is above); "
@@ -151,6 +179,7 @@ def generate(
         raise OperationFailed(f"after drizzle-kit generate, {exc.message}") from None
     migration = check_output(before, after)
     if migration is None:
+        result.no_changes = _no_changes(run, interactive)
         return result
     previous = before[-1] if before else None
     result.migration, result.previous = migration, previous

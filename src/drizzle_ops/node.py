@@ -138,20 +138,33 @@ def _stream_target() -> IO[str] | int:
         return subprocess.DEVNULL
 
 
+def at_terminal() -> bool:
+    """A person is there to answer a prompt (drizzle-kit asks about renames only at a terminal)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def run(
     command: Sequence[str],
     cwd: Path,
     *,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
+    echo: bool = False,
     timeout: float | None = None,
 ) -> ScriptRun:
-    """Run a Node tool. Streamed output goes to stderr; a person at a terminal can answer its prompts."""
+    """Run a Node tool; its output goes to our stderr (stdout is kept for results and JSON).
+
+    ``capture`` keeps the output instead, and ``echo`` with it also shows each
+    line on stderr as it comes. Without ``capture`` the child writes straight
+    to our stderr and reads our stdin, so a person at a terminal can answer.
+    """
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("NO_UPDATE_NOTIFIER", "1")
     full_env.setdefault("npm_config_update_notifier", "false")
     interactive = not capture and sys.stdin.isatty()
     try:
+        if capture and echo:
+            return _run_echoed(command, cwd, full_env)
         completed = subprocess.run(
             list(command),
             cwd=cwd,
@@ -168,6 +181,26 @@ def run(
     except subprocess.TimeoutExpired:
         raise OperationFailed(f"`{' '.join(command[:3])}` did not finish within {timeout:g}s; run it by hand") from None
     return ScriptRun(list(command), completed.returncode, plain(completed.stdout or "") if capture else "")
+
+
+def _run_echoed(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> ScriptRun:
+    kept: list[str] = []
+    with subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            kept.append(line)
+            sys.stderr.write(line)
+            sys.stderr.flush()
+    return ScriptRun(list(command), child.returncode, plain("".join(kept)))
 
 
 def ensure_installed(

@@ -277,3 +277,17 @@ def test_verify_rollback_drafts_fails_while_a_journal_migrations_down_file_is_a_
     done = run_inv(*args)
     assert done.returncode == 0, done.stderr
     assert "No down file of the 8 migration(s) is still a draft." in done.stdout
+
+
+@pytest.mark.drizzle
+@needs_drizzle_kit
+def test_a_rename_prompt_without_a_terminal_is_reported_not_taken_for_no_change(tmp_path: Path) -> None:
+    ws = drizzle_workspace(tmp_path)
+    edit_schema(ws, '  avatarUrl: text("avatar_url"),\n', '  pictureUrl: text("picture_url"),\n')
+    done = generate(ws, tmp_path / "rollback", "--name", "picture")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: drizzle-kit must ask whether a table or column was renamed, and it can ask only at a terminal; "
+        "run `inv generate` in a terminal and answer its prompts"
+    )
+    assert "nothing was generated" not in done.stdout
