@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops import pg
@@ -142,3 +145,39 @@ def test_runner_drizzle_refuses_what_drizzle_would_get_wrong(migrated_db: str, t
     unknown = run_inv("migrate", "--workspace", str(ws), "--url", migrated_db, "--runner", "flyway")
     assert unknown.returncode == 2
     assert "error: --runner 'flyway': choose one of drizzle-ops, drizzle" in unknown.stderr
+
+
+def test_no_new_task_prints_the_password(admin: psycopg.Connection, pg_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    secret = "Drizzle-Pw:5521/@?%"
+    role, db = f"pw_{uuid.uuid4().hex[:8]}", f"p_{uuid.uuid4().hex[:10]}"
+    admin.execute(sql.SQL("create role {} login password {}").format(sql.Identifier(role), sql.Literal(secret)))
+    admin.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(db), sql.Identifier(role)))
+    try:
+        params = conninfo_to_dict(pg_server.url)
+        url = f"postgresql://{role}:{quote(secret, safe='')}@{params['host']}:{params['port']}/{db}"
+        wrong = url.replace(quote(secret, safe=""), quote(secret + "x", safe=""))
+        ws = drizzle_workspace(tmp_path)
+        runs = {
+            "runner drizzle": ["migrate", "--runner", "drizzle", "--url", url],
+            "drift": ["drift", "--check", "--url", url],
+            "status --schema json": ["status", "--schema", "--json", "--url", url],
+            "repair": ["repair", "--tag", "0007_wishlist_items", "--yes", "--url", url],
+        }
+        outputs = {name: run_inv(*args, "--workspace", str(ws)) for name, args in runs.items()}
+        assert outputs["runner drizzle"].returncode == 0, outputs["runner drizzle"].stderr
+        assert outputs["drift"].returncode == 0, outputs["drift"].stdout
+        add_migration(ws, "broken", "select 1/0;")
+        outputs["runner drizzle failing"] = run_inv(
+            "migrate", "--runner", "drizzle", "--url", url, "--workspace", str(ws)
+        )
+        assert outputs["runner drizzle failing"].returncode == 1
+        outputs["wrong password"] = run_inv("migrate", "--runner", "drizzle", "--url", wrong, "--workspace", str(ws))
+        assert outputs["wrong password"].returncode == 1
+        for name, proc in outputs.items():
+            everything = proc.stdout + proc.stderr
+            for form in (secret, quote(secret, safe=""), "Drizzle-Pw"):
+                assert form not in everything, f"{name} printed the password ({form!r})"
+            assert "Traceback" not in everything, name
+    finally:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+        admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
