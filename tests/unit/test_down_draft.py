@@ -279,3 +279,14 @@ def test_identical_snapshots_say_the_down_must_be_written_by_hand() -> None:
     assert "from the difference between the snapshots of 0004_x and 0005_custom" in draft.text
     assert "REVIEW: the snapshots are identical (a custom migration?)" in draft.text
     assert draft.reviews[0].startswith("the snapshots are identical")
+
+
+def test_a_snapshot_format_it_cannot_read_is_a_review_note_not_a_wrong_draft() -> None:
+    v1 = {"version": "9", "dialect": "postgres", "id": "a", "prevIds": ["b"], "ddl": []}
+    draft = draft_down(v1, {**v1, "id": "c"}, tag="20261124140327_sets", previous_tag="20261124140325_init")
+    assert draft.empty and is_draft(draft.text)
+    assert (
+        "REVIEW: the snapshots are drizzle-kit snapshot version 9 (the v1 layout?), which this draft cannot read"
+        in (draft.text)
+    )
+    assert "identical" not in draft.text

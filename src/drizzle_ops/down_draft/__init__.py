@@ -1,0 +1,5 @@
+"""Down migrations drafted from two drizzle-kit snapshots; see draft.py for the order and the REVIEW notes."""
+
+from .draft import BREAKPOINT, DRAFT_MARKER, Draft, draft_down, is_draft
+
+__all__ = ["BREAKPOINT", "DRAFT_MARKER", "Draft", "draft_down", "is_draft"]
