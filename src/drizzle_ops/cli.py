@@ -5,6 +5,7 @@ tasks.py only declares the flags; everything here is importable and testable.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -17,7 +18,7 @@ from invoke.exceptions import Exit
 
 from . import commands, report
 from .config import Settings
-from .errors import MigrationFailed, OpsError
+from .errors import OpsError
 from .pg import redact
 from .plan import State
 
@@ -48,8 +49,8 @@ def guarded(url: str | None = None, as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except OpsError as exc:
-        if as_json and isinstance(exc, MigrationFailed):
-            report.print_json({"ok": False, "error": exc.as_dict()})
+        if as_json:  # scripts get the failure as the one JSON document too
+            report.print_json(json.loads(clean(json.dumps({"ok": False, "error": exc.as_dict()}, default=str))))
         raise Exit(f"error: {clean(exc.message)}", code=exc.exit_code) from None
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

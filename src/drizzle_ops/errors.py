@@ -18,6 +18,10 @@ class OpsError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def as_dict(self) -> dict[str, object]:
+        """The error for --json output; subclasses add their details."""
+        return {"error": type(self).__name__, "message": self.message, "exit_code": self.exit_code}
+
 
 class UserError(OpsError):
     """Bad input or configuration: a flag, a URL, a workspace file (exit 2)."""

@@ -244,3 +244,17 @@ def test_unknown_tag_and_bad_workspace_exit_2(empty_db: str, tmp_path: Path) -> 
     (tmp_path / "drizzle.config.ts").write_text("export default defineConfig({ out: OUT_DIR })\n")
     dynamic = run_inv("status", "--url", empty_db, "--workspace", str(tmp_path))
     assert dynamic.returncode == 2 and "drizzle_ops.out" in dynamic.stderr
+
+
+def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_copy: Path) -> None:
+    bad_input = run_inv("migrate", "--url", empty_db, "--to", "0099_nope", "--json")
+    assert bad_input.returncode == 2
+    assert json.loads(bad_input.stdout) == {
+        "ok": False,
+        "error": {"error": "UserError", "message": json.loads(bad_input.stdout)["error"]["message"], "exit_code": 2},
+    }
+    _break_migration(workspace_copy, 1, "\nSELECT 1/0;")
+    failed = run_inv("migrate", "--url", empty_db, "--json", "--workspace", str(workspace_copy))
+    assert failed.returncode == 1
+    error = json.loads(failed.stdout)["error"]
+    assert error["tag"] == "0001_moc_instructions" and error["sqlstate"] == "22012" and error["line"] > 0
