@@ -37,6 +37,7 @@ class CaseResult:
     reproduce: list[str] = field(default_factory=list)  # shell lines
     skipped: str = ""  # why the case did not run
     seconds: float | None = None  # how long the case took, setup included
+    headline: list[str] = field(default_factory=list)  # one-line figures for the top of the report
 
 
 @dataclass
@@ -119,6 +120,13 @@ def render(info: RunInfo, cases: Sequence[CaseResult]) -> str:
             "keeps the harness working; use the full run's figures, not these."
         )
     add("")
+    headlines = [h for c in cases for h in c.headline]
+    if headlines:
+        add("## Headline figures")
+        add("")
+        for line in headlines:
+            add(f"- {line}")
+        add("")
     add("## Goals")
     add("")
     add(goals_table([g for c in cases for g in c.goals]))

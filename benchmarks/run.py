@@ -356,6 +356,17 @@ def case_noop(bench: Bench) -> CaseResult:
                 None if r is None else r <= NOOP_VS_NPX,
             )
         )
+    case.headline.append(
+        f"Nothing pending (8 migrations): `inv migrate` {seconds(rows[0].median)}, `inv status` "
+        f"{seconds(rows[1].median)}"
+        + (
+            f"; `npx drizzle-kit migrate` {seconds(npx.median)} ({times(ratio(rows[0], npx))} for `inv migrate`), "
+            f"`node …/bin.cjs migrate` {seconds(node.median)} ({times(ratio(rows[0], node))})"
+            if npx and node
+            else ""
+        )
+        + f". Python start-up and imports are {seconds(layers[2].median)} of it."
+    )
     case.tables.append(MeasureTable("Layers of the fixed cost", layers, [("inv migrate", rows[0])]))
     lines = [
         "**Where the fixed cost goes**: medians of the layers above; each line adds one layer, the last column "
@@ -561,6 +572,20 @@ def case_fresh(bench: Bench) -> CaseResult:
                 f"| {label} | {seconds(full.median)} | {seconds(nothing.median)} | {signed(work[label])} | {share} |"
             )
     case.extra = "\n".join(lines)
+    parts = [f"Fresh apply of the 8 example migrations: `inv migrate` {seconds(inv.median)}"]
+    if floor:
+        parts.append(f"{times(ratio(inv, floor))} the psql floor ({seconds(floor.median)})")
+    if npx and node:
+        parts.append(f"{times(ratio(inv, npx))} `npx drizzle-kit migrate`, {times(ratio(inv, node))} node bin.cjs")
+    headline = "; ".join(parts)
+    if floor_work is not None and "inv migrate" in work and (work["inv migrate"] <= 0 or floor_work <= 0):
+        headline += ". The apply work alone (fresh minus nothing to do) is lost in the noise of this run"
+    elif floor_work and "inv migrate" in work:
+        headline += (
+            f". The apply work alone (fresh minus nothing to do) is {seconds(work['inv migrate'])}, "
+            f"{work['inv migrate'] / floor_work:.2f}× the floor's"
+        )
+    case.headline.append(headline + ".")
     r = ratio(inv, floor)
     case.goals.append(
         Goal(
@@ -677,6 +702,13 @@ def case_scale(bench: Bench) -> CaseResult:
             f"inv migrate --workspace $BENCH_TMP/ws-{top.n} --url $URL",
             f"fresh apply of {top.n:,} migrations",
         )
+    case.headline.append(
+        f"{top.n:,} generated migrations: apply {seconds(top.inv.median)}"
+        + (f" ({times(ratio(top.inv, top.floor))} the psql floor" if top.floor else " (")
+        + (f", {times(ratio(top.inv, top.drizzle))} drizzle-kit)" if top.drizzle else ")")
+        + f", `inv status` {seconds(top.status.median)}, no-op `inv migrate` {seconds(top.noop.median)}, "
+        f"peak RSS {max((m.peak_rss_mb or 0) for m in (top.inv, top.status, top.noop)):.0f} MB."
+    )
     at_full = top.n >= 1000
     where = "" if at_full else f" (quick mode: largest size {top.n}, the goal is at 1,000)"
 
@@ -845,6 +877,10 @@ def case_testdb(bench: Bench) -> CaseResult:
             rows[0].median <= CLONE_SECONDS,
         )
     )
+    case.headline.append(
+        f"Test database: `CREATE DATABASE … TEMPLATE` {seconds(rows[0].median)}, against "
+        f"{seconds(baseline.median)} to create an empty database and migrate it ({times(ratio(rows[0], baseline))})."
+    )
     sizes = bench.admin.execute(
         "select pg_size_pretty(pg_database_size(%s)), pg_size_pretty(pg_database_size('template1'))", [template]
     ).fetchone()
@@ -939,6 +975,10 @@ def case_server(bench: Bench) -> CaseResult:
             seconds(docker_m.median) if docker_m else f"– ({docker_reason})",
             None if docker_m is None else docker_m.median <= CONTAINER_SECONDS,
         )
+    )
+    case.headline.append(
+        f"Disposable server, start to first query: local (initdb + pg_ctl) {seconds(rows[0].median)}"
+        + (f", docker {seconds(docker_m.median)}." if docker_m else f"; docker not measured ({docker_reason}).")
     )
     case.notes.append(
         f"local backend (no goal, reported as measured): {seconds(rows[0].median)} median from initdb to first query."
@@ -1126,6 +1166,11 @@ def case_lockstall(bench: Bench) -> CaseResult:
             f"{seconds(med('p99_during'))} | {med('rate_before'):.0f} → {med('rate_during'):.0f} |"
         )
         case.reproduce.append(shown)
+        if name.startswith("drizzle-kit"):
+            case.headline.append(
+                f"Lock stall, naive path (drizzle-kit, `CREATE INDEX` + foreign key on {rows:,} rows): writes "
+                f"blocked up to {seconds(med('longest'))}; the lock-safe path is not measured yet."
+            )
     case.extra = "\n".join(lines)
     case.goals.append(
         Goal(
