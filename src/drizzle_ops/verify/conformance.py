@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ..errors import UserError
 from ..plan import Entry, State
-from ..workspace import Migration, Workspace
+from ..workspace import FOLDERS, Migration, Workspace
 from .canonical import Canonicalizer
 from .catalog import read_catalog
 from .compare import Difference, compare
@@ -51,6 +52,12 @@ def expected_schema(migration: Migration | None) -> Schema:
 
 def check_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migration | None) -> Conformance:
     """Compare the database with ``head``'s snapshot (or with an empty schema when ``head`` is None)."""
+    if workspace.layout == FOLDERS:
+        # v1 snapshots hold deltas, not the whole schema: comparing against one would report everything
+        raise UserError(
+            "snapshot conformance reads drizzle-kit 0.31 snapshots; this workspace uses the v1 layout, whose "
+            "snapshots are diffs: run the project's checks alone with --only"
+        )
     expected = expected_schema(head)
     with conn.transaction(force_rollback=True):
         row = conn.execute("select current_setting('search_path')").fetchone()
