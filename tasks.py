@@ -79,10 +79,15 @@ def status(c, workspace=None, url=None, env=None, json=False, check=False, schem
     cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check, schema=schema)
 
 
-@task(help={**COMMON_HELP, "check": "exit 1 on any drift: files against rows, or the schema against its snapshot"})
+@task(
+    help={
+        **COMMON_HELP,
+        "check": "exit 1 on any drift (files against rows, or the schema against its snapshot); pending is no drift",
+    }
+)
 def drift(c, workspace=None, url=None, env=None, json=False, check=False):
     """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
-    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check, schema=True)
+    cli_generate.drift(_settings(c, workspace), url=url, env=env, as_json=json, check=check, pending_fails=False)
 
 
 @task(

@@ -127,12 +127,16 @@ def check_drafts(settings: Settings, *, as_json: bool) -> None:
 # -- drift (status --schema) ----------------------------------------------------------------------------
 
 
-def drift(settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool) -> None:
+def drift(
+    settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool, pending_fails: bool = True
+) -> None:
+    """`status --schema` (``pending_fails``: pending migrations fail --check, as in status) or `inv drift`
+    (they don't: before a deploy they are expected, and only drift should block it)."""
     with guarded(url, as_json):
         outcome = commands.drift(settings, url, env, log=report.log)
     entries, conformance = outcome.entries, outcome.conformance
     drifted = [e for e in entries if e.state not in (State.APPLIED, State.PENDING)]
-    pending = [e for e in entries if e.state is State.PENDING]
+    pending = [e for e in entries if e.state is State.PENDING] if pending_fails else []
     workspace = outcome.workspace
     if as_json:
         report.print_json(
@@ -172,11 +176,9 @@ def drift(settings: Settings, *, url: str | None, env: str | None, as_json: bool
         names = [e.tag or f"row {e.row.id if e.row else '?'}" for e in drifted]
         names += [f"{d.kind} {d.name}" for d in conformance.differences]
         shown = f" ({', '.join(names[:10])}{', …' if len(names) > 10 else ''})" if names else ""
-        raise Exit(
-            f"drift check failed: {len(pending)} pending, {len(drifted)} drifted, "
-            f"{len(conformance.differences)} schema difference(s){shown}",
-            code=1,
-        )
+        tally = [f"{len(pending)} pending"] if pending_fails else []
+        tally += [f"{len(drifted)} drifted", f"{len(conformance.differences)} schema difference(s)"]
+        raise Exit(f"drift check failed: {', '.join(tally)}{shown}", code=1)
 
 
 def _drift_line(entry: Entry) -> str:
