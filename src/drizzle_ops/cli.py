@@ -81,7 +81,7 @@ def migrate(
     if runner is not None:  # --runner drizzle: the workspace's own drizzle-kit migrate, under our lock
         from . import cli_generate
 
-        if cli_generate.check_runner(runner) == "drizzle":
+        if cli_generate.check_runner(runner, as_json) == "drizzle":
             flags = {"--to": to, "--dry-run": dry_run, "--allow-out-of-order": allow_out_of_order, "--verify": verify}
             cli_generate.migrate_drizzle(
                 settings,

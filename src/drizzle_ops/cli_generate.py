@@ -258,10 +258,11 @@ def _waiting(holder: object) -> None:
 # -- migrate --runner drizzle -----------------------------------------------------------------------------
 
 
-def check_runner(runner: str | None) -> str:
+def check_runner(runner: str | None, as_json: bool = False) -> str:
     value = runner or "drizzle-ops"
-    if value not in RUNNERS:
-        raise Exit(f"error: --runner {value!r}: choose one of {', '.join(RUNNERS)}", code=2)
+    with guarded(as_json=as_json):
+        if value not in RUNNERS:
+            raise UserError(f"--runner {value!r}: choose one of {', '.join(RUNNERS)}")
     return value
 
 
