@@ -18,6 +18,7 @@ from typing import Protocol
 import psycopg
 
 from . import pg
+from .down_draft import DRAFT_MARKER, is_draft
 from .errors import MigrationFailed, UserError
 from .plan import Entry, State, compute_status
 from .runner import ExecutionPolicy
@@ -73,6 +74,12 @@ def load_down_files(rollback_dir: Path, tags: Sequence[str], base: Path | None =
         except OSError as exc:
             raise UserError(f"cannot read {_display(path, base)}: {exc.strerror}") from None
         files[tag] = DownFile(tag, path, _display(path, base), text)
+    drafts = [f.display for f in files.values() if is_draft(f.text)]
+    if drafts:
+        raise UserError(
+            f"{', '.join(drafts)} {'is an unreviewed draft' if len(drafts) == 1 else 'are unreviewed drafts'} "
+            f"(`{DRAFT_MARKER}` line); review the SQL, then delete that line"
+        )
     return files
 
 

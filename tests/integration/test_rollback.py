@@ -205,3 +205,15 @@ def test_a_down_file_with_only_comments_just_forgets_the_row(migrated_db: str, r
         result = rollback.rollback(conn, WORKSPACE, rollback_dir)
     assert [r.tag for r in result.rolled_back] == ["0007_wishlist_items"]
     assert rows(migrated_db) == ALL_ROWS[:7]
+
+
+def test_an_unreviewed_draft_is_refused_before_anything_changes(migrated_db: str, rollback_dir: Path) -> None:
+    from drizzle_ops.down_draft import DRAFT_MARKER
+
+    down = rollback_dir / "0007_wishlist_items.down.sql"
+    down.write_text(f"{DRAFT_MARKER} drafted by inv generate\n" + down.read_text())
+    before = catalog(migrated_db)
+    result = run_inv("rollback", "--url", migrated_db, "--rollback-dir", str(rollback_dir))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "0007_wishlist_items.down.sql is an unreviewed draft" in result.stderr
+    assert rows(migrated_db) == ALL_ROWS and catalog(migrated_db) == before
