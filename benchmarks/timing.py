@@ -215,6 +215,35 @@ def measure_call(
     return m
 
 
+@dataclass
+class CallSpec:
+    """One in-process operation to time, with untimed ``prepare`` (before) and ``after`` hooks."""
+
+    name: str
+    fn: Callable[[int], object]
+    display: str
+    prepare: Callable[[int], None] | None = None
+    after: Callable[[int], None] | None = None
+    note: str = ""
+
+
+def measure_calls_round_robin(specs: Sequence[CallSpec], *, runs: int, warmup: int = 1) -> list[Measurement]:
+    """measure_call for several operations, in turns, like measure_round_robin."""
+    results = [Measurement(s.name, s.display, warmup=warmup, in_process=True, note=s.note) for s in specs]
+    for i in range(warmup + runs):
+        for spec, m in zip(specs, results, strict=True):
+            if spec.prepare is not None:
+                spec.prepare(i)
+            started = time.perf_counter()
+            spec.fn(i)
+            elapsed = time.perf_counter() - started
+            if spec.after is not None:
+                spec.after(i)
+            if i >= warmup:
+                m.seconds.append(elapsed)
+    return results
+
+
 def ratio(candidate: Measurement | None, baseline: Measurement | None) -> float | None:
     """Median over median: how many times the baseline's time the candidate takes."""
     if candidate is None or baseline is None or not candidate.seconds or not baseline.seconds:
