@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .paths import display_path
 
 Rows = list[tuple[Any, ...]]
 RESERVED_IDS = {"snapshot-conformance"}
@@ -83,15 +84,6 @@ def _compare_rows(rows: Rows, expected: list[tuple[Any, ...]]) -> str | None:
     return f"got {len(got)} row(s), expected {len(expected)}: unexpected {got[len(expected)]!r}"
 
 
-def _display(path: Path, base: Path | None) -> str:
-    if base is not None:
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            pass
-    return str(path)
-
-
 def _load_module(path: Path, shown: str) -> Sequence[Any]:
     name = "drizzle_ops_checks_" + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -119,7 +111,7 @@ def load_checks(checks_dir: Path, base: Path | None = None) -> list[Check]:
     for path in sorted(checks_dir.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        shown = _display(path, base)
+        shown = display_path(path, base)
         for check in _load_module(path, shown):
             if not _ID.match(check.id) or check.id in RESERVED_IDS:
                 raise UserError(

@@ -21,7 +21,8 @@ from . import commands, report
 from .cli import guarded
 from .config import Settings
 from .errors import UserError
-from .lint import ALL_RULES, Finding, Severity, display_path, lint_migrations, select_rules
+from .lint import ALL_RULES, Finding, Severity, lint_migrations, select_rules
+from .paths import display_path
 from .plan import State
 from .workspace import load_workspace
 

@@ -19,7 +19,7 @@ from .down_draft import is_draft
 from .errors import UserError
 from .generate import Generated
 from .generate import generate as run_generate
-from .lint import display_path
+from .paths import display_path
 from .plan import Entry, State, plan_migrate
 from .repair import RepairPlan, plan_repair, record_hash
 from .rollback import RollbackProgress, RollbackResult, down_path, load_down_files, plan_rollback

@@ -42,6 +42,8 @@ class LockTimeout(OperationFailed):
 class MigrationFailed(OperationFailed):
     """A statement of a migration failed; the migration was rolled back."""
 
+    action = "migration"  # how the message names what failed: "migration 0003_x failed at ..."
+
     def __init__(
         self,
         *,
@@ -62,31 +64,37 @@ class MigrationFailed(OperationFailed):
         self.server_message = server_message
         self.hint = hint
         self.detail = detail
+        super().__init__(self._compose())
+
+    def outcome(self) -> str:
+        """The closing sentence: what state the database is in, and what to do."""
+        return "The migration was rolled back; fix the SQL and run migrate again."
+
+    def _compose(self) -> str:
         parts = [
-            f"migration {tag} failed at statement {statement_number} ({path}:{line}):",
-            f"[{sqlstate or '?????'}] {server_message}",
+            f"{self.action} {self.tag} failed at statement {self.statement_number} ({self.path}:{self.line}):",
+            f"[{self.sqlstate or '?????'}] {self.server_message}",
         ]
-        if detail:
-            parts.append(f"detail: {detail}")
-        if hint:
-            parts.append(f"hint: {hint}")
-        parts.append("The migration was rolled back; fix the SQL and run migrate again.")
-        super().__init__(" ".join(parts))
+        if self.detail:
+            parts.append(f"detail: {self.detail}")
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        parts.append(self.outcome())
+        return " ".join(parts)
 
     def with_detail(self, detail: str) -> MigrationFailed:
-        return MigrationFailed(
-            tag=self.tag,
-            statement_number=self.statement_number,
-            line=self.line,
-            path=self.path,
-            sqlstate=self.sqlstate,
-            server_message=self.server_message,
-            hint=self.hint,
-            detail=detail,
-        )
+        """The same failure with more context (who held the lock, what stayed applied)."""
+        # not copy.copy: exceptions copy through their args, and ours are keyword-only
+        enriched = type(self).__new__(type(self))
+        enriched.__dict__.update(self.__dict__)
+        enriched.detail = detail
+        enriched.message = enriched._compose()
+        enriched.args = (enriched.message,)
+        return enriched
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "error": type(self).__name__,
             "tag": self.tag,
             "statement": self.statement_number,
             "file": self.path,

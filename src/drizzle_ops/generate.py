@@ -18,7 +18,8 @@ from . import node
 from .down_draft import Draft, draft_down
 from .drizzle_config import read_drizzle_config
 from .errors import OperationFailed, UserError
-from .lint import Finding, display_path, lint_migrations
+from .lint import Finding, lint_migrations
+from .paths import display_path
 from .rollback import down_path
 from .workspace import ZERO_UUID, Migration, Workspace, load_workspace
 

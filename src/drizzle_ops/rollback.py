@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
 from . import pg
 from .down_draft import DRAFT_MARKER, is_draft
 from .errors import MigrationFailed, UserError
+from .paths import display_path
 from .plan import Entry, State, compute_status
 from .runner import ExecutionPolicy
 from .workspace import Statement, Workspace, line_of, split_statements
@@ -43,18 +44,9 @@ def down_path(rollback_dir: Path, tag: str) -> Path:
     return rollback_dir / f"{tag}{SUFFIX}"
 
 
-def _display(path: Path, base: Path | None) -> str:
-    if base is not None:
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            pass
-    return str(path)
-
-
 def load_down_files(rollback_dir: Path, tags: Sequence[str], base: Path | None = None) -> dict[str, DownFile]:
     """The down file of every tag, or a refusal that lists each missing one (nothing is touched)."""
-    missing = [_display(down_path(rollback_dir, t), base) for t in tags if not down_path(rollback_dir, t).is_file()]
+    missing = [display_path(down_path(rollback_dir, t), base) for t in tags if not down_path(rollback_dir, t).is_file()]
     if len(missing) == 1:
         raise UserError(
             f"down file {missing[0]} is missing; write it, or pass --rollback-dir with the folder that has it"
@@ -70,10 +62,10 @@ def load_down_files(rollback_dir: Path, tags: Sequence[str], base: Path | None =
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
-            raise UserError(f"{_display(path, base)} is not valid UTF-8; re-save it as UTF-8") from None
+            raise UserError(f"{display_path(path, base)} is not valid UTF-8; re-save it as UTF-8") from None
         except OSError as exc:
-            raise UserError(f"cannot read {_display(path, base)}: {exc.strerror}") from None
-        files[tag] = DownFile(tag, path, _display(path, base), text)
+            raise UserError(f"cannot read {display_path(path, base)}: {exc.strerror}") from None
+        files[tag] = DownFile(tag, path, display_path(path, base), text)
     drafts = [f.display for f in files.values() if is_draft(f.text)]
     if drafts:
         raise UserError(
@@ -86,41 +78,17 @@ def load_down_files(rollback_dir: Path, tags: Sequence[str], base: Path | None =
 class RollbackFailed(MigrationFailed):
     """A statement of a down file failed; that step was rolled back, so its migration is still applied."""
 
-    def __init__(
-        self,
-        *,
-        tag: str,
-        statement_number: int,
-        line: int,
-        path: str,
-        sqlstate: str | None,
-        server_message: str,
-        hint: str | None = None,
-        detail: str | None = None,
-        done: Sequence[str] = (),
-    ) -> None:
-        super().__init__(
-            tag=tag,
-            statement_number=statement_number,
-            line=line,
-            path=path,
-            sqlstate=sqlstate,
-            server_message=server_message,
-            hint=hint,
-            detail=detail,
+    action = "rollback of"
+
+    def __init__(self, *, done: Sequence[str] = (), **failure: Any) -> None:
+        self.done = tuple(done)  # newer steps that completed before this one failed
+        super().__init__(**failure)
+
+    def outcome(self) -> str:
+        earlier = f" ({len(self.done)} newer step(s) stay rolled back: {', '.join(self.done)})" if self.done else ""
+        return (
+            f"That step was undone, so {self.tag} is still applied{earlier}; fix the down file and run rollback again."
         )
-        parts = [f"rollback of {tag} failed at statement {statement_number} ({path}:{line}):"]
-        parts.append(f"[{sqlstate or '?????'}] {server_message}")
-        if detail:
-            parts.append(f"detail: {detail}")
-        if hint:
-            parts.append(f"hint: {hint}")
-        earlier = f" ({len(done)} newer step(s) stay rolled back: {', '.join(done)})" if done else ""
-        parts.append(
-            f"That step was undone, so {tag} is still applied{earlier}; fix the down file and run rollback again."
-        )
-        self.message = " ".join(parts)
-        self.args = (self.message,)
 
 
 # -- choosing what to undo (pure) -------------------------------------------------------------------

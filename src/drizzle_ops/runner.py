@@ -18,6 +18,7 @@ import psycopg
 
 from . import pg
 from .errors import MigrationFailed
+from .paths import display_path
 from .plan import Entry, compute_status, plan_migrate
 from .transactionality import concurrent_indexes, is_non_transactional
 from .workspace import Migration, Statement, Workspace
@@ -115,7 +116,7 @@ def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Mi
             tag=migration.tag,
             statement_number=statement.number,
             line=migration.line_of(statement, position),
-            path=_relative(migration, workspace),
+            path=display_path(migration.sql_path, workspace.root),
             sqlstate=diag.sqlstate,
             server_message=diag.message_primary or str(exc).strip(),
             hint=diag.message_hint,
@@ -207,13 +208,6 @@ def _apply(
     except MigrationFailed:
         progress.migration_failed(migration)
         raise
-
-
-def _relative(migration: Migration, workspace: Workspace) -> str:
-    try:
-        return str(migration.sql_path.relative_to(workspace.root))
-    except ValueError:
-        return str(migration.sql_path)
 
 
 def migrate(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import UserError
+from ..paths import display_path
 from ..workspace import Workspace
 from .engine import INVALID_IGNORE, NO_TRANSACTION_MARKER, is_marked_no_transaction, lint_migrations, lint_sql
 from .finding import Finding, Severity
@@ -44,14 +45,6 @@ def select_rules(exclude: Iterable[str] = ()) -> tuple[Rule, ...]:
     """Every rule but the excluded ones; an unknown id is bad input."""
     excluded = {rule_by_id(rule_id).id for rule_id in exclude}
     return tuple(rule for rule in ALL_RULES if rule.id not in excluded)
-
-
-def display_path(path: Path, base: Path | None = None) -> str:
-    base = base or Path.cwd()
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def lint_workspace(
