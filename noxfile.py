@@ -23,8 +23,11 @@ DEFAULT_PYTHON = "3.11" if "3.11" in PYTHONS else PYTHONS[-1]
 PG_MAJORS = ["14", "15", "16", "17", "18"]
 
 # one local-backend run per Python, then one container run per Postgres major
-MATRIX = [nox.param(py, "local", None, id=f"python={py}", tags=["python"]) for py in PYTHONS] + [
-    nox.param(DEFAULT_PYTHON, "docker", pg, id=f"pg={pg}", tags=["containers"]) for pg in PG_MAJORS
+MATRIX = [
+    *(nox.param(py, "local", None, id=f"python={py}", tags=["python"]) for py in PYTHONS),
+    # an existing server given by URL, as a team's shared CI database would be: each test makes its own database
+    nox.param(DEFAULT_PYTHON, "url", None, id="backend=url", tags=["python"]),
+    *(nox.param(DEFAULT_PYTHON, "docker", pg, id=f"pg={pg}", tags=["containers"]) for pg in PG_MAJORS),
 ]
 
 
@@ -50,12 +53,23 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 @nox.parametrize(("python", "backend", "pg"), MATRIX)
 def tests(session: nox.Session, backend: str, pg: str | None) -> None:
-    """pytest: unit tests, and integration tests against a disposable server (local or a container)."""
+    """pytest against a disposable server: local (per Python), an existing one by URL, or a container (per major)."""
     install_project(session, "pytest", "squawk-cli==2.70.0")  # squawk: the lint parity tests compare with it
     env = {"DRIZZLE_OPS_TEST_BACKEND": backend}
     if pg:
         env["DRIZZLE_OPS_TEST_PG"] = pg
-    session.run("pytest", *(session.posargs or test_paths(backend, session.python)), env=env)
+    paths = session.posargs or test_paths(backend, session.python)
+    if backend != "url":
+        session.run("pytest", *paths, env=env)
+        return
+    # the "existing server" is started with our own `inv db.up`, in a state folder of this session's
+    state = {"INVOKE_DRIZZLE_OPS_STATE_DIR": os.path.join(session.create_tmp(), "server")}
+    session.run("inv", "db.up", "--provider", "local", env=state)
+    try:
+        url = str(session.run("inv", "db.url", "--reveal", env=state, silent=True)).strip()
+        session.run("pytest", *paths, env={**env, "DRIZZLE_OPS_TEST_URL": url})
+    finally:
+        session.run("inv", "db.down", env=state)
 
 
 def test_paths(backend: str, python: object) -> list[str]:
@@ -65,7 +79,7 @@ def test_paths(backend: str, python: object) -> list[str]:
     The default Python: everything. Other Pythons: the unit tests and the core
     migrate path end to end; the rest of the integration suite is the same code.
     """
-    if backend == "docker":
+    if backend in ("docker", "url"):
         return ["tests/integration"]
     if python == DEFAULT_PYTHON:
         return ["tests/unit", "tests/integration"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -65,7 +66,9 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
         url = request.config.getoption("--server-url")
         if not url:
             pytest.exit("--backend url needs --server-url or DRIZZLE_OPS_TEST_URL", returncode=2)
-        yield Server(provider="url", url=url, major=major or "?")
+        server = Server(provider="url", url=url, major=major or "?")
+        _announce(request, backend, server)
+        yield server
         return
     if backend == "docker":
         from drizzle_ops.disposable import docker as docker_provider
@@ -80,14 +83,28 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
         from drizzle_ops.disposable.local import LocalProvider
 
         provider = LocalProvider()
+    # nox stops a session with SIGTERM: make it unwind like Ctrl-C, so this server is removed
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     server = provider.up(major=major)
     try:
-        with psycopg.connect(server.url) as conn:
-            version = conn.execute("select version()").fetchone()[0]
-        sys.stderr.write(f"\n[drizzle-ops tests] {backend} server: {version}\n")
+        _announce(request, backend, server)
         yield server
     finally:
         provider.down(server)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _announce(request: pytest.FixtureRequest, backend: str, server: Server) -> None:
+    """Say in the log which backend and which server version this session tests, uncaptured."""
+    with psycopg.connect(server.url) as conn:
+        version = conn.execute("select version()").fetchone()[0]
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        sys.stderr.write(f"\n[drizzle-ops tests] backend {backend}: {version}\n")
 
 
 @pytest.fixture(scope="session")
