@@ -47,17 +47,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
-def _owner_alive(owner: str) -> bool:
-    # owner labels look like pytest-<pid>; a session whose pid is gone left these behind
-    try:
-        os.kill(int(owner.rsplit("-", 1)[1]), 0)
-        return True
-    except (ValueError, IndexError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-
-
 @pytest.fixture(scope="session")
 def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     backend = request.config.getoption("--backend")
@@ -73,11 +62,7 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     if backend == "docker":
         from drizzle_ops.disposable import docker as docker_provider
 
-        client = docker_provider.client()
-        for container in client.containers.list(all=True, filters={"label": docker_provider.LABEL}):
-            owner = container.labels.get(f"{docker_provider.LABEL}.owner", "")
-            if owner.startswith("pytest-") and not _owner_alive(owner):
-                container.remove(force=True, v=True)
+        docker_provider.remove_orphans("pytest-")  # leftovers of earlier sessions that were killed
         provider = docker_provider.DockerProvider(owner=f"pytest-{os.getpid()}")
     else:
         from drizzle_ops.disposable.local import LocalProvider

@@ -137,3 +137,24 @@ def remove_all(owner: str | None = None) -> list[str]:
         container.remove(force=True, v=True)
         removed.append(container.name)
     return removed
+
+
+def remove_orphans(prefix: str = "pytest-") -> list[str]:
+    """Remove containers whose owner label names a process that is gone (``<prefix><pid>``): killed runs."""
+    removed = []
+    for container in client().containers.list(all=True, filters={"label": LABEL}):
+        owner = container.labels.get(f"{LABEL}.owner", "")
+        if owner.startswith(prefix) and not _pid_alive(owner.removeprefix(prefix)):
+            container.remove(force=True, v=True)
+            removed.append(container.name)
+    return removed
+
+
+def _pid_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # alive, just not ours
+    return True
