@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
+from drizzle_ops.paths import display_path
 from drizzle_ops.verify.conformance import check_conformance
 from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
@@ -76,7 +77,7 @@ def generate_and_round_trip(
     assert new.tag == f"{previous.idx + 1:04d}_{name}"
     assert f"Generated {new.tag}" in done.stdout
     draft_path = rollback_dir / f"{new.tag}.down.sql"
-    assert f"Drafted the down migration {draft_path}" in done.stdout
+    assert f"Drafted the down migration {display_path(draft_path, ROOT)}" in done.stdout
     assert is_draft(draft_path.read_text())
 
     applied = run_inv("migrate", "--workspace", str(ws), "--url", url)
