@@ -5,7 +5,7 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from drizzle_ops import cli, cli_generate, cli_lint, cli_rollback, cli_verify
+from drizzle_ops import cli  # the other cli_* modules load inside the task that needs them
 
 ROOT = Path(__file__).resolve().parent
 
@@ -87,6 +87,8 @@ def status(c, workspace=None, url=None, env=None, json=False, check=False, schem
 )
 def drift(c, workspace=None, url=None, env=None, json=False, check=False):
     """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
+    from drizzle_ops import cli_generate
+
     cli_generate.drift(_settings(c, workspace), url=url, env=env, as_json=json, check=check, pending_fails=False)
 
 
@@ -101,6 +103,8 @@ def drift(c, workspace=None, url=None, env=None, json=False, check=False):
 )
 def generate(c, name=None, custom=False, workspace=None, json=False, rollback_dir=None):
     """Run the workspace's drizzle-kit generate, check and lint its output, and draft the down migration."""
+    from drizzle_ops import cli_generate
+
     cli_generate.generate(_settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json)
 
 
@@ -114,6 +118,8 @@ def generate(c, name=None, custom=False, workspace=None, json=False, rollback_di
 )
 def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=False, lock_wait=None):
     """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
+    from drizzle_ops import cli_generate
+
     cli_generate.repair(_settings(c, workspace, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes)
 
 
@@ -144,6 +150,8 @@ def rollback(
     lock_wait=None,
 ):
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
+    from drizzle_ops import cli_rollback
+
     cli_rollback.rollback(
         _settings(c, workspace, rollback_dir=rollback_dir, lock_wait=lock_wait),
         url=url,
@@ -182,6 +190,8 @@ def verify(
     rollback_dir=None,
 ):
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
+    from drizzle_ops import cli_generate, cli_verify
+
     if rollback_drafts:
         cli_generate.check_drafts(_settings(c, workspace, rollback_dir=rollback_dir), as_json=json)
         return
@@ -247,6 +257,8 @@ def lint(
     env=None,
 ):
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
+    from drizzle_ops import cli_lint
+
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     cli_lint.lint(
         _settings(c, workspace),

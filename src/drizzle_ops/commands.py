@@ -5,30 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from . import node, pg, runner
-from . import rollback as rollback_engine
-from .checks_api import load_checks, select
+from . import pg, runner
 from .config import Environment, Settings, Target, resolve_target
-from .deploy_plan import DEFAULT_LARGE_ROWS, DeployPlan, build_plan
 from .disposable.base import Server
 from .disposable.default import DefaultServer
-from .down_draft import is_draft
 from .errors import UserError
-from .generate import Generated
-from .generate import generate as run_generate
 from .paths import display_path
 from .plan import Entry, State, plan_migrate
-from .repair import RepairPlan, plan_repair, record_hash
-from .rollback import RollbackProgress, RollbackResult, down_path, load_down_files, plan_rollback
 from .runner import ExecutionPolicy, MigrateResult, Progress
 from .safety import confirm_protected
-from .verify.conformance import CHECK_ID, Conformance, applied_head, check_conformance
-from .verify.deploy import verify_each
-from .verify.run import CheckResult, run_checks, run_conformance
 from .workspace import Workspace, load_workspace
+
+# Each task imports only what it runs: `inv migrate` should not pay for the SQL parser,
+# the snapshot comparison or the down-draft writer (see benchmarks/results.md).
+if TYPE_CHECKING:
+    from .deploy_plan import DeployPlan
+    from .generate import Generated
+    from .repair import RepairPlan
+    from .rollback import RollbackProgress, RollbackResult
+    from .verify.conformance import Conformance
+    from .verify.run import CheckResult
 
 
 @dataclass
@@ -128,6 +128,9 @@ def migrate(
                 allow_out_of_order=allow_out_of_order,
                 allow_modified=allow_modified,
             ).planned
+            from .rollback import load_down_files
+            from .verify.deploy import verify_each
+
             downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
             after_each = verify_each(workspace, downs, policy=policy_for(environment), log=log)
         result = runner.migrate(
@@ -168,7 +171,11 @@ def rollback(
     log: Callable[[str], None] | None = None,
 ) -> RollbackOutcome:
     workspace = workspace_of(settings)
-    plan_rollback([], steps=steps, to=to, all_=all_)  # bad flags are bad input: say so before connecting
+    from . import rollback as rollback_engine
+
+    rollback_engine.plan_rollback(
+        [], steps=steps, to=to, all_=all_
+    )  # bad flags are bad input: say so before connecting
     if to is not None:
         workspace.by_tag(to)
     environment = settings.environment(env) if env else None
@@ -212,6 +219,10 @@ def verify(
     log: Callable[[str], None] | None = None,
 ) -> VerifyOutcome:
     workspace = workspace_of(settings)
+    from .checks_api import load_checks, select
+    from .verify.conformance import CHECK_ID, applied_head
+    from .verify.run import run_checks, run_conformance
+
     checks, builtin = select(load_checks(settings.checks_dir, settings.project_root), only, [CHECK_ID])
     with connection(settings, url, env, log) as c:
         head = applied_head(workspace, runner.status(c.conn, workspace))
@@ -245,10 +256,12 @@ def deploy_plan(
     url: str | None = None,
     env: str | None = None,
     *,
-    large_rows: int = DEFAULT_LARGE_ROWS,
+    large_rows: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> DeployPlan:
     """What migrate would do on the target, for review; reads only."""
+    from .deploy_plan import DEFAULT_LARGE_ROWS, build_plan
+
     workspace = workspace_of(settings)
     environment = settings.environment(env) if env else None
     with connection(settings, url, env, log) as c:
@@ -260,7 +273,7 @@ def deploy_plan(
             environment=environment.name if environment else None,
             lock_timeout=environment.lock_timeout if environment else None,
             statement_timeout=environment.statement_timeout if environment else None,
-            large_rows=large_rows,
+            large_rows=DEFAULT_LARGE_ROWS if large_rows is None else large_rows,
         )
 
 
@@ -275,6 +288,8 @@ def generate(
     log: Callable[[str], None] | None = None,
 ) -> Generated:
     """drizzle-kit generate through the workspace's package manager, then checks, lint and a down draft."""
+    from .generate import generate as run_generate
+
     return run_generate(
         settings.workspace,
         settings.overrides,
@@ -294,6 +309,9 @@ class DraftFile:
 
 def rollback_drafts(settings: Settings) -> tuple[Workspace, list[DraftFile]]:
     """Down files of journal migrations that still carry the draft marker (offline: no database)."""
+    from .down_draft import is_draft
+    from .rollback import down_path
+
     workspace = workspace_of(settings)
     found = []
     for migration in workspace.migrations:
@@ -315,6 +333,8 @@ def drift(
     settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
 ) -> DriftOutcome:
     """Files against rows (status), and the live schema against the snapshot of the applied head; reads only."""
+    from .verify.conformance import applied_head, check_conformance
+
     workspace = workspace_of(settings)
     with connection(settings, url, env, log) as c:
         entries = runner.status(c.conn, workspace)
@@ -341,6 +361,8 @@ def repair(
     on_wait: Callable[[pg.LockHolder | None], None] | None = None,
 ) -> RepairOutcome:
     """Without ``yes`` only shows what would change; with it, records the file's hash under the migration lock."""
+    from .repair import plan_repair, record_hash
+
     workspace = workspace_of(settings)
     migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting
     environment = settings.environment(env) if env else None
@@ -400,6 +422,8 @@ def migrate_with_drizzle(
     run out meanwhile. We refuse what drizzle would get wrong silently: an edited
     applied file, and an unapplied migration older than the newest applied one.
     """
+    from . import node
+
     workspace = workspace_of(settings)
     environment = settings.environment(env) if env else None
     confirm_protected(environment, yes=yes, action="migrate", ask=ask)

@@ -6,8 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -15,10 +14,12 @@ from rich.text import Text
 
 from .pg import LockHolder
 from .plan import Entry, State
-from .rollback import DownFile, RollbackResult
 from .runner import MigrateResult
-from .verify.run import CheckResult
 from .workspace import Migration
+
+if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
+    from .rollback import DownFile, RollbackResult
+    from .verify.run import CheckResult
 
 STATE_STYLE = {
     State.APPLIED: "green",
@@ -208,6 +209,8 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
 
 def junit_xml(results: Sequence[CheckResult], suite: str) -> str:
     """One JUnit testsuite, a testcase per check: what CI systems render as test results."""
+    from xml.etree import ElementTree
+
     root = ElementTree.Element(
         "testsuite",
         name=suite,
