@@ -96,5 +96,5 @@ def reliability(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks against baselines measured in the same run; writes benchmarks/results.md (not run by default)."""
-    install_project(session)
+    install_project(session, "pyinstrument")  # the report includes where inv's time goes
     session.run("python", "-m", "benchmarks.run", *session.posargs, env={"PYTHONPATH": os.getcwd()})

@@ -93,7 +93,7 @@ def migrate(
                 unsupported=[flag for flag, given in flags.items() if given],
             )
             return
-    with guarded(url, as_json):
+    with guarded(url, as_json), report.ConsoleProgress() as progress:
         outcome = commands.migrate(
             settings,
             url,
@@ -104,7 +104,7 @@ def migrate(
             allow_modified=allow_modified,
             yes=yes,
             ask=terminal_prompt(),
-            progress=report.ConsoleProgress(),
+            progress=progress,
             log=report.log,
             verify=verify,
         )
@@ -146,7 +146,8 @@ def migrate(
             f"Nothing to migrate on {outcome.database}: all {total} migrations are applied.", highlight=False
         )
         return
-    report.out.print(report.migrate_table(result))
+    if len(result.applied) <= report.TABLE_LIMIT:
+        report.out.print(report.migrate_table(result))
     seconds = sum(a.seconds for a in result.applied)
     report.out.print(
         f"Applied {len(result.applied)} migration(s) to {outcome.database} in {seconds:.2f}s.", highlight=False

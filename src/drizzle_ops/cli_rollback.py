@@ -29,7 +29,7 @@ def rollback(
     dry_run: bool,
     yes: bool,
 ) -> None:
-    with guarded(url, as_json):
+    with guarded(url, as_json), report.ConsoleRollbackProgress() as progress:
         outcome = commands.rollback(
             settings,
             url,
@@ -40,7 +40,7 @@ def rollback(
             dry_run=dry_run,
             yes=yes,
             ask=terminal_prompt(),
-            progress=report.ConsoleRollbackProgress(),
+            progress=progress,
             log=report.log,
         )
     result = outcome.result
