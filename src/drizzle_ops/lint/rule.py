@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pglast import ast
 
 from .finding import Severity
-from .sqlast import TableKey, table_key
+from .sqlast import TableKey, alter_table_commands, table_key
 
 # squawk flags these statements on a table created in the same transaction; we do not.
 NEW_TABLE_EXEMPTION = (
@@ -55,6 +55,18 @@ class Context:
     def is_new_table(self, relation: ast.RangeVar | None) -> bool:
         """True for a table created earlier in this migration: empty, and unseen by other sessions."""
         return relation is not None and table_key(relation) in self.new_tables
+
+    def alters_existing_table(self, node: ast.Node) -> tuple[ast.RangeVar, list[ast.AlterTableCmd]] | None:
+        """An ALTER TABLE's table and subcommands, when the table existed before this migration (else None).
+
+        What most lock rules ask first: a table created a few lines above is empty
+        and invisible to other sessions, so nothing there can block anyone.
+        """
+        relation = getattr(node, "relation", None)
+        commands = alter_table_commands(node)
+        if not commands or relation is None or self.is_new_table(relation):
+            return None
+        return relation, commands
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,10 @@ def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    relation = getattr(statement.node, "relation", None)
-    commands = alter_table_commands(statement.node)
-    if not commands or relation is None or context.is_new_table(relation):
+    found = context.alters_existing_table(statement.node)
+    if found is None:
         return
+    relation, commands = found
     for cmd in commands:
         if cmd.subtype is not AlterTableType.AT_SetNotNull:
             continue

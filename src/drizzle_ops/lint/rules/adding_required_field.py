@@ -8,17 +8,17 @@ from pglast.enums import ConstrType
 
 from ..finding import Severity
 from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
-from ..sqlast import added_column, alter_table_commands, column_has, is_serial, table_name
+from ..sqlast import added_column, column_has, is_serial, table_name
 
 _FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY)
 _NOT_NULL = (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)  # a primary key implies NOT NULL
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    relation = getattr(statement.node, "relation", None)
-    commands = alter_table_commands(statement.node)
-    if not commands or context.is_new_table(relation):
+    found = context.alters_existing_table(statement.node)
+    if found is None:
         return
+    relation, commands = found
     for cmd in commands:
         column = added_column(cmd)
         if column is None or not (column.is_not_null or column_has(column, *_NOT_NULL)):

@@ -8,14 +8,14 @@ from pglast.enums import ConstrType
 
 from ..finding import Severity
 from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import added_column, added_constraint, alter_table_commands, column_has, table_name
+from ..sqlast import added_column, added_constraint, column_has, table_name
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    relation = getattr(statement.node, "relation", None)
-    commands = alter_table_commands(statement.node)
-    if not commands or context.is_new_table(relation):
+    found = context.alters_existing_table(statement.node)
+    if found is None:
         return
+    relation, commands = found
     table = table_name(relation)
     for cmd in commands:
         constraint = added_constraint(cmd)

@@ -8,14 +8,14 @@ from pglast.enums import AlterTableType
 
 from ..finding import Severity
 from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
-from ..sqlast import alter_table_commands, table_name
+from ..sqlast import table_name
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    relation = getattr(statement.node, "relation", None)
-    commands = alter_table_commands(statement.node)
-    if not commands or context.is_new_table(relation):
+    found = context.alters_existing_table(statement.node)
+    if found is None:
         return
+    relation, commands = found
     for cmd in commands:
         if cmd.subtype is AlterTableType.AT_AlterColumnType:
             yield Violation(

@@ -29,10 +29,10 @@ def _added_not_valid_in_transaction(context: Context) -> set[tuple[TableKey, str
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
-    relation = getattr(statement.node, "relation", None)
-    commands = alter_table_commands(statement.node)
-    if not commands or context.is_new_table(relation):
+    found = context.alters_existing_table(statement.node)
+    if found is None:
         return
+    relation, commands = found
     table = table_name(relation)
     for cmd in commands:
         constraint = added_constraint(cmd)
