@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ..errors import UserError
 from ..plan import Entry, State
 from ..workspace import FOLDERS, Migration, Workspace
 from .canonical import Canonicalizer
@@ -19,6 +18,7 @@ from .catalog import read_catalog
 from .compare import Difference, compare
 from .model import Schema
 from .snapshot import from_snapshot
+from .snapshot_v1 import VERSION, expected_v1
 
 CHECK_ID = "snapshot-conformance"
 
@@ -44,21 +44,23 @@ def applied_head(workspace: Workspace, entries: Sequence[Entry]) -> Migration | 
     return head
 
 
-def expected_schema(migration: Migration | None) -> Schema:
+def expected_schema(workspace: Workspace, migration: Migration | None) -> Schema:
+    """The schema ``migration``'s snapshot describes (an empty one for None).
+
+    A drizzle-kit 0.31 snapshot (v7) holds the whole schema; a v1 snapshot (version
+    "9", the folder layout) holds a diff, folded from the base through every parent.
+    """
     if migration is None:
         return from_snapshot({})
-    return from_snapshot(migration.snapshot(), str(migration.snapshot_path))
+    snapshot = migration.snapshot()
+    if workspace.layout == FOLDERS or snapshot.get("version") == VERSION or snapshot.get("type") in ("base", "diff"):
+        return expected_v1(workspace, migration)
+    return from_snapshot(snapshot, str(migration.snapshot_path))
 
 
 def check_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migration | None) -> Conformance:
     """Compare the database with ``head``'s snapshot (or with an empty schema when ``head`` is None)."""
-    if workspace.layout == FOLDERS:
-        # v1 snapshots hold deltas, not the whole schema: comparing against one would report everything
-        raise UserError(
-            "snapshot conformance reads drizzle-kit 0.31 snapshots; this workspace uses the v1 layout, whose "
-            "snapshots are diffs: run the project's checks alone with --only"
-        )
-    expected = expected_schema(head)
+    expected = expected_schema(workspace, head)
     with conn.transaction(force_rollback=True):
         row = conn.execute("select current_setting('search_path')").fetchone()
         parse_path = row[0] if row else "public"

@@ -105,7 +105,8 @@ def _schema_of(entry: dict[str, Any]) -> str:
     return str(entry.get("schema") or PUBLIC)
 
 
-def _column(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Column:
+def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Column:
+    """A column as a snapshot describes it (v7's column objects; snapshot_v1 passes v9 rows shaped alike)."""
     type_raw = str(raw.get("type", ""))
     base, array = split_array(type_raw)
     type_schema = raw.get("typeSchema")
@@ -164,7 +165,7 @@ def _table(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Table:
     table = Table(schema=_schema_of(raw), name=str(raw["name"]))
     pk_columns: list[str] = []
     for col in (raw.get("columns") or {}).values():
-        column = _column(col, enum_schemas)
+        column = column_from_snapshot(col, enum_schemas)
         table.columns[column.name] = column
         if col.get("primaryKey"):
             pk_columns.append(column.name)

@@ -1,0 +1,512 @@
+"""Read drizzle-kit v1 snapshots (version "9") into the common schema model.
+
+drizzle-kit v1 keeps the whole schema only in the first migration's snapshot
+(``"type": "base"``, a ``ddl`` list of rows, each with an ``entityType``). Every
+later snapshot (``"type": "diff"``) names its parents in ``prevIds`` and holds
+``deltas`` against them:
+
+- ``{"op": "create", "row": {...}}`` adds a row (the same row again is no change);
+- ``{"op": "drop", "key": K}`` removes the row with key ``K``, and only that row
+  (dropping a table comes with one drop per column, index, constraint...);
+- ``{"op": "alter", "key": K, "set": {...}}`` changes fields of a row;
+- ``{"op": "rename", "key": K, "set": {...}}`` changes fields that name it; the
+  rows that refer to it follow (a renamed table takes its columns, indexes and
+  constraints along, a renamed column is renamed inside indexes and keys, a
+  renamed enum inside the columns of that type, a renamed schema takes its
+  tables, enums, sequences and views).
+
+A key is ``<entityType>`` NUL ``<JSON array of the row's identity fields>``, e.g.
+``columns\\0["public","users","email"]``.
+
+Folding: the state at a snapshot is its base's ``ddl`` plus the deltas of every
+snapshot on the way, followed along the first parent. A merge (several
+``prevIds``) starts from its first parent's state, then applies the deltas of
+every snapshot that only its other parents descend from, in workspace order
+(folder name order), then its own deltas, which drizzle-kit computed against
+exactly that state. This is how drizzle-kit 1.0.0-rc.5 reconstructs a snapshot.
+An alter, rename or drop of a row that is not there changes nothing (two
+branches may both drop one column), as in drizzle-kit.
+
+The rows are then read into the same ``Schema`` that ``from_snapshot`` builds for
+0.31 snapshots. Views, policies, roles, privileges and row-level security are
+not compared (the catalog side does not read them either).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UserError
+from ..workspace import ZERO_UUID, Migration, Workspace
+from .model import (
+    PUBLIC,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+from .snapshot import column_from_snapshot
+
+VERSION = "9"
+Row = dict[str, Any]
+Key = tuple[str, tuple[Any, ...]]  # (entityType, identity values)
+
+# the fields that identify a row of each entity type (drizzle-kit's postgres ddl)
+IDENTITY: dict[str, tuple[str, ...]] = {
+    "schemas": ("name",),
+    "tables": ("schema", "name"),
+    "enums": ("schema", "name"),
+    "columns": ("schema", "table", "name"),
+    "indexes": ("schema", "name"),
+    "fks": ("schema", "table", "name"),
+    "pks": ("schema", "table", "name"),
+    "uniques": ("schema", "table", "name"),
+    "checks": ("schema", "table", "name"),
+    "sequences": ("schema", "name"),
+    "roles": ("name",),
+    "privileges": ("schema", "table", "grantor", "grantee", "type"),
+    "policies": ("schema", "table", "name"),
+    "views": ("schema", "name"),
+}
+IGNORED = frozenset({"roles", "privileges", "policies", "views"})  # read and folded, never compared
+
+_WORDS = {
+    "schemas": "schema",
+    "tables": "table",
+    "enums": "enum",
+    "columns": "column",
+    "indexes": "index",
+    "fks": "foreign key",
+    "pks": "primary key",
+    "uniques": "unique constraint",
+    "checks": "check constraint",
+    "sequences": "sequence",
+    "roles": "role",
+    "privileges": "privilege",
+    "policies": "policy",
+    "views": "view",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How rows of ``holder`` name a row of ``target``, so a rename can follow.
+
+    ``fields`` pairs a field of the target with the holder's field that must hold
+    the same value. ``names``, when set, is the holder's list of the target's
+    ``name`` values (column lists); ``pick`` is the key of the name in a list of
+    objects and ``skip`` a key that, when true, marks an element that names
+    nothing (an index expression).
+    """
+
+    holder: str
+    target: str
+    fields: tuple[tuple[str, str], ...]
+    names: str | None = None
+    pick: str | None = None
+    skip: str | None = None
+    applies: Callable[[Row], bool] | None = None
+
+    def patch(self, row: Row, before: Row, after: Row) -> Row | None:
+        """The fields of ``row`` to change now that ``before`` became ``after``; None if it doesn't refer to it."""
+        if self.applies is not None and not self.applies(row):
+            return None
+        if any(row.get(mine) != before.get(theirs) for theirs, mine in self.fields):
+            return None
+        patch = {mine: after.get(theirs) for theirs, mine in self.fields}
+        if self.names is None:
+            return patch
+        elements = row.get(self.names)
+        if not isinstance(elements, list):
+            return None
+        renamed, changed = [], False
+        for element in elements:
+            if self.pick is not None and isinstance(element, dict):
+                if not (self.skip and element.get(self.skip)) and element.get(self.pick) == before.get("name"):
+                    element, changed = {**element, self.pick: after.get("name")}, True
+            elif self.pick is None and element == before.get("name"):
+                element, changed = after.get("name"), True
+            renamed.append(element)
+        return {**patch, self.names: renamed} if changed else None
+
+
+_IN_TABLE = (("schema", "schema"), ("name", "table"))
+_OF_COLUMN = (("schema", "schema"), ("table", "table"))
+REFERENCES: tuple[Reference, ...] = (
+    *(Reference(holder, "schemas", (("name", "schema"),)) for holder in ("tables", "enums", "sequences", "views")),
+    *(
+        Reference(holder, "tables", _IN_TABLE)
+        for holder in ("columns", "indexes", "pks", "uniques", "fks", "checks", "policies", "privileges")
+    ),
+    Reference(
+        "columns",
+        "enums",
+        (("schema", "typeSchema"), ("name", "type")),
+        applies=lambda row: bool(row.get("typeSchema")) and row.get("typeSchema") != "pg_catalog",
+    ),
+    Reference("indexes", "columns", _OF_COLUMN, names="columns", pick="value", skip="isExpression"),
+    Reference("pks", "columns", _OF_COLUMN, names="columns"),
+    Reference("uniques", "columns", _OF_COLUMN, names="columns"),
+    Reference("fks", "columns", _OF_COLUMN, names="columns"),
+    Reference("fks", "tables", (("schema", "schemaTo"), ("name", "tableTo"))),
+    Reference("fks", "columns", (("schema", "schemaTo"), ("table", "tableTo")), names="columnsTo"),
+    Reference("policies", "roles", (), names="roles"),
+    Reference("privileges", "roles", (("name", "grantee"),)),
+    Reference("privileges", "roles", (("name", "grantor"),)),
+)
+
+
+def key_of(row: Mapping[str, Any]) -> Key:
+    entity = row["entityType"]
+    return entity, tuple(row.get(field) for field in IDENTITY[entity])
+
+
+def describe(key: Key) -> str:
+    """'column public.users.email', as errors name an entity."""
+    entity, identity = key
+    return f"{_WORDS.get(entity, entity)} {'.'.join(str(part) for part in identity if part is not None)}"
+
+
+def parse_key(text: Any, source: str) -> Key:
+    """``columns\\0["public","users","email"]`` -> ('columns', ('public', 'users', 'email'))."""
+    entity, sep, identity = text.partition("\0") if isinstance(text, str) else ("", "", "")
+    try:
+        values = json.loads(identity) if sep else None
+    except json.JSONDecodeError:
+        values = None
+    if entity not in IDENTITY or not isinstance(values, list) or len(values) != len(IDENTITY[entity]):
+        raise UserError(f"{source}: cannot read the delta key {text!r}; regenerate the snapshot with drizzle-kit")
+    return entity, tuple(values)
+
+
+def _same(a: Row, b: Row) -> bool:
+    """Equal rows, a missing field counting as null (drizzle-kit fills missing fields with null)."""
+    return {k: v for k, v in a.items() if v is not None} == {k: v for k, v in b.items() if v is not None}
+
+
+class State:
+    """The rows of a schema, by key, with the file that last wrote each one (for errors)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Key, Row] = {}
+        self.origin: dict[Key, str] = {}
+
+    def create(self, raw: Any, source: str) -> None:
+        if not isinstance(raw, dict) or raw.get("entityType") not in IDENTITY:
+            kind = raw.get("entityType") if isinstance(raw, dict) else type(raw).__name__
+            raise UserError(
+                f"{source}: a row of entity type {kind!r}, which drizzle-ops does not know (drizzle-kit "
+                "1.0.0-rc.5 writes schemas, tables, enums, columns, indexes, fks, pks, uniques, checks, sequences, "
+                "roles, privileges, policies, views); regenerate the snapshot with drizzle-kit"
+            )
+        row = dict(raw)
+        key = key_of(row)
+        held = self.rows.get(key)
+        if held is not None:
+            if _same(held, row):
+                return
+            raise UserError(
+                f"{source} creates {describe(key)}, which {self.origin[key]} already created differently; "
+                "two migrations gave one name to two entities: regenerate the later one with drizzle-kit"
+            )
+        self.rows[key] = row
+        self.origin[key] = source
+
+    def drop(self, key: Key) -> None:
+        self.rows.pop(key, None)
+        self.origin.pop(key, None)
+
+    def change(self, key: Key, values: Any, source: str) -> None:
+        """Alter or rename: set fields; when the key changes, the rows naming this one follow."""
+        if not isinstance(values, dict):
+            raise UserError(f"{source}: the delta for {describe(key)} has no `set` object; regenerate it")
+        row = self.rows.get(key)
+        if row is None:
+            return
+        before = dict(row)
+        row.update(values)
+        self.origin[key] = source
+        if key_of(row) != key:
+            self._follow(key, before, row)
+            self._rekey(source)
+
+    def _follow(self, key: Key, before: Row, after: Row) -> None:
+        by_type: dict[str, list[Row]] = {}
+        for row in self.rows.values():
+            by_type.setdefault(row["entityType"], []).append(row)
+        moved = [(key[0], before, after)]
+        seen = {key}
+        while moved:
+            entity, old, new = moved.pop(0)
+            for reference in REFERENCES:
+                if reference.target != entity:
+                    continue
+                for row in by_type.get(reference.holder, []):
+                    patch = reference.patch(row, old, new)
+                    if patch is None:
+                        continue
+                    previous = dict(row)
+                    row.update(patch)
+                    old_key = key_of(previous)
+                    if key_of(row) != old_key and old_key not in seen:
+                        seen.add(old_key)
+                        moved.append((reference.holder, previous, row))
+
+    def _rekey(self, source: str) -> None:
+        rows: dict[Key, Row] = {}
+        origin: dict[Key, str] = {}
+        for old_key, row in self.rows.items():
+            key = key_of(row)
+            if key in rows:
+                raise UserError(
+                    f"{source} renames {describe(key)} onto another entity with that name; "
+                    "regenerate the migration with drizzle-kit"
+                )
+            rows[key] = row
+            origin[key] = self.origin.get(old_key, source)
+        self.rows, self.origin = rows, origin
+
+    def apply(self, deltas: Any, source: str) -> None:
+        if not isinstance(deltas, list):
+            raise UserError(f"{source}: `deltas` is not a list; regenerate the snapshot with drizzle-kit")
+        for number, delta in enumerate(deltas, 1):
+            op = delta.get("op") if isinstance(delta, dict) else None
+            if op == "create":
+                self.create(delta.get("row"), source)
+            elif op == "drop":
+                self.drop(parse_key(delta.get("key"), source))
+            elif op in ("alter", "rename"):
+                self.change(parse_key(delta.get("key"), source), delta.get("set"), source)
+            else:
+                raise UserError(
+                    f"{source}: delta {number} has op {op!r}; drizzle-ops reads create, drop, alter and rename "
+                    "(drizzle-kit 1.0.0-rc.5): regenerate the snapshot with drizzle-kit"
+                )
+
+
+# -- following the snapshots ------------------------------------------------------------------------
+
+
+def _checked(source: str, snapshot: Any) -> Mapping[str, Any]:
+    if not isinstance(snapshot, dict):
+        raise UserError(f"{source} is not a JSON object; regenerate it with drizzle-kit")
+    version = snapshot.get("version")
+    if version != VERSION:
+        raise UserError(
+            f"{source} is a snapshot of version {version!r}; snapshot conformance reads drizzle-kit v1's version "
+            f"{VERSION!r} (run `drizzle-kit up` to upgrade older v1 snapshots)"
+        )
+    kind, body = snapshot.get("type"), "ddl" if snapshot.get("type") == "base" else "deltas"
+    if kind not in ("base", "diff") or not isinstance(snapshot.get("id"), str):
+        raise UserError(f"{source} has no `id` or a `type` other than base/diff; regenerate it with drizzle-kit")
+    if not isinstance(snapshot.get("prevIds"), list) or not isinstance(snapshot.get(body), list):
+        raise UserError(f"{source} ({kind}) has no `prevIds` or `{body}` list; regenerate it with drizzle-kit")
+    return snapshot
+
+
+def _ancestors(by_id: Mapping[str, tuple[str, Mapping[str, Any]]], ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    stack = [i for i in ids if i != ZERO_UUID]
+    while stack:
+        current = stack.pop()
+        if current in found or current not in by_id:
+            continue
+        found.add(current)
+        stack.extend(p for p in by_id[current][1]["prevIds"] if p != ZERO_UUID)
+    return found
+
+
+def fold_state(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> State:
+    """The state at snapshot ``head`` (default: the last one), with the file that wrote each row.
+
+    ``snapshots`` is (file name, parsed snapshot) in workspace order, and must
+    hold every ancestor of ``head``.
+    """
+    state = State()
+    if not snapshots:
+        return state
+    ordered = [(source, _checked(source, snapshot)) for source, snapshot in snapshots]
+    by_id = {snapshot["id"]: (source, snapshot) for source, snapshot in ordered}
+    head_id = head if head is not None else ordered[-1][1]["id"]
+    if head_id not in by_id:
+        raise UserError(f"no snapshot with id {head_id}; regenerate the migrations with drizzle-kit")
+    chain: list[tuple[str, Mapping[str, Any]]] = []
+    visited = {head_id}
+    source, snapshot = by_id[head_id]
+    while snapshot["type"] == "diff":
+        chain.append((source, snapshot))
+        parent = next(iter(snapshot["prevIds"]), ZERO_UUID)
+        if parent == ZERO_UUID or parent not in by_id or parent in visited:
+            raise UserError(
+                f"{source}: its first parent {parent} leads to no base snapshot among the migrations up to "
+                f"{by_id[head_id][0]}; restore the missing migration folders or regenerate with drizzle-kit"
+            )
+        visited.add(parent)
+        source, snapshot = by_id[parent]
+    for row in snapshot["ddl"]:
+        if isinstance(row, dict) and row.get("entityType") in IDENTITY and key_of(row) in state.rows:
+            raise UserError(f"{source} lists {describe(key_of(row))} twice; regenerate it with drizzle-kit")
+        state.create(row, source)
+    for source, snapshot in reversed(chain):
+        first, *others = snapshot["prevIds"]
+        if others:
+            only_others = _ancestors(by_id, others) - _ancestors(by_id, [first])
+            for other_source, other in ordered:
+                if other["id"] in only_others and other["type"] == "diff":
+                    state.apply(other["deltas"], other_source)
+        state.apply(snapshot["deltas"], source)
+    return state
+
+
+def fold(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> list[Row]:
+    """Every ddl row of the schema at snapshot ``head`` (default: the last one)."""
+    return list(fold_state(snapshots, head).rows.values())
+
+
+def workspace_snapshots(workspace: Workspace, head: Migration) -> list[tuple[str, Any]]:
+    """(file, snapshot) of every migration up to ``head``, in workspace order (parents come first)."""
+    position = workspace.migrations.index(head)
+    return [(str(m.snapshot_path), m.snapshot()) for m in workspace.migrations[: position + 1]]
+
+
+def expected_v1(workspace: Workspace, head: Migration) -> Schema:
+    """The schema the v1 snapshot of ``head`` describes, folded from its base through every diff."""
+    snapshots = workspace_snapshots(workspace, head)
+    head_id = snapshots[-1][1].get("id")
+    if not isinstance(head_id, str):
+        raise UserError(f"{head.snapshot_path} has no `id`; regenerate it with drizzle-kit")
+    state = fold_state(snapshots, head_id)
+    return from_rows(list(state.rows.values()), str(head.snapshot_path), state.origin)
+
+
+# -- rows to the model ------------------------------------------------------------------------------
+
+
+def _index(row: Row) -> Index:
+    columns = []
+    for col in row.get("columns") or []:
+        opclass = col.get("opclass")
+        # drizzle-kit writes an operator class only when it is not the type's default
+        named = opclass.get("name") if isinstance(opclass, dict) and not opclass.get("default") else None
+        columns.append(
+            IndexColumn(
+                expression=str(col["value"]),
+                is_expression=bool(col.get("isExpression", False)),
+                desc=not col.get("asc", True),
+                nulls_first=bool(col.get("nullsFirst", False)),
+                opclass=str(named) if named else None,
+            )
+        )
+    params = []
+    for part in str(row.get("with") or "").split(","):  # 'fillfactor=70, deduplicate_items=false'
+        name, _, value = part.strip().lower().partition("=")
+        if name:
+            params.append((name.strip(), value.strip()))
+    return Index(
+        name=str(row["name"]),
+        columns=tuple(columns),
+        unique=bool(row.get("isUnique", False)),
+        method=str(row.get("method") or "btree").lower(),
+        where=row.get("where") or None,
+        with_=tuple(sorted(params)),
+    )
+
+
+def _column_raw(row: Row) -> Row:
+    """A v9 column row shaped as snapshot.py reads v7 columns: the array dimensions back on the type."""
+    dimensions = int(row.get("dimensions") or 0)
+    type_schema = row.get("typeSchema")
+    return {
+        **row,
+        "type": str(row["type"]) + "[]" * dimensions,
+        "typeSchema": None if type_schema == "pg_catalog" else type_schema,
+    }
+
+
+def _table(model: Schema, row: Row, origin: str) -> Table:
+    table = model.tables.get((str(row["schema"]), str(row["table"])))
+    if table is None:
+        raise UserError(
+            f"{origin}: {describe(key_of(row))} belongs to table {row['schema']}.{row['table']}, which the "
+            "snapshots do not have; regenerate the migration with drizzle-kit"
+        )
+    return table
+
+
+def _add(model: Schema, row: Row, enum_schemas: dict[str, set[str]], origin: str) -> None:
+    entity = row["entityType"]
+    if entity == "columns":
+        column = column_from_snapshot(_column_raw(row), enum_schemas)
+        _table(model, row, origin).columns[column.name] = column
+    elif entity == "pks":
+        table = _table(model, row, origin)
+        if table.primary_key is not None:
+            raise UserError(f"{origin}: table {table.label} has two primary keys; regenerate it with drizzle-kit")
+        # a name drizzle-kit chose is PostgreSQL's default (<table>_pkey): PostgreSQL names it, so don't compare
+        name = str(row["name"]) if row.get("nameExplicit") else None
+        table.primary_key = PrimaryKey(name, tuple(str(c) for c in row["columns"]))
+    elif entity == "indexes":
+        index = _index(row)
+        _table(model, row, origin).indexes[index.name] = index
+    elif entity == "fks":
+        _table(model, row, origin).foreign_keys[str(row["name"])] = ForeignKey(
+            name=str(row["name"]),
+            columns=tuple(str(c) for c in row["columns"]),
+            target_schema=str(row.get("schemaTo") or PUBLIC),
+            target_table=str(row["tableTo"]),
+            target_columns=tuple(str(c) for c in row["columnsTo"]),
+            on_delete=str(row.get("onDelete") or "no action").lower(),
+            on_update=str(row.get("onUpdate") or "no action").lower(),
+        )
+    elif entity == "uniques":
+        _table(model, row, origin).uniques[str(row["name"])] = UniqueConstraint(
+            str(row["name"]), tuple(str(c) for c in row["columns"]), bool(row.get("nullsNotDistinct", False))
+        )
+    elif entity == "checks":
+        _table(model, row, origin).checks[str(row["name"])] = CheckConstraint(str(row["name"]), str(row["value"]))
+
+
+def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Key, str] | None = None) -> Schema:
+    """The schema a folded list of v9 ddl rows describes; errors name the file and the entity."""
+    model = Schema(schemas={PUBLIC})
+    enum_schemas: dict[str, set[str]] = {}
+    # containers first (schemas, enums, tables, sequences), then what lives in tables
+    first = ("schemas", "enums", "tables", "sequences")
+    ordered = [r for r in rows if r.get("entityType") in first] + [r for r in rows if r.get("entityType") not in first]
+    for row in ordered:
+        entity = row.get("entityType")
+        origin = (origins or {}).get(key_of(row), source) if entity in IDENTITY else source
+        try:
+            if entity == "schemas":
+                model.schemas.add(str(row["name"]))
+            elif entity == "enums":
+                key = (str(row["schema"]), str(row["name"]))
+                model.enums[key] = tuple(str(v) for v in row["values"])
+                enum_schemas.setdefault(key[1], set()).add(key[0])
+                model.schemas.add(key[0])
+            elif entity == "tables":
+                table = Table(schema=str(row["schema"]), name=str(row["name"]))
+                model.tables[(table.schema, table.name)] = table
+                model.schemas.add(table.schema)
+            elif entity == "sequences":
+                model.sequences.add((str(row["schema"]), str(row["name"])))
+                model.schemas.add(str(row["schema"]))
+            elif entity in IGNORED:
+                continue
+            elif entity in IDENTITY:
+                _add(model, row, enum_schemas, origin)
+            else:
+                raise UserError(f"{origin}: a row of unknown entity type {entity!r}; regenerate it with drizzle-kit")
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            what = describe(key_of(row)) if entity in IDENTITY and isinstance(row, dict) else repr(entity)
+            raise UserError(
+                f"{origin}: cannot read {what} ({type(exc).__name__}: {exc}); regenerate the snapshot with drizzle-kit"
+            ) from None
+    return model
