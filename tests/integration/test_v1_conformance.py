@@ -47,6 +47,15 @@ def test_verify_passes_on_a_migrated_v1_workspace(empty_db: str) -> None:
     assert check["detail"] == "matches the snapshot of 20261124140358_wishlist_items (3 table(s))"
 
 
+def test_migrate_verify_checks_each_v1_migration_against_its_folded_snapshot(empty_db: str) -> None:
+    rollback = str(V1 / "rollback")
+    result = run_inv("migrate", "--verify", "--workspace", str(V1), "--url", empty_db, "--rollback-dir", rollback)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.strip() for line in result.stderr.splitlines() if "verified:" in line] == [
+        f"verified: {m.tag} matches its snapshot" for m in WORKSPACE.migrations
+    ]
+
+
 HAND_MADE = {
     "drop index wishlist_items_user_sort_idx": "index wishlist_items_user_sort_idx: missing",
     "alter table wishlist_items alter column currency set default 'EUR'": (

@@ -434,8 +434,8 @@ def _table(model: Schema, row: Row, origin: str) -> Table:
     table = model.tables.get((str(row["schema"]), str(row["table"])))
     if table is None:
         raise UserError(
-            f"{origin}: {describe(key_of(row))} belongs to table {row['schema']}.{row['table']}, which the "
-            "snapshots do not have; regenerate the migration with drizzle-kit"
+            f"{origin}: the snapshots have {describe(key_of(row))} but not its table; "
+            "regenerate the migration with drizzle-kit"
         )
     return table
 
