@@ -422,6 +422,12 @@ def test_a_diff_that_reaches_no_base_is_refused() -> None:
         fold(snapshots)
 
 
+def test_a_merge_of_a_missing_snapshot_is_refused() -> None:
+    snapshots = [("0", base(table("t"))), ("1/snapshot.json", diff("m", parents=("base", "elsewhere")))]
+    with pytest.raises(UserError, match=r"1/snapshot.json: merges snapshot elsewhere, which no migration"):
+        fold(snapshots)
+
+
 def test_a_row_twice_in_a_base_is_refused() -> None:
     with pytest.raises(UserError, match=r"0/snapshot.json lists table public\.t twice"):
         fold([("0/snapshot.json", base(table("t"), table("t")))])

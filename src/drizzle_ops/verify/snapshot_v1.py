@@ -356,6 +356,12 @@ def fold_state(snapshots: Sequence[tuple[str, Any]], head: str | None = None) ->
         state.create(row, source)
     for source, snapshot in reversed(chain):
         first, *others = snapshot["prevIds"]
+        unknown = [p for p in others if p != ZERO_UUID and p not in by_id]
+        if unknown:
+            raise UserError(
+                f"{source}: merges snapshot {unknown[0]}, which no migration up to it has; "
+                "restore the missing migration folder or regenerate with drizzle-kit"
+            )
         if others:
             only_others = _ancestors(by_id, others) - _ancestors(by_id, [first])
             for other_source, other in ordered:
