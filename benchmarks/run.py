@@ -1103,10 +1103,10 @@ class StallPath:
     runs: list[StallRun]
 
     def median(self, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in self.runs)
+        return float(statistics.median(getattr(r, attr) for r in self.runs))
 
     def worst(self, attr: str) -> float:
-        return max(getattr(r, attr) for r in self.runs)
+        return float(max(getattr(r, attr) for r in self.runs))
 
 
 def stall_run(bench: Bench, url: str, argv: list[str], cwd: Path, env: dict[str, str]) -> StallRun:
