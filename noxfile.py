@@ -21,6 +21,8 @@ nox.options.error_on_missing_interpreters = False
 PYTHONS = available_pythons(["3.10", "3.11", "3.12", "3.13"])
 DEFAULT_PYTHON = "3.11" if "3.11" in PYTHONS else PYTHONS[-1]
 PG_MAJORS = ["14", "15", "16", "17", "18"]
+# tests wait on subprocesses and the server more than on the CPU: two workers keep CI under 20 minutes
+PARALLEL = ["-n", "2", "--dist", "loadfile"]
 
 # one local-backend run per Python, then one container run per Postgres major
 MATRIX = [
@@ -54,11 +56,12 @@ def typecheck(session: nox.Session) -> None:
 @nox.parametrize(("python", "backend", "pg"), MATRIX)
 def tests(session: nox.Session, backend: str, pg: str | None) -> None:
     """pytest against a disposable server: local (per Python), an existing one by URL, or a container (per major)."""
-    install_project(session, "pytest", "squawk-cli==2.70.0")  # squawk: the lint parity tests compare with it
+    # squawk: the lint parity tests compare with it; xdist: two workers, each with its own server
+    install_project(session, "pytest", "pytest-xdist", "squawk-cli==2.70.0")
     env = {"DRIZZLE_OPS_TEST_BACKEND": backend}
     if pg:
         env["DRIZZLE_OPS_TEST_PG"] = pg
-    paths = session.posargs or test_paths(backend, session.python)
+    paths = session.posargs or [*test_paths(backend, session.python), *PARALLEL]
     if backend != "url":
         session.run("pytest", *paths, env=env)
         return

@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -83,13 +84,34 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+SERVERS_SEEN: set[str] = set()  # "backend docker: PostgreSQL 16.…", for the summary at the end
+
+
 def _announce(request: pytest.FixtureRequest, backend: str, server: Server) -> None:
     """Say in the log which backend and which server version this session tests, uncaptured."""
     with psycopg.connect(server.url) as conn:
         version = conn.execute("select version()").fetchone()[0]
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        sys.stderr.write(f"\n[drizzle-ops tests] backend {backend}: {version}\n")
+    line = f"backend {backend}: {version}"
+    SERVERS_SEEN.add(line)
+    if not hasattr(request.config, "workerinput"):  # an xdist worker's stderr is not shown; see below
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write(f"\n[drizzle-ops tests] {line}\n")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):  # an xdist worker hands its servers to the controller
+        session.config.workeroutput["drizzle_ops_servers"] = sorted(SERVERS_SEEN)  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    SERVERS_SEEN.update(getattr(node, "workeroutput", {}).get("drizzle_ops_servers", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in sorted(SERVERS_SEEN):
+        terminalreporter.write_line(f"[drizzle-ops tests] {line}")
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.helpers import run_inv
+
+# these start their own local servers whatever the session's backend: once, in the local sessions, is enough
+pytestmark = pytest.mark.skipif(
+    os.environ.get("DRIZZLE_OPS_TEST_BACKEND", "local") != "local", reason="runs in the local-backend sessions"
+)
 
 
 @pytest.fixture
