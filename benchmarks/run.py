@@ -154,6 +154,7 @@ class Bench:
         self.placeholders: dict[str, str] = {str(tmp): "$BENCH_TMP"}
         self.inv_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         self.load_start = os.getloadavg()[0]
+        self.files_probe = file_creation_probe(tmp)
 
     # -- databases -------------------------------------------------------------------------------
 
@@ -1413,6 +1414,30 @@ def os_name() -> str:
     return platform.platform()
 
 
+def file_creation_probe(folder: Path, count: int = 300) -> float:
+    """Seconds to create ``count`` files of 8 KiB in a new folder under ``folder``: what CREATE DATABASE and
+    initdb do by the hundred, so a slow file system shows here before it shows in their figures."""
+    probe = Path(tempfile.mkdtemp(prefix="files-probe-", dir=folder))
+    try:
+        started = time.perf_counter()
+        for i in range(count):
+            (probe / f"f{i}").write_bytes(b"x" * 8192)
+        return time.perf_counter() - started
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def file_system(path: Path) -> str:
+    """The type of the file system holding ``path`` (the longest mount point above it)."""
+    best, kind = "", "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and str(path.resolve()).startswith(fields[1]) and len(fields[1]) > len(best):
+                best, kind = fields[1], fields[2]
+    return kind
+
+
 def machine_info(bench: Bench) -> list[tuple[str, str]]:
     version = bench.admin.execute("select version()").fetchone()
     pg_version = str(version[0]) if version else "unknown"
@@ -1440,6 +1465,15 @@ def machine_info(bench: Bench) -> list[tuple[str, str]]:
     else:
         info.append(("drizzle-kit", "not installed (no baselines)"))
     info.append(("Load average (1 min) at start / end", f"{bench.load_start:.2f} / {os.getloadavg()[0]:.2f}"))
+    temp = Path(tempfile.gettempdir())
+    info.append(
+        (
+            "Temporary folder",
+            f"`{temp}` ({file_system(temp)}): the server's data directory and the workspaces; creating 300 files of "
+            f"8 KiB there took {seconds(bench.files_probe)} at the start (a slow file system slows `CREATE DATABASE` "
+            "and initdb, which create files by the hundred)",
+        )
+    )
     info.append(("psql", output_of([bench.psql or "psql", "--version"]) or "–"))
     docker_v = output_of(["docker", "version", "--format", "{{.Server.Version}}"])
     info.append(("Docker engine", docker_v or "not running"))
