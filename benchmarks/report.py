@@ -53,7 +53,7 @@ class RunInfo:
 
 
 def seconds(value: float) -> str:
-    if value < 1:
+    if round(value * 1000) < 1000:  # 0.9996 s is "1.00 s", not "1000 ms"
         return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
     return f"{value:.2f} s"
 

@@ -1050,6 +1050,7 @@ STALL_SAFE: list[tuple[str, str, str]] = [  # (tag, SQL, the hand edit)
     ),
 ]
 STALL_SLOW = 0.100  # a write slower than this counts as stalled; also the lock-safe path's goal
+STALL_LEAD_IN = 2.0  # seconds of load before the migration starts: the first one warms up, the second is "before"
 STALL_LOAD_SECONDS = 120  # bounds of one write-load process (a run needs a few seconds)
 STALL_LOAD_WRITES = 1_000_000
 
@@ -1135,7 +1136,7 @@ def stall_run(bench: Bench, url: str, argv: list[str], cwd: Path, env: dict[str,
         assert load.stdout is not None
         if load.stdout.readline().strip() != "ready":
             raise BenchError("the write-load process did not start")
-        time.sleep(1.0)  # latency before the migration
+        time.sleep(STALL_LEAD_IN)  # the last second of it is the latency before the migration
         t0 = time.monotonic()
         run_process(argv, cwd=cwd, env=env, redact=bench.redact)
         t1 = time.monotonic()
@@ -1180,7 +1181,8 @@ def case_lockstall(bench: Bench) -> CaseResult:
         f"it. A second process (`benchmarks/write_load.py`, bounded to {STALL_LOAD_SECONDS} s and "
         f"{STALL_LOAD_WRITES:,} writes, 127.0.0.1 only) does single-row inserts and updates, alternately, on "
         f"`load_items` ({rows:,} rows; each write its own transaction) and records every write's latency and "
-        "whether it failed; the migration starts 1 s into the load and the load stops 1 s after it ends. "
+        f"whether it failed; the migration starts {STALL_LEAD_IN:.0f} s into the load (the last second before it is "
+        'the "before" figure) and the load stops 1 s after it ends. '
         "**Naive path** (the baseline): the one migration drizzle-kit 0.31.11 generates for the two changes, a "
         "plain `CREATE INDEX` and an `ADD CONSTRAINT … FOREIGN KEY` validated at once, so writes wait for the "
         "whole build; applied by drizzle-kit, and by `inv migrate` for comparison. **Lock-safe path**: the same "
@@ -1262,7 +1264,13 @@ def case_lockstall(bench: Bench) -> CaseResult:
     naive = by.get("naive-drizzle") or by["naive-inv"]
 
     def rel(a: float, b: float) -> str:
-        return times(a / b) if b > 0 else "–"
+        if b <= 0:
+            return "–"
+        r = a / b
+        return f"{r:.3f}× (1/{1 / r:.0f})" if 0 < r < 0.1 else times(r)
+
+    def shorter(a: float, b: float) -> str:
+        return f"{b / a:.0f}× shorter" if 0 < a < b else f"{a / b:.2f}× as long" if b > 0 else "–"
 
     lines = [
         f"**Write latency around the migration** ({runs} run(s) per path, in turns; medians over runs, the worst "
@@ -1300,7 +1308,7 @@ def case_lockstall(bench: Bench) -> CaseResult:
         f"migration applied by {naive_label} blocks writes up to {seconds(naive.median('longest'))} "
         f"(migration {seconds(naive.median('migration'))}); the lock-safe path with `inv migrate` (CONCURRENTLY, "
         f"NOT VALID, VALIDATE) keeps the longest write at {seconds(safe.median('longest'))} "
-        f"({rel(safe.median('longest'), naive.median('longest'))} the naive stall; worst run "
+        f"({shorter(safe.median('longest'), naive.median('longest'))} than the naive stall; worst run "
         f"{seconds(worst_safe)}), p99 {seconds(safe.median('p99_during'))}, {safe_failed} failed writes, for a "
         f"migration of {seconds(safe.median('migration'))} "
         f"({rel(safe.median('migration'), naive.median('migration'))} the naive one's)."
@@ -1313,7 +1321,8 @@ def case_lockstall(bench: Bench) -> CaseResult:
             f"{seconds(worst_safe)} longest write in the worst of {runs} run(s) "
             f"(median {seconds(safe.median('longest'))}, p99 {seconds(safe.median('p99_during'))}, "
             f"{safe_failed} failed writes); naive ({naive_label}): "
-            f"{seconds(naive.median('longest'))}, {rel(safe.median('longest'), naive.median('longest'))}"
+            f"{seconds(naive.median('longest'))}; the lock-safe median "
+            f"{shorter(safe.median('longest'), naive.median('longest'))}"
             + ("" if at_full else f" (quick mode: {rows:,} rows, the goal is at 1,000,000)"),
             (worst_safe <= STALL_SLOW and safe_failed == 0) if at_full else None,
         )
@@ -1347,7 +1356,8 @@ def case_lockstall(bench: Bench) -> CaseResult:
         f"python -c 'import os; from benchmarks import write_load; write_load.setup(os.environ[\"URL\"], {rows})'",
         "# $BENCH_TMP/ws-lockstall: one migration holding STALL_SQL; $BENCH_TMP/ws-lockstall-safe: the three of "
         "STALL_SAFE (benchmarks/run.py, stall_workspace)",
-        "# for each command below: start the load, wait 1 s, migrate, wait 1 s, stop the load (kill %1); then drop "
+        f"# for each command below: start the load, wait {STALL_LEAD_IN:.0f} s, migrate, wait 1 s, stop the load "
+        "(kill %1); then drop "
         f"the index, the constraint and the drizzle schema, and delete the rows with id > {rows}",
         f"BENCH_LOAD_URL=$URL python -m benchmarks.write_load --max-seconds {STALL_LOAD_SECONDS} "
         f"--max-writes {STALL_LOAD_WRITES} --out $BENCH_TMP/load.json &",
