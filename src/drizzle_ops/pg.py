@@ -194,6 +194,11 @@ def set_session_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, 
             conn.execute("select set_config(%s, %s, false)", [name, str(value)])
 
 
+def session_timeouts(conn: psycopg.Connection) -> dict[str, str | None]:
+    row = conn.execute("select current_setting('lock_timeout'), current_setting('statement_timeout')").fetchone()
+    return {"lock_timeout": row[0] if row else None, "statement_timeout": row[1] if row else None}
+
+
 def index_is_invalid(conn: psycopg.Connection, schema: str | None, name: str) -> bool:
     row = conn.execute(
         """

@@ -148,6 +148,8 @@ def _apply_outside_transaction(
         if pg.index_is_invalid(conn, index.schema, index.name):
             progress.warning(f"dropping invalid index {index.name} left by an earlier failed attempt")
             pg.drop_index_concurrently(conn, index.schema, index.name)
+    # the session's own settings (role defaults, PGOPTIONS) come back afterwards, not zero
+    previous = pg.session_timeouts(conn)
     pg.set_session_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
     try:
         for statement in migration.statements:
@@ -164,7 +166,8 @@ def _apply_outside_transaction(
                     notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
                 raise failure.with_detail("; ".join(notes)) if notes else failure from None
     finally:
-        pg.set_session_timeouts(conn, lock_timeout="0", statement_timeout="0")
+        if not conn.broken:
+            pg.set_session_timeouts(conn, **previous)
     record(conn, workspace, migration)
 
 

@@ -109,3 +109,17 @@ def test_a_waiting_runner_does_not_deadlock_a_concurrent_index_build(empty_db: s
     assert errors == []
     assert sorted(len(r.applied) for r in results) == [0, 0, len(workspace.migrations)]
     assert index_state(empty_db, "users_display_name_idx") is True
+
+
+def test_the_sessions_own_timeouts_come_back_after_a_non_transactional_migration(
+    empty_db: str, workspace_copy: Path
+) -> None:
+    from drizzle_ops.runner import ExecutionPolicy
+
+    add_migration(workspace_copy, "display_name_index", CIC)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("set lock_timeout = '7s'")
+        conn.execute("set statement_timeout = '9min'")
+        runner.migrate(conn, load_workspace(workspace_copy), policy=ExecutionPolicy(lock_timeout="2s"))
+        assert conn.execute("show lock_timeout").fetchone() == ("7s",)
+        assert conn.execute("show statement_timeout").fetchone() == ("9min",)
