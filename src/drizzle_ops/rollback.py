@@ -21,9 +21,9 @@ from . import pg
 from .down_draft import DRAFT_MARKER, is_draft
 from .errors import MigrationFailed, UserError
 from .paths import display_path
-from .plan import Entry, State, compute_status
-from .runner import ExecutionPolicy
-from .workspace import Statement, Workspace, line_of, split_statements
+from .plan import Entry, State
+from .runner import ExecutionPolicy, run_statement, status
+from .workspace import Statement, Workspace, split_statements
 
 SUFFIX = ".down.sql"
 
@@ -196,22 +196,7 @@ def revert(
     with conn.transaction():
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in down.statements:
-            try:
-                conn.execute(statement.sql)  # no parameters: simple protocol, as migrations run
-            except psycopg.Error as exc:
-                diag = exc.diag
-                position = int(diag.statement_position) if diag.statement_position else None
-                raise RollbackFailed(
-                    done=done,
-                    tag=down.tag,
-                    statement_number=statement.number,
-                    line=line_of(statement, position),
-                    path=down.display,
-                    sqlstate=diag.sqlstate,
-                    server_message=diag.message_primary or str(exc).strip(),
-                    hint=diag.message_hint,
-                    detail=diag.message_detail,
-                ) from None
+            run_statement(conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, done=done)
         pg.delete_applied(conn, workspace.migrations_schema, workspace.migrations_table, row_id)
 
 
@@ -233,8 +218,7 @@ def rollback(
     result = RollbackResult(dry_run=dry_run)
 
     def choose() -> list[tuple[Entry, DownFile]]:
-        rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
-        entries = compute_status(workspace.migrations, rows)
+        entries = status(conn, workspace)
         result.applied_before = sum(1 for e in entries if e.row is not None)
         chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
         downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)

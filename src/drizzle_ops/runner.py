@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 
@@ -21,7 +21,7 @@ from .errors import MigrationFailed
 from .paths import display_path
 from .plan import Entry, compute_status, plan_migrate
 from .transactionality import concurrent_indexes, is_non_transactional
-from .workspace import Migration, Statement, Workspace
+from .workspace import Migration, Statement, Workspace, line_of
 
 
 @dataclass(frozen=True)
@@ -106,22 +106,39 @@ def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration)
     )
 
 
-def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Migration, statement: Statement) -> None:
+def run_statement(
+    conn: psycopg.Connection,
+    statement: Statement,
+    *,
+    tag: str,
+    path: str,
+    failure: type[MigrationFailed] = MigrationFailed,
+    **context: Any,
+) -> None:
+    """Send one chunk as drizzle would; on an error raise ``failure`` naming tag, statement, file:line and SQLSTATE.
+
+    Shared by migrations and down files, so both report failures the same way.
+    """
     try:
         conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
     except psycopg.Error as exc:
         diag = exc.diag
         position = int(diag.statement_position) if diag.statement_position else None
-        raise MigrationFailed(
-            tag=migration.tag,
+        raise failure(
+            tag=tag,
             statement_number=statement.number,
-            line=migration.line_of(statement, position),
-            path=display_path(migration.sql_path, workspace.root),
+            line=line_of(statement, position),
+            path=path,
             sqlstate=diag.sqlstate,
             server_message=diag.message_primary or str(exc).strip(),
             hint=diag.message_hint,
             detail=diag.message_detail,
+            **context,
         ) from None
+
+
+def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Migration, statement: Statement) -> None:
+    run_statement(conn, statement, tag=migration.tag, path=display_path(migration.sql_path, workspace.root))
 
 
 def _apply_in_transaction(
