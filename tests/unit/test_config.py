@@ -59,3 +59,13 @@ def test_unknown_environment_lists_known_ones() -> None:
 def test_bad_numbers_are_user_errors() -> None:
     with pytest.raises(UserError):
         settings(lock_wait="soon")
+
+
+def test_environment_keys_are_checked_and_durations_read() -> None:
+    with pytest.raises(UserError, match=r"environment staging has unknown keys \['lock_timout'\]"):
+        settings(environments={"staging": {"lock_timout": "5s"}})
+    with pytest.raises(UserError, match="retries and retry_backoff must be numbers"):
+        settings(environments={"staging": {"retries": "many"}})
+    env = settings(environments={"staging": {"lock_timeout": 1500, "statement_timeout": "15min", "retries": 3}})
+    staging = env.environment("staging")
+    assert (staging.lock_timeout, staging.statement_timeout, staging.retries) == ("1500ms", "15min", 3)
