@@ -116,8 +116,8 @@ def render(info: RunInfo, cases: Sequence[CaseResult]) -> str:
     if info.mode == "quick":
         add("")
         add(
-            "> **Quick mode**: fewer runs and the scale case only up to 100 migrations. It exists so CI "
-            "keeps the harness working; use the full run's figures, not these."
+            "> **Quick mode**: fewer runs, and the scale and long-history cases only up to 100 migrations. It "
+            "exists so CI keeps the harness working; use the full run's figures, not these."
         )
     add("")
     headlines = [h for c in cases for h in c.headline]

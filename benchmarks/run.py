@@ -62,7 +62,7 @@ EXAMPLE_REL = "examples/wishlist/packages/backend/database-schema"
 EXAMPLE = ROOT / EXAMPLE_REL
 DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
 QUICK_OUT = Path(tempfile.gettempdir()) / "drizzle-ops-bench-quick.md"
-CASES = ["noop", "fresh", "scale", "testdb", "server", "lockstall"]
+CASES = ["noop", "fresh", "scale", "history", "testdb", "server", "lockstall"]
 MIGRATIONS = sql.SQL("{}.{}").format(sql.Identifier("drizzle"), sql.Identifier("__drizzle_migrations"))
 
 # goals from the issues
@@ -73,6 +73,7 @@ APPLY_VS_DRIZZLE = 0.5
 SCALE_STATUS_SECONDS = 1.0
 SCALE_RSS_MB = 100
 CLONE_SECONDS = 0.050
+HISTORY_GROWTH = 1.3  # issue 10: at 1,000 migrations `inv status` stays within 1.3x its time at 10
 CONTAINER_SECONDS = 1.2
 
 
@@ -86,14 +87,18 @@ class Options:
     testdb_runs: int
     server_runs: int
     profile: bool
+    history_sizes: tuple[int, int]  # the long-history case: small and large workspace
+    history_runs: int
 
 
 def options_for(quick: bool, runs: int | None, no_profile: bool) -> Options:
     if quick:  # keeps the harness alive in CI in about a minute: no warm-up, few runs
         base = runs or 3
-        return Options(True, base, 0, [10, 100], {10: base, 100: base}, 5, 2, not no_profile)
+        return Options(True, base, 0, [10, 100], {10: base, 100: base}, 5, 2, not no_profile, (10, 100), base)
     base = runs or 7
-    return Options(False, base, 1, [10, 100, 1000], {10: base, 100: base, 1000: runs or 5}, 20, 5, not no_profile)
+    return Options(
+        False, base, 1, [10, 100, 1000], {10: base, 100: base, 1000: runs or 5}, 20, 5, not no_profile, (10, 1000), base
+    )
 
 
 def log(message: str) -> None:
@@ -802,6 +807,157 @@ def growth_table(points: list[ScalePoint]) -> str:
     return "\n".join(lines)
 
 
+# -- case: long history --------------------------------------------------------------------------
+
+HISTORY_BASE_TABLES = 12  # migration 0000 creates the initial schema, so the first snapshot is ~26 KB
+
+
+@dataclass
+class SnapshotSizes:
+    files: int
+    total: int  # bytes
+    first: int
+    last: int
+    sql: int  # bytes of SQL, for comparison
+
+
+def snapshot_sizes(ws: Path) -> SnapshotSizes:
+    snapshots = [f.stat().st_size for f in sorted((ws / "drizzle" / "meta").glob("*_snapshot.json"))]
+    sql_bytes = sum(f.stat().st_size for f in (ws / "drizzle").glob("*.sql"))
+    return SnapshotSizes(len(snapshots), sum(snapshots), snapshots[0], snapshots[-1], sql_bytes)
+
+
+def parse_snapshots(ws: Path) -> int:
+    """Read and parse every snapshot of a workspace: what a snapshot chain check costs at least."""
+    count = 0
+    for path in sorted((ws / "drizzle" / "meta").glob("*_snapshot.json")):
+        json.loads(path.read_bytes())
+        count += 1
+    return count
+
+
+def size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} KB"
+
+
+def case_history(bench: Bench) -> CaseResult:
+    small, large = bench.options.history_sizes
+    runs = bench.options.history_runs
+    case = CaseResult(
+        "history",
+        f"Long history: `inv status` and no-op `inv migrate` at {large:,} against {small:,} migrations",
+        f"Two workspaces written by `benchmarks/generate_workspace.py --snapshots full --base-tables "
+        f"{HISTORY_BASE_TABLES}`: the first {small:,} migrations of the {large:,} are the {small:,}, and every "
+        "migration has the snapshot drizzle-kit 0.31 would write for it (the whole schema after the migration: "
+        f"tables with their columns, indexes, foreign keys, unique and check constraints, and enums), so "
+        "snapshots grow with the history as in a real one (the first 200 of these hold about 24 MB; a public "
+        "app's real history of 186 migrations holds 27 MB). Each workspace has its own database, migrated "
+        "once by `inv migrate` before timing (untimed), so everything is applied. Then `inv status` and "
+        "a no-op `inv migrate` run at both sizes in turns (small, large, small, large, …); the goal is the "
+        "ratio of the large to the small (issue 10: `status` and no-op `migrate` read no snapshot). In "
+        "process, in turns too: parsing every snapshot file (`json.loads`, what any snapshot chain check pays "
+        "at least) and `load_workspace`, to show how much of the difference is the workspace load.",
+    )
+    workspaces: dict[int, Path] = {}
+    urls: dict[int, str] = {}
+    sizes: dict[int, SnapshotSizes] = {}
+    for n in (small, large):
+        log(f" history: writing {n} migrations with full snapshots")
+        ws = generate_workspace.generate(n, bench.tmp / f"hist-{n}", snapshots="full", base_tables=HISTORY_BASE_TABLES)
+        workspaces[n], sizes[n] = ws, snapshot_sizes(ws)
+        db = f"bench_history_{n}"
+        urls[n] = bench.url(db)
+        bench.recreate(db)
+        log(f" history: applying {n} migrations (untimed)")
+        run_process(bench.inv_cmd("migrate", urls[n], ws), cwd=ROOT, env=bench.inv_env, redact=bench.redact)
+        bench.expect_rows(db, n, f"setup of the long-history case ({n} migrations)")(0)
+    status_specs, noop_specs = [], []
+    for n in (small, large):
+        status_specs.append(bench.inv_spec(f"inv status ({n:,})", "status", urls[n], workspaces[n]))
+        unchanged = bench.expect_rows(f"bench_history_{n}", n, f"no-op migrate at {n}")
+        noop_specs.append(
+            bench.inv_spec(f"inv migrate, no-op ({n:,})", "migrate", urls[n], workspaces[n], verify=unchanged)
+        )
+    # in turns: status small, status large, no-op small, no-op large
+    status_s, status_l, noop_s, noop_l = bench.measure([*status_specs, *noop_specs], runs)
+    case.tables.append(MeasureTable("`inv status`", [status_s, status_l], [(f"at {small:,}", status_s)]))
+    case.tables.append(MeasureTable("No-op `inv migrate`", [noop_s, noop_l], [(f"at {small:,}", noop_s)]))
+
+    def parse_at(n: int) -> Callable[[int], object]:
+        return lambda _i: parse_snapshots(workspaces[n])
+
+    def load_at(n: int) -> Callable[[int], object]:
+        return lambda _i: load_workspace(workspaces[n])
+
+    calls = [
+        CallSpec(f"parse every snapshot ({n:,})", parse_at(n), "json.loads of each drizzle/meta/*_snapshot.json")
+        for n in (small, large)
+    ]
+    calls += [
+        CallSpec(f"load_workspace ({n:,})", load_at(n), "drizzle_ops.workspace.load_workspace") for n in (small, large)
+    ]
+    in_process = measure_calls_round_robin(calls, runs=min(runs, 3), warmup=0)
+    for m in in_process:
+        bench.report(m)
+    case.tables.append(MeasureTable("In process (the same interpreter as the harness)", in_process, []))
+    lines = [
+        "**The two workspaces**",
+        "",
+        "| migrations | snapshot files | snapshots in all | first snapshot | last snapshot | SQL in all |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in (small, large):
+        z = sizes[n]
+        lines.append(f"| {n:,} | {z.files:,} | {size(z.total)} | {size(z.first)} | {size(z.last)} | {size(z.sql)} |")
+    extra = ["\n".join(lines)]
+    if bench.options.profile:
+        extra.append(
+            profile_section(
+                bench,
+                bench.inv_cmd("status", urls[large], workspaces[large]),
+                f"inv status --workspace $BENCH_TMP/hist-{large} --url $URL",
+                f"{large:,} migrations, all applied, {size(sizes[large].total)} of snapshots",
+            )
+        )
+    case.extra = "\n\n".join(extra)
+    at_full = large >= 1000
+    where = "" if at_full else f" (quick mode: {large} against {small}; the goal is at 1,000)"
+    for label, m_small, m_large in (("`inv status`", status_s, status_l), ("no-op `inv migrate`", noop_s, noop_l)):
+        r = ratio(m_large, m_small)
+        case.goals.append(
+            Goal(
+                "long history",
+                f"{label} at 1,000 migrations ≤ {HISTORY_GROWTH}× its time at 10 (real-sized snapshots)",
+                f"{times(r)} ({seconds(m_large.median)} at {large:,} vs {seconds(m_small.median)} at {small:,})"
+                + where,
+                None if r is None or not at_full else r <= HISTORY_GROWTH,
+            )
+        )
+    parse_l = in_process[1]
+    case.headline.append(
+        f"Long history, {large:,} against {small:,} migrations ({size(sizes[large].total)} against "
+        f"{size(sizes[small].total)} of snapshots): `inv status` {seconds(status_l.median)} vs "
+        f"{seconds(status_s.median)} ({times(ratio(status_l, status_s))}, goal ≤ {HISTORY_GROWTH}×), no-op "
+        f"`inv migrate` {seconds(noop_l.median)} vs {seconds(noop_s.median)} ({times(ratio(noop_l, noop_s))}); "
+        f"parsing every snapshot alone takes {seconds(parse_l.median)} at {large:,}."
+    )
+    case.reproduce = [
+        "export BENCH_TMP=$(mktemp -d)",
+        *[
+            f"python -m benchmarks.generate_workspace {n} $BENCH_TMP/hist-{n} --snapshots full "
+            f"--base-tables {HISTORY_BASE_TABLES}"
+            for n in (small, large)
+        ],
+        f"# one database per size ($URL names bench_history_{small} or bench_history_{large}), each migrated once:",
+        *[f"inv migrate --workspace $BENCH_TMP/hist-{n} --url $URL" for n in (small, large)],
+        *[m.display for m in (status_s, status_l, noop_s, noop_l)],
+    ]
+    for n in (small, large):
+        bench.drop(f"bench_history_{n}")
+        shutil.rmtree(workspaces[n], ignore_errors=True)  # hundreds of MB at 1,000: free them for later cases
+    return case
+
+
 # -- case: test database -------------------------------------------------------------------------
 
 
@@ -1502,7 +1658,8 @@ def method_lines(options: Options) -> list[str]:
     return [
         f"Whole processes, started from Python with `subprocess.Popen` and reaped with `os.wait4` (wall time "
         f"from fork to exit, and `ru_maxrss` for peak memory): {warmup}, then "
-        f"{options.runs} timed runs per command ({scale_runs} in the scale case); "
+        f"{options.runs} timed runs per command ({scale_runs} in the scale case, {options.history_runs} per "
+        "size in the long-history case); "
         "min / median / max reported, ratios are median over median. Commands compared with each other run in "
         "turns (A B C, A B C, …), so a busy spell of the machine falls on all of them alike.",
         "CPU is the median user + system time of the process (and of the children it waited for, for npx): "
@@ -1533,6 +1690,7 @@ CASE_FUNCS: dict[str, Callable[[Bench], CaseResult]] = {
     "noop": case_noop,
     "fresh": case_fresh,
     "scale": case_scale,
+    "history": case_history,
     "testdb": case_testdb,
     "server": case_server,
     "lockstall": case_lockstall,
@@ -1541,6 +1699,7 @@ TITLES = {
     "noop": "No-op: nothing pending",
     "fresh": "Fresh apply: the example workspace on an empty database",
     "scale": "Scale: generated migrations",
+    "history": "Long history: `inv status` and no-op `inv migrate` at 1,000 against 10 migrations",
     "testdb": "Test database: a fresh migrated database per test",
     "server": "Disposable server: start to first query",
     "lockstall": "Lock stall: writes during a migration that adds an index and a foreign key",
@@ -1553,7 +1712,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Benchmarks against baselines measured in the same run; writes a Markdown report.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="fewer runs, scale case up to 100 migrations (CI: keeps the harness alive)"
+        "--quick",
+        action="store_true",
+        help="fewer runs, scale and history cases up to 100 migrations (CI: keeps the harness alive)",
     )
     parser.add_argument(
         "--out",
