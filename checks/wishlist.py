@@ -1,23 +1,27 @@
 """WISH-2007: the wishlist schema that migration 0007_wishlist_items adds.
 
-The verification queries of the story, as checks. They read the catalog of the
-public schema and assume the usual search_path ("$user", public), under which
-PostgreSQL prints enum types without their schema.
+The verification queries of the story, as checks. Each is tied to 0007, so
+before it is applied (or after it is rolled back) they show as skipped. They
+read the catalog of the public schema and assume the usual search_path
+("$user", public), under which PostgreSQL prints enum types without their schema.
 """
 
 from drizzle_ops.checks_api import Check
 
 TABLE = "public.wishlist_items"
+MIGRATION = "0007_wishlist_items"  # every check here reads what it creates: skipped until it is applied
 
 CHECKS = [
     Check(
         id="wishlist.table",
+        migration=MIGRATION,
         description="the wishlist_items table exists",
         sql=f"select to_regclass('{TABLE}') is not null",
         expect=True,
     ),
     Check(
         id="wishlist.columns",
+        migration=MIGRATION,
         description="wishlist_items columns: name, type, not null, default, in order",
         sql=f"""
             select a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)
@@ -48,6 +52,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.enums",
+        migration=MIGRATION,
         description="wishlist_currency and wishlist_store hold exactly their values, in order",
         sql="""
             select t.typname::text, array_agg(e.enumlabel::text order by e.enumsortorder)
@@ -65,6 +70,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.indexes",
+        migration=MIGRATION,
         description="wishlist_items indexes with their columns (and whether unique)",
         sql=f"""
             select ic.relname::text,
@@ -83,6 +89,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.foreign_keys",
+        migration=MIGRATION,
         description="wishlist_items.user_id references users.id and deletes with its user",
         sql=f"""
             select c.conname::text, a.attname::text, f.relname::text, fa.attname::text,
@@ -99,6 +106,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.check_constraints",
+        migration=MIGRATION,
         description="price is never negative and priority stays between 0 and 5",
         sql=f"""
             select conname::text, pg_get_constraintdef(oid)
@@ -113,6 +121,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.migration_recorded",
+        migration=MIGRATION,
         description="0007_wishlist_items is recorded in drizzle.__drizzle_migrations (its hash and journal time)",
         sql="""
             select count(*) from drizzle.__drizzle_migrations
@@ -123,6 +132,7 @@ CHECKS = [
     ),
     Check(
         id="wishlist.seed_rows",
+        migration=MIGRATION,
         description="after checks/seed_wishlist.sql, wishlist_items holds its 3 rows (run with --only)",
         sql=f"select count(*) from {TABLE}",
         expect=3,

@@ -10,8 +10,16 @@ A check module defines ``CHECKS``, a list of :class:`Check`::
             description="the wishlist_items table exists",
             sql="select to_regclass('public.wishlist_items') is not null",
             expect=True,
+            migration="0007_wishlist_items",
         ),
     ]
+
+``migration`` names the migration (its journal tag) that creates what the
+check reads. ``inv verify`` runs the check only when that migration is applied
+in the target database, and otherwise shows it as skipped ("skipped
+(0007_wishlist_items not applied)"), which does not fail the run. A tag the
+workspace does not have is an error in the check, reported before connecting.
+Leave it out for a check that holds at every point of the history.
 
 ``expect`` is one of:
 
@@ -30,13 +38,14 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
 from .paths import display_path
+from .plan import Entry, State
 
 Rows = list[tuple[Any, ...]]
 RESERVED_IDS = {"snapshot-conformance"}
@@ -51,6 +60,7 @@ class Check:
     expect: Any
     optional: bool = False  # runs only when named with --only (e.g. it needs seed data)
     source: str = ""  # the module it came from; set by the loader
+    migration: str | None = None  # the tag that creates what it reads; skipped until that is applied
 
     def evaluate(self, rows: Rows) -> str | None:
         """None when the rows meet the expectation, else what is wrong, in one line."""
@@ -122,13 +132,18 @@ def load_checks(checks_dir: Path, base: Path | None = None) -> list[Check]:
                 raise UserError(f"check id {check.id} is defined twice ({seen[check.id]} and {shown}); rename one")
             if not check.sql.strip() or not check.description.strip():
                 raise UserError(f"{shown}: check {check.id} needs a description and its SQL")
+            if check.migration is not None and (not isinstance(check.migration, str) or not check.migration):
+                raise UserError(
+                    f"{shown}: check {check.id}: migration={check.migration!r} must be a migration tag "
+                    "such as '0007_wishlist_items'"
+                )
             seen[check.id] = shown
             found.append(_with_source(check, shown))
     return found
 
 
 def _with_source(check: Check, source: str) -> Check:
-    return Check(check.id, check.description, check.sql, check.expect, check.optional, source)
+    return replace(check, source=source)
 
 
 def select(checks: Sequence[Check], only: Sequence[str], builtin: Sequence[str]) -> tuple[list[Check], list[str]]:
@@ -141,3 +156,31 @@ def select(checks: Sequence[Check], only: Sequence[str], builtin: Sequence[str])
         listing = ", ".join(sorted(known)) or "none"
         raise UserError(f"--only: no check named {', '.join(unknown)} (known: {listing})")
     return [c for c in checks if c.id in only], [b for b in builtin if b in only]
+
+
+# -- checks tied to migrations ---------------------------------------------------------------------
+
+
+def check_migrations(checks: Iterable[Check], tags: Sequence[str]) -> None:
+    """Refuse a check that names a migration the workspace does not have (offline, before connecting)."""
+    known = set(tags)
+    for check in checks:
+        if check.migration is not None and check.migration not in known:
+            latest = ", ".join(tags[-3:]) or "none"
+            raise UserError(
+                f"{check.source or 'a check module'}: check {check.id} names migration {check.migration}, "
+                f"which this workspace does not have (latest: {latest}); fix its migration= "
+                "or pass --checks-dir with this workspace's checks"
+            )
+
+
+def applied_tags(entries: Iterable[Entry]) -> set[str]:
+    """The tags whose migrations the database holds: recorded, edited since or not (what a check may rely on)."""
+    return {e.tag for e in entries if e.tag and e.state in (State.APPLIED, State.MODIFIED)}
+
+
+def skip_reason(check: Check, applied: Collection[str]) -> str | None:
+    """Why ``check`` cannot run on this database (its migration is not applied), or None when it can."""
+    if check.migration is None or check.migration in applied:
+        return None
+    return f"{check.migration} not applied"

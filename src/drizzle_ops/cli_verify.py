@@ -52,17 +52,15 @@ def verify(
                 "database": outcome.database,
                 "head": outcome.head,
                 "checks": [report.check_dict(r) for r in results],
-                "summary": {
-                    "passed": len(results) - len(failed),
-                    "failed": sum(r.status == "fail" for r in results),
-                    "errors": sum(r.status == "error" for r in results),
-                },
+                "summary": report.check_counts(results),
             }
         )
     else:
         head = outcome.head or "nothing applied"
         report.out.print(report.verify_table(results, f"{outcome.database} · head {head}"))
-        report.out.print(f"{len(results) - len(failed)} of {len(results)} check(s) passed.", highlight=False)
+        counts = report.check_counts(results)
+        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+        report.out.print(f"{counts['passed']} of {len(results)} check(s) passed{skipped}.", highlight=False)
     if failed:
         where = "in the JSON document" if as_json else "in the table above"
         raise Exit(

@@ -219,15 +219,17 @@ def verify(
     log: Callable[[str], None] | None = None,
 ) -> VerifyOutcome:
     workspace = workspace_of(settings)
-    from .checks_api import load_checks, select
+    from .checks_api import applied_tags, check_migrations, load_checks, select
     from .verify.conformance import CHECK_ID, applied_head
     from .verify.run import run_checks, run_conformance
 
     checks, builtin = select(load_checks(settings.checks_dir, settings.project_root), only, [CHECK_ID])
+    check_migrations(checks, [m.tag for m in workspace.migrations])  # an error in a check: say so before connecting
     with connection(settings, url, env, log) as c:
-        head = applied_head(workspace, runner.status(c.conn, workspace))
+        entries = runner.status(c.conn, workspace)
+        head = applied_head(workspace, entries)
         results = [run_conformance(c.conn, workspace, head)] if builtin else []
-        results += run_checks(c.conn, checks)
+        results += run_checks(c.conn, checks, applied_tags(entries))
         return VerifyOutcome(workspace, c.database, head.tag if head else None, results)
 
 

@@ -195,7 +195,14 @@ def rollback_table(result: RollbackResult) -> Table:
     return table
 
 
-RESULT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red"}
+RESULT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "skip": "yellow"}
+
+
+def check_detail(result: CheckResult) -> str:
+    """The detail as every format shows it: a skip reads "skipped (<reason>)"."""
+    if result.status != "skip" or result.detail.startswith("skipped"):
+        return result.detail
+    return f"skipped ({result.detail})" if result.detail else "skipped"
 
 
 def verify_table(results: Sequence[CheckResult], title: str) -> Table:
@@ -204,9 +211,19 @@ def verify_table(results: Sequence[CheckResult], title: str) -> Table:
     table.add_column("result")
     table.add_column("detail")
     for r in results:
-        detail = Text(r.detail or r.description)
-        table.add_row(Text(r.id), Text(r.status, style=RESULT_STYLE[r.status]), detail)
+        detail = Text(check_detail(r) or r.description)
+        table.add_row(Text(r.id), Text(r.status, style=RESULT_STYLE.get(r.status, "bold red")), detail)
     return table
+
+
+def check_counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """The summary of a verify run: how many passed, failed, errored and were skipped."""
+    return {
+        "passed": sum(r.status == "pass" for r in results),
+        "failed": sum(r.status == "fail" for r in results),
+        "errors": sum(r.status == "error" for r in results),
+        "skipped": sum(r.status == "skip" for r in results),
+    }
 
 
 def check_dict(result: CheckResult) -> dict[str, Any]:
@@ -214,7 +231,7 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
         "id": result.id,
         "description": result.description,
         "result": result.status,
-        "detail": result.detail,
+        "detail": check_detail(result),
         "seconds": round(result.seconds, 4),
     }
     if result.differences:
@@ -232,11 +249,14 @@ def junit_xml(results: Sequence[CheckResult], suite: str) -> str:
         tests=str(len(results)),
         failures=str(sum(r.status == "fail" for r in results)),
         errors=str(sum(r.status == "error" for r in results)),
+        skipped=str(sum(r.status == "skip" for r in results)),
         time=f"{sum(r.seconds for r in results):.3f}",
     )
     for r in results:
         case = ElementTree.SubElement(root, "testcase", classname=suite, name=r.id, time=f"{r.seconds:.3f}")
-        if r.status != "pass":
+        if r.status == "skip":
+            ElementTree.SubElement(case, "skipped", message=check_detail(r))
+        elif r.status != "pass":
             first = r.detail.splitlines()[0] if r.detail else r.status
             node = ElementTree.SubElement(case, "failure" if r.status == "fail" else "error", message=first)
             node.text = r.detail

@@ -8,9 +8,10 @@ from xml.etree import ElementTree
 import pytest
 
 from drizzle_ops import report
-from drizzle_ops.checks_api import Check, load_checks, select
+from drizzle_ops.checks_api import Check, applied_tags, check_migrations, load_checks, select, skip_reason
 from drizzle_ops.cli_verify import split_only
 from drizzle_ops.errors import UserError
+from drizzle_ops.plan import AppliedRow, Entry, State
 from drizzle_ops.verify.run import CheckResult
 from tests.helpers import ROOT
 
@@ -99,6 +100,7 @@ def test_the_project_checks_load() -> None:
     assert {"wishlist.table", "wishlist.columns", "wishlist.enums", "wishlist.indexes"} <= set(ids)
     assert {"wishlist.foreign_keys", "wishlist.check_constraints", "wishlist.migration_recorded"} <= set(ids)
     assert [c.id for c in checks if c.optional] == ["wishlist.seed_rows"]
+    assert {c.migration for c in checks} == {"0007_wishlist_items"}  # every one reads what 0007 creates
 
 
 def test_junit_has_a_testcase_per_check() -> None:
@@ -115,3 +117,69 @@ def test_junit_has_a_testcase_per_check() -> None:
     assert failure is not None and failure.attrib["message"] == "2 difference(s):"
     assert "index i: missing" in (failure.text or "")
     assert cases["c"].find("error") is not None
+
+
+def tied(migration: str | None) -> Check:
+    return Check(id="t", description="d", sql="select 1", expect=1, migration=migration, source="checks/t.py")
+
+
+def entry(tag: str | None, state: State) -> Entry:
+    row = None if state in (State.PENDING, State.OUT_OF_ORDER) else AppliedRow(id=1, hash="h", created_at=1)
+    return Entry(tag=tag, state=state, when=1, file_hash="h", row=row)
+
+
+def test_a_tied_check_runs_only_when_its_migration_is_applied() -> None:
+    applied = {"0006_moc_parts_lists"}
+    assert skip_reason(tied(None), applied) is None  # untied: always runs
+    assert skip_reason(tied("0006_moc_parts_lists"), applied) is None
+    assert skip_reason(tied("0007_wishlist_items"), applied) == "0007_wishlist_items not applied"
+    assert skip_reason(tied("0007_wishlist_items"), set()) == "0007_wishlist_items not applied"
+
+
+def test_applied_means_recorded_edited_or_not() -> None:
+    entries = [
+        entry("0000_a", State.APPLIED),
+        entry("0001_b", State.MODIFIED),  # still in the database, only its file changed
+        entry("0002_c", State.OUT_OF_ORDER),  # never applied
+        entry("0003_d", State.PENDING),
+        entry(None, State.MISSING_FILE),  # a row with no file
+    ]
+    assert applied_tags(entries) == {"0000_a", "0001_b"}
+
+
+def test_a_check_naming_an_unknown_migration_is_an_error_in_the_check() -> None:
+    tags = ["0000_a", "0001_b", "0002_c", "0003_d"]
+    check_migrations([tied(None), tied("0002_c")], tags)  # fine
+    with pytest.raises(UserError) as caught:
+        check_migrations([tied("0002_c"), tied("0009_nope")], tags)
+    message = caught.value.message
+    assert message.startswith("checks/t.py: check t names migration 0009_nope, which this workspace does not have")
+    assert "(latest: 0001_b, 0002_c, 0003_d)" in message and "\n" not in message
+    with pytest.raises(UserError, match=r"\(latest: none\)"):
+        check_migrations([tied("0000_a")], [])
+
+
+def test_loader_refuses_a_migration_that_is_not_a_tag(tmp_path: Path) -> None:
+    write(tmp_path, "bad.py", "CHECKS = [Check(id='a', description='d', sql='select 1', expect=1, migration=7)]\n")
+    with pytest.raises(UserError, match=r"bad.py: check a: migration=7 must be a migration tag"):
+        load_checks(tmp_path, base=tmp_path)
+    write(
+        tmp_path, "bad.py", "CHECKS = [Check(id='a', description='d', sql='select 1', expect=1, migration='0001_b')]\n"
+    )
+    assert [c.migration for c in load_checks(tmp_path, base=tmp_path)] == ["0001_b"]
+
+
+def test_a_skip_is_ok_and_shows_as_skipped_everywhere() -> None:
+    results = [
+        CheckResult("a", "d", "pass", "", 0.01),
+        CheckResult("w", "d", "skip", "0007_wishlist_items not applied", 0.0),
+    ]
+    assert all(r.ok for r in results)
+    assert report.check_dict(results[1])["result"] == "skip"
+    assert report.check_dict(results[1])["detail"] == "skipped (0007_wishlist_items not applied)"
+    assert report.check_counts(results) == {"passed": 1, "failed": 0, "errors": 0, "skipped": 1}
+    root = ElementTree.fromstring(report.junit_xml(results, "drizzle-ops verify"))
+    assert root.attrib["tests"] == "2" and root.attrib["skipped"] == "1" and root.attrib["failures"] == "0"
+    skipped = [c.find("skipped") for c in root.iter("testcase")]
+    assert skipped[0] is None
+    assert skipped[1] is not None and skipped[1].attrib["message"] == "skipped (0007_wishlist_items not applied)"

@@ -2,19 +2,20 @@
 
 The project's checks run in a READ ONLY transaction that is rolled back, each
 in a savepoint so one failing query doesn't stop the others, each sent as a
-prepared statement (exactly one statement). Conformance runs in its own
+prepared statement (exactly one statement). A check tied to a migration that
+the database does not hold is skipped, not run. Conformance runs in its own
 rolled-back transaction.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 
-from ..checks_api import Check
+from ..checks_api import Check, skip_reason
 from ..workspace import Migration, Workspace
 from .conformance import CHECK_ID, check_conformance
 
@@ -23,23 +24,31 @@ from .conformance import CHECK_ID, check_conformance
 class CheckResult:
     id: str
     description: str
-    status: str  # "pass" | "fail" | "error"
-    detail: str
+    status: str  # "pass" | "fail" | "error" | "skip"
+    detail: str  # for "skip": the reason, e.g. "0007_wishlist_items not applied" (shown as "skipped (…)")
     seconds: float
     differences: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status == "pass"
+        """Nothing wrong: passed, or skipped because what it checks is not there to check."""
+        return self.status in ("pass", "skip")
 
 
-def run_checks(conn: psycopg.Connection, checks: Sequence[Check]) -> list[CheckResult]:
+def run_checks(
+    conn: psycopg.Connection, checks: Sequence[Check], applied: Collection[str] | None = None
+) -> list[CheckResult]:
+    """Each check's result in order; with ``applied`` (tags), a check whose migration is not among them is skipped."""
     results: list[CheckResult] = []
     if not checks:
         return results
     with conn.transaction(force_rollback=True):
         conn.execute("set transaction read only")
         for check in checks:
+            reason = skip_reason(check, applied) if applied is not None else None
+            if reason is not None:
+                results.append(CheckResult(check.id, check.description, "skip", reason, 0.0))
+                continue
             started = time.perf_counter()
             try:
                 with conn.transaction():
