@@ -42,7 +42,7 @@ def _read(path: Path) -> str:
 def _sources(settings: Settings, paths: Sequence[str]) -> list[tuple[str, str]]:
     """(shown path, SQL text) of the given files and folders, or of the workspace's migrations."""
     if not paths:
-        workspace = load_workspace(settings.workspace, settings.overrides, check_snapshots=False)
+        workspace = load_workspace(settings.workspace, settings.overrides)
         return [(display_path(m.sql_path, settings.project_root), m.text) for m in workspace.migrations]
     sources: list[tuple[str, str]] = []
     for given in paths:

@@ -58,11 +58,21 @@ def _existing(root: Path, overrides: dict[str, str | None] | None) -> Workspace 
     out = (root / config.out).resolve()
     if not (out / "meta" / "_journal.json").is_file() and not any(out.glob("*/migration.sql")):
         return None
-    return load_workspace(root, overrides)
+    workspace = load_workspace(root, overrides)
+    problem = workspace.snapshot_chain_problem()
+    if problem:
+        # drizzle-kit generate diffs the schema against the newest snapshot: on a broken chain that can be wrong
+        raise UserError(
+            f"{problem}; generate needs an intact chain: if the schemas agree, set that prevId to the id "
+            "before it, else drop the later migration (`drizzle-kit drop`) and generate it again"
+        )
+    return workspace
 
 
-def _snapshot_id(migration: Migration) -> Any:
-    return migration.snapshot().get("id")
+def _newest_snapshot_id(migrations: Sequence[Migration]) -> Any:
+    """drizzle-kit chains a new snapshot to the newest one on disk; a lost one is skipped."""
+    with_snapshot = [m for m in migrations if m.snapshot_path is not None]
+    return with_snapshot[-1].snapshot().get("id") if with_snapshot else ZERO_UUID
 
 
 def _chained(snapshot: dict[str, Any], previous_id: Any) -> bool:
@@ -92,11 +102,9 @@ def check_output(before: Sequence[Migration], after: Workspace) -> Migration | N
     migration = added[0]
     if not migration.sql_path.is_file():
         raise OperationFailed(f"drizzle-kit listed {migration.tag} but wrote no {migration.sql_path}; generate again")
-    if not migration.snapshot_path.is_file():
-        raise OperationFailed(
-            f"drizzle-kit listed {migration.tag} but wrote no {migration.snapshot_path}; generate again"
-        )
-    previous_id = _snapshot_id(before[-1]) if before else ZERO_UUID
+    if migration.snapshot_path is None:
+        raise OperationFailed(f"drizzle-kit listed {migration.tag} but wrote no snapshot for it; generate again")
+    previous_id = _newest_snapshot_id(before)
     snapshot = migration.snapshot()
     if not _chained(snapshot, previous_id):
         raise OperationFailed(
@@ -175,7 +183,7 @@ def generate(
             "fix the schema or drizzle.config.ts and run generate again"
         )
     try:
-        after = load_workspace(root, overrides, check_snapshots=False)
+        after = load_workspace(root, overrides)
     except UserError as exc:
         raise OperationFailed(f"after drizzle-kit generate, {exc.message}") from None
     migration = check_output(before, after)
@@ -184,11 +192,13 @@ def generate(
         return result
     previous = before[-1] if before else None
     result.migration, result.previous = migration, previous
+    # the down draft diffs against the snapshot drizzle-kit diffed against: the newest one on disk
+    base_snapshot = next((m for m in reversed(before) if m.snapshot_path is not None), None)
     result.sql_display = display_path(migration.sql_path, base)
     result.findings, result.lint_error = _lint(after, migration, base)
 
     result.draft = draft_down(
-        previous.snapshot() if previous else {},
+        base_snapshot.snapshot() if base_snapshot else {},
         migration.snapshot(),
         tag=migration.tag,
         previous_tag=previous.tag if previous else None,

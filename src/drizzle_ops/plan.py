@@ -2,7 +2,7 @@
 
 Drizzle records a migration as (hash, created_at = journal `when`) and treats a
 file as pending only when its `when` is newer than the newest recorded row. We
-match rows to files by `when`, which drizzle keeps unique, and then say what
+match rows to files by `when` (and by hash where two entries share one), then say what
 drizzle would silently get wrong: edited files, skipped older entries, and rows
 whose file is gone.
 """
@@ -64,10 +64,7 @@ def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *
     file is out of order when a later file is already applied.
     """
     ordered = sorted(rows, key=lambda r: r.id)
-    row_for: dict[object, AppliedRow] = {}
-    for row in ordered:
-        row_for.setdefault(row.name if by_name else row.created_at, row)
-    matches = [row_for.get(f.tag if by_name else f.when) for f in files]
+    matches = _match_rows(files, ordered, by_name)
     if by_name:
         applied_positions = [i for i, match in enumerate(matches) if match is not None]
         last_applied = max(applied_positions, default=-1)
@@ -89,6 +86,32 @@ def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *
         if row.id not in matched:
             entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row))
     return entries
+
+
+def _match_rows(
+    files: Sequence[MigrationFile], ordered: Sequence[AppliedRow], by_name: bool
+) -> list[AppliedRow | None]:
+    """Each file's row: by name (v1) or by `when` (0.31), each row used once.
+
+    Two journal entries may share a `when` (drizzle-kit applies both to an empty
+    database), so among rows with that `when` the one with the file's hash wins.
+    """
+    candidates: dict[object, list[AppliedRow]] = {}
+    for row in ordered:
+        candidates.setdefault(row.name if by_name else row.created_at, []).append(row)
+    keys = [f.tag if by_name else f.when for f in files]
+    matches: list[AppliedRow | None] = [None] * len(files)
+    used: set[int] = set()
+    for same_hash in (True, False):
+        for position, (f, key) in enumerate(zip(files, keys, strict=True)):
+            if matches[position] is not None:
+                continue
+            for row in candidates.get(key, ()):
+                if row.id not in used and (row.hash == f.hash or not same_hash):
+                    matches[position] = row
+                    used.add(row.id)
+                    break
+    return matches
 
 
 @dataclass(frozen=True)

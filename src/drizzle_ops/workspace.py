@@ -1,13 +1,17 @@
 """The Drizzle workspace on disk: config, journal, SQL files and snapshots.
 
-Everything is validated when the workspace is loaded, and every problem names
-the file it is in. File contents are read once and kept.
+What drizzle-kit's own `migrate` needs (the journal and the SQL files) is
+validated when the workspace is loaded, and every problem names its file.
+Snapshots are optional, as they are to drizzle-kit: a missing one is a warning,
+and the chain of `prevId`s is read only by the tasks that need it (generate,
+conformance). File contents are read once and kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -16,12 +20,15 @@ from typing import Any
 
 from .drizzle_config import DrizzleConfig, read_drizzle_config
 from .errors import UserError
+from .paths import display_path
 
 BREAKPOINT = "--> statement-breakpoint"
 BOM = "\ufeff"
-JOURNAL = "journal"  # drizzle-kit 0.31: meta/_journal.json, <tag>.sql, meta/<idx>_snapshot.json
+JOURNAL = "journal"  # drizzle-kit 0.31: meta/_journal.json, <tag>.sql, meta/<prefix>_snapshot.json
 FOLDERS = "folders"  # drizzle-kit v1: <YYYYMMDDHHMMSS>_<name>/migration.sql and snapshot.json
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+# every journal dialect drizzle-kit 0.31's migrate reads for Postgres: "pg" is the header before 0.21
+JOURNAL_DIALECTS = (None, "postgresql", "pg")
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class Migration:
     when: int
     breakpoints: bool
     sql_path: Path
-    snapshot_path: Path
+    snapshot_path: Path | None  # None: no snapshot file (a lost one); drizzle-kit's migrate never reads them
     text: str = field(repr=False)
 
     @cached_property
@@ -89,6 +96,8 @@ class Migration:
         return notes
 
     def snapshot(self) -> dict[str, Any]:
+        if self.snapshot_path is None:
+            raise UserError(f"{self.tag} has no snapshot file; restore it from version control")
         data = _load_json(self.snapshot_path)
         if not isinstance(data, dict):
             raise UserError(f"{self.snapshot_path} is not a JSON object; regenerate it with drizzle-kit")
@@ -102,6 +111,12 @@ class Workspace:
     migrations_dir: Path
     migrations: list[Migration]
     layout: str = "journal"  # JOURNAL (drizzle-kit 0.31) or FOLDERS (drizzle-kit v1)
+    # what drizzle-kit accepts but a person should hear about (found without reading any snapshot)
+    warnings: tuple[str, ...] = ()
+
+    def snapshot_chain_problem(self) -> str | None:
+        """The first break in the snapshots' parent links, or None; reads every snapshot (for generate, drift)."""
+        return _chain_problem(self.migrations, self.root, folders=self.layout == FOLDERS)
 
     @property
     def records_names(self) -> bool:
@@ -165,7 +180,7 @@ def _journal_entries(journal_path: Path) -> list[dict[str, Any]]:
     if not isinstance(journal, dict) or not isinstance(journal.get("entries"), list):
         raise UserError(f"{journal_path} has no `entries` list; restore it from version control")
     dialect = journal.get("dialect")
-    if dialect not in (None, "postgresql"):
+    if dialect not in JOURNAL_DIALECTS:
         raise UserError(f"{journal_path} is for dialect {dialect!r}; drizzle-ops supports postgresql only")
     entries: list[dict[str, Any]] = journal["entries"]
     for position, entry in enumerate(entries):
@@ -186,50 +201,46 @@ def _journal_entries(journal_path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _check_journal(journal_path: Path, entries: list[dict[str, Any]]) -> None:
+def _check_journal(journal_path: Path, entries: list[dict[str, Any]]) -> list[str]:
+    """Refuse what drizzle-kit could not apply either; return warnings for what it applies with surprises."""
     seen_when: dict[int, str] = {}
     seen_tags: set[str] = set()
+    warnings: list[str] = []
     for entry in entries:
         tag, when = entry["tag"], entry["when"]
-        if when in seen_when:
-            raise UserError(
-                f"{journal_path}: {tag} and {seen_when[when]} have the same `when` ({when}); "
-                "drizzle records migrations by `when`, so give one of them a new timestamp"
-            )
         if tag in seen_tags:
             raise UserError(f"{journal_path}: tag {tag} appears twice; remove the duplicate entry")
-        seen_when[when] = tag
-        seen_tags.add(tag)
-
-
-def _check_snapshot_chain(migrations: list[Migration]) -> None:
-    previous_id = ZERO_UUID
-    for migration in migrations:
-        snapshot = migration.snapshot()
-        if not isinstance(snapshot, dict) or "id" not in snapshot or "prevId" not in snapshot:
-            raise UserError(f"{migration.snapshot_path} has no `id`/`prevId`; regenerate it with drizzle-kit")
-        if snapshot["prevId"] != previous_id:
-            raise UserError(
-                f"{migration.snapshot_path}: prevId {snapshot['prevId']} does not match the previous "
-                f"snapshot's id {previous_id}; the snapshot chain is broken (a merge of two branches?): "
-                "regenerate the later migration with drizzle-kit"
+        if when in seen_when and not warnings:
+            warnings.append(
+                f"{tag} and {seen_when[when]} have the same journal `when` ({when}): on a database that has "
+                "one of them, drizzle-kit skips the other; give one of them a new timestamp"
             )
-        previous_id = snapshot["id"]
+        seen_when.setdefault(when, tag)
+        seen_tags.add(tag)
+    return warnings
 
 
-def _journal_migrations(migrations_dir: Path) -> list[Migration]:
+def snapshot_file_name(tag: str) -> str:
+    """drizzle-kit's own rule (its `drop` command): the tag's prefix before the first '_', then _snapshot.json.
+
+    It covers every `migrations.prefix`: index (0007), timestamp and supabase
+    (20250101120000), unix (1735732800) and none ("" — every migration writes
+    meta/_snapshot.json, so only the newest one keeps it).
+    """
+    return f"{tag.split('_')[0]}_snapshot.json"
+
+
+def _journal_migrations(migrations_dir: Path) -> tuple[list[Migration], list[str]]:
     journal_path = migrations_dir / "meta" / "_journal.json"
     entries = _journal_entries(journal_path)
-    _check_journal(journal_path, entries)
+    warnings = _check_journal(journal_path, entries)
+    meta = migrations_dir / "meta"
+    present = set(os.listdir(meta))  # one listing instead of a stat per migration
+    owner = {snapshot_file_name(entry["tag"]): entry["tag"] for entry in entries}  # the last entry naming a file
     migrations = []
     for entry in entries:
+        name = snapshot_file_name(entry["tag"])
         sql_path = migrations_dir / f"{entry['tag']}.sql"
-        snapshot_path = migrations_dir / "meta" / f"{entry['idx']:04d}_snapshot.json"
-        if not snapshot_path.is_file():
-            raise UserError(
-                f"{snapshot_path} is missing but the journal lists {entry['tag']}; "
-                "restore it from version control or regenerate with drizzle-kit"
-            )
         migrations.append(
             Migration(
                 idx=entry["idx"],
@@ -237,11 +248,11 @@ def _journal_migrations(migrations_dir: Path) -> list[Migration]:
                 when=entry["when"],
                 breakpoints=bool(entry.get("breakpoints", True)),
                 sql_path=sql_path,
-                snapshot_path=snapshot_path,
+                snapshot_path=meta / name if name in present and owner[name] == entry["tag"] else None,
                 text=_read_sql(sql_path),
             )
         )
-    return migrations
+    return migrations, warnings
 
 
 def folder_millis(name: str) -> int | None:
@@ -276,10 +287,6 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
                 "rename it the way drizzle-kit generate names folders"
             )
         snapshot_path = folder / "snapshot.json"
-        if not snapshot_path.is_file():
-            raise UserError(
-                f"{snapshot_path} is missing; restore it from version control or regenerate with drizzle-kit"
-            )
         migrations.append(
             Migration(
                 idx=idx,
@@ -287,28 +294,60 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
                 when=when,
                 breakpoints=True,
                 sql_path=folder / "migration.sql",
-                snapshot_path=snapshot_path,
+                snapshot_path=snapshot_path if snapshot_path.is_file() else None,
                 text=_read_sql(folder / "migration.sql"),
             )
         )
     return migrations
 
 
-def _check_folder_snapshots(migrations: list[Migration]) -> None:
-    """v1 snapshots name their parents in `prevIds` (several after a merge); each must come earlier."""
+def _missing_snapshots_warning(migrations: list[Migration], root: Path) -> list[str]:
+    missing = [m for m in migrations if m.snapshot_path is None]
+    if not missing:
+        return []
+    first = missing[0]
+    expected = (
+        first.sql_path.parent / "snapshot.json"
+        if first.sql_path.name == "migration.sql"
+        else first.sql_path.parent / "meta" / snapshot_file_name(first.tag)
+    )
+    return [
+        f"{len(missing)} migration(s) have no snapshot, first {first.tag} ({display_path(expected, root)}); "
+        "drizzle-kit migrate does not need them, but schema conformance is skipped while such a migration "
+        "is the applied head, and `generate` needs the newest one"
+    ]
+
+
+def _chain_problem(migrations: list[Migration], root: Path, *, folders: bool) -> str | None:
+    """The first snapshot whose parent is not the snapshot before it (0.31: `prevId`; v1: `prevIds`).
+
+    A lost snapshot leaves a gap that cannot be checked, so the link across a gap is not judged.
+    """
     seen = {ZERO_UUID}
+    previous_id: Any = ZERO_UUID
+    gap = False
     for migration in migrations:
+        if migration.snapshot_path is None:
+            gap = True
+            continue
+        shown = display_path(migration.snapshot_path, root)
         snapshot = migration.snapshot()
-        parents = snapshot.get("prevIds")
-        if "id" not in snapshot or not isinstance(parents, list):
-            raise UserError(f"{migration.snapshot_path} has no `id`/`prevIds`; regenerate it with drizzle-kit")
-        unknown = [p for p in parents if p not in seen]
-        if unknown:
-            raise UserError(
-                f"{migration.snapshot_path}: prevIds {', '.join(map(str, unknown))} match no earlier snapshot; "
-                "the snapshot chain is broken: regenerate the migration with drizzle-kit"
-            )
+        parents = snapshot.get("prevIds") if folders else [snapshot.get("prevId")]
+        if "id" not in snapshot or not isinstance(parents, list) or None in parents:
+            return f"{shown} has no `id`/`{'prevIds' if folders else 'prevId'}`; regenerate it with drizzle-kit"
+        if not gap:
+            if folders and not all(p in seen for p in parents):
+                unknown = ", ".join(str(p) for p in parents if p not in seen)
+                return f"{shown}: prevIds {unknown} match no earlier snapshot; the snapshot chain is broken"
+            if not folders and parents[0] != previous_id:
+                return (
+                    f"{shown}: prevId {parents[0]} is not the id of the snapshot before it ({previous_id}); "
+                    "the snapshot chain is broken (a merge of two branches?)"
+                )
         seen.add(snapshot["id"])
+        previous_id = snapshot["id"]
+        gap = False
+    return None
 
 
 def detect_layout(migrations_dir: Path) -> str:
@@ -322,10 +361,11 @@ def detect_layout(migrations_dir: Path) -> str:
     )
 
 
-def load_workspace(
-    root: Path, overrides: dict[str, str | None] | None = None, *, check_snapshots: bool = True
-) -> Workspace:
-    """Read and validate a drizzle-kit workspace, in the 0.31 journal layout or the v1 folder layout."""
+def load_workspace(root: Path, overrides: dict[str, str | None] | None = None) -> Workspace:
+    """Read and validate a drizzle-kit workspace, in the 0.31 journal layout or the v1 folder layout.
+
+    Reads no snapshot: what is wrong with them is a warning, since drizzle-kit's migrate never reads them.
+    """
     root = root.resolve()
     if not root.is_dir():
         raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
@@ -333,11 +373,15 @@ def load_workspace(
     migrations_dir = (root / config.out).resolve()
     layout = detect_layout(migrations_dir)
     if layout == JOURNAL:
-        migrations = _journal_migrations(migrations_dir)
-        if check_snapshots:
-            _check_snapshot_chain(migrations)
+        migrations, warnings = _journal_migrations(migrations_dir)
     else:
-        migrations = _folder_migrations(migrations_dir)
-        if check_snapshots:
-            _check_folder_snapshots(migrations)
-    return Workspace(root=root, config=config, migrations_dir=migrations_dir, migrations=migrations, layout=layout)
+        migrations, warnings = _folder_migrations(migrations_dir), []
+    warnings += _missing_snapshots_warning(migrations, root)
+    return Workspace(
+        root=root,
+        config=config,
+        migrations_dir=migrations_dir,
+        migrations=migrations,
+        layout=layout,
+        warnings=tuple(warnings),
+    )

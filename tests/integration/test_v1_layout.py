@@ -126,8 +126,8 @@ def test_bad_folder_name_and_broken_chain(v1_copy: Path) -> None:
     snapshot = json.loads(snapshot_path.read_text())
     snapshot["prevIds"] = ["44444444-4444-4444-4444-444444444444"]
     snapshot_path.write_text(json.dumps(snapshot))
-    with pytest.raises(UserError, match="match no earlier snapshot"):
-        load_workspace(v1_copy)
+    problem = load_workspace(v1_copy).snapshot_chain_problem()  # a warning for the tasks that read snapshots
+    assert problem is not None and "44444444-4444-4444-4444-444444444444 match no earlier snapshot" in problem
 
 
 def test_cli_status_and_rollback_on_v1(empty_db: str) -> None:

@@ -43,6 +43,30 @@ def test_unapplied_entry_older_than_newest_row_is_out_of_order() -> None:
     assert states(FILES, rows)[1] == ("0001_b", State.OUT_OF_ORDER)
 
 
+def test_entries_sharing_a_when_match_their_own_rows_by_hash() -> None:
+    # drizzle-kit applies both to an empty database: two rows with one created_at
+    files = [F("0000_a", 100, "h0"), F("0001_b", 200, "h1"), F("0002_c", 200, "h2")]
+    rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "h1", 200), AppliedRow(3, "h2", 200)]
+    assert states(files, rows) == [("0000_a", State.APPLIED), ("0001_b", State.APPLIED), ("0002_c", State.APPLIED)]
+    # only the first applied: the second would be skipped by drizzle-kit (its when is not newer)
+    assert states(files, rows[:2])[2] == ("0002_c", State.OUT_OF_ORDER)
+    # an edited file still matches the one unused row with its when
+    assert states(files, [rows[0], AppliedRow(2, "h1", 200), AppliedRow(3, "edited", 200)])[2] == (
+        "0002_c",
+        State.MODIFIED,
+    )
+
+
+def test_when_going_backwards_in_the_journal() -> None:
+    # a branch merged with an older timestamp: on an empty database all apply in journal order
+    files = [F("0000_a", 100, "h0"), F("0001_b", 300, "h1"), F("0002_c", 200, "h2"), F("0003_d", 400, "h3")]
+    assert plan_migrate(compute_status(files, [])).to_apply == ["0000_a", "0001_b", "0002_c", "0003_d"]
+    applied = [AppliedRow(i + 1, f.hash, f.when) for i, f in enumerate(files)]
+    assert {e.state for e in compute_status(files, applied)} == {State.APPLIED}
+    # on a database upgraded before the merge, drizzle-kit would skip 0002_c: it is out of order
+    assert states(files, applied[:2])[2:] == [("0002_c", State.OUT_OF_ORDER), ("0003_d", State.PENDING)]
+
+
 def test_row_without_file_is_missing_file_and_listed_last() -> None:
     rows = [AppliedRow(1, "h0", 100), AppliedRow(2, "zz", 999)]
     result = compute_status(FILES, rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -112,10 +113,21 @@ def test_missing_sql_file_is_named(ws: Path) -> None:
         load_workspace(ws)
 
 
-def test_missing_snapshot_is_named(ws: Path) -> None:
+def test_missing_snapshot_is_a_warning_not_an_error(ws: Path) -> None:
     (ws / "drizzle/meta/0004_snapshot.json").unlink()
-    with pytest.raises(UserError, match=r"0004_snapshot\.json is missing"):
-        load_workspace(ws)
+    (ws / "drizzle/meta/0006_snapshot.json").unlink()
+    workspace = load_workspace(ws)  # drizzle-kit's migrate never reads snapshots: neither do we refuse
+    assert [m.tag for m in workspace.migrations if m.snapshot_path is None] == [
+        "0004_profile_and_moc_details",
+        "0006_moc_parts_lists",
+    ]
+    (warning,) = workspace.warnings
+    assert warning.startswith("2 migration(s) have no snapshot, first 0004_profile_and_moc_details (")
+    assert "0004_snapshot.json" in warning
+    # a gap cannot be judged: the chain across it is not called broken
+    assert workspace.snapshot_chain_problem() is None
+    with pytest.raises(UserError, match="0004_profile_and_moc_details has no snapshot file"):
+        workspace.by_tag("0004_profile_and_moc_details").snapshot()
 
 
 def test_malformed_journal_names_file_and_position(ws: Path) -> None:
@@ -132,27 +144,108 @@ def test_journal_entry_without_when(ws: Path) -> None:
         load_workspace(ws)
 
 
-def test_malformed_snapshot_is_named(ws: Path) -> None:
+def test_malformed_snapshot_is_named_only_by_the_tasks_that_read_it(ws: Path) -> None:
     (ws / "drizzle/meta/0002_snapshot.json").write_text("{not json")
+    workspace = load_workspace(ws)  # migrate and status read no snapshot
+    assert workspace.warnings == ()
     with pytest.raises(UserError, match=r"0002_snapshot\.json is not valid JSON"):
-        load_workspace(ws)
+        workspace.snapshot_chain_problem()
 
 
-def test_broken_snapshot_chain_is_named(ws: Path) -> None:
+def test_broken_snapshot_chain_is_named_not_refused(ws: Path) -> None:
     path = ws / "drizzle/meta/0005_snapshot.json"
     snapshot = json.loads(path.read_text())
     snapshot["prevId"] = "22222222-2222-2222-2222-222222222222"
     path.write_text(json.dumps(snapshot))
-    with pytest.raises(UserError, match=r"0005_snapshot\.json: prevId .* chain is broken"):
-        load_workspace(ws)
+    workspace = load_workspace(ws)
+    assert workspace.warnings == ()
+    problem = workspace.snapshot_chain_problem()
+    assert problem is not None
+    assert problem.startswith("drizzle/meta/0005_snapshot.json: prevId 22222222-2222-2222-2222-222222222222 is not")
+    assert "chain is broken" in problem
 
 
-def test_duplicate_when_is_refused(ws: Path) -> None:
+def test_duplicate_when_is_a_warning(ws: Path) -> None:
     data = journal(ws)
     data["entries"][3]["when"] = data["entries"][2]["when"]
     write_journal(ws, data)
-    with pytest.raises(UserError, match="same `when`"):
+    (warning,) = load_workspace(ws).warnings
+    assert warning.startswith("0003_gallery_images and 0002_sets_and_user_sets have the same journal `when`")
+
+
+def test_duplicate_tag_is_refused(ws: Path) -> None:
+    data = journal(ws)
+    data["entries"].append({**data["entries"][1], "idx": 8, "when": data["entries"][-1]["when"] + 1})
+    write_journal(ws, data)
+    with pytest.raises(UserError, match="tag 0001_moc_instructions appears twice"):
         load_workspace(ws)
+
+
+@pytest.mark.parametrize("header", [{"version": "5", "dialect": "pg"}, {"version": "6", "dialect": "postgresql"}, {}])
+def test_journal_headers_of_older_drizzle_kit_are_read(ws: Path, header: dict) -> None:
+    data = journal(ws)
+    data.pop("version")
+    data.pop("dialect")
+    data.update(header)
+    for entry in data["entries"][:3]:
+        entry["version"] = "5"
+        entry.pop("breakpoints")  # entries of old journals may lack it; drizzle splits on breakpoints anyway
+    write_journal(ws, data)
+    workspace = load_workspace(ws)
+    assert len(workspace.migrations) == 8 and workspace.warnings == ()
+    assert workspace.migrations[0].breakpoints is True
+
+
+def test_journal_of_another_dialect_is_refused(ws: Path) -> None:
+    data = journal(ws)
+    data["dialect"] = "mysql"
+    write_journal(ws, data)
+    with pytest.raises(UserError, match="is for dialect 'mysql'; drizzle-ops supports postgresql only"):
+        load_workspace(ws)
+
+
+def _rename_prefix(ws: Path, prefix_of: Callable[[int], str]) -> list[str]:
+    """Rename the example's files the way another migrations.prefix would have named them."""
+    data = journal(ws)
+    tags = []
+    for entry in data["entries"]:
+        old_tag = entry["tag"]
+        new_tag = f"{prefix_of(entry['idx'])}_{old_tag.split('_', 1)[1]}"
+        (ws / "drizzle" / f"{old_tag}.sql").rename(ws / "drizzle" / f"{new_tag}.sql")
+        snapshot = ws / "drizzle/meta" / f"{entry['idx']:04d}_snapshot.json"
+        snapshot.rename(ws / "drizzle/meta" / f"{prefix_of(entry['idx'])}_snapshot.json")
+        entry["tag"] = new_tag
+        tags.append(new_tag)
+    write_journal(ws, data)
+    return tags
+
+
+@pytest.mark.parametrize(
+    ("mode", "prefix_of"),
+    [
+        ("timestamp", lambda idx: f"2025010112{idx:02d}00"),  # also supabase's naming
+        ("unix", lambda idx: str(1735732800 + idx * 60)),
+    ],
+)
+def test_every_prefix_names_its_snapshots(ws: Path, mode: str, prefix_of: Callable[[int], str]) -> None:
+    tags = _rename_prefix(ws, prefix_of)
+    workspace = load_workspace(ws)
+    assert [m.tag for m in workspace.migrations] == tags
+    assert [m.snapshot_path.name for m in workspace.migrations if m.snapshot_path] == [
+        f"{prefix_of(i)}_snapshot.json" for i in range(8)
+    ]
+    assert workspace.warnings == () and workspace.snapshot_chain_problem() is None
+
+
+def test_prefix_none_keeps_one_snapshot_for_the_newest_migration(ws: Path) -> None:
+    # drizzle-kit's "none" prefix tags migrations "_<name>" and overwrites meta/_snapshot.json each time
+    _rename_prefix(ws, lambda idx: "")  # each rename overwrites meta/_snapshot.json, as each generate does
+    assert (ws / "drizzle/meta/_snapshot.json").read_text() == (EXAMPLE / "drizzle/meta/0007_snapshot.json").read_text()
+    workspace = load_workspace(ws)
+    assert [m.tag for m in workspace.migrations][-1] == "_wishlist_items"
+    assert [m.snapshot_path is not None for m in workspace.migrations] == [False] * 7 + [True]
+    (warning,) = workspace.warnings
+    assert warning.startswith("7 migration(s) have no snapshot, first _init_users")
 
 
 def test_invalid_utf8_sql_is_refused(ws: Path) -> None:
