@@ -29,6 +29,8 @@ class Settings:
     rollback_dir: Path
     checks_dir: Path
     state_dir: Path
+    # conformance differences a team has reviewed and accepted (verify/accepted.py); a missing file accepts none
+    accepted_differences: Path
     lock_wait: float = 60.0
     connect_timeout: int = 10
     provider: str = "auto"
@@ -85,6 +87,7 @@ class Settings:
             rollback_dir=path("rollback_dir", "sql/rollback"),
             checks_dir=path("checks_dir", "checks"),
             state_dir=path("state_dir", ".drizzle-ops"),
+            accepted_differences=path("accepted_differences", "checks/accepted-differences.txt"),
             lock_wait=lock_wait,
             connect_timeout=connect_timeout,
             provider=str(merged.get("provider") or "auto"),

@@ -16,15 +16,23 @@ from .expressions import check_body, loose, strip_qualifiers
 from .model import Column, ForeignKey, Index, IndexColumn, Schema, Table, display
 from .snapshot import normalise_type
 
+FAIL = "fail"
+WARNING = "warning"
+
 
 @dataclass(frozen=True)
 class Difference:
     kind: str  # schema, enum, sequence, table, column, primary key, index, foreign key, unique constraint, check
     name: str
     message: str
+    severity: str = FAIL  # FAIL: the schema does not match; WARNING: worth saying, expected after some histories
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}: {self.message}"
+
+    @property
+    def failing(self) -> bool:
+        return self.severity == FAIL
 
 
 _QUALIFIER = re.compile(r'^(?:"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)\.')
@@ -62,8 +70,8 @@ class Comparison:
         self.canon = canon
         self.differences: list[Difference] = []
 
-    def add(self, kind: str, name: str, message: str) -> None:
-        self.differences.append(Difference(kind, name, message))
+    def add(self, kind: str, name: str, message: str, severity: str = FAIL) -> None:
+        self.differences.append(Difference(kind, name, message, severity))
 
     def run(self, expected: Schema, actual: Schema) -> list[Difference]:
         for schema in sorted(expected.schemas - actual.schemas):
@@ -77,9 +85,7 @@ class Comparison:
             elif key not in expected.enums:
                 self.add("enum", name, "not in snapshot")
             elif expected.enums[key] != actual.enums[key]:
-                self.add(
-                    "enum", name, f"values {_tuple(actual.enums[key])}, snapshot says {_tuple(expected.enums[key])}"
-                )
+                self.enum(name, expected.enums[key], actual.enums[key])
         for key in sorted(expected.sequences - actual.sequences):
             self.add("sequence", display(*key), "missing")
         for key in sorted(actual.sequences - expected.sequences):
@@ -92,6 +98,19 @@ class Comparison:
             else:
                 self.table(expected.tables[key], actual.tables[key])
         return self.differences
+
+    def enum(self, name: str, expected: tuple[str, ...], actual: tuple[str, ...]) -> None:
+        if sorted(expected) == sorted(actual):
+            # drizzle-kit's ALTER TYPE ... ADD VALUE appends, while its snapshot keeps the schema's order
+            self.add(
+                "enum",
+                name,
+                f"same values in another order (database: {', '.join(actual)}; snapshot: {', '.join(expected)}); "
+                "drizzle-kit's ADD VALUE appends, so this is expected after adding a value in the middle",
+                WARNING,
+            )
+        else:
+            self.add("enum", name, f"values {_tuple(actual)}, snapshot says {_tuple(expected)}")
 
     # -- one table ---------------------------------------------------------------------------------
 
@@ -325,5 +344,5 @@ def _params(params: tuple[tuple[str, str], ...]) -> str:
 
 
 def compare(expected: Schema, actual: Schema, canon: Canonicalizer | None = None) -> list[Difference]:
-    """Every difference between what the snapshot promises and what the database holds."""
+    """Every difference between what the snapshot promises and what the database holds (failing and warnings)."""
     return Comparison(canon).run(expected, actual)

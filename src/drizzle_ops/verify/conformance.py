@@ -6,13 +6,14 @@ rolled back (the scratch tables canonical.py may create go with it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 import psycopg
 
 from ..plan import Entry, State
 from ..workspace import FOLDERS, Migration, Workspace
+from .accepted import line_for
 from .canonical import Canonicalizer
 from .catalog import read_catalog
 from .compare import Difference, compare
@@ -26,8 +27,12 @@ CHECK_ID = "snapshot-conformance"
 @dataclass
 class Conformance:
     head: str | None  # tag whose snapshot was compared; None: nothing applied, so the schema should be empty
-    differences: list[Difference]
+    differences: list[Difference]  # the failing ones (not accepted): what makes `ok` false
     tables: int  # how many tables the snapshot describes
+    warnings: list[Difference] = field(default_factory=list)  # said, never failing (e.g. enum order)
+    accepted: list[Difference] = field(default_factory=list)  # failing, but listed as accepted
+    stale: list[str] = field(default_factory=list)  # accepted lines that no difference matches any more
+    skipped: str | None = None  # why nothing was compared, e.g. "no snapshot for 0008_custom"
 
     @property
     def ok(self) -> bool:
@@ -58,8 +63,43 @@ def expected_schema(workspace: Workspace, migration: Migration | None) -> Schema
     return from_snapshot(snapshot, str(migration.snapshot_path))
 
 
-def check_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migration | None) -> Conformance:
-    """Compare the database with ``head``'s snapshot (or with an empty schema when ``head`` is None)."""
+def _has_snapshot(migration: Migration) -> bool:
+    path = migration.snapshot_path
+    return path is not None and path.is_file()
+
+
+def missing_snapshot(workspace: Workspace, head: Migration | None) -> Migration | None:
+    """The migration whose lost snapshot stops a comparison with ``head``'s, or None when nothing is missing.
+
+    A 0.31 snapshot holds the whole schema, so only the head's own counts; a v1
+    snapshot is folded from every snapshot up to it, so each of those counts.
+    """
+    if head is None:
+        return None
+    if not _has_snapshot(head):
+        return head
+    if workspace.layout == FOLDERS:
+        for migration in workspace.migrations[: workspace.migrations.index(head)]:
+            if not _has_snapshot(migration):
+                return migration
+    return None
+
+
+def check_conformance(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    head: Migration | None,
+    accepted: Collection[str] | None = None,
+) -> Conformance:
+    """Compare the database with ``head``'s snapshot (or with an empty schema when ``head`` is None).
+
+    ``accepted`` holds difference lines (``str(Difference)``, see accepted.py) that
+    do not fail; those no difference matches come back as ``stale``. Without a
+    snapshot to compare with, the result is skipped (and ok).
+    """
+    lost = missing_snapshot(workspace, head)
+    if head is not None and lost is not None:
+        return Conformance(head.tag, [], 0, skipped=f"no snapshot for {lost.tag}")
     expected = expected_schema(workspace, head)
     with conn.transaction(force_rollback=True):
         row = conn.execute("select current_setting('search_path')").fetchone()
@@ -68,8 +108,34 @@ def check_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migr
         conn.execute("select set_config('search_path', 'pg_catalog', true)")
         actual = read_catalog(conn)
         _drop_bookkeeping(actual, expected, workspace)
-        differences = compare(expected, actual, Canonicalizer(conn, parse_path))
-    return Conformance(head.tag if head else None, differences, len(expected.tables))
+        found = compare(expected, actual, Canonicalizer(conn, parse_path))
+    lines = {line_for(a) for a in accepted or ()}
+    failing = [d for d in found if d.failing]
+    result = Conformance(
+        head.tag if head else None,
+        [d for d in failing if line_for(str(d)) not in lines],
+        len(expected.tables),
+        warnings=[d for d in found if not d.failing],
+        accepted=[d for d in failing if line_for(str(d)) in lines],
+    )
+    seen = {line_for(str(d)) for d in failing}
+    result.stale = list(dict.fromkeys(line_for(a) for a in accepted or () if line_for(a) not in seen))
+    return result
+
+
+def stale_note(stale: Sequence[str], accepted_file: str) -> str:
+    """The warning for accepted lines that no longer occur."""
+    return f"accepted but no longer seen: {'; '.join(stale)}; remove them from {accepted_file}"
+
+
+def report_lines(result: Conformance, accepted_file: str) -> list[str]:
+    """Every difference, accepted difference and warning of ``result``, one line each, failing ones first."""
+    lines = [str(d) for d in result.differences]
+    lines += [f"accepted: {d}" for d in result.accepted]
+    lines += [f"warning: {w}" for w in result.warnings]
+    if result.stale:
+        lines.append(f"warning: {stale_note(result.stale, accepted_file)}")
+    return lines
 
 
 def _drop_bookkeeping(actual: Schema, expected: Schema, workspace: Workspace) -> None:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ..errors import UserError
+from .identifiers import as_stored, truncate
 from .model import (
     PUBLIC,
     CheckConstraint,
@@ -114,7 +115,8 @@ def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]])
         type_schema = next(iter(enum_schemas[base]))  # an enum named without its schema (older snapshots)
     serial = base.lower() in SERIALS and not array
     if type_schema:
-        type_ = f"{quote_ident(type_schema)}.{quote_ident(base)}" + ("[]" if array else "")
+        # the type's name as the server stores it (cut to 63 bytes), then quoted as format_type() quotes it
+        type_ = f"{quote_ident(truncate(type_schema))}.{quote_ident(truncate(base))}" + ("[]" if array else "")
     else:
         type_ = normalise_type(type_raw)
     identity = raw.get("identity")
@@ -200,7 +202,7 @@ def _table(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Table:
 
 
 def from_snapshot(snapshot: dict[str, Any], source: str = "snapshot") -> Schema:
-    """The schema a snapshot describes; ``source`` names the file in errors."""
+    """The schema a snapshot describes, names cut as PostgreSQL stores them; ``source`` names the file in errors."""
     try:
         model = Schema(schemas={PUBLIC})
         enums = snapshot.get("enums") or {}
@@ -222,4 +224,4 @@ def from_snapshot(snapshot: dict[str, Any], source: str = "snapshot") -> Schema:
         raise UserError(
             f"{source} is not a drizzle-kit v7 snapshot ({type(exc).__name__}: {exc}); regenerate it with drizzle-kit"
         ) from None
-    return model
+    return as_stored(model)

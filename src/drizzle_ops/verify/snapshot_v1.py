@@ -41,6 +41,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..workspace import ZERO_UUID, Migration, Workspace
+from .identifiers import as_stored
 from .model import (
     PUBLIC,
     CheckConstraint,
@@ -515,4 +516,4 @@ def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Ke
             raise UserError(
                 f"{origin}: cannot read {what} ({type(exc).__name__}: {exc}); regenerate the snapshot with drizzle-kit"
             ) from None
-    return model
+    return as_stored(model)  # names cut to 63 bytes, as the server stores them
