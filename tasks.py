@@ -131,6 +131,8 @@ def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=Fals
         "all": "undo every applied migration",
         "dry_run": "print the down SQL that would run; change nothing",
         "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
+        "verify": "after each down file, compare the schema with the snapshot of the migration that is now head, "
+        "before that step commits; on a difference undo that step and stop",
         "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
         "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
     }
@@ -148,6 +150,7 @@ def rollback(
     yes=False,
     rollback_dir=None,
     lock_wait=None,
+    verify=False,
 ):
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops import cli_rollback
@@ -162,6 +165,7 @@ def rollback(
         all_=all,
         dry_run=dry_run,
         yes=yes,
+        verify=verify,
     )
 
 

@@ -28,6 +28,7 @@ def rollback(
     all_: bool,
     dry_run: bool,
     yes: bool,
+    verify: bool = False,
 ) -> None:
     with guarded(url, as_json), report.ConsoleRollbackProgress() as progress:
         outcome = commands.rollback(
@@ -42,6 +43,7 @@ def rollback(
             ask=terminal_prompt(),
             progress=progress,
             log=report.log,
+            verify=verify,
         )
     result = outcome.result
     if as_json:
@@ -50,8 +52,15 @@ def rollback(
                 "ok": True,
                 "database": outcome.database,
                 "dry_run": result.dry_run,
+                "verify": verify and not result.dry_run,
                 "rolled_back": [
-                    {"tag": s.tag, "file": s.file, "statements": s.statements, "seconds": round(s.seconds, 4)}
+                    {
+                        "tag": s.tag,
+                        "file": s.file,
+                        "statements": s.statements,
+                        "seconds": round(s.seconds, 4),
+                        "verification": s.verification.as_dict() if s.verification else None,
+                    }
                     for s in result.rolled_back
                 ],
                 "would_roll_back": [d.tag for d in result.planned] if result.dry_run else [],
@@ -83,8 +92,15 @@ def rollback(
     report.out.print(report.rollback_table(result))
     seconds = sum(s.seconds for s in result.rolled_back)
     still = sum(1 for e in outcome.entries if e.row is not None)
+    verified = [s.verification for s in result.rolled_back if s.verification]
+    skipped = sum(v.status == "skip" for v in verified)
+    checked = (
+        f" Each step was verified against its new head's snapshot{f' ({skipped} skipped)' if skipped else ''}."
+        if verified
+        else ""
+    )
     report.out.print(
         f"Rolled back {len(result.rolled_back)} migration(s) on {outcome.database} in {seconds:.2f}s; "
-        f"{still} still applied.",
+        f"{still} still applied.{checked}",
         highlight=False,
     )

@@ -169,6 +169,7 @@ def rollback(
     ask: Callable[[str], str] | None = None,
     progress: RollbackProgress | None = None,
     log: Callable[[str], None] | None = None,
+    verify: bool = False,
 ) -> RollbackOutcome:
     workspace = workspace_of(settings)
     from . import rollback as rollback_engine
@@ -181,6 +182,14 @@ def rollback(
     environment = settings.environment(env) if env else None
     if not dry_run:
         confirm_protected(environment, yes=yes, action="rollback", ask=ask)
+    step_verifier = None
+    if verify and not dry_run:
+        from .verify.accepted import load
+        from .verify.after_rollback import verifier
+
+        path = settings.accepted_differences  # read before connecting: a bad file is bad input
+        accepted = load(path, display_path(path, settings.project_root)).entries
+        step_verifier = verifier(workspace, accepted=accepted, log=log)
     with connection(settings, url, env, log) as c:
         result = rollback_engine.rollback(
             c.conn,
@@ -194,6 +203,7 @@ def rollback(
             policy=policy_for(environment),
             progress=progress,
             display_base=settings.project_root,
+            verify=step_verifier,
         )
         return RollbackOutcome(workspace, c.database, result, runner.status(c.conn, workspace))
 

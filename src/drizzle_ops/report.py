@@ -187,11 +187,19 @@ def rollback_table(result: RollbackResult) -> Table:
     table.add_column("down file")
     table.add_column("statements", justify="right")
     table.add_column("time", justify="right")
+    verified = any(step.verification for step in result.rolled_back)
+    if verified:  # --verify: what each step's schema was compared with
+        table.add_column("verified")
     if result.dry_run:
         for down in result.planned:
             table.add_row(down.tag, down.display, str(len(down.statements)), "—")
     for step in result.rolled_back:
-        table.add_row(step.tag, step.file, str(step.statements), f"{step.seconds * 1000:.0f} ms")
+        cells: list[str | Text] = [step.tag, step.file, str(step.statements), f"{step.seconds * 1000:.0f} ms"]
+        if verified:
+            check = step.verification
+            shown = (f"skipped ({check.detail})" if check.status == "skip" else check.detail) if check else "—"
+            cells.append(Text(shown))
+        table.add_row(*cells)
     return table
 
 

@@ -4,12 +4,17 @@ Each step runs ``<rollback_dir>/<tag>.down.sql`` and deletes the migration's
 bookkeeping row in one transaction, under the same advisory lock as migrate.
 With the row gone, drizzle's own migrate sees the migration as pending again
 (it compares journal `when` with the newest recorded `created_at`).
+
+With a verifier (``--verify``), each step also compares the live schema with
+the snapshot of the migration that becomes head, inside that same transaction
+and before it commits: on a difference the step is rolled back, so the
+database is exactly as it was before it, and the run stops.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,13 +24,14 @@ import psycopg
 
 from . import pg
 from .down_draft import DRAFT_MARKER, is_draft
-from .errors import MigrationFailed, UserError
+from .errors import MigrationFailed, OperationFailed, UserError
 from .paths import display_path
 from .plan import Entry, State
 from .runner import ExecutionPolicy, run_statement, status
-from .workspace import Statement, Workspace, split_statements
+from .workspace import Migration, Statement, Workspace, split_statements
 
 SUFFIX = ".down.sql"
+SHOWN = 5  # differences in the one-line error of --verify; all of them go to the log and the JSON
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,61 @@ class RollbackFailed(MigrationFailed):
         )
 
 
+@dataclass
+class StepVerification:
+    """What --verify found after one down file ran, before its transaction committed."""
+
+    head: str | None  # the migration that is head after the step; None: nothing stays applied
+    status: str  # "pass" | "skip" (nothing to compare with, e.g. no snapshot) | "fail"
+    detail: str  # one line: what was compared, or why nothing was
+    differences: list[str] = field(default_factory=list)  # the failing ones
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"head": self.head, "result": self.status, "detail": self.detail, "differences": self.differences}
+
+
+# Compares the schema with the snapshot of the given head (None: an empty schema) on the step's connection,
+# inside its transaction; it must leave the transaction usable (a savepoint of its own), and never commit.
+StepVerifier = Callable[[psycopg.Connection, Migration | None], StepVerification]
+
+
+class RollbackVerifyFailed(OperationFailed):
+    """A down file ran cleanly, but the schema then differed from the new head's snapshot; that step was undone."""
+
+    def __init__(self, down: DownFile, verification: StepVerification, *, done: Sequence[str] = ()) -> None:
+        self.tag = down.tag
+        self.file = down.display
+        self.verification = verification
+        self.done = tuple(done)
+        differences = verification.differences
+        shown = "; ".join(differences[:SHOWN])
+        more = f"; and {len(differences) - SHOWN} more" if len(differences) > SHOWN else ""
+        target = (
+            f"the snapshot of {verification.head}, the migration that would have become head"
+            if verification.head
+            else "an empty schema (no migration would have stayed applied)"
+        )
+        earlier = f" ({len(self.done)} newer step(s) stay rolled back: {', '.join(self.done)})" if self.done else ""
+        super().__init__(
+            f"after {down.display} the schema does not match {target} ({len(differences)} difference(s): "
+            f"{shown}{more}); that step was rolled back, so {down.tag} is still applied{earlier}; "
+            "fix the down file so it undoes everything the migration did, then run rollback again"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **super().as_dict(),
+            "tag": self.tag,
+            "file": self.file,
+            "verification": self.verification.as_dict(),
+            "rolled_back": list(self.done),
+        }
+
+
 # -- choosing what to undo (pure) -------------------------------------------------------------------
 
 
@@ -141,6 +202,16 @@ def plan_rollback(
     return chosen
 
 
+def head_after(workspace: Workspace, entries: Sequence[Entry], undone: Collection[str]) -> Migration | None:
+    """The newest migration in journal order that stays applied once ``undone`` are rolled back (None: none does)."""
+    staying = {e.tag for e in entries if e.tag and e.tag not in undone and e.state in (State.APPLIED, State.MODIFIED)}
+    head = None
+    for migration in workspace.migrations:
+        if migration.tag in staying:
+            head = migration
+    return head
+
+
 # -- running it -----------------------------------------------------------------------------------
 
 
@@ -171,6 +242,7 @@ class RolledBack:
     statements: int
     seconds: float
     file: str
+    verification: StepVerification | None = None  # with --verify: what the schema was compared with
 
 
 @dataclass
@@ -190,14 +262,34 @@ def revert(
     *,
     policy: ExecutionPolicy | None = None,
     done: Sequence[str] = (),
+    before_commit: Callable[[psycopg.Connection], None] | None = None,
 ) -> None:
-    """One step: the down file's statements and the bookkeeping row's deletion, in one transaction."""
+    """One step: the down file's statements and the bookkeeping row's deletion, in one transaction.
+
+    ``before_commit`` runs last inside that transaction; if it raises, the whole step is rolled back.
+    """
     policy = policy or ExecutionPolicy()
     with conn.transaction():
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in down.statements:
             run_statement(conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, done=done)
         pg.delete_applied(conn, workspace.migrations_schema, workspace.migrations_table, row_id)
+        if before_commit is not None:
+            before_commit(conn)
+
+
+def _verify_step(
+    verify: StepVerifier, down: DownFile, head: Migration | None, done: Sequence[str], found: list[StepVerification]
+) -> Callable[[psycopg.Connection], None]:
+    """The before_commit hook of one step: verify against ``head``, and abort the step on a difference."""
+
+    def check(conn: psycopg.Connection) -> None:
+        verification = verify(conn, head)
+        found.append(verification)
+        if not verification.ok:
+            raise RollbackVerifyFailed(down, verification, done=done)
+
+    return check
 
 
 def rollback(
@@ -213,12 +305,14 @@ def rollback(
     policy: ExecutionPolicy | None = None,
     progress: RollbackProgress | None = None,
     display_base: Path | None = None,
+    verify: StepVerifier | None = None,
 ) -> RollbackResult:
     progress = progress or SilentRollbackProgress()
     result = RollbackResult(dry_run=dry_run)
+    entries: list[Entry] = []
 
     def choose() -> list[tuple[Entry, DownFile]]:
-        entries = status(conn, workspace)
+        entries[:] = status(conn, workspace)
         result.applied_before = sum(1 for e in entries if e.row is not None)
         chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
         downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
@@ -236,14 +330,20 @@ def rollback(
             assert entry.row is not None
             progress.rollback_started(down, len(down.statements))
             started = time.perf_counter()
+            done = [r.tag for r in result.rolled_back]
+            found: list[StepVerification] = []
+            hook = None
+            if verify is not None:
+                hook = _verify_step(verify, down, head_after(workspace, entries, {*done, down.tag}), done, found)
             try:
-                revert(conn, workspace, down, entry.row.id, policy=policy, done=[r.tag for r in result.rolled_back])
-            except RollbackFailed:
+                revert(conn, workspace, down, entry.row.id, policy=policy, done=done, before_commit=hook)
+            except (RollbackFailed, RollbackVerifyFailed):
                 progress.rollback_failed(down)
                 raise
             elapsed = time.perf_counter() - started
             progress.rollback_finished(down, elapsed)
-            result.rolled_back.append(RolledBack(down.tag, len(down.statements), elapsed, down.display))
+            verification = found[0] if found else None
+            result.rolled_back.append(RolledBack(down.tag, len(down.statements), elapsed, down.display, verification))
     finally:
         if not conn.broken:
             pg.release_lock(conn, key)
