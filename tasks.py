@@ -15,6 +15,10 @@ COMMON_HELP = {
     "env": "environment declared in invoke.yaml (e.g. staging); its URL comes from the variable it names",
     "json": "print one JSON document on stdout (progress and logs stay on stderr)",
 }
+ACCEPTED_HELP = (
+    "file of reviewed, accepted schema differences that do not fail "
+    "(default checks/accepted-differences.txt, from invoke.yaml)"
+)
 
 
 def _settings(c, workspace=None, **flags):
@@ -72,24 +76,40 @@ def migrate(
         **COMMON_HELP,
         "check": "exit 1 if anything is pending, modified, out of order, missing its file (or, with --schema, drifted)",
         "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
+        "accepted": "with --schema: " + ACCEPTED_HELP,
     }
 )
-def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False):
+def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False, accepted=None):
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
-    cli.status(_settings(c, workspace), url=url, env=env, as_json=json, check=check, schema=schema)
+    cli.status(
+        _settings(c, workspace, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        check=check,
+        schema=schema,
+    )
 
 
 @task(
     help={
         **COMMON_HELP,
         "check": "exit 1 on any drift (files against rows, or the schema against its snapshot); pending is no drift",
+        "accepted": ACCEPTED_HELP,
     }
 )
-def drift(c, workspace=None, url=None, env=None, json=False, check=False):
+def drift(c, workspace=None, url=None, env=None, json=False, check=False, accepted=None):
     """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
     from drizzle_ops import cli_generate
 
-    cli_generate.drift(_settings(c, workspace), url=url, env=env, as_json=json, check=check, pending_fails=False)
+    cli_generate.drift(
+        _settings(c, workspace, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        check=check,
+        pending_fails=False,
+    )
 
 
 @task(
@@ -179,6 +199,9 @@ def rollback(
         "rollback_drafts": "instead, check offline that no down file of a journal migration is still an "
         "unreviewed draft from inv generate",
         "rollback_dir": "folder of <tag>.down.sql files that --rollback-drafts reads (default sql/rollback)",
+        "accepted": ACCEPTED_HELP,
+        "accept": "instead, write today's schema differences to the --accepted file (kept: its comments and the "
+        "lines still seen; removed: lines no longer seen); review it, give each line a reason, commit it",
     },
 )
 def verify(
@@ -192,6 +215,8 @@ def verify(
     checks_dir=None,
     rollback_drafts=False,
     rollback_dir=None,
+    accepted=None,
+    accept=False,
 ):
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
     from drizzle_ops import cli_generate, cli_verify
@@ -200,7 +225,13 @@ def verify(
         cli_generate.check_drafts(_settings(c, workspace, rollback_dir=rollback_dir), as_json=json)
         return
     cli_verify.verify(
-        _settings(c, workspace, checks_dir=checks_dir), url=url, env=env, as_json=json, junit=junit, only=only
+        _settings(c, workspace, checks_dir=checks_dir, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        junit=junit,
+        only=only,
+        accept=accept,
     )
 
 

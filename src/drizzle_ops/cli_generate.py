@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
 from rich.table import Table
@@ -17,6 +18,9 @@ from .config import Settings
 from .errors import UserError
 from .lint import Finding
 from .plan import Entry, State
+
+if TYPE_CHECKING:
+    from .verify.compare import Difference
 
 RUNNERS = ("drizzle-ops", "drizzle")
 
@@ -131,7 +135,12 @@ def drift(
     settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool, pending_fails: bool = True
 ) -> None:
     """`status --schema` (``pending_fails``: pending migrations fail --check, as in status) or `inv drift`
-    (they don't: before a deploy they are expected, and only drift should block it)."""
+    (they don't: before a deploy they are expected, and only drift should block it).
+
+    Accepted differences (the reviewed file) and warnings are shown but never fail; a head
+    without a snapshot skips the schema comparison."""
+    from .verify.conformance import report_lines, stale_note
+
     with guarded(url, as_json):
         outcome = commands.drift(settings, url, env, log=report.log)
     entries, conformance = outcome.entries, outcome.conformance
@@ -139,6 +148,9 @@ def drift(
     pending = [e for e in entries if e.state is State.PENDING] if pending_fails else []
     workspace = outcome.workspace
     if as_json:
+        warnings = [str(w) for w in conformance.warnings]
+        if conformance.stale:
+            warnings.append(stale_note(conformance.stale, outcome.accepted_file))
         report.print_json(
             {
                 "database": outcome.database,
@@ -149,9 +161,11 @@ def drift(
                 "schema": {
                     "head": conformance.head,
                     "ok": conformance.ok,
-                    "differences": [
-                        {"kind": d.kind, "name": d.name, "message": d.message} for d in conformance.differences
-                    ],
+                    "skipped": conformance.skipped,
+                    "differences": [_difference_dict(d) for d in conformance.differences],
+                    "accepted": [_difference_dict(d) for d in conformance.accepted],
+                    "warnings": warnings,
+                    "accepted_file": outcome.accepted_file,
                 },
                 "ok": not drifted and not pending and conformance.ok,
             }
@@ -164,14 +178,16 @@ def drift(
         for e in drifted:
             report.out.print(_drift_line(e), highlight=False, markup=False)
         target = f"the snapshot of {conformance.head}" if conformance.head else "an empty schema (nothing applied)"
-        if conformance.ok:
-            report.out.print(f"Schema: matches {target} ({conformance.tables} table(s)).", highlight=False)
+        if conformance.skipped:
+            headline = f"Schema: skipped ({conformance.skipped})."
+        elif conformance.ok:
+            accepted = f" apart from {len(conformance.accepted)} accepted difference(s)" if conformance.accepted else ""
+            headline = f"Schema: matches {target} ({conformance.tables} table(s)){accepted}."
         else:
-            report.out.print(
-                f"Schema: {len(conformance.differences)} difference(s) from {target}:", highlight=False, markup=False
-            )
-            for d in conformance.differences:
-                report.out.print(f"  {d}", highlight=False, markup=False)
+            headline = f"Schema: {len(conformance.differences)} difference(s) from {target}:"
+        report.out.print(headline, highlight=False, markup=False)
+        for line in report_lines(conformance, outcome.accepted_file):
+            report.out.print(f"  {line}", highlight=False, markup=False)
     if check and (drifted or pending or not conformance.ok):
         names = [e.tag or f"row {e.row.id if e.row else '?'}" for e in drifted]
         names += [f"{d.kind} {d.name}" for d in conformance.differences]
@@ -179,6 +195,10 @@ def drift(
         tally = [f"{len(pending)} pending"] if pending_fails else []
         tally += [f"{len(drifted)} drifted", f"{len(conformance.differences)} schema difference(s)"]
         raise Exit(f"drift check failed: {', '.join(tally)}{shown}", code=1)
+
+
+def _difference_dict(difference: Difference) -> dict[str, str]:
+    return {"kind": difference.kind, "name": difference.name, "message": difference.message}
 
 
 def _drift_line(entry: Entry) -> str:

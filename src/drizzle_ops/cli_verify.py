@@ -38,7 +38,11 @@ def verify(
     as_json: bool,
     junit: str | None,
     only: Sequence[str] | str | None,
+    accept: bool = False,
 ) -> None:
+    if accept:
+        accept_differences(settings, url=url, env=env, as_json=as_json)
+        return
     with guarded(url, as_json):
         outcome = commands.verify(settings, url, env, only=split_only(only), log=report.log)
         if junit:
@@ -52,6 +56,7 @@ def verify(
                 "database": outcome.database,
                 "head": outcome.head,
                 "checks": [report.check_dict(r) for r in results],
+                "accepted_differences": sum(len(r.accepted) for r in results),
                 "summary": report.check_counts(results),
             }
         )
@@ -68,3 +73,61 @@ def verify(
             f"see the details {where}",
             code=1,
         )
+
+
+# -- verify --accept --------------------------------------------------------------------------------------
+
+
+def accept_differences(settings: Settings, *, url: str | None, env: str | None, as_json: bool) -> None:
+    """Write today's failing conformance differences to the accepted file; exit 0 (the file is for review)."""
+    with guarded(url, as_json):
+        outcome = commands.accept(settings, url, env, log=report.log)
+    conformance, change, shown = outcome.conformance, outcome.rewrite, outcome.file.shown
+    warnings = [str(w) for w in conformance.warnings]
+    if as_json:
+        report.print_json(
+            {
+                "ok": True,
+                "database": outcome.database,
+                "head": conformance.head,
+                "file": shown,
+                "skipped": conformance.skipped,
+                "accepted": [] if conformance.skipped else [str(d) for d in conformance.differences],
+                "added": change.added,
+                "removed": change.removed,
+                "warnings": warnings,
+            }
+        )
+        return
+    say = report.out.print
+    if conformance.skipped:
+        say(
+            f"Schema conformance skipped ({conformance.skipped}): nothing to accept; {shown} left as it is.",
+            highlight=False,
+            markup=False,
+        )
+        return
+    target = f"the snapshot of {conformance.head}" if conformance.head else "an empty schema (nothing applied)"
+    if not conformance.differences:
+        if change.removed:
+            say(f"The schema matches {target}: nothing needs accepting.", highlight=False)
+            say(f"Removed {len(change.removed)} line(s) no longer seen from {shown}:", highlight=False, markup=False)
+        elif outcome.file.exists:
+            say(f"The schema matches {target}: nothing needs accepting; {shown} accepts nothing.", highlight=False)
+        else:
+            say(f"The schema matches {target}: nothing needs accepting ({shown} not written).", highlight=False)
+    else:
+        say(
+            f"Accepted {len(conformance.differences)} difference(s) from {target} in {shown} "
+            f"({len(change.added)} new, {len(change.kept)} already there, {len(change.removed)} removed):",
+            highlight=False,
+            markup=False,
+        )
+        for line in change.added:
+            say(f"  + {line}", highlight=False, markup=False)
+    for line in change.removed:
+        say(f"  - {line}", highlight=False, markup=False)
+    for warning in warnings:
+        say(f"warning: {warning}", highlight=False, markup=False)
+    if change.added:
+        say(f"Give each new line a reason (the TODO comment above it), then commit {shown}.", highlight=False)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .generate import Generated
     from .repair import RepairPlan
     from .rollback import RollbackProgress, RollbackResult
+    from .verify.accepted import AcceptedFile, Rewrite
     from .verify.conformance import Conformance
     from .verify.run import CheckResult
 
@@ -235,12 +236,48 @@ def verify(
 
     checks, builtin = select(load_checks(settings.checks_dir, settings.project_root), only, [CHECK_ID])
     check_migrations(checks, [m.tag for m in workspace.migrations])  # an error in a check: say so before connecting
+    accepted = accepted_differences(settings) if builtin else None
     with connection(settings, url, env, log) as c:
         entries = runner.status(c.conn, workspace)
         head = applied_head(workspace, entries)
-        results = [run_conformance(c.conn, workspace, head)] if builtin else []
+        results = [run_conformance(c.conn, workspace, head, accepted)] if builtin else []
         results += run_checks(c.conn, checks, applied_tags(entries))
         return VerifyOutcome(workspace, c.database, head.tag if head else None, results)
+
+
+def accepted_differences(settings: Settings) -> AcceptedFile:
+    """The reviewed file of accepted conformance differences (none when it is absent); read before connecting."""
+    from .verify.accepted import load
+
+    path = settings.accepted_differences
+    return load(path, display_path(path, settings.project_root))
+
+
+@dataclass
+class AcceptOutcome:
+    workspace: Workspace
+    database: str
+    conformance: Conformance  # compared with nothing accepted: every failing difference is in `differences`
+    file: AcceptedFile  # as it was before
+    rewrite: Rewrite
+
+
+def accept(
+    settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
+) -> AcceptOutcome:
+    """`verify --accept`: write today's failing conformance differences to the accepted file; reads the database."""
+    from .verify.accepted import rewrite, save
+    from .verify.conformance import applied_head, check_conformance
+
+    workspace = workspace_of(settings)
+    current = accepted_differences(settings)
+    with connection(settings, url, env, log) as c:
+        conformance = check_conformance(c.conn, workspace, applied_head(workspace, runner.status(c.conn, workspace)))
+        database = c.database
+    found = [str(d) for d in conformance.differences]
+    # skipped: nothing was compared, so nothing can be called stale either; the file stays as it is
+    changed = rewrite(current, current.entries) if conformance.skipped else save(current, found)
+    return AcceptOutcome(workspace, database, conformance, current, changed)
 
 
 def db_up(settings: Settings, provider: str | None = None, major: str | None = None) -> tuple[Server, bool]:
@@ -339,6 +376,7 @@ class DriftOutcome:
     database: str
     entries: list[Entry]
     conformance: Conformance
+    accepted_file: str  # the accepted-differences file as messages name it
 
 
 def drift(
@@ -348,10 +386,11 @@ def drift(
     from .verify.conformance import applied_head, check_conformance
 
     workspace = workspace_of(settings)
+    accepted = accepted_differences(settings)
     with connection(settings, url, env, log) as c:
         entries = runner.status(c.conn, workspace)
-        conformance = check_conformance(c.conn, workspace, applied_head(workspace, entries))
-        return DriftOutcome(workspace, c.database, entries, conformance)
+        conformance = check_conformance(c.conn, workspace, applied_head(workspace, entries), accepted.entries)
+        return DriftOutcome(workspace, c.database, entries, conformance, accepted.shown)
 
 
 @dataclass

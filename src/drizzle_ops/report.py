@@ -244,6 +244,10 @@ def check_dict(result: CheckResult) -> dict[str, Any]:
     }
     if result.differences:
         document["differences"] = result.differences
+    if result.accepted:
+        document["accepted"] = result.accepted
+    if result.warnings:
+        document["warnings"] = result.warnings
     return document
 
 

@@ -17,7 +17,8 @@ import psycopg
 
 from ..checks_api import Check, skip_reason
 from ..workspace import Migration, Workspace
-from .conformance import CHECK_ID, check_conformance
+from .accepted import AcceptedFile
+from .conformance import CHECK_ID, check_conformance, report_lines, stale_note
 
 
 @dataclass
@@ -28,6 +29,8 @@ class CheckResult:
     detail: str  # for "skip": the reason, e.g. "0007_wishlist_items not applied" (shown as "skipped (…)")
     seconds: float
     differences: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # conformance: differences the accepted file lists
+    warnings: list[str] = field(default_factory=list)  # said, not failing (enum order, stale accepted lines)
 
     @property
     def ok(self) -> bool:
@@ -63,20 +66,35 @@ def run_checks(
     return results
 
 
-def run_conformance(conn: psycopg.Connection, workspace: Workspace, head: Migration | None) -> CheckResult:
+def run_conformance(
+    conn: psycopg.Connection, workspace: Workspace, head: Migration | None, accepted: AcceptedFile | None = None
+) -> CheckResult:
+    """Conformance as a check: pass (with any accepted differences and warnings named), fail, or skip."""
     started = time.perf_counter()
-    result = check_conformance(conn, workspace, head)
-    target = f"the snapshot of {result.head}" if result.head else "an empty schema (nothing is applied)"
     description = "the live schema matches the Drizzle snapshot of the applied head"
+    result = check_conformance(conn, workspace, head, accepted.entries if accepted else None)
+    if result.skipped:
+        return CheckResult(CHECK_ID, description, "skip", result.skipped, time.perf_counter() - started)
+    target = f"the snapshot of {result.head}" if result.head else "an empty schema (nothing is applied)"
+    lines = report_lines(result, accepted.shown if accepted else "the accepted differences file")
     if result.ok:
-        detail = f"matches {target} ({result.tables} table(s))"
-        return CheckResult(CHECK_ID, description, "pass", detail, time.perf_counter() - started)
-    differences = [str(d) for d in result.differences]
+        status = "pass"
+        headline = f"matches {target} ({result.tables} table(s))"
+        if result.accepted:
+            headline += f" apart from {len(result.accepted)} accepted difference(s)"
+    else:
+        status = "fail"
+        headline = f"{len(result.differences)} difference(s) from {target}:"
+    warnings = [str(w) for w in result.warnings]
+    if result.stale:
+        warnings.append(stale_note(result.stale, accepted.shown if accepted else "the accepted differences file"))
     return CheckResult(
         CHECK_ID,
         description,
-        "fail",
-        f"{len(differences)} difference(s) from {target}:\n" + "\n".join(differences),
+        status,
+        "\n".join([headline, *lines]),
         time.perf_counter() - started,
-        differences,
+        [str(d) for d in result.differences],
+        [str(d) for d in result.accepted],
+        warnings,
     )
