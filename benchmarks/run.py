@@ -840,6 +840,11 @@ def size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} KB"
 
 
+def cpu_ratio(candidate: Measurement, baseline: Measurement) -> str:
+    a, b = candidate.cpu_median, baseline.cpu_median
+    return f"{times(a / b)}: {seconds(a)} vs {seconds(b)}" if a is not None and b else "–"
+
+
 def case_history(bench: Bench) -> CaseResult:
     small, large = bench.options.history_sizes
     runs = bench.options.history_runs
@@ -853,8 +858,10 @@ def case_history(bench: Bench) -> CaseResult:
         "snapshots grow with the history as in a real one (the first 200 of these hold about 24 MB; a public "
         "app's real history of 186 migrations holds 27 MB). Each workspace has its own database, migrated "
         "once by `inv migrate` before timing (untimed), so everything is applied. Then `inv status` and "
-        "a no-op `inv migrate` run at both sizes in turns (small, large, small, large, …); the goal is the "
-        "ratio of the large to the small (issue 10: `status` and no-op `migrate` read no snapshot). In "
+        "a no-op `inv migrate` run at both sizes in turns (status small, status large, no-op small, no-op large, "
+        "and again); the goal is the ratio of the large to the small, median over median (issue 10: `status` and "
+        "no-op `migrate` read no snapshot), with the ratio of CPU medians beside it, which a busy machine "
+        "disturbs less. In "
         "process, in turns too: parsing every snapshot file (`json.loads`, what any snapshot chain check pays "
         "at least) and `load_workspace`, to show how much of the difference is the workspace load.",
     )
@@ -928,8 +935,8 @@ def case_history(bench: Bench) -> CaseResult:
             Goal(
                 "long history",
                 f"{label} at 1,000 migrations ≤ {HISTORY_GROWTH}× its time at 10 (real-sized snapshots)",
-                f"{times(r)} ({seconds(m_large.median)} at {large:,} vs {seconds(m_small.median)} at {small:,})"
-                + where,
+                f"{times(r)} ({seconds(m_large.median)} at {large:,} vs {seconds(m_small.median)} at {small:,}; "
+                f"CPU {cpu_ratio(m_large, m_small)})" + where,
                 None if r is None or not at_full else r <= HISTORY_GROWTH,
             )
         )
