@@ -9,7 +9,17 @@ import pytest
 from drizzle_ops.cli_rollback import parse_steps
 from drizzle_ops.errors import UserError
 from drizzle_ops.plan import AppliedRow, Entry, State
-from drizzle_ops.rollback import RollbackFailed, load_down_files, plan_rollback
+from drizzle_ops.rollback import (
+    DownFile,
+    RollbackFailed,
+    RollbackVerifyFailed,
+    StepVerification,
+    head_after,
+    load_down_files,
+    plan_rollback,
+)
+from drizzle_ops.workspace import load_workspace
+from tests.helpers import EXAMPLE
 
 
 def applied(*tags: str) -> list[Entry]:
@@ -125,3 +135,38 @@ def test_parse_steps() -> None:
     assert parse_steps(None) is None and parse_steps("3") == 3
     with pytest.raises(UserError, match="whole number"):
         parse_steps("two")
+
+
+def test_the_new_head_is_the_newest_migration_in_journal_order_that_stays_applied() -> None:
+    workspace = load_workspace(EXAMPLE)
+    journal = [m.tag for m in workspace.migrations]
+    entries = applied(*journal)
+    assert head_after(workspace, entries, set()) is workspace.migrations[-1]
+    assert head_after(workspace, entries, {journal[-1]}) is workspace.migrations[-2]
+    # journal order decides, not the order rows were written in
+    assert head_after(workspace, applied(*reversed(journal)), {journal[-1]}) is workspace.migrations[-2]
+    assert head_after(workspace, entries, set(journal)) is None  # nothing stays: an empty schema
+    pending = [e if e.tag != journal[-2] else Entry(State.PENDING, e.tag, e.when, e.file_hash, None) for e in entries]
+    assert head_after(workspace, pending, {journal[-1]}) is workspace.migrations[-3]
+
+
+def test_a_failed_verification_is_one_line_naming_file_head_and_first_differences() -> None:
+    down = DownFile("0007_x", Path("sql/rollback/0007_x.down.sql"), "sql/rollback/0007_x.down.sql", "")
+    differences = [f"index i{n}: not in snapshot" for n in range(7)]
+    failure = RollbackVerifyFailed(
+        down, StepVerification("0006_y", "fail", "7 difference(s)", differences), done=["0008_z"]
+    )
+    message = failure.message
+    assert "\n" not in message and failure.exit_code == 1
+    assert message.startswith("after sql/rollback/0007_x.down.sql the schema does not match the snapshot of 0006_y")
+    assert "(7 difference(s): index i0: not in snapshot; " in message and "index i4" in message
+    assert "index i5" not in message and "; and 2 more)" in message
+    assert "0007_x is still applied (1 newer step(s) stay rolled back: 0008_z)" in message
+    assert failure.as_dict()["verification"] == {
+        "head": "0006_y",
+        "result": "fail",
+        "detail": "7 difference(s)",
+        "differences": differences,
+    }
+    empty = RollbackVerifyFailed(down, StepVerification(None, "fail", "1", ["table t: not in snapshot"]))
+    assert "does not match an empty schema (no migration would have stayed applied)" in empty.message
