@@ -1,0 +1,379 @@
+"""Real, messy drizzle-kit histories (tests/fixtures/histories) work end to end, as drizzle-kit's migrate does.
+
+Each fixture was made with real drizzle-kit (its README says how, and which hand
+edits real teams make). For each: `inv migrate` writes drizzle-kit's own rows,
+`status --check`, a second `migrate` and `verify` pass, either tool takes over
+from the other, the history's warnings are printed once (and `--strict` fails),
+and `rollback --steps 1 --verify` undoes the head with a hand-written down file.
+
+drizzle-kit runs from the example workspace's node_modules (linked into a
+private copy of the fixture); its full run is made once per case and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.helpers import EXAMPLE, ROOT, rows, run_inv, url_for
+from tests.integration.test_roundtrip import catalog
+
+FIXTURES = ROOT / "tests" / "fixtures" / "histories"
+DRIZZLE_KIT_BIN = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
+
+pytestmark = [
+    pytest.mark.drizzle,
+    pytest.mark.skipif(
+        not DRIZZLE_KIT_BIN.exists(),
+        reason=f"drizzle-kit is not installed: run `npm ci --no-audit --no-fund` in {EXAMPLE} (CI does)",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    migrations: int
+    takeover: int  # drizzle-kit applies the first N, the other tool the rest
+    down: str  # the head's down file, written by hand as a reviewer would
+    warning: str | None = None  # a tag the history warning names (missing snapshot / broken chain)
+    accepted: bool = False  # has an accepted-differences.txt that verify needs
+    rollback_verify: bool = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+CASES = [
+    Case("legacy-journal", 4, 2, 'DROP TABLE "comments";\n'),
+    Case(
+        "prefix-timestamp",
+        5,
+        2,  # not 3: after the custom migration, drizzle-kit would skip the older merged entries
+        'DROP TABLE "task_labels";\n',
+        warning="20261201161139_seed_system_user",
+    ),
+    Case("prefix-unix", 3, 1, 'ALTER TABLE "members" DROP COLUMN "is_admin";\n'),
+    Case("prefix-supabase", 3, 2, 'ALTER TABLE "members" DROP COLUMN "is_admin";\n'),
+    # "none" keeps one meta/_snapshot.json, the newest migration's: the others have none, by design
+    Case("prefix-none", 2, 1, 'DROP TABLE "members";\n', warning="first _init "),
+    Case("broken-chain", 5, 3, 'ALTER TABLE "comments" DROP COLUMN "flagged";\n', warning="0003_backfill_post_titles"),
+    Case("long-names", 3, 2, 'DROP TABLE "événements_récurrents";\n'),
+    Case("enum-order", 3, 2, 'ALTER TABLE "orders" DROP COLUMN "shipped_at";\n'),
+    # rollback has no --accepted: the head before 0002 still has the hand-made objects
+    Case("hand-drift", 3, 1, 'ALTER TABLE "products" DROP COLUMN "stock";\n', accepted=True, rollback_verify=False),
+]
+CLEAN = [c for c in CASES if c.warning is None]
+WARNED = [c for c in CASES if c.warning is not None]
+
+
+def fixture_copy(case: Case, tmp_path: Path) -> Path:
+    """A private copy of the fixture with the example's node_modules linked in (drizzle-kit, pg)."""
+    target = tmp_path / case.name
+    shutil.copytree(FIXTURES / case.name, target)
+    (target / "node_modules").symlink_to(EXAMPLE / "node_modules", target_is_directory=True)
+    return target
+
+
+def journal_tags(ws: Path) -> list[str]:
+    return [e["tag"] for e in json.loads((ws / "drizzle" / "meta" / "_journal.json").read_text())["entries"]]
+
+
+def keep_entries(ws: Path, keep: int) -> str:
+    """Keep the first ``keep`` journal entries (a checkout from back then); returns the full journal text."""
+    path = ws / "drizzle" / "meta" / "_journal.json"
+    full = path.read_text()
+    journal = json.loads(full)
+    journal["entries"] = journal["entries"][:keep]
+    path.write_text(json.dumps(journal, indent=2))
+    return full
+
+
+def drizzle_migrate(ws: Path, url: str) -> subprocess.CompletedProcess[str]:
+    """drizzle-kit 0.31.11's own `migrate` on the fixture's drizzle.config.ts."""
+    done = subprocess.run(
+        ["node", str(ws / "node_modules" / "drizzle-kit" / "bin.cjs"), "migrate", "--config", "drizzle.config.ts"],
+        cwd=ws,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@dataclass
+class DrizzleRun:
+    """What drizzle-kit alone leaves in an empty database: a template database, its rows and catalog."""
+
+    template: str
+    rows: list[tuple[str, int]]
+    catalog: list[str]
+
+
+class DrizzleRuns:
+    """One drizzle-kit migrate per case and worker; tests clone its database (CREATE DATABASE … TEMPLATE)."""
+
+    def __init__(self, admin: psycopg.Connection, server_url: str, tmp: Path) -> None:
+        self.admin, self.server_url, self.tmp = admin, server_url, tmp
+        self.runs: dict[str, DrizzleRun] = {}
+
+    def __getitem__(self, case: Case) -> DrizzleRun:
+        if case.name not in self.runs:
+            name = f"hist_{uuid.uuid4().hex[:10]}"
+            self.admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            url = url_for(self.server_url, name)
+            drizzle_migrate(fixture_copy(case, self.tmp / name), url)
+            self.runs[case.name] = DrizzleRun(name, rows(url), catalog(url))
+        return self.runs[case.name]
+
+    def clone(self, case: Case, databases) -> str:  # type: ignore[no-untyped-def]
+        """A fresh database holding what drizzle-kit's migrate made of the whole history."""
+        return databases.create(template=self[case].template)
+
+    def drop_all(self) -> None:
+        for run in self.runs.values():
+            self.admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(run.template)))
+
+
+@pytest.fixture(scope="module")
+def drizzle_runs(
+    admin: psycopg.Connection, pg_server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DrizzleRuns]:  # type: ignore[no-untyped-def]
+    runs = DrizzleRuns(admin, pg_server.url, tmp_path_factory.mktemp("drizzle-only"))
+    yield runs
+    runs.drop_all()
+
+
+def inv(ws: Path, task: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_inv(task, "--workspace", str(ws), "--url", url, *args)
+
+
+def accepted_args(case: Case, ws: Path, tmp_path: Path) -> list[str]:
+    """The fixture's accepted file, or one that does not exist (so the repository's own is never read)."""
+    path = ws / "accepted-differences.txt" if case.accepted else tmp_path / "none-accepted.txt"
+    return ["--accepted", str(path)]
+
+
+def verify(case: Case, ws: Path, url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    checks = tmp_path / "no-checks"  # the repository's checks/ are the wishlist's, not this history's
+    checks.mkdir(exist_ok=True)
+    return inv(ws, "verify", url, "--checks-dir", str(checks), *accepted_args(case, ws, tmp_path), *extra)
+
+
+def out(done: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+
+
+def warning_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("warning:")]
+
+
+def case_named(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_inv_migrate_writes_drizzle_kits_rows_then_status_migrate_and_verify_pass(
+    case: Case, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    theirs = drizzle_runs[case]
+    assert len(theirs.rows) == case.migrations
+    ws = fixture_copy(case, tmp_path)
+    url = databases.create()
+
+    done = inv(ws, "migrate", url, "--json")
+    assert done.returncode == 0, out(done)
+    assert rows(url) == theirs.rows  # hash and created_at, row for row
+    assert catalog(url) == theirs.catalog
+    warnings = json.loads(done.stdout)["warnings"]
+    if case.warning is None:  # an intact history: nothing to say
+        assert warnings == [] and warning_lines(done.stderr) == [], out(done)
+    else:  # one warning, naming the first migration without a snapshot, on stderr and in the JSON
+        assert len(warnings) == 1 and case.warning in warnings[0], warnings
+        assert len(warning_lines(done.stderr)) == 1 and case.warning in done.stderr, out(done)
+
+    status = inv(ws, "status", url, "--check", *(["--strict"] if case.warning is None else []))
+    assert status.returncode == 0, out(status)
+    again = inv(ws, "migrate", url, "--json")
+    assert again.returncode == 0, out(again)
+    assert json.loads(again.stdout)["applied"] == []
+    assert rows(url) == theirs.rows
+
+    verified = verify(case, ws, url, tmp_path)
+    assert verified.returncode == 0, out(verified)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_takeover_in_both_directions(case: Case, drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    theirs = drizzle_runs[case].rows
+    ws = fixture_copy(case, tmp_path)
+    split_tag = journal_tags(ws)[case.takeover - 1]
+
+    # drizzle-kit applied the first N (a checkout from back then), inv migrate applies the rest
+    first_drizzle = databases.create()
+    full = keep_entries(ws, case.takeover)
+    drizzle_migrate(ws, first_drizzle)
+    assert len(rows(first_drizzle)) == case.takeover
+    (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
+    done = inv(ws, "migrate", first_drizzle)
+    assert done.returncode == 0, out(done)
+    assert rows(first_drizzle) == theirs
+
+    # inv migrate --to the N-th, drizzle-kit applies the rest
+    first_inv = databases.create()
+    done = inv(ws, "migrate", first_inv, "--to", split_tag)
+    assert done.returncode == 0, out(done)
+    assert rows(first_inv) == theirs[: case.takeover]
+    drizzle_migrate(ws, first_inv)
+    assert rows(first_inv) == theirs
+    status = inv(ws, "status", first_inv, "--check")
+    assert status.returncode == 0, out(status)
+
+
+@pytest.mark.parametrize("case", WARNED, ids=str)
+def test_strict_turns_the_history_warning_into_exit_1(
+    case: Case, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    for task, extra in (("status", ["--check"]), ("migrate", []), ("plan", []), ("lint", ["--pending"])):
+        strict = inv(ws, task, url, *extra, "--strict")
+        assert strict.returncode == 1, f"{task} --strict: {out(strict)}"
+        assert case.warning in strict.stderr, f"{task} --strict: {out(strict)}"
+    as_json = inv(ws, "status", url, "--json")
+    assert as_json.returncode == 0, out(as_json)
+    assert any(case.warning in w for w in json.loads(as_json.stdout)["warnings"]), out(as_json)
+    strict_verify = verify(case, ws, url, tmp_path, "--strict")
+    assert strict_verify.returncode == 1, out(strict_verify)
+
+
+def test_broken_chain_is_named_where_the_chain_is_read(drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """drift reads the snapshots: it names the snapshot whose prevId matches nothing, and still exits 0."""
+    case = case_named("broken-chain")
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    drift = inv(ws, "drift", url, "--check")
+    assert drift.returncode == 0, out(drift)
+    assert any(
+        "drizzle/meta/0002_snapshot.json" in w and "4a8a0a67-7e84-4a7d-8690-c3cac2c0253d" in w
+        for w in warning_lines(drift.stderr)
+    ), out(drift)
+    strict = inv(ws, "drift", url, "--check", "--strict")
+    assert strict.returncode == 1, out(strict)
+
+
+def test_merged_entries_whose_when_goes_backwards(drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Empty database: journal order, drizzle-kit's rows. Upgraded one (had only main's entries): out-of-order."""
+    case = case_named("prefix-timestamp")
+    theirs = drizzle_runs[case].rows
+    ws = fixture_copy(case, tmp_path)
+    tags = journal_tags(ws)
+    assert tags[2:] == ["20261201161139_seed_system_user", "20261201161136_tasks", "20261201161137_task_labels"]
+
+    empty = databases.create()
+    done = inv(ws, "migrate", empty, "--json")
+    assert done.returncode == 0, out(done)
+    assert [m["tag"] for m in json.loads(done.stdout)["applied"]] == tags  # journal order
+    assert rows(empty) == theirs
+
+    upgraded = databases.create()  # deployed before the merge: main's three entries only
+    full = keep_entries(ws, 3)
+    assert inv(ws, "migrate", upgraded).returncode == 0
+    (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
+    status = inv(ws, "status", upgraded, "--json", "--check")
+    assert status.returncode == 1, out(status)
+    states = {m["tag"]: m["state"] for m in json.loads(status.stdout)["migrations"]}
+    assert states == {
+        tags[0]: "applied",
+        tags[1]: "applied",
+        tags[2]: "applied",
+        tags[3]: "out-of-order",
+        tags[4]: "out-of-order",
+    }, out(status)
+    drizzle_migrate(ws, upgraded)  # what drizzle-kit does here: skips both, exit 0
+    assert len(rows(upgraded)) == 3
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.rollback_verify], ids=str)
+def test_rollback_one_step_with_verify_then_verify(
+    case: Case, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    theirs = drizzle_runs[case].rows
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)  # drizzle-kit migrated it; inv rolls back
+    rollback_dir = tmp_path / "rollback"
+    rollback_dir.mkdir()
+    head = journal_tags(ws)[-1]
+    (rollback_dir / f"{head}.down.sql").write_text(case.down)
+
+    done = inv(ws, "rollback", url, "--steps", "1", "--verify", "--rollback-dir", str(rollback_dir))
+    assert done.returncode == 0, out(done)
+    assert rows(url) == theirs[:-1]
+    verified = verify(case, ws, url, tmp_path)
+    assert verified.returncode == 0, out(verified)
+    again = inv(ws, "migrate", url)
+    if case.name == "prefix-timestamp":  # the head is older than the custom migration before it
+        assert again.returncode == 2, out(again)
+        assert f"{head} not applied but older than the newest applied migration" in again.stderr
+        again = inv(ws, "migrate", url, "--allow-out-of-order")
+    assert again.returncode == 0, out(again)
+    assert rows(url) == theirs
+
+
+def test_hand_drift_fails_verify_without_its_accepted_file(
+    drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    case = case_named("hand-drift")
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    checks = tmp_path / "no-checks"
+    checks.mkdir()
+    without = inv(ws, "verify", url, "--checks-dir", str(checks), "--accepted", str(tmp_path / "none.txt"), "--json")
+    assert without.returncode == 1, out(without)
+    differences = json.loads(without.stdout)["checks"][0]["differences"]
+    assert differences == [
+        "column products.search_vector: not in snapshot",
+        "index products_lower_sku_idx: not in snapshot (on products)",
+        "index products_search_vector_idx: not in snapshot (on products)",
+    ]
+    accepted = (ws / "accepted-differences.txt").read_text().splitlines()
+    assert all(line in accepted for line in differences)  # the committed file names exactly these
+    schema_status = inv(ws, "status", url, "--schema", "--check", *accepted_args(case, ws, tmp_path))
+    assert schema_status.returncode == 0, out(schema_status)
+    drift = inv(ws, "drift", url, "--check", *accepted_args(case, ws, tmp_path))
+    assert drift.returncode == 0, out(drift)
+
+
+def test_long_names_conform_as_postgresql_stores_them(drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    case = case_named("long-names")
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    stored = "\n".join(catalog(url))
+    assert "workspace_member_permissions_workspace_id_user_id_workspace_mem" in stored
+    assert "événements_récurrents_organisateur_id_fin_prévue_début_pr" in stored
+    verified = verify(case, ws, url, tmp_path, "--json")
+    assert verified.returncode == 0, out(verified)
+    assert "not in snapshot" not in verified.stdout and "missing" not in verified.stdout, out(verified)
+
+
+def test_enum_in_another_order_is_a_warning_not_a_failure(drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    case = case_named("enum-order")
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    verified = verify(case, ws, url, tmp_path, "--json")
+    assert verified.returncode == 0, out(verified)
+    (check,) = json.loads(verified.stdout)["checks"]
+    assert check["result"] == "pass", check
+    assert "enum order_status: same values in another order" in json.dumps(check), check
