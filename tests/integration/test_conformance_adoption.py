@@ -237,3 +237,15 @@ def test_an_unreadable_accepted_file_is_one_line_and_exit_2(migrated_db: str, tm
         assert result.stderr.strip().splitlines() == [
             f"error: cannot read the accepted differences file {folder}: Is a directory; fix it or pass --accepted PATH"
         ]
+
+
+def test_a_v1_head_whose_fold_needs_a_lost_snapshot_skips_conformance(empty_db: str, tmp_path: Path) -> None:
+    ws = tmp_path / "drizzle-v1"
+    shutil.copytree(ROOT / "examples" / "drizzle-v1", ws, ignore=shutil.ignore_patterns("node_modules"))
+    folders = sorted(p for p in (ws / "drizzle").iterdir() if p.is_dir())
+    (folders[1] / "snapshot.json").unlink()  # a middle diff: the head's own snapshot is there, its fold is not
+    assert run_inv("migrate", "--workspace", str(ws), "--url", empty_db).returncode == 0
+    result = run_inv("verify", "--workspace", str(ws), "--url", empty_db, "--json", *CONFORMANCE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (check,) = json.loads(result.stdout)["checks"]
+    assert (check["result"], check["detail"]) == ("skip", f"skipped (no snapshot for {folders[1].name})")
