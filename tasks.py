@@ -153,6 +153,7 @@ def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=Fals
         "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
         "verify": "after each down file, compare the schema with the snapshot of the migration that is now head, "
         "before that step commits; on a difference undo that step and stop",
+        "accepted": "with --verify: " + ACCEPTED_HELP,
         "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
         "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
     }
@@ -171,12 +172,13 @@ def rollback(
     rollback_dir=None,
     lock_wait=None,
     verify=False,
+    accepted=None,
 ):
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops import cli_rollback
 
     cli_rollback.rollback(
-        _settings(c, workspace, rollback_dir=rollback_dir, lock_wait=lock_wait),
+        _settings(c, workspace, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,

@@ -166,3 +166,34 @@ def test_a_new_head_without_a_snapshot_is_skipped_not_failed(migrated_db: str, w
     text = run_inv("rollback", "--url", migrated_db, "--workspace", str(workspace_copy), "--verify")
     assert text.returncode == 0, text.stderr  # 0006 -> head 0005, which has its snapshot
     assert "Each step was verified" in text.stdout and rows(migrated_db) == ALL_ROWS[:6]
+
+
+def test_v1_layout_verifies_each_step_against_the_folded_snapshots(empty_db: str) -> None:
+    v1 = ROOT / "examples" / "drizzle-v1"
+    flags = ["--url", empty_db, "--workspace", str(v1), "--rollback-dir", str(v1 / "rollback")]
+    assert run_inv("migrate", *flags).returncode == 0
+    result = run_inv("rollback", *flags, "--all", "--verify", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = json.loads(result.stdout)["rolled_back"]
+    tags = [m.tag for m in load_workspace(v1).migrations]
+    assert [s["verification"]["head"] for s in steps] == [tags[1], tags[0], None]
+    assert {s["verification"]["result"] for s in steps} == {"pass"}
+
+
+def test_accepted_differences_do_not_fail_a_step(migrated_db: str, tmp_path: Path) -> None:
+    with psycopg.connect(migrated_db, autocommit=True) as conn:  # drift the team lives with knowingly
+        conn.execute('CREATE INDEX "users_display_name_idx" ON "users" ("display_name")')
+    accepted = tmp_path / "accepted-differences.txt"
+    assert run_inv("verify", "--accept", "--url", migrated_db, "--accepted", str(accepted)).returncode == 0
+    assert "users_display_name_idx" in accepted.read_text()
+
+    refused = run_inv("rollback", "--url", migrated_db, "--verify", "--accepted", str(tmp_path / "none.txt"))
+    assert refused.returncode == 1 and "index users_display_name_idx" in errors(refused.stderr)[0]
+    assert rows(migrated_db) == ALL_ROWS
+
+    done = run_inv("rollback", "--url", migrated_db, "--verify", "--accepted", str(accepted), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [step] = json.loads(done.stdout)["rolled_back"]
+    assert step["verification"]["result"] == "pass"
+    assert step["verification"]["detail"].endswith("apart from 1 accepted difference(s)")
+    assert rows(migrated_db) == ALL_ROWS[:7]
