@@ -181,7 +181,11 @@ def drift(
         if conformance.skipped:
             headline = f"Schema: skipped ({conformance.skipped})."
         elif conformance.ok:
-            accepted = f" apart from {len(conformance.accepted)} accepted difference(s)" if conformance.accepted else ""
+            accepted = (
+                f" apart from {len(conformance.accepted)} accepted difference(s) in {outcome.accepted_file}"
+                if conformance.accepted
+                else ""
+            )
             headline = f"Schema: matches {target} ({conformance.tables} table(s)){accepted}."
         else:
             headline = f"Schema: {len(conformance.differences)} difference(s) from {target}:"

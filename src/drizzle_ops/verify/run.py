@@ -76,18 +76,19 @@ def run_conformance(
     if result.skipped:
         return CheckResult(CHECK_ID, description, "skip", result.skipped, time.perf_counter() - started)
     target = f"the snapshot of {result.head}" if result.head else "an empty schema (nothing is applied)"
-    lines = report_lines(result, accepted.shown if accepted else "the accepted differences file")
+    shown = accepted.shown if accepted else "the accepted differences file"
+    lines = report_lines(result, shown)
     if result.ok:
         status = "pass"
         headline = f"matches {target} ({result.tables} table(s))"
         if result.accepted:
-            headline += f" apart from {len(result.accepted)} accepted difference(s)"
+            headline += f" apart from {len(result.accepted)} accepted difference(s) in {shown}"
     else:
         status = "fail"
         headline = f"{len(result.differences)} difference(s) from {target}:"
     warnings = [str(w) for w in result.warnings]
     if result.stale:
-        warnings.append(stale_note(result.stale, accepted.shown if accepted else "the accepted differences file"))
+        warnings.append(stale_note(result.stale, shown))
     return CheckResult(
         CHECK_ID,
         description,
