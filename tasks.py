@@ -14,6 +14,7 @@ COMMON_HELP = {
     "url": "database URL; default: --env's variable, then $DATABASE_URL, then the embedded default server",
     "env": "environment declared in invoke.yaml (e.g. staging); its URL comes from the variable it names",
     "json": "print one JSON document on stdout (progress and logs stay on stderr)",
+    "strict": "exit 1 on any warning about the history (a lost snapshot, a broken snapshot chain, a shared `when`)",
 }
 ACCEPTED_HELP = (
     "file of reviewed, accepted schema differences that do not fail "
@@ -21,8 +22,9 @@ ACCEPTED_HELP = (
 )
 
 
-def _settings(c, workspace=None, **flags):
-    return cli.settings_from(c.config, ROOT, workspace=workspace, **flags)
+def _settings(c, workspace=None, strict=False, **flags):
+    # an unset flag must not override `strict: true` in invoke.yaml
+    return cli.settings_from(c.config, ROOT, workspace=workspace, strict=strict or None, **flags)
 
 
 @task(
@@ -54,10 +56,11 @@ def migrate(
     verify=False,
     rollback_dir=None,
     runner=None,
+    strict=False,
 ):
     """Apply pending migrations: one transaction each, under an advisory lock."""
     cli.migrate(
-        _settings(c, workspace, lock_wait=lock_wait, rollback_dir=rollback_dir),
+        _settings(c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir),
         url=url,
         env=env,
         as_json=json,
@@ -79,10 +82,10 @@ def migrate(
         "accepted": "with --schema: " + ACCEPTED_HELP,
     }
 )
-def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False, accepted=None):
+def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False, strict=False, accepted=None):
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
     cli.status(
-        _settings(c, workspace, accepted_differences=accepted),
+        _settings(c, workspace, strict=strict, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -98,12 +101,12 @@ def status(c, workspace=None, url=None, env=None, json=False, check=False, schem
         "accepted": ACCEPTED_HELP,
     }
 )
-def drift(c, workspace=None, url=None, env=None, json=False, check=False, accepted=None):
+def drift(c, workspace=None, url=None, env=None, json=False, check=False, strict=False, accepted=None):
     """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
     from drizzle_ops import cli_generate
 
     cli_generate.drift(
-        _settings(c, workspace, accepted_differences=accepted),
+        _settings(c, workspace, strict=strict, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -136,11 +139,13 @@ def generate(c, name=None, custom=False, workspace=None, json=False, rollback_di
         "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
     }
 )
-def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=False, lock_wait=None):
+def repair(c, tag=None, workspace=None, url=None, env=None, json=False, yes=False, lock_wait=None, strict=False):
     """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
     from drizzle_ops import cli_generate
 
-    cli_generate.repair(_settings(c, workspace, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes)
+    cli_generate.repair(
+        _settings(c, workspace, strict=strict, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes
+    )
 
 
 @task(
@@ -171,6 +176,7 @@ def rollback(
     yes=False,
     rollback_dir=None,
     lock_wait=None,
+    strict=False,
     verify=False,
     accepted=None,
 ):
@@ -178,7 +184,9 @@ def rollback(
     from drizzle_ops import cli_rollback
 
     cli_rollback.rollback(
-        _settings(c, workspace, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted),
+        _settings(
+            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted
+        ),
         url=url,
         env=env,
         as_json=json,
@@ -217,6 +225,7 @@ def verify(
     checks_dir=None,
     rollback_drafts=False,
     rollback_dir=None,
+    strict=False,
     accepted=None,
     accept=False,
 ):
@@ -224,10 +233,10 @@ def verify(
     from drizzle_ops import cli_generate, cli_verify
 
     if rollback_drafts:
-        cli_generate.check_drafts(_settings(c, workspace, rollback_dir=rollback_dir), as_json=json)
+        cli_generate.check_drafts(_settings(c, workspace, strict=strict, rollback_dir=rollback_dir), as_json=json)
         return
     cli_verify.verify(
-        _settings(c, workspace, checks_dir=checks_dir, accepted_differences=accepted),
+        _settings(c, workspace, strict=strict, checks_dir=checks_dir, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -273,6 +282,7 @@ def url(c, reveal=False, json=False):
         "default: every migration of the workspace",
         "workspace": COMMON_HELP["workspace"],
         "json": COMMON_HELP["json"],
+        "strict": COMMON_HELP["strict"],
         "fail_on": "exit 1 on findings at this level or above: error (default), warning or never",
         "exclude": "comma-separated rule ids not to check",
         "rules": "list the rules with their docs, then exit",
@@ -292,13 +302,14 @@ def lint(
     pending=False,
     url=None,
     env=None,
+    strict=False,
 ):
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     from drizzle_ops import cli_lint
 
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     cli_lint.lint(
-        _settings(c, workspace),
+        _settings(c, workspace, strict=strict),
         paths=paths,
         as_json=json,
         fail_on=fail_on,
@@ -316,12 +327,12 @@ def lint(
         "large_rows": "a table with at least this many rows is large: blocking builds on it are flagged (100000)",
     }
 )
-def plan(c, workspace=None, url=None, env=None, json=False, large_rows=None):
+def plan(c, workspace=None, url=None, env=None, json=False, large_rows=None, strict=False):
     """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
     from drizzle_ops import cli_plan
 
     cli_plan.plan(
-        _settings(c, workspace),
+        _settings(c, workspace, strict=strict),
         url=url,
         env=env,
         as_json=json,

@@ -24,7 +24,6 @@ from .errors import UserError
 from .lint import ALL_RULES, Finding, Severity, lint_migrations, select_rules
 from .paths import display_path
 from .plan import State
-from .workspace import load_workspace
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -42,7 +41,7 @@ def _read(path: Path) -> str:
 def _sources(settings: Settings, paths: Sequence[str]) -> list[tuple[str, str]]:
     """(shown path, SQL text) of the given files and folders, or of the workspace's migrations."""
     if not paths:
-        workspace = load_workspace(settings.workspace, settings.overrides)
+        workspace = commands.workspace_of(settings, report.log)
         return [(display_path(m.sql_path, settings.project_root), m.text) for m in workspace.migrations]
     sources: list[tuple[str, str]] = []
     for given in paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -13,7 +13,7 @@ from . import pg, runner
 from .config import Environment, Settings, Target, resolve_target
 from .disposable.base import Server
 from .disposable.default import DefaultServer
-from .errors import UserError
+from .errors import OperationFailed, UserError
 from .paths import display_path
 from .plan import Entry, State, plan_migrate
 from .runner import ExecutionPolicy, MigrateResult, Progress
@@ -40,8 +40,23 @@ class Connected:
     started_server: Server | None = None
 
 
-def workspace_of(settings: Settings) -> Workspace:
-    return load_workspace(settings.workspace, settings.overrides)
+def workspace_of(settings: Settings, log: Callable[[str], None] | None = None, *, chain: bool = False) -> Workspace:
+    """The workspace, its warnings logged (or, with --strict, the first one raised) before any work starts.
+
+    ``chain``: also read every snapshot for breaks in their chain (the schema tasks; costs a parse of each).
+    """
+    workspace = load_workspace(settings.workspace, settings.overrides)
+    if chain:
+        problem = workspace.snapshot_chain_problem()
+        if problem:
+            note = f"{problem}; drizzle-kit migrate ignores it, only `generate` needs an intact chain"
+            workspace = replace(workspace, warnings=(*workspace.warnings, note))
+    if workspace.warnings and settings.strict:
+        raise OperationFailed(f"{workspace.warnings[0]} (--strict turns warnings into failures)")
+    for warning in workspace.warnings:
+        if log:
+            log(f"warning: {warning}")
+    return workspace
 
 
 @contextmanager
@@ -71,7 +86,7 @@ def connection(
 def status(
     settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
 ) -> tuple[Workspace, str, list[Entry]]:
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     with connection(settings, url, env, log) as c:
         return workspace, c.database, runner.status(c.conn, workspace)
 
@@ -111,7 +126,7 @@ def migrate(
     log: Callable[[str], None] | None = None,
     verify: bool = False,
 ) -> MigrateOutcome:
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     if to is not None:
         workspace.by_tag(to)  # an unknown tag is bad input: say so before connecting
     environment = settings.environment(env) if env else None
@@ -172,7 +187,7 @@ def rollback(
     log: Callable[[str], None] | None = None,
     verify: bool = False,
 ) -> RollbackOutcome:
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     from . import rollback as rollback_engine
 
     rollback_engine.plan_rollback(
@@ -229,7 +244,7 @@ def verify(
     only: tuple[str, ...] = (),
     log: Callable[[str], None] | None = None,
 ) -> VerifyOutcome:
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log, chain=True)
     from .checks_api import applied_tags, check_migrations, load_checks, select
     from .verify.conformance import CHECK_ID, applied_head
     from .verify.run import run_checks, run_conformance
@@ -269,7 +284,7 @@ def accept(
     from .verify.accepted import rewrite, save
     from .verify.conformance import applied_head, check_conformance
 
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     current = accepted_differences(settings)
     with connection(settings, url, env, log) as c:
         conformance = check_conformance(c.conn, workspace, applied_head(workspace, runner.status(c.conn, workspace)))
@@ -311,7 +326,7 @@ def deploy_plan(
     """What migrate would do on the target, for review; reads only."""
     from .deploy_plan import DEFAULT_LARGE_ROWS, build_plan
 
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     environment = settings.environment(env) if env else None
     with connection(settings, url, env, log) as c:
         return build_plan(
@@ -385,7 +400,7 @@ def drift(
     """Files against rows (status), and the live schema against the snapshot of the applied head; reads only."""
     from .verify.conformance import applied_head, check_conformance
 
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log, chain=True)
     accepted = accepted_differences(settings)
     with connection(settings, url, env, log) as c:
         entries = runner.status(c.conn, workspace)
@@ -414,7 +429,7 @@ def repair(
     """Without ``yes`` only shows what would change; with it, records the file's hash under the migration lock."""
     from .repair import plan_repair, record_hash
 
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting
     environment = settings.environment(env) if env else None
     if yes:
@@ -475,7 +490,7 @@ def migrate_with_drizzle(
     """
     from . import node
 
-    workspace = workspace_of(settings)
+    workspace = workspace_of(settings, log)
     environment = settings.environment(env) if env else None
     confirm_protected(environment, yes=yes, action="migrate", ask=ask)
     manager = node.detect_package_manager(workspace.root)

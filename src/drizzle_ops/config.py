@@ -37,6 +37,7 @@ class Settings:
     pg_major: str | None = None
     environments: dict[str, Environment] = field(default_factory=dict)
     overrides: dict[str, str | None] = field(default_factory=dict)  # out, migrations_table, migrations_schema
+    strict: bool = False  # --strict: a warning (a lost snapshot, a broken chain) fails the run with exit 1
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], project_root: Path, **flags: Any) -> Settings:
@@ -94,6 +95,7 @@ class Settings:
             pg_major=str(merged["pg"]) if merged.get("pg") else None,
             environments=envs,
             overrides={k: merged.get(k) for k in ("out", "migrations_table", "migrations_schema")},
+            strict=bool(merged.get("strict", False)),
         )
 
     def environment(self, name: str) -> Environment:

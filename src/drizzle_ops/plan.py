@@ -114,6 +114,19 @@ def _match_rows(
     return matches
 
 
+def _journal_order_note(entries: Sequence[Entry]) -> str:
+    """Why an out-of-order entry may still be in journal order: its `when` went backwards in the journal."""
+    files = [e for e in entries if e.tag is not None]
+    last_applied = max((i for i, e in enumerate(files) if e.row is not None), default=-1)
+    late = [i for i, e in enumerate(files) if e.state is State.OUT_OF_ORDER]
+    if late and min(late) > last_applied:
+        return (
+            "; it comes after every applied migration in the journal (its `when` goes backwards there, "
+            "as after a branch merge), so applying it keeps journal order, as drizzle-kit does on an empty database"
+        )
+    return ""
+
+
 @dataclass(frozen=True)
 class MigratePlan:
     to_apply: list[str]  # tags, in journal order
@@ -142,7 +155,8 @@ def plan_migrate(
     if late and not allow_out_of_order:
         raise UserError(
             f"{', '.join(t for t in late if t)} not applied but older than the newest applied migration "
-            "(drizzle would skip it silently); check it, then pass --allow-out-of-order to apply it"
+            f"(drizzle would skip it silently){_journal_order_note(entries)}; check it, then pass "
+            "--allow-out-of-order to apply it"
         )
     orphans = [e for e in entries if e.state is State.MISSING_FILE]
     if orphans:

@@ -33,11 +33,21 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+WARNING = "warning: "
+# every warning logged during this run: the JSON document carries them too, so scripts see what people see
+logged_warnings: list[str] = []
+
+
 def print_json(document: Any) -> None:
+    if isinstance(document, dict) and logged_warnings:
+        own = [w for w in document.get("warnings") or [] if w not in logged_warnings]
+        document = {**document, "warnings": [*logged_warnings, *own]}
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 def log(message: str) -> None:
+    if message.startswith(WARNING) and message[len(WARNING) :] not in logged_warnings:
+        logged_warnings.append(message[len(WARNING) :])
     err.print(message, highlight=False)
 
 

@@ -302,7 +302,9 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
 
 
 def _missing_snapshots_warning(migrations: list[Migration], root: Path) -> list[str]:
-    missing = [m for m in migrations if m.snapshot_path is None]
+    # with prefix "none" every migration writes meta/_snapshot.json: only the newest one can have lost it
+    newest_naming = {snapshot_file_name(m.tag): m.tag for m in migrations}
+    missing = [m for m in migrations if m.snapshot_path is None and newest_naming[snapshot_file_name(m.tag)] == m.tag]
     if not missing:
         return []
     first = missing[0]
@@ -313,8 +315,8 @@ def _missing_snapshots_warning(migrations: list[Migration], root: Path) -> list[
     )
     return [
         f"{len(missing)} migration(s) have no snapshot, first {first.tag} ({display_path(expected, root)}); "
-        "drizzle-kit migrate does not need them, but schema conformance is skipped while such a migration "
-        "is the applied head, and `generate` needs the newest one"
+        "drizzle-kit's migrate never reads them, so this only skips schema conformance while such a "
+        "migration is the applied head"
     ]
 
 

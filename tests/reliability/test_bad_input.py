@@ -82,18 +82,21 @@ CASES: dict[str, Case] = {
     "journal entry without tag": Case(
         ["migrate"], 2, "entry 1 needs integer", journal_edit(lambda d: d["entries"][1].pop("tag"))
     ),
-    "duplicate when": Case(
-        ["migrate"],
-        2,
-        "have the same `when`",
+    # drizzle-kit applies these, so they are warnings; --strict makes them fail before anything runs
+    "duplicate when, strict": Case(
+        ["migrate", "--strict"],
+        1,
+        "have the same journal `when`",
         journal_edit(lambda d: d["entries"][6].update(when=d["entries"][5]["when"])),
     ),
-    "malformed snapshot": Case(["migrate"], 2, "0005_snapshot.json is not valid JSON", write_bytes(S5, b"{")),
-    "broken snapshot chain": Case(
-        ["status"], 2, "chain is broken", edit(S5, lambda t: t.replace('"prevId": "', '"prevId": "x', 1))
+    "malformed snapshot": Case(["verify"], 2, "0005_snapshot.json is not valid JSON", write_bytes(S5, b"{")),
+    "broken snapshot chain, strict": Case(
+        ["verify", "--strict"], 1, "chain is broken", edit(S5, lambda t: t.replace('"prevId": "', '"prevId": "x', 1))
     ),
     "missing SQL file": Case(["migrate"], 2, "0005_backfill_display_names.sql is missing", remove(M5)),
-    "missing snapshot": Case(["migrate"], 2, "0005_snapshot.json is missing", remove(S5)),
+    "missing snapshot, strict": Case(
+        ["migrate", "--strict"], 1, "have no snapshot, first 0005_backfill_display_names", remove(S5)
+    ),
     "invalid UTF-8": Case(["migrate"], 2, "is not valid UTF-8", write_bytes(M5, b"SELECT '\xc3\x28';")),
     "tag with a path": Case(
         ["status"], 2, "invalid tag", journal_edit(lambda d: d["entries"][7].update(tag="../../etc/passwd"))

@@ -65,6 +65,12 @@ def test_when_going_backwards_in_the_journal() -> None:
     assert {e.state for e in compute_status(files, applied)} == {State.APPLIED}
     # on a database upgraded before the merge, drizzle-kit would skip 0002_c: it is out of order
     assert states(files, applied[:2])[2:] == [("0002_c", State.OUT_OF_ORDER), ("0003_d", State.PENDING)]
+    with pytest.raises(UserError, match="0002_c not applied .* comes after every applied migration in the journal"):
+        plan_migrate(compute_status(files, applied[:2]))
+    assert plan_migrate(compute_status(files, applied[:2]), allow_out_of_order=True).to_apply == ["0002_c", "0003_d"]
+    # entries before an applied one are out of journal order too: no such note
+    with pytest.raises(UserError, match=r"0001_b, 0002_c not applied .*\(drizzle would skip it silently\); check it"):
+        plan_migrate(compute_status(files, [applied[0], applied[3]]))
 
 
 def test_row_without_file_is_missing_file_and_listed_last() -> None:
