@@ -148,7 +148,8 @@ def migrate(
             from .verify.deploy import verify_each
 
             downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
-            after_each = verify_each(workspace, downs, policy=policy_for(environment), log=log)
+            accepted = accepted_differences(settings).entries
+            after_each = verify_each(workspace, downs, policy=policy_for(environment), log=log, accepted=accepted)
         result = runner.migrate(
             c.conn,
             workspace,

@@ -7,7 +7,7 @@ file (still under the migrate lock) and the run stops, naming the differences.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import psycopg
 
@@ -54,11 +54,19 @@ def verify_each(
     *,
     policy: ExecutionPolicy | None = None,
     log: Callable[[str], None] | None = None,
+    accepted: Collection[str] | None = None,
 ) -> Callable[[psycopg.Connection, Migration], None]:
-    """The runner's after_each hook: check conformance, revert and stop on a difference."""
+    """The runner's after_each hook: check conformance, revert and stop on a difference.
+
+    ``accepted``: the reviewed differences (verify --accept) that do not count.
+    """
 
     def after_each(conn: psycopg.Connection, migration: Migration) -> None:
-        result = check_conformance(conn, workspace, migration)
+        result = check_conformance(conn, workspace, migration, accepted)
+        if result.skipped:
+            if log:
+                log(f"  not verified: {migration.tag} ({result.skipped})")
+            return
         if result.ok:
             if log:
                 log(f"  verified: {migration.tag} matches its snapshot")
