@@ -46,35 +46,60 @@ class Case:
     migrations: int
     takeover: int  # drizzle-kit applies the first N, the other tool the rest
     down: str  # the head's down file, written by hand as a reviewer would
-    warning: str | None = None  # a tag the history warning names (missing snapshot / broken chain)
+    warnings: tuple[str, ...] = ()  # the history's warnings: a text each one contains, in order
     accepted: bool = False  # has an accepted-differences.txt that verify needs
-    rollback_verify: bool = True
+    head_not_newer: bool = False  # the head's `when` is not greater than the one before it
 
     def __str__(self) -> str:
         return self.name
 
 
+LOST = "migration(s) have no snapshot, first "
+
 CASES = [
     Case("legacy-journal", 4, 2, 'DROP TABLE "comments";\n'),
+    Case(
+        "legacy-no-breakpoints",
+        2,
+        1,
+        'ALTER TABLE books DROP COLUMN "title";\nALTER TABLE books DROP COLUMN "published_year";\n',
+    ),
     Case(
         "prefix-timestamp",
         5,
         2,  # not 3: after the custom migration, drizzle-kit would skip the older merged entries
         'DROP TABLE "task_labels";\n',
-        warning="20261201161139_seed_system_user",
+        head_not_newer=True,
+        warnings=(f"{LOST}20261201161139_seed_system_user ",),
     ),
     Case("prefix-unix", 3, 1, 'ALTER TABLE "members" DROP COLUMN "is_admin";\n'),
     Case("prefix-supabase", 3, 2, 'ALTER TABLE "members" DROP COLUMN "is_admin";\n'),
-    # "none" keeps one meta/_snapshot.json, the newest migration's: the others have none, by design
-    Case("prefix-none", 2, 1, 'DROP TABLE "members";\n', warning="first _init "),
-    Case("broken-chain", 5, 3, 'ALTER TABLE "comments" DROP COLUMN "flagged";\n', warning="0003_backfill_post_titles"),
+    # "none" keeps one meta/_snapshot.json: the newest migration's, by design, so nothing is lost
+    Case("prefix-none", 2, 1, 'DROP TABLE "members";\n'),
+    Case(
+        "broken-chain",
+        5,
+        3,
+        'ALTER TABLE "comments" DROP COLUMN "flagged";\n',
+        warnings=(f"{LOST}0003_backfill_post_titles ",),  # the chain itself is read only by the schema tasks
+    ),
     Case("long-names", 3, 2, 'DROP TABLE "événements_récurrents";\n'),
     Case("enum-order", 3, 2, 'ALTER TABLE "orders" DROP COLUMN "shipped_at";\n'),
-    # rollback has no --accepted: the head before 0002 still has the hand-made objects
-    Case("hand-drift", 3, 1, 'ALTER TABLE "products" DROP COLUMN "stock";\n', accepted=True, rollback_verify=False),
+    Case("hand-drift", 3, 1, 'ALTER TABLE "products" DROP COLUMN "stock";\n', accepted=True),
+    Case(
+        "duplicate-when",
+        3,
+        1,  # not 2: drizzle-kit would skip 0002, whose when equals 0001's
+        "-- data only: nothing to undo in the schema\n",
+        head_not_newer=True,
+        warnings=(
+            "0002_default_flags and 0001_default_settings have the same journal `when`",
+            f"{LOST}0002_default_flags ",
+        ),
+    ),
 ]
-CLEAN = [c for c in CASES if c.warning is None]
-WARNED = [c for c in CASES if c.warning is not None]
+CLEAN = [c for c in CASES if not c.warnings]
+WARNED = [c for c in CASES if c.warnings]
 
 
 def fixture_copy(case: Case, tmp_path: Path) -> Path:
@@ -197,15 +222,18 @@ def test_inv_migrate_writes_drizzle_kits_rows_then_status_migrate_and_verify_pas
     assert done.returncode == 0, out(done)
     assert rows(url) == theirs.rows  # hash and created_at, row for row
     assert catalog(url) == theirs.catalog
+    # an intact history: nothing to say; else one warning per problem, the first lost snapshot named
     warnings = json.loads(done.stdout)["warnings"]
-    if case.warning is None:  # an intact history: nothing to say
-        assert warnings == [] and warning_lines(done.stderr) == [], out(done)
-    else:  # one warning, naming the first migration without a snapshot, on stderr and in the JSON
-        assert len(warnings) == 1 and case.warning in warnings[0], warnings
-        assert len(warning_lines(done.stderr)) == 1 and case.warning in done.stderr, out(done)
+    assert len(warnings) == len(case.warnings) and all(t in w for t, w in zip(case.warnings, warnings, strict=True)), (
+        warnings
+    )
+    assert len(warning_lines(done.stderr)) == len(case.warnings), out(done)
 
-    status = inv(ws, "status", url, "--check", *(["--strict"] if case.warning is None else []))
+    status = inv(ws, "status", url, "--check", "--json", *([] if case.warnings else ["--strict"]))
     assert status.returncode == 0, out(status)
+    document = json.loads(status.stdout)
+    assert "warnings" in document, "status --json has no 'warnings' list"
+    assert len(document["warnings"]) == len(case.warnings), document["warnings"]
     again = inv(ws, "migrate", url, "--json")
     assert again.returncode == 0, out(again)
     assert json.loads(again.stdout)["applied"] == []
@@ -251,10 +279,10 @@ def test_strict_turns_the_history_warning_into_exit_1(
     for task, extra in (("status", ["--check"]), ("migrate", []), ("plan", []), ("lint", ["--pending"])):
         strict = inv(ws, task, url, *extra, "--strict")
         assert strict.returncode == 1, f"{task} --strict: {out(strict)}"
-        assert case.warning in strict.stderr, f"{task} --strict: {out(strict)}"
+        assert case.warnings[0] in strict.stderr, f"{task} --strict: {out(strict)}"
     as_json = inv(ws, "status", url, "--json")
     assert as_json.returncode == 0, out(as_json)
-    assert any(case.warning in w for w in json.loads(as_json.stdout)["warnings"]), out(as_json)
+    assert any(case.warnings[0] in w for w in json.loads(as_json.stdout)["warnings"]), out(as_json)
     strict_verify = verify(case, ws, url, tmp_path, "--strict")
     assert strict_verify.returncode == 1, out(strict_verify)
 
@@ -306,7 +334,7 @@ def test_merged_entries_whose_when_goes_backwards(drizzle_runs: DrizzleRuns, dat
     assert len(rows(upgraded)) == 3
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.rollback_verify], ids=str)
+@pytest.mark.parametrize("case", CASES, ids=str)
 def test_rollback_one_step_with_verify_then_verify(
     case: Case, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -318,13 +346,23 @@ def test_rollback_one_step_with_verify_then_verify(
     head = journal_tags(ws)[-1]
     (rollback_dir / f"{head}.down.sql").write_text(case.down)
 
-    done = inv(ws, "rollback", url, "--steps", "1", "--verify", "--rollback-dir", str(rollback_dir))
+    done = inv(
+        ws,
+        "rollback",
+        url,
+        "--steps",
+        "1",
+        "--verify",
+        "--rollback-dir",
+        str(rollback_dir),
+        *accepted_args(case, ws, tmp_path),
+    )
     assert done.returncode == 0, out(done)
     assert rows(url) == theirs[:-1]
     verified = verify(case, ws, url, tmp_path)
     assert verified.returncode == 0, out(verified)
     again = inv(ws, "migrate", url)
-    if case.name == "prefix-timestamp":  # the head is older than the custom migration before it
+    if case.head_not_newer:  # re-applying the head needs a person's word: drizzle-kit would skip it
         assert again.returncode == 2, out(again)
         assert f"{head} not applied but older than the newest applied migration" in again.stderr
         again = inv(ws, "migrate", url, "--allow-out-of-order")
@@ -377,3 +415,26 @@ def test_enum_in_another_order_is_a_warning_not_a_failure(drizzle_runs: DrizzleR
     (check,) = json.loads(verified.stdout)["checks"]
     assert check["result"] == "pass", check
     assert "enum order_status: same values in another order" in json.dumps(check), check
+
+
+def test_duplicate_when_after_drizzle_kit_skipped_it(drizzle_runs: DrizzleRuns, databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """drizzle-kit applied 0000-0001, then skips 0002 (same when) for good; inv names it and applies it when told."""
+    case = case_named("duplicate-when")
+    theirs = drizzle_runs[case].rows
+    ws = fixture_copy(case, tmp_path)
+    url = databases.create()
+    full = keep_entries(ws, 2)
+    drizzle_migrate(ws, url)
+    (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
+    drizzle_migrate(ws, url)
+    assert len(rows(url)) == 2  # drizzle-kit skipped 0002_default_flags without a word
+
+    status = inv(ws, "status", url, "--json")
+    states = [m["state"] for m in json.loads(status.stdout)["migrations"]]
+    assert states == ["applied", "applied", "out-of-order"], states
+    refused = inv(ws, "migrate", url)
+    assert refused.returncode == 2, out(refused)
+    assert "0002_default_flags not applied but older than the newest applied migration" in refused.stderr
+    done = inv(ws, "migrate", url, "--allow-out-of-order")
+    assert done.returncode == 0, out(done)
+    assert rows(url) == theirs
