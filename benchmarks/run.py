@@ -861,7 +861,8 @@ def case_history(bench: Bench) -> CaseResult:
         "a no-op `inv migrate` run at both sizes in turns (status small, status large, no-op small, no-op large, "
         "and again); the goal is the ratio of the large to the small, median over median (issue 10: `status` and "
         "no-op `migrate` read no snapshot), with the ratio of CPU medians beside it, which a busy machine "
-        "disturbs less. In "
+        "disturbs less. `inv status --json` runs in the same rounds, to separate the table's rendering from the "
+        "rest. In "
         "process, in turns too: parsing every snapshot file (`json.loads`, what any snapshot chain check pays "
         "at least) and `load_workspace`, to show how much of the difference is the workspace load.",
     )
@@ -885,10 +886,22 @@ def case_history(bench: Bench) -> CaseResult:
         noop_specs.append(
             bench.inv_spec(f"inv migrate, no-op ({n:,})", "migrate", urls[n], workspaces[n], verify=unchanged)
         )
-    # in turns: status small, status large, no-op small, no-op large
-    status_s, status_l, noop_s, noop_l = bench.measure([*status_specs, *noop_specs], runs)
+    # the same status with --json: every row, no table rendered (what rendering costs, measured in the same rounds)
+    json_specs = []
+    for n in (small, large):
+        argv = [*bench.inv_cmd("status", urls[n], workspaces[n]), "--json"]
+        json_specs.append(bench.cmd_spec(f"inv status --json ({n:,})", argv, bench.show(["inv", *argv[1:]], urls[n])))
+    # in turns: status small, status large, no-op small, no-op large, status --json small, status --json large
+    status_s, status_l, noop_s, noop_l, json_s, json_l = bench.measure([*status_specs, *noop_specs, *json_specs], runs)
     case.tables.append(MeasureTable("`inv status`", [status_s, status_l], [(f"at {small:,}", status_s)]))
     case.tables.append(MeasureTable("No-op `inv migrate`", [noop_s, noop_l], [(f"at {small:,}", noop_s)]))
+    case.tables.append(
+        MeasureTable(
+            "`inv status --json` (every row, no table rendered; a diagnostic, no goal)",
+            [json_s, json_l],
+            [(f"at {small:,}", json_s)],
+        )
+    )
 
     def parse_at(n: int) -> Callable[[int], object]:
         return lambda _i: parse_snapshots(workspaces[n])
@@ -945,7 +958,8 @@ def case_history(bench: Bench) -> CaseResult:
         f"Long history, {large:,} against {small:,} migrations ({size(sizes[large].total)} against "
         f"{size(sizes[small].total)} of snapshots): `inv status` {seconds(status_l.median)} vs "
         f"{seconds(status_s.median)} ({times(ratio(status_l, status_s))}, goal ≤ {HISTORY_GROWTH}×), no-op "
-        f"`inv migrate` {seconds(noop_l.median)} vs {seconds(noop_s.median)} ({times(ratio(noop_l, noop_s))}); "
+        f"`inv migrate` {seconds(noop_l.median)} vs {seconds(noop_s.median)} ({times(ratio(noop_l, noop_s))}), "
+        f"`inv status --json` {times(ratio(json_l, json_s))}; "
         f"parsing every snapshot alone takes {seconds(parse_l.median)} at {large:,}."
     )
     case.reproduce = [
@@ -957,7 +971,7 @@ def case_history(bench: Bench) -> CaseResult:
         ],
         f"# one database per size ($URL names bench_history_{small} or bench_history_{large}), each migrated once:",
         *[f"inv migrate --workspace $BENCH_TMP/hist-{n} --url $URL" for n in (small, large)],
-        *[m.display for m in (status_s, status_l, noop_s, noop_l)],
+        *[m.display for m in (status_s, status_l, noop_s, noop_l, json_s, json_l)],
     ]
     for n in (small, large):
         bench.drop(f"bench_history_{n}")
