@@ -444,3 +444,31 @@ def test_duplicate_when_after_drizzle_kit_skipped_it(drizzle_runs: DrizzleRuns, 
     done = inv(ws, "migrate", url, "--allow-out-of-order")
     assert done.returncode == 0, out(done)
     assert rows(url) == theirs
+
+
+@pytest.mark.parametrize("name", ["prefix-unix", "prefix-timestamp"])
+def test_every_tasks_json_carries_the_warnings_list(
+    name: str, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Scripts read `warnings` from every task's JSON, empty or not."""
+    case = case_named(name)
+    ws = fixture_copy(case, tmp_path)
+    url = drizzle_runs.clone(case, databases)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs = {
+        "status": ["status"],
+        "migrate": ["migrate"],
+        "drift": ["drift"],
+        "plan": ["plan"],
+        "lint": ["lint", "--pending"],
+        "verify": ["verify", "--checks-dir", str(empty), *accepted_args(case, ws, tmp_path)],
+        "rollback --dry-run": ["rollback", "--dry-run", "--rollback-dir", str(empty)],
+    }
+    missing = {}
+    for label, (task, *args) in runs.items():
+        done = inv(ws, task, url, *args, "--json")
+        document = json.loads(done.stdout)
+        if len(document.get("warnings", ["no 'warnings' key"])) != len(case.warnings):
+            missing[label] = document.get("warnings", "no 'warnings' key")
+    assert missing == {}
