@@ -77,12 +77,15 @@ def migrate(
 @task(
     help={
         **COMMON_HELP,
+        "all": "list every migration (past 20, only those needing attention and the newest 5 applied are shown)",
         "check": "exit 1 if anything is pending, modified, out of order, missing its file (or, with --schema, drifted)",
         "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
         "accepted": "with --schema: " + ACCEPTED_HELP,
     }
 )
-def status(c, workspace=None, url=None, env=None, json=False, check=False, schema=False, strict=False, accepted=None):
+def status(
+    c, workspace=None, url=None, env=None, json=False, check=False, schema=False, strict=False, accepted=None, all=False
+):
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
     cli.status(
         _settings(c, workspace, strict=strict, accepted_differences=accepted),
@@ -91,6 +94,7 @@ def status(c, workspace=None, url=None, env=None, json=False, check=False, schem
         as_json=json,
         check=check,
         schema=schema,
+        show_all=all,
     )
 
 

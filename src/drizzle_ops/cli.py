@@ -155,12 +155,19 @@ def migrate(
 
 
 def status(
-    settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool, schema: bool = False
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    check: bool,
+    schema: bool = False,
+    show_all: bool = False,
 ) -> None:
     if schema:  # --schema: also compare the live schema with the snapshot of the applied head
         from .cli_generate import drift
 
-        drift(settings, url=url, env=env, as_json=as_json, check=check)
+        drift(settings, url=url, env=env, as_json=as_json, check=check, show_all=show_all)
         return
     with guarded(url, as_json):
         workspace, database, entries = commands.status(settings, url, env, log=report.log)
@@ -179,7 +186,9 @@ def status(
         )
     else:
         report.out.print(
-            report.status_table(entries, f"{database} · {workspace.migrations_schema}.{workspace.migrations_table}")
+            report.status_table(
+                entries, f"{database} · {workspace.migrations_schema}.{workspace.migrations_table}", show_all=show_all
+            )
         )
         counts = ", ".join(f"{n} {state}" for state, n in report.summary(entries).items() if n)
         report.out.print(counts or "no migrations", highlight=False)

@@ -132,7 +132,14 @@ def check_drafts(settings: Settings, *, as_json: bool) -> None:
 
 
 def drift(
-    settings: Settings, *, url: str | None, env: str | None, as_json: bool, check: bool, pending_fails: bool = True
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    check: bool,
+    pending_fails: bool = True,
+    show_all: bool = False,
 ) -> None:
     """`status --schema` (``pending_fails``: pending migrations fail --check, as in status) or `inv drift`
     (they don't: before a deploy they are expected, and only drift should block it).
@@ -172,7 +179,7 @@ def drift(
         )
     else:
         title = f"{outcome.database} · {workspace.migrations_schema}.{workspace.migrations_table}"
-        report.out.print(report.status_table(entries, title))
+        report.out.print(report.status_table(entries, title, show_all=show_all))
         counts = ", ".join(f"{n} {state}" for state, n in report.summary(entries).items() if n)
         report.out.print(counts or "no migrations", highlight=False)
         for e in drifted:

@@ -144,20 +144,36 @@ def _orphan_label(entry: Entry) -> str:
     return entry.row.name or f"row {entry.row.id}"
 
 
-def status_table(entries: Sequence[Entry], title: str) -> Table:
+# a history this long shows only what needs attention and the newest applied rows (--all shows every row)
+SHORT_STATUS_OVER = 20
+RECENT_APPLIED = 5
+
+
+def shown_entries(entries: Sequence[Entry], *, show_all: bool = False) -> tuple[list[Entry], int]:
+    """The rows a status table shows, and how many applied ones it leaves out (older than the newest few)."""
+    if show_all or len(entries) <= SHORT_STATUS_OVER:
+        return list(entries), 0
+    applied = [i for i, e in enumerate(entries) if not e.needs_attention]
+    keep = set(applied[-RECENT_APPLIED:])
+    shown = [e for i, e in enumerate(entries) if e.needs_attention or i in keep]
+    return shown, len(entries) - len(shown)
+
+
+def status_table(entries: Sequence[Entry], title: str, *, show_all: bool = False) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("migration")
     table.add_column("state")
     table.add_column("created (journal)")
     table.add_column("hash")
-    for e in entries:
-        style = STATE_STYLE[e.state]
+    shown, hidden = shown_entries(entries, show_all=show_all)
+    if hidden:
+        table.add_row(Text(f"… {hidden} older applied migration(s) not shown (--all lists every one)", style="dim"))
+    # Text cells, not markup: parsing markup was a sixth of the time of a 1,000-row table
+    for e in shown:
         digest = e.file_hash or (e.row.hash if e.row else "")
-        note = ""
-        if e.state is State.MODIFIED and e.row:
-            note = f" (recorded {e.row.hash[:8]})"
-        tag = e.tag or f"[dim]{_orphan_label(e)}[/]"
-        table.add_row(tag, f"[{style}]{e.state.value}[/]", _when(e.when), f"{digest[:12]}{note}")
+        note = f" (recorded {e.row.hash[:8]})" if e.state is State.MODIFIED and e.row else ""
+        tag = Text(e.tag) if e.tag else Text(_orphan_label(e), style="dim")
+        table.add_row(tag, Text(e.state.value, style=STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{note}")
     return table
 
 
