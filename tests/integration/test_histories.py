@@ -104,7 +104,6 @@ CASES = [
         ),
     ),
 ]
-CLEAN = [c for c in CASES if not c.warnings]
 WARNED = [c for c in CASES if c.warnings]
 
 
