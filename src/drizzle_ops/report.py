@@ -39,7 +39,7 @@ logged_warnings: list[str] = []
 
 
 def print_json(document: Any) -> None:
-    if isinstance(document, dict) and logged_warnings:
+    if isinstance(document, dict):  # always there, so scripts need not test for it
         own = [w for w in document.get("warnings") or [] if w not in logged_warnings]
         document = {**document, "warnings": [*logged_warnings, *own]}
     sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
