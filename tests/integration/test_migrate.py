@@ -252,6 +252,7 @@ def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_
     assert json.loads(bad_input.stdout) == {
         "ok": False,
         "error": {"error": "UserError", "message": json.loads(bad_input.stdout)["error"]["message"], "exit_code": 2},
+        "warnings": [],  # every JSON document carries the history's warnings, a failure's too
     }
     _break_migration(workspace_copy, 1, "\nSELECT 1/0;")
     failed = run_inv("migrate", "--url", empty_db, "--json", "--workspace", str(workspace_copy))
