@@ -267,3 +267,16 @@ def test_bom_is_kept_in_the_hash_like_node(ws: Path) -> None:
 def test_unknown_tag_is_bad_input() -> None:
     with pytest.raises(UserError, match="no migration tagged '0099_x'"):
         load_workspace(EXAMPLE).by_tag("0099_x")
+
+
+def test_generate_refuses_a_broken_chain_before_running_drizzle_kit(ws: Path) -> None:
+    # generate is the one task that needs the chain: drizzle-kit diffs the schema against the newest snapshot
+    from drizzle_ops.generate import generate
+
+    path = ws / "drizzle/meta/0006_snapshot.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "prevId": "33333333-3333-3333-3333-333333333333"}))
+    with pytest.raises(UserError) as caught:
+        generate(ws, None, ws / "rollback", name="next")
+    assert caught.value.message.startswith("drizzle/meta/0006_snapshot.json: prevId 33333333-")
+    assert "generate needs an intact chain" in caught.value.message
+    assert not (ws / "rollback").exists() and len(journal(ws)["entries"]) == 8  # nothing ran, nothing written
