@@ -84,7 +84,7 @@ def test_a_composite_foreign_key_named_past_63_bytes_conforms_after_migrate(empt
 
 
 def test_an_enum_whose_added_value_was_appended_is_a_warning_not_a_failure(empty_db: str, workspace_copy: Path) -> None:
-    # the history as drizzle-kit writes it when a value is added in the middle: ADD VALUE appends
+    # a value added in the middle with a plain ADD VALUE (older drizzle-kit, hand-written SQL): it appends
     first = workspace_copy / "drizzle" / "0000_init_users.sql"
     first.write_text(first.read_text().replace("ENUM('member', 'moderator', 'admin')", "ENUM('member', 'admin')"))
     later = workspace_copy / "drizzle" / "0006_moc_parts_lists.sql"
@@ -98,8 +98,8 @@ def test_an_enum_whose_added_value_was_appended_is_a_warning_not_a_failure(empty
 
     warning = (
         "enum user_role: same values in another order (database: member, admin, moderator; "
-        "snapshot: member, moderator, admin); drizzle-kit's ADD VALUE appends, "
-        "so this is expected after adding a value in the middle"
+        "snapshot: member, moderator, admin); an ADD VALUE without BEFORE appends "
+        "(older drizzle-kit, hand-written SQL), so this is expected after adding a value in the middle"
     )
     verified = run_inv("verify", "--workspace", str(workspace_copy), "--url", empty_db)
     assert verified.returncode == 0, verified.stdout + verified.stderr

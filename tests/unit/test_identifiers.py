@@ -98,7 +98,8 @@ def test_an_enum_in_another_order_is_a_warning_with_its_own_wording() -> None:
     assert difference.severity == WARNING and not difference.failing
     assert str(difference) == (
         "enum status: same values in another order (database: a, c, b; snapshot: a, b, c); "
-        "drizzle-kit's ADD VALUE appends, so this is expected after adding a value in the middle"
+        "an ADD VALUE without BEFORE appends (older drizzle-kit, hand-written SQL), "
+        "so this is expected after adding a value in the middle"
     )
 
 

@@ -101,12 +101,14 @@ class Comparison:
 
     def enum(self, name: str, expected: tuple[str, ...], actual: tuple[str, ...]) -> None:
         if sorted(expected) == sorted(actual):
-            # drizzle-kit's ALTER TYPE ... ADD VALUE appends, while its snapshot keeps the schema's order
+            # ADD VALUE without BEFORE/AFTER appends (drizzle-kit 0.21 and older, hand-written SQL),
+            # while the snapshot keeps the schema's order
             self.add(
                 "enum",
                 name,
                 f"same values in another order (database: {', '.join(actual)}; snapshot: {', '.join(expected)}); "
-                "drizzle-kit's ADD VALUE appends, so this is expected after adding a value in the middle",
+                "an ADD VALUE without BEFORE appends (older drizzle-kit, hand-written SQL), "
+                "so this is expected after adding a value in the middle",
                 WARNING,
             )
         else:
