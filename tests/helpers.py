@@ -89,3 +89,15 @@ def add_migration(ws: Path, name: str, sql_text: str, *, when: int | None = None
     snapshot["prevId"], snapshot["id"] = snapshot["id"], str(uuid.uuid4())
     (ws / "drizzle" / "meta" / f"{idx:04d}_snapshot.json").write_text(json.dumps(snapshot))
     return tag
+
+
+def keep_journal_entries(ws: Path, keep: int) -> str:
+    """Keep only the first ``keep`` journal entries (what a checkout from back then had); returns the full journal."""
+    import json
+
+    path = ws / "drizzle" / "meta" / "_journal.json"
+    full = path.read_text()
+    journal = json.loads(full)
+    journal["entries"] = journal["entries"][:keep]
+    path.write_text(json.dumps(journal, indent=2))
+    return full

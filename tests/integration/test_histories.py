@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.helpers import EXAMPLE, ROOT, rows, run_inv, url_for
+from tests.helpers import EXAMPLE, ROOT, keep_journal_entries, rows, run_inv, url_for
 from tests.integration.test_roundtrip import catalog
 
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"
@@ -117,16 +117,6 @@ def fixture_copy(case: Case, tmp_path: Path) -> Path:
 
 def journal_tags(ws: Path) -> list[str]:
     return [e["tag"] for e in json.loads((ws / "drizzle" / "meta" / "_journal.json").read_text())["entries"]]
-
-
-def keep_entries(ws: Path, keep: int) -> str:
-    """Keep the first ``keep`` journal entries (a checkout from back then); returns the full journal text."""
-    path = ws / "drizzle" / "meta" / "_journal.json"
-    full = path.read_text()
-    journal = json.loads(full)
-    journal["entries"] = journal["entries"][:keep]
-    path.write_text(json.dumps(journal, indent=2))
-    return full
 
 
 def drizzle_migrate(ws: Path, url: str) -> subprocess.CompletedProcess[str]:
@@ -256,7 +246,7 @@ def test_takeover_in_both_directions(case: Case, drizzle_runs: DrizzleRuns, data
 
     # drizzle-kit applied the first N (a checkout from back then), inv migrate applies the rest
     first_drizzle = databases.create()
-    full = keep_entries(ws, case.takeover)
+    full = keep_journal_entries(ws, case.takeover)
     drizzle_migrate(ws, first_drizzle)
     assert len(rows(first_drizzle)) == case.takeover
     (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
@@ -322,7 +312,7 @@ def test_merged_entries_whose_when_goes_backwards(drizzle_runs: DrizzleRuns, dat
     assert rows(empty) == theirs
 
     upgraded = databases.create()  # deployed before the merge: main's three entries only
-    full = keep_entries(ws, 3)
+    full = keep_journal_entries(ws, 3)
     assert inv(ws, "migrate", upgraded).returncode == 0
     (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
     status = inv(ws, "status", upgraded, "--json", "--check")
@@ -428,7 +418,7 @@ def test_duplicate_when_after_drizzle_kit_skipped_it(drizzle_runs: DrizzleRuns, 
     theirs = drizzle_runs[case].rows
     ws = fixture_copy(case, tmp_path)
     url = databases.create()
-    full = keep_entries(ws, 2)
+    full = keep_journal_entries(ws, 2)
     drizzle_migrate(ws, url)
     (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
     drizzle_migrate(ws, url)

@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops import pg
 from drizzle_ops.workspace import load_workspace
-from tests.helpers import add_migration, rows, run_inv
+from tests.helpers import add_migration, keep_journal_entries, rows, run_inv
 from tests.integration.test_generate import drizzle_workspace, needs_drizzle_kit
 from tests.integration.test_roundtrip import catalog
 
@@ -44,19 +44,9 @@ def drizzle_migrate(ws: Path, url: str) -> None:
     assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
 
 
-def truncated_journal(ws: Path, keep: int) -> str:
-    """Keep only the first ``keep`` journal entries (what a checkout from back then had); returns the full journal."""
-    path = ws / "drizzle" / "meta" / "_journal.json"
-    full = path.read_text()
-    journal = json.loads(full)
-    journal["entries"] = journal["entries"][:keep]
-    path.write_text(json.dumps(journal, indent=2))
-    return full
-
-
 def test_drizzle_kit_first_then_inv_migrate(empty_db: str, migrated_db: str, tmp_path: Path) -> None:
     ws = drizzle_workspace(tmp_path)
-    full = truncated_journal(ws, HALF)
+    full = keep_journal_entries(ws, HALF)
     drizzle_migrate(ws, empty_db)
     assert len(rows(empty_db)) == HALF
     (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
