@@ -54,7 +54,8 @@ def guarded(url: str | None = None, as_json: bool = False) -> Iterator[None]:
         raise Exit(f"error: {clean(exc.message)}", code=exc.exit_code) from None
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise Exit(f"error: database error: {clean(first)}", code=1) from None
+        code = f"[{exc.diag.sqlstate}] " if exc.diag.sqlstate else ""  # one that no step named: still its SQLSTATE
+        raise Exit(f"error: database error: {code}{clean(first)}", code=1) from None
     except KeyboardInterrupt:
         raise Exit("interrupted: the migration in progress (if any) was rolled back", code=130) from None
 

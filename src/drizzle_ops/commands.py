@@ -100,6 +100,7 @@ def policy_for(environment: Environment | None) -> ExecutionPolicy:
         statement_timeout=environment.statement_timeout,
         retries=environment.retries,
         backoff=environment.retry_backoff,
+        environment=environment.name,
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from .errors import LockTimeout, OperationFailed, UserError
+from .errors import LockTimeout, OperationFailed, StepFailed, UserError
 from .plan import AppliedRow
 
 APPLICATION_NAME = "drizzle-ops"
@@ -85,6 +86,22 @@ def connect_reason(exc: Exception) -> str:
     first = " ".join(str(exc).split("\n")[0].split())
     reason = first.rsplit("failed: ", 1)[-1] if "failed: " in first else first
     return reason.removeprefix("FATAL: ").strip() or "unknown error"
+
+
+@contextmanager
+def step(conn: psycopg.Connection, description: str, *, command: str = "migrate") -> Iterator[None]:
+    """Name the failed work outside any migration (creating the table, the lock, reading rows), with its SQLSTATE."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StepFailed(
+            description,
+            sqlstate=exc.diag.sqlstate,
+            server_message=exc.diag.message_primary or connect_reason(exc),
+            command=command,
+            role=conn.info.user,
+            connection_lost=conn.broken,
+        ) from None
 
 
 # -- bookkeeping -------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class ConsoleProgress:
     def warning(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
 
-    def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
+    def retrying(self, migration: Migration | DownFile, attempt: int, delay: float, reason: str) -> None:
         self.console.print(
             f"[yellow]↻[/] {self._label}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s", highlight=False
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,10 +24,11 @@ import psycopg
 
 from . import pg
 from .down_draft import DRAFT_MARKER, is_draft
-from .errors import MigrationFailed, OperationFailed, UserError
+from .errors import SQL_ERROR, MigrationFailed, OperationFailed, UserError
 from .paths import display_path
 from .plan import Entry, State
-from .runner import ExecutionPolicy, run_statement, status
+from .runner import ExecutionPolicy, run_outside_transaction, run_statement, status, with_lock_retries
+from .transactionality import is_non_transactional
 from .workspace import Migration, Statement, Workspace, split_statements
 
 SUFFIX = ".down.sql"
@@ -90,11 +91,19 @@ class RollbackFailed(MigrationFailed):
         self.done = tuple(done)  # newer steps that completed before this one failed
         super().__init__(**failure)
 
-    def outcome(self) -> str:
+    command = "rollback"
+
+    def state(self) -> str:
         earlier = f" ({len(self.done)} newer step(s) stay rolled back: {', '.join(self.done)})" if self.done else ""
-        return (
-            f"That step was undone, so {self.tag} is still applied{earlier}; fix the down file and run rollback again."
-        )
+        if self.partial:
+            return f"{self.tag} is still recorded as applied{earlier}"
+        return f"that step was undone, so {self.tag} is still applied{earlier}"
+
+    def outcome(self) -> str:
+        if self.cause is SQL_ERROR:
+            state = self.state()
+            return f"{state[0].upper()}{state[1:]}; fix the down file and run rollback again."
+        return super().outcome()
 
 
 @dataclass
@@ -217,6 +226,8 @@ def head_after(workspace: Workspace, entries: Sequence[Entry], undone: Collectio
 
 class RollbackProgress(Protocol):
     def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
+    def warning(self, message: str) -> None: ...
+    def retrying(self, down: DownFile, attempt: int, delay: float, reason: str) -> None: ...
     def rollback_started(self, down: DownFile, statements: int) -> None: ...
     def rollback_finished(self, down: DownFile, seconds: float) -> None: ...
     def rollback_failed(self, down: DownFile) -> None: ...
@@ -224,6 +235,12 @@ class RollbackProgress(Protocol):
 
 class SilentRollbackProgress:
     def lock_waiting(self, holder: pg.LockHolder | None) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass
+
+    def retrying(self, down: DownFile, attempt: int, delay: float, reason: str) -> None:
         pass
 
     def rollback_started(self, down: DownFile, statements: int) -> None:
@@ -263,19 +280,55 @@ def revert(
     policy: ExecutionPolicy | None = None,
     done: Sequence[str] = (),
     before_commit: Callable[[psycopg.Connection], None] | None = None,
+    progress: RollbackProgress | None = None,
 ) -> None:
     """One step: the down file's statements and the bookkeeping row's deletion, in one transaction.
 
-    ``before_commit`` runs last inside that transaction; if it raises, the whole step is rolled back.
+    A down file that cannot run in a transaction (DROP INDEX CONCURRENTLY, or
+    the no-transaction marker) runs statement by statement as migrate runs such
+    a migration, and the row goes only after its last statement. Lock timeouts
+    are retried as migrate retries them. ``before_commit`` runs last inside the
+    transaction that deletes the row; if it raises, that transaction is rolled back.
     """
     policy = policy or ExecutionPolicy()
-    with conn.transaction():
-        pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
-        for statement in down.statements:
-            run_statement(conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, done=done)
+    progress = progress or SilentRollbackProgress()
+    on_retry = partial(progress.retrying, down)
+
+    def run_one(statement: Statement) -> None:
+        run_statement(
+            conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, policy=policy, done=done
+        )
+
+    def forget() -> None:
         pg.delete_applied(conn, workspace.migrations_schema, workspace.migrations_table, row_id)
         if before_commit is not None:
             before_commit(conn)
+
+    if is_non_transactional(down):
+        run_outside_transaction(
+            conn,
+            down,
+            run_one,
+            partial(_in_transaction, conn, forget),
+            policy=policy,
+            warn=progress.warning,
+            on_retry=on_retry,
+        )
+        return
+
+    def attempt() -> None:
+        with conn.transaction():
+            pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
+            for statement in down.statements:
+                run_one(statement)
+            forget()
+
+    with_lock_retries(attempt, conn, policy, on_retry)
+
+
+def _in_transaction(conn: psycopg.Connection, work: Callable[[], None]) -> None:
+    with conn.transaction():
+        work()
 
 
 def _verify_step(
@@ -312,7 +365,9 @@ def rollback(
     entries: list[Entry] = []
 
     def choose() -> list[tuple[Entry, DownFile]]:
-        entries[:] = status(conn, workspace)
+        table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
+        with pg.step(conn, f"reading the applied migrations from {table}", command="rollback"):
+            entries[:] = status(conn, workspace)
         result.applied_before = sum(1 for e in entries if e.row is not None)
         chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
         downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
@@ -323,7 +378,8 @@ def rollback(
         choose()  # reads only: no lock
         return result
     key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-    result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+    with pg.step(conn, "taking the migration lock", command="rollback"):
+        result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
     try:
         # decided under the lock: a migrate we waited for may have changed what is applied
         for entry, down in choose():
@@ -336,7 +392,9 @@ def rollback(
             if verify is not None:
                 hook = _verify_step(verify, down, head_after(workspace, entries, {*done, down.tag}), done, found)
             try:
-                revert(conn, workspace, down, entry.row.id, policy=policy, done=done, before_commit=hook)
+                revert(
+                    conn, workspace, down, entry.row.id, policy=policy, done=done, before_commit=hook, progress=progress
+                )
             except (RollbackFailed, RollbackVerifyFailed):
                 progress.rollback_failed(down)
                 raise

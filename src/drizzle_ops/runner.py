@@ -20,7 +20,7 @@ from . import pg
 from .errors import MigrationFailed
 from .paths import display_path
 from .plan import Entry, compute_status, plan_migrate
-from .transactionality import concurrent_indexes, is_non_transactional
+from .transactionality import SqlSource, concurrent_indexes, is_non_transactional
 from .workspace import Migration, Statement, Workspace, line_of
 
 
@@ -32,6 +32,19 @@ class ExecutionPolicy:
     statement_timeout: str | None = None
     retries: int = 0  # extra attempts after SQLSTATE 55P03 (lock_not_available)
     backoff: float = 0.5  # first wait in seconds; doubles each attempt, with jitter
+    environment: str | None = None  # the invoke.yaml environment these came from, for error messages
+
+    def describe(self, sqlstate: str | None) -> str | None:
+        """For a timeout error: which setting stopped it, its value, and who set it."""
+        name = {LOCK_NOT_AVAILABLE: "lock_timeout", QUERY_CANCELED: "statement_timeout"}.get(sqlstate or "")
+        if name is None:
+            return None
+        value = self.lock_timeout if name == "lock_timeout" else self.statement_timeout
+        if value and self.environment:
+            return f"{name} {value} (set by environment {self.environment} in invoke.yaml)"
+        if value:
+            return f"{name} {value} (set by drizzle-ops)"
+        return f"{name} (not set by drizzle-ops: a role or database default, or PGOPTIONS)"
 
     def delay(self, attempt: int) -> float:
         base = self.backoff * 2.0 ** (attempt - 1)
@@ -39,6 +52,7 @@ class ExecutionPolicy:
 
 
 LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
 
 
 class Progress(Protocol):
@@ -51,6 +65,7 @@ class Progress(Protocol):
 
 
 AfterEach = Callable[[psycopg.Connection, Migration], None]
+OnRetry = Callable[[int, float, str], None]  # attempt, delay in seconds, why (the blocker when known)
 
 
 class SilentProgress:
@@ -113,6 +128,7 @@ def run_statement(
     tag: str,
     path: str,
     failure: type[MigrationFailed] = MigrationFailed,
+    policy: ExecutionPolicy | None = None,
     **context: Any,
 ) -> None:
     """Send one chunk as drizzle would; on an error raise ``failure`` naming tag, statement, file:line and SQLSTATE.
@@ -133,12 +149,22 @@ def run_statement(
             server_message=diag.message_primary or str(exc).strip(),
             hint=diag.message_hint,
             detail=diag.message_detail,
+            role=conn.info.user,
+            setting=(policy or ExecutionPolicy()).describe(diag.sqlstate),
+            connection_lost=conn.broken,
             **context,
         ) from None
 
 
-def _run_statement(conn: psycopg.Connection, workspace: Workspace, migration: Migration, statement: Statement) -> None:
-    run_statement(conn, statement, tag=migration.tag, path=display_path(migration.sql_path, workspace.root))
+def _run_statement(
+    conn: psycopg.Connection,
+    workspace: Workspace,
+    migration: Migration,
+    statement: Statement,
+    policy: ExecutionPolicy | None = None,
+) -> None:
+    path = display_path(migration.sql_path, workspace.root)
+    run_statement(conn, statement, tag=migration.tag, path=path, policy=policy)
 
 
 def _apply_in_transaction(
@@ -147,53 +173,56 @@ def _apply_in_transaction(
     with conn.transaction():
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in migration.statements:
-            _run_statement(conn, workspace, migration, statement)
+            _run_statement(conn, workspace, migration, statement, policy)
         record(conn, workspace, migration)
 
 
-def _apply_outside_transaction(
-    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
+def run_outside_transaction(
+    conn: psycopg.Connection,
+    source: SqlSource,
+    run_one: Callable[[Statement], None],
+    finish: Callable[[], None],
+    *,
+    policy: ExecutionPolicy,
+    warn: Callable[[str], None],
+    on_retry: OnRetry,
 ) -> None:
-    """Statement by statement, each committed on its own; the row is written only after the last one.
+    """Statement by statement, each committed on its own; ``finish`` (the bookkeeping change) only after the last one.
 
-    Statements that succeeded stay applied when a later one fails, so such a
-    migration must be safe to run again (IF NOT EXISTS / IF EXISTS). An index
-    that a failed CREATE INDEX CONCURRENTLY left INVALID is dropped first.
+    Shared by migrations and down files. Statements that succeeded stay applied
+    when a later one fails, so such a file must be safe to run again (IF NOT
+    EXISTS / IF EXISTS). An index that a failed CREATE INDEX CONCURRENTLY left
+    INVALID is dropped first.
     """
-    indexes = concurrent_indexes(migration)
+    indexes = concurrent_indexes(source)
     for index in indexes:
         if pg.index_is_invalid(conn, index.schema, index.name):
-            progress.warning(f"dropping invalid index {index.name} left by an earlier failed attempt")
+            warn(f"dropping invalid index {index.name} left by an earlier failed attempt")
             pg.drop_index_concurrently(conn, index.schema, index.name)
     # the session's own settings (role defaults, PGOPTIONS) come back afterwards, not zero
     previous = pg.session_timeouts(conn)
     pg.set_session_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
     try:
-        for statement in migration.statements:
+        for statement in source.statements:
             try:
-                _with_lock_retries(
-                    partial(_run_statement, conn, workspace, migration, statement), conn, migration, policy, progress
-                )
+                with_lock_retries(partial(run_one, statement), conn, policy, on_retry)
             except MigrationFailed as failure:
-                left = [i.name for i in indexes if pg.index_is_invalid(conn, i.schema, i.name)]
+                # on a lost connection nothing more can be asked
+                left = [] if conn.broken else [i.name for i in indexes if pg.index_is_invalid(conn, i.schema, i.name)]
                 notes = [failure.detail] if failure.detail else []
                 if statement.number > 1:
                     notes.append(f"statements 1-{statement.number - 1} ran outside a transaction and stay applied")
                 if left:
                     notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
-                raise failure.with_detail("; ".join(notes)) if notes else failure from None
+                raise failure.with_detail("; ".join(notes) or None, partial=statement.number > 1) from None
     finally:
         if not conn.broken:
             pg.set_session_timeouts(conn, **previous)
-    record(conn, workspace, migration)
+    finish()
 
 
-def _with_lock_retries(
-    attempt_once: Callable[[], None],
-    conn: psycopg.Connection,
-    migration: Migration,
-    policy: ExecutionPolicy,
-    progress: Progress,
+def with_lock_retries(
+    attempt_once: Callable[[], None], conn: psycopg.Connection, policy: ExecutionPolicy, on_retry: OnRetry
 ) -> None:
     """Retry only lock timeouts: what failed was rolled back whole, so running it again is safe."""
     attempt = 0
@@ -202,7 +231,7 @@ def _with_lock_retries(
             attempt_once()
             return
         except MigrationFailed as failure:
-            if failure.sqlstate == LOCK_NOT_AVAILABLE and failure.detail is None:
+            if failure.sqlstate == LOCK_NOT_AVAILABLE and failure.detail is None and not conn.broken:
                 # asked only now: inside the failed transaction no query can run
                 blocker = pg.likely_blocker(conn)
                 if blocker:
@@ -211,20 +240,27 @@ def _with_lock_retries(
             if failure.sqlstate != LOCK_NOT_AVAILABLE or attempt > policy.retries:
                 raise failure from None
             delay = policy.delay(attempt)
-            progress.retrying(migration, attempt, delay, failure.detail or failure.server_message)
+            on_retry(attempt, delay, failure.detail or failure.server_message)
             time.sleep(delay)
 
 
 def _apply(
     conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
 ) -> None:
+    on_retry = partial(progress.retrying, migration)
     try:
         if is_non_transactional(migration):
-            _apply_outside_transaction(conn, workspace, migration, policy, progress)
-        else:
-            _with_lock_retries(
-                lambda: _apply_in_transaction(conn, workspace, migration, policy), conn, migration, policy, progress
+            run_outside_transaction(
+                conn,
+                migration,
+                lambda statement: _run_statement(conn, workspace, migration, statement, policy),
+                lambda: record(conn, workspace, migration),
+                policy=policy,
+                warn=progress.warning,
+                on_retry=on_retry,
             )
+        else:
+            with_lock_retries(lambda: _apply_in_transaction(conn, workspace, migration, policy), conn, policy, on_retry)
     except MigrationFailed:
         progress.migration_failed(migration)
         raise
@@ -258,15 +294,18 @@ def migrate(
         return result
 
     key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-    result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+    table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
+    with pg.step(conn, "taking the migration lock"):
+        result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
     try:
-        pg.ensure_bookkeeping(
-            conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
-        )
+        with pg.step(conn, f"creating the bookkeeping table {table}"):
+            pg.ensure_bookkeeping(
+                conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
+            )
         # decided only now, under the lock: a run we waited for may have applied everything
-        plan = plan_migrate(
-            status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified
-        )
+        with pg.step(conn, f"reading the applied migrations from {table}"):
+            entries = status(conn, workspace)
+        plan = plan_migrate(entries, to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified)
         result.warnings = plan.warnings
         for warning in plan.warnings:
             progress.warning(warning)

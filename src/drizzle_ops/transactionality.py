@@ -9,8 +9,9 @@ statement instead. A file can also ask for that with a first-line marker.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from .workspace import BOM, Migration
+from .workspace import BOM, Statement
 
 MARKER = "-- drizzle-ops: no-transaction"
 
@@ -24,6 +25,16 @@ class ConcurrentIndex:
 
     schema: str | None
     name: str
+
+
+class SqlSource(Protocol):
+    """Anything with SQL text and its statements: a migration, a down file."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def statements(self) -> list[Statement]: ...
 
 
 def has_marker(text: str) -> bool:
@@ -51,20 +62,20 @@ def needs_no_transaction(node: object) -> bool:
     return isinstance(node, ast.VacuumStmt)
 
 
-def is_non_transactional(migration: Migration) -> bool:
-    if has_marker(migration.text):
+def is_non_transactional(source: SqlSource) -> bool:
+    if has_marker(source.text):
         return True
-    lowered = migration.text.lower()
+    lowered = source.text.lower()
     if not any(word in lowered for word in _WORDS):
         return False
-    return any(needs_no_transaction(node) for s in migration.statements for node in _parse(s.sql))
+    return any(needs_no_transaction(node) for s in source.statements for node in _parse(s.sql))
 
 
-def concurrent_indexes(migration: Migration) -> list[ConcurrentIndex]:
+def concurrent_indexes(source: SqlSource) -> list[ConcurrentIndex]:
     from pglast import ast
 
     found = []
-    for statement in migration.statements:
+    for statement in source.statements:
         for node in _parse(statement.sql):
             if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:
                 schema = node.relation.schemaname if node.relation is not None else None
