@@ -118,6 +118,7 @@ def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str, *, wit
     An existing 0.31 table is not upgraded here: v1's own migrate does that,
     matching rows to folders, and we refuse rather than guess.
     """
+    check_bookkeeping_shape(schema, table, bookkeeping_columns(conn, schema, table))  # before any write
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     columns = "id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint"
     if with_names:
@@ -128,6 +129,21 @@ def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str, *, wit
             f"{schema}.{table} is in the drizzle-kit 0.31 format (no `name` column) but the workspace uses the v1 "
             "layout; run drizzle-kit v1's `migrate` once, which upgrades the table, then use drizzle-ops again"
         )
+
+
+# what drizzle-kit 0.31 writes; v1 adds name and applied_at (checked separately: an old table there is upgradable)
+DRIZZLE_COLUMNS = ("id", "hash", "created_at")
+
+
+def check_bookkeeping_shape(schema: str, table: str, columns: list[str]) -> None:
+    """A table at the bookkeeping name that drizzle did not create (another tool's): refuse, touch nothing."""
+    if not columns or all(c in columns for c in DRIZZLE_COLUMNS):
+        return
+    raise UserError(
+        f"{schema}.{table} exists but is not a Drizzle bookkeeping table (its columns: {', '.join(columns)}; "
+        f"drizzle-kit writes {', '.join(DRIZZLE_COLUMNS)}); set migrations.table or migrations.schema in "
+        "drizzle.config.ts to another name"
+    )
 
 
 def bookkeeping_columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
@@ -150,6 +166,7 @@ def read_applied(conn: psycopg.Connection, schema: str, table: str) -> list[Appl
     columns = bookkeeping_columns(conn, schema, table)
     if not columns:
         return []
+    check_bookkeeping_shape(schema, table, columns)
     name = sql.SQL(", name") if "name" in columns else sql.SQL(", null")
     rows = conn.execute(
         sql.SQL("select id, hash, created_at{} from {} order by id").format(name, _table(schema, table))

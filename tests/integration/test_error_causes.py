@@ -199,3 +199,17 @@ def test_statement_timeout_from_the_database_says_drizzle_ops_did_not_set_it(
     line = error_line(run_inv("migrate", "--url", empty_db, "--workspace", str(workspace_copy)), 1)
     assert f"migration {tag} failed" in line and "[57014]" in line
     assert "statement_timeout (not set by drizzle-ops: a role or database default, or PGOPTIONS)" in line
+
+
+@pytest.mark.parametrize("task", ["migrate", "status", "rollback"])
+def test_a_foreign_table_at_the_bookkeeping_name_is_bad_config_and_nothing_runs(empty_db: str, task: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("create schema drizzle")
+        conn.execute("create table drizzle.__drizzle_migrations (version bigint primary key, dirty boolean not null)")
+        conn.execute("insert into drizzle.__drizzle_migrations values (20240101, false)")
+    line = error_line(run_inv(task, "--url", empty_db), 2)
+    assert f"{BOOKKEEPING} exists but is not a Drizzle bookkeeping table (its columns: version, dirty;" in line
+    assert "set migrations.table or migrations.schema in drizzle.config.ts to another name" in line
+    assert tables(empty_db) == ["__drizzle_migrations"]
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("select * from drizzle.__drizzle_migrations").fetchall() == [(20240101, False)]
