@@ -2,6 +2,9 @@
 
 Each step runs ``<rollback_dir>/<tag>.down.sql`` and deletes the migration's
 bookkeeping row in one transaction, under the same advisory lock as migrate.
+A down file that cannot run in a transaction runs statement by statement, and
+lock timeouts are retried, with migrate's own code (runner.run_outside_transaction,
+runner.with_lock_retries).
 With the row gone, drizzle's own migrate sees the migration as pending again
 (it compares journal `when` with the newest recorded `created_at`).
 
