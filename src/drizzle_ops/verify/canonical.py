@@ -14,6 +14,7 @@ one statement, so a text can never end the transaction or add a statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -105,34 +106,93 @@ class Canonicalizer:
         self, schema: str, table: str, method: str, columns: Sequence[IndexColumn], where: str | None
     ) -> tuple[list[str], str | None] | None:
         """The deparsed key columns and predicate of an index built as the snapshot describes it."""
+        name = self._scratch_index(schema, table, method, columns, where)
+        if name is None:
+            return None
+        read = sql.SQL(
+            "select array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k"
+            " order by k), pg_get_expr(i.indpred, i.indrelid, true)"
+            " from pg_index i where i.indexrelid = %s::regclass"
+        )
+        row = self.conn.execute(read, [name]).fetchone()
+        return (list(row[0]), row[1]) if row else None
+
+    def same_index(
+        self, schema: str, table: str, live: str, method: str, columns: Sequence[IndexColumn], where: str | None
+    ) -> tuple[bool, bool] | None:
+        """Rule D: (keys equal, predicates equal) between the live index and one built as drizzle-kit writes it.
+
+        A key Drizzle marks as an expression, such as `"created_at" DESC`, `"email"
+        text_pattern_ops` or `"code" COLLATE "C"`, is stored by PostgreSQL as a plain
+        column key with a sort option (indoption), an operator class (indclass) or a
+        collation (indcollation). So the expected index is created on the scratch
+        table from drizzle-kit's own SQL, and pg_index is compared field by field:
+        indkey (as column names), indoption, indclass, indcollation, and the stored
+        expression and predicate trees (deparsed, since attribute numbers of the
+        scratch copy may differ). None when the server refuses the scratch index.
+        """
+        name = self._scratch_index(schema, table, method, columns, where)
+        if name is None:
+            return None
+        relation = sql.SQL(".").join([sql.Identifier(schema), sql.Identifier(live)]).as_string(self.conn)
+        want, have = index_keys(self.conn, name), index_keys(self.conn, relation)
+        if want is None or have is None:
+            return None
+        return want.keys == have.keys, want.predicate == have.predicate
+
+    def _scratch_index(
+        self, schema: str, table: str, method: str, columns: Sequence[IndexColumn], where: str | None
+    ) -> str | None:
+        """The regclass text of an index created on the scratch table exactly as drizzle-kit writes it."""
         scratch = self._table(schema, table)
         if scratch is None:
             return None
         name = self._name("index")
-        keys = []
-        for col in columns:
-            key: sql.Composable = (
-                sql.SQL("({})").format(sql.SQL(col.expression)) if col.is_expression else sql.Identifier(col.expression)
-            )
-            if col.opclass:
-                key = sql.SQL("{} {}").format(key, sql.SQL(col.opclass))
-            keys.append(key)
         ddl = sql.SQL("create index {} on {} using {} ({}){}").format(
             sql.Identifier(name),
             scratch,
             sql.Identifier(method),
-            sql.SQL(", ").join(keys),
+            sql.SQL(",").join(drizzle_key(c) for c in columns),
             sql.SQL(" where {}").format(sql.SQL(where)) if where else sql.SQL(""),
         )
-        read = sql.SQL(
-            "select array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k"
-            " order by k), pg_get_expr(i.indpred, i.indrelid, true)"
-            " from pg_index i join pg_class c on c.oid = i.indexrelid"
-            " where c.relname = %s and c.relnamespace = pg_my_temp_schema()"
-        )
+        qualified = sql.SQL("pg_temp.{}").format(sql.Identifier(name)).as_string(self.conn)
+        return qualified if self._attempt(ddl, lambda: True) else None
 
-        def fetch() -> tuple[list[str], str | None] | None:
-            row = self.conn.execute(read, [name]).fetchone()
-            return (list(row[0]), row[1]) if row else None
 
-        return self._attempt(ddl, fetch)
+def drizzle_key(col: IndexColumn) -> sql.Composable:
+    """One index key as drizzle-kit 0.31 writes it: an expression verbatim (never wrapped), else the quoted
+    column; then the operator class alone, or DESC and NULLS as the snapshot says."""
+    key: sql.Composable = sql.SQL(col.expression) if col.is_expression else sql.Identifier(col.expression)
+    if col.opclass:
+        return sql.SQL("{} {}").format(key, sql.SQL(col.opclass))
+    if col.desc:
+        return sql.SQL("{} DESC NULLS {}").format(key, sql.SQL("FIRST" if col.nulls_first else "LAST"))
+    return sql.SQL("{} NULLS FIRST").format(key) if col.nulls_first else key
+
+
+@dataclass(frozen=True)
+class IndexKeys:
+    """An index as pg_index stores it; equal keys index and order rows the same way."""
+
+    keys: tuple[Any, ...]  # per key: column name (None: expression), indoption, indclass, indcollation; indexprs
+    predicate: str | None  # indpred, deparsed
+
+
+_KEYS = """
+    select array(select a.attname from generate_series(0, i.indnkeyatts - 1) k
+                 left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[k] order by k),
+           array(select i.indoption[k]::int from generate_series(0, i.indnkeyatts - 1) k order by k),
+           array(select i.indclass[k]::oid from generate_series(0, i.indnkeyatts - 1) k order by k),
+           array(select i.indcollation[k]::oid from generate_series(0, i.indnkeyatts - 1) k order by k),
+           pg_get_expr(i.indexprs, i.indrelid), pg_get_expr(i.indpred, i.indrelid)
+    from pg_index i where i.indexrelid = to_regclass(%s)
+"""
+
+
+def index_keys(conn: psycopg.Connection, relation: str) -> IndexKeys | None:
+    """pg_index's key fields of ``relation`` (a quoted, qualified name); None when there is no such index."""
+    row = conn.execute(_KEYS, [relation]).fetchone()
+    if row is None:
+        return None
+    names, options, classes, collations, expressions, predicate = row
+    return IndexKeys((tuple(zip(names, options, classes, collations, strict=True)), expressions), predicate)

@@ -22,6 +22,7 @@ from .model import (
     Table,
     UniqueConstraint,
 )
+from .storage_rules import collation_name
 
 _USER_SCHEMA = """
     n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_(toast_)?temp_'
@@ -50,11 +51,15 @@ _TABLES = f"""
 _COLUMNS = """
     select a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
            pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-           tn.nspname <> 'pg_catalog'
+           tn.nspname <> 'pg_catalog', t.typtype = 'd',
+           -- a collation other than the type's own (format_type never shows one)
+           case when a.attcollation <> t.typcollation then cn.nspname end, co.collname
     from pg_attribute a
     join pg_type t on t.oid = a.atttypid
     join pg_namespace tn on tn.oid = t.typnamespace  -- an array type lives in its element's schema
     left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    left join pg_collation co on co.oid = a.attcollation and a.attcollation <> t.typcollation
+    left join pg_namespace cn on cn.oid = co.collnamespace
     where a.attrelid = any(%(tables)s) and a.attnum > 0 and not a.attisdropped
     order by a.attrelid, a.attnum
 """
@@ -123,7 +128,8 @@ def read_catalog(conn: psycopg.Connection) -> Schema:
         by_oid[oid] = table
         model.tables[(schema, name)] = table
     params: dict[str, Any] = {"tables": list(by_oid)}
-    for relid, name, type_, not_null, default, identity, generated, user_type in conn.execute(_COLUMNS, params):
+    for row in conn.execute(_COLUMNS, params):
+        relid, name, type_, not_null, default, identity, generated, user_type, domain, coll_schema, coll_name = row
         by_oid[relid].columns[name] = Column(
             name=name,
             type=type_,
@@ -132,6 +138,8 @@ def read_catalog(conn: psycopg.Connection) -> Schema:
             default=None if generated else default,
             identity=_IDENTITY.get(identity),
             generated=default if generated else None,
+            collation=collation_name(coll_schema, coll_name) if coll_schema else None,
+            domain=bool(domain),
         )
     nulls = "(select x.indnullsnotdistinct from pg_index x where x.indexrelid = c.conindid)"
     query = _CONSTRAINTS.format(nulls_not_distinct=nulls if conn.info.server_version >= 150000 else "null::bool")

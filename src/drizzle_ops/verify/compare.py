@@ -15,6 +15,7 @@ from .canonical import Canonicalizer
 from .expressions import check_body, loose, strip_qualifiers
 from .model import Column, ForeignKey, Index, IndexColumn, Schema, Table, display
 from .snapshot import normalise_type
+from .storage_rules import absorbed_unique, collations_equal, null_default
 
 FAIL = "fail"
 WARNING = "warning"
@@ -144,6 +145,8 @@ class Comparison:
         name = f"{table.label}.{actual.name}"
         if not _types_equal(expected, actual):
             self.add("column", name, f"type {actual.type}, snapshot says {expected.type}")
+        if not collations_equal(expected.collation, actual.collation):
+            self.add("column", name, f"{_collation(actual.collation)}, snapshot says {_collation(expected.collation)}")
         if expected.not_null != actual.not_null:
             have, want = ("not null", "nullable") if actual.not_null else ("nullable", "not null")
             self.add("column", name, f"{have}, snapshot says {want}")
@@ -166,15 +169,16 @@ class Comparison:
                     "column", name, f"default {actual.default or 'none'}, snapshot says serial (a nextval default)"
                 )
             return
-        if expected.default is None and actual.default is None:
+        want, have = null_default(expected.default, actual), null_default(actual.default, actual)
+        if want is None and have is None:
             return
-        if expected.default is None:
+        if want is None:
             self.add("column", name, f"default {actual.default}, snapshot says none")
-        elif actual.default is None:
+        elif have is None:
             self.add("column", name, f"no default, snapshot says {expected.default}")
         else:
-            wanted = strip_qualifiers(expected.default, table.schema, table.name)
-            if not _same(wanted, actual.default, self._ask(table, "default", column=actual.name)):
+            wanted = strip_qualifiers(want, table.schema, table.name)
+            if not _same(wanted, have, self._ask(table, "default", column=actual.name)):
                 self.add("column", name, f"default {actual.default}, snapshot says {expected.default}")
 
     def primary_key(self, expected: Table, actual: Table) -> None:
@@ -222,16 +226,13 @@ class Comparison:
             for c in expected.columns
         ]
         where = strip_qualifiers(expected.where, table.schema, table.name) if expected.where else None
-        canonical: tuple[list[str], str | None] | None = None
-        if not _columns_match(wanted, actual.columns) and self.canon is not None:
-            canonical = self.canon.index(table.schema, table.name, actual.method, wanted, where)
-            if canonical is not None:
-                texts = canonical[0]
-                wanted = [
-                    IndexColumn(t, c.is_expression, c.desc, c.nulls_first, c.opclass)
-                    for t, c in zip(texts, wanted, strict=False)
-                ]
-        if not _columns_match(wanted, actual.columns):
+        stored = (
+            self.canon.same_index(table.schema, table.name, actual.name, actual.method, wanted, where)
+            if self.canon is not None
+            else None
+        )
+        columns_ok, where_ok = stored if stored is not None else self._index_text(table, wanted, where, actual)
+        if not columns_ok:
             with_opclass = any(c.opclass for c in expected.columns)
             self.add(
                 "index",
@@ -239,18 +240,6 @@ class Comparison:
                 f"columns {_index_columns(actual.columns, with_opclass)}, "
                 f"snapshot says {_index_columns(expected.columns, with_opclass)}",
             )
-        if where is None or actual.where is None:
-            where_ok = where is None and actual.where is None
-        else:
-            canon = self.canon
-
-            def ask(text: str) -> str | None:
-                found = canonical or (
-                    canon.index(table.schema, table.name, actual.method, wanted, text) if canon else None
-                )
-                return found[1] if found else None
-
-            where_ok = _same(where, actual.where, ask)
         if not where_ok:
             have = f"predicate {actual.where}" if actual.where else "no predicate"
             self.add("index", label, f"{have}, snapshot says {expected.where or 'none'}")
@@ -258,6 +247,29 @@ class Comparison:
             self.add(
                 "index", label, f"storage parameters {_params(actual.with_)}, snapshot says {_params(expected.with_)}"
             )
+
+    def _index_text(
+        self, table: Table, wanted: list[IndexColumn], where: str | None, actual: Index
+    ) -> tuple[bool, bool]:
+        """Keys and predicate compared as text: the fallback when the server cannot build the expected index."""
+        canonical: tuple[list[str], str | None] | None = None
+        if not _columns_match(wanted, actual.columns) and self.canon is not None:
+            canonical = self.canon.index(table.schema, table.name, actual.method, wanted, where)
+            if canonical is not None:
+                wanted = [
+                    IndexColumn(t, c.is_expression, c.desc, c.nulls_first, c.opclass)
+                    for t, c in zip(canonical[0], wanted, strict=False)
+                ]
+        columns_ok = _columns_match(wanted, actual.columns)
+        if where is None or actual.where is None:
+            return columns_ok, where is None and actual.where is None
+        canon = self.canon
+
+        def ask(text: str) -> str | None:
+            found = canonical or (canon.index(table.schema, table.name, actual.method, wanted, text) if canon else None)
+            return found[1] if found else None
+
+        return columns_ok, _same(where, actual.where, ask)
 
     # -- constraints -------------------------------------------------------------------------------
 
@@ -275,7 +287,8 @@ class Comparison:
     def uniques(self, expected: Table, actual: Table) -> None:
         for name, uq in expected.uniques.items():
             if name not in actual.uniques:
-                self.add("unique constraint", name, f"missing on {actual.label}")
+                if not absorbed_unique(expected, actual, uq):
+                    self.add("unique constraint", name, f"missing on {actual.label}")
                 continue
             have = actual.uniques[name]
             if uq.columns != have.columns:
@@ -325,6 +338,12 @@ def _fk_text(fk: ForeignKey) -> str:
         f"{_tuple(fk.columns)} references {target}{_tuple(fk.target_columns)} "
         f"on delete {fk.on_delete} on update {fk.on_update}"
     )
+
+
+def _collation(name: str | None) -> str:
+    if name is None:
+        return "the type's default collation"
+    return f"collation {name}" if name.startswith('"') else f'collation "{name}"'
 
 
 def _index_columns(columns: tuple[IndexColumn, ...], with_opclass: bool) -> str:

@@ -27,6 +27,8 @@ class Column:
     serial: bool = False  # snapshot said serial/bigserial/smallserial: a nextval default is expected
     identity: str | None = None  # "always" | "byDefault"
     generated: str | None = None  # the generation expression of a stored generated column
+    collation: str | None = None  # a collation other than the type's default ("C", "schema.name" outside pg_catalog)
+    domain: bool = False  # the column's type is a domain (known from the catalog only)
 
 
 @dataclass(frozen=True)

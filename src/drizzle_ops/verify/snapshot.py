@@ -23,6 +23,7 @@ from .model import (
     Table,
     UniqueConstraint,
 )
+from .storage_rules import split_collation
 
 SERIALS = {
     "serial": "integer",
@@ -108,7 +109,7 @@ def _schema_of(entry: dict[str, Any]) -> str:
 
 def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Column:
     """A column as a snapshot describes it (v7's column objects; snapshot_v1 passes v9 rows shaped alike)."""
-    type_raw = str(raw.get("type", ""))
+    type_raw, collation = split_collation(str(raw.get("type", "")))
     base, array = split_array(type_raw)
     type_schema = raw.get("typeSchema")
     if not type_schema and len(enum_schemas.get(base, ())) == 1:
@@ -130,6 +131,7 @@ def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]])
         serial=serial,
         identity=str(identity.get("type")) if isinstance(identity, dict) else None,
         generated=str(generated.get("as")) if isinstance(generated, dict) else None,
+        collation=collation,
     )
 
 
