@@ -103,6 +103,27 @@ CASES = [
             f"{LOST}0002_default_flags ",
         ),
     ),
+    # what PostgreSQL stores differently from what drizzle-kit wrote (verify/storage_rules.py): nothing accepted
+    Case("redundant-unique", 2, 1, 'ALTER TABLE "sessions" DROP CONSTRAINT "sessions_id_key";\n'),
+    Case("null-defaults", 2, 1, 'ALTER TABLE "notes" DROP COLUMN "label";\nALTER TABLE "notes" DROP COLUMN "memo";\n'),
+    Case("column-collation", 2, 1, 'ALTER TABLE "products" DROP COLUMN "slug";\n'),
+    Case(
+        "index-keys",
+        2,
+        1,
+        "".join(
+            f'DROP INDEX "{name}";\n'
+            for name in (
+                "events_created_at_desc_idx",
+                "events_created_at_sql_desc_idx",
+                "events_email_pattern_idx",
+                "events_email_sql_pattern_idx",
+                "events_code_c_idx",
+                "events_email_lower_idx",
+                "events_code_created_idx",
+            )
+        ),
+    ),
 ]
 WARNED = [c for c in CASES if c.warnings]
 
@@ -461,3 +482,46 @@ def test_every_tasks_json_carries_the_warnings_list(
         if len(document.get("warnings", ["no 'warnings' key"])) != len(case.warnings):
             missing[label] = document.get("warnings", "no 'warnings' key")
     assert missing == {}
+
+
+STORED = {  # what the server holds after drizzle-kit's migrate, as each fixture's README says
+    "redundant-unique": (
+        "select string_agg(conname || ':' || contype::text, ',' order by conname) from pg_constraint"
+        " where connamespace = 'public'::regnamespace and contype in ('p', 'u')",
+        "accounts_id_key:p,memberships_pk:p,sessions_id_key:u,sessions_pkey:p",
+    ),
+    "null-defaults": (
+        "select string_agg(a.attname || '=' || pg_get_expr(d.adbin, d.adrelid), ',' order by a.attnum)"
+        " from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum"
+        " where d.adrelid = 'notes'::regclass and a.attname <> 'id'",
+        "title=NULL::character varying,label=NULL::character varying",
+    ),
+    "column-collation": (
+        "select string_agg(a.attname || '=' || c.collname, ',' order by a.attnum) from pg_attribute a"
+        " join pg_collation c on c.oid = a.attcollation where a.attrelid = 'products'::regclass",
+        "sku=C,name=default,slug=C",
+    ),
+    "index-keys": (
+        "select string_agg(c.relname || ':' || i.indoption::text || ':' || (i.indexprs is null)::text, ','"
+        " order by c.relname) from pg_index i join pg_class c on c.oid = i.indexrelid"
+        " where i.indrelid = 'events'::regclass and not i.indisprimary",
+        "events_code_c_idx:0:true,events_code_created_idx:2 1:true,events_created_at_desc_idx:1:true,"
+        "events_created_at_sql_desc_idx:3:true,events_email_lower_idx:0:false,events_email_pattern_idx:0:true,"
+        "events_email_sql_pattern_idx:0:true",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORED))
+def test_postgresql_stores_these_histories_as_their_readmes_say(
+    name: str, drizzle_runs: DrizzleRuns, databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The catalogue facts verify's storage rules rely on, checked on whichever PostgreSQL runs the tests."""
+    case = case_named(name)
+    url = drizzle_runs.clone(case, databases)
+    query, expected = STORED[name]
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None and row[0] == expected
+    verified = verify(case, fixture_copy(case, tmp_path), url, tmp_path, "--json")
+    assert verified.returncode == 0, out(verified)

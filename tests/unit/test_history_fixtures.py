@@ -75,6 +75,10 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
         ("0001_default_settings", "0001_snapshot.json"),
         ("0002_default_flags", None),
     ],
+    "redundant-unique": [("0000_init", "0000_snapshot.json"), ("0001_session_id_unique", "0001_snapshot.json")],
+    "null-defaults": [("0000_init", "0000_snapshot.json"), ("0001_label_memo", "0001_snapshot.json")],
+    "column-collation": [("0000_init", "0000_snapshot.json"), ("0001_slug", "0001_snapshot.json")],
+    "index-keys": [("0000_init", "0000_snapshot.json"), ("0001_event_indexes", "0001_snapshot.json")],
 }
 
 
