@@ -6,6 +6,8 @@ line starting with `error:`, no traceback.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -80,8 +82,9 @@ def test_backend_terminated_mid_migration_is_a_lost_connection_and_a_rerun_compl
     tag = add_migration(
         workspace_copy, "slow", 'CREATE TABLE "slow_one" (id int);--> statement-breakpoint\nSELECT pg_sleep(30);'
     )
-    inv = [str(ROOT / ".ci/.venv/bin/inv"), "migrate", "--url", empty_db, "--workspace", str(workspace_copy)]
-    proc = subprocess.Popen(inv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    inv = [shutil.which("inv") or "inv", "migrate", "--url", empty_db, "--workspace", str(workspace_copy)]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"NO_COLOR": "1"}
+    proc = subprocess.Popen(inv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed: list[tuple[bool]] = []
     with psycopg.connect(empty_db, autocommit=True) as admin:
         deadline = time.monotonic() + 30
