@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from drizzle_ops.paths import display_path
 from drizzle_ops.verify.accepted import HEADER, TODO
 from drizzle_ops.verify.identifiers import truncate
 from tests.helpers import ROOT, run_inv
@@ -169,7 +170,8 @@ def test_accepted_differences_from_first_accept_to_stale_line(migrated_db: str, 
 
     code, output = inv("verify", "--accept")
     assert code == 0, output
-    assert f"Accepted 1 difference(s) from the snapshot of 0007_wishlist_items in {accepted}" in output
+    shown = display_path(accepted, ROOT)  # relative when inside the project (a nox session's tmp)
+    assert f"Accepted 1 difference(s) from the snapshot of 0007_wishlist_items in {shown}" in output
     assert f"  + {INDEX}" in output
     assert accepted.read_text() == "\n".join([*HEADER, "", TODO, INDEX]) + "\n"
 
@@ -208,7 +210,7 @@ def test_accepted_differences_from_first_accept_to_stale_line(migrated_db: str, 
         conn.execute("drop index users_display_name_idx")
     code, output = inv("verify")
     assert code == 0, output
-    stale = f"accepted but no longer seen: {INDEX}; remove them from {accepted}"
+    stale = f"accepted but no longer seen: {INDEX}; remove them from {display_path(accepted, ROOT)}"
     assert shows(f"warning: {stale}", output)
     assert conformance()["warnings"] == [stale]
 
@@ -224,7 +226,7 @@ def test_accept_on_a_matching_database_writes_no_file(migrated_db: str, tmp_path
     accepted = tmp_path / "accepted.txt"
     result = run_inv("verify", "--accept", "--url", migrated_db, "--accepted", str(accepted))
     assert result.returncode == 0, result.stderr
-    assert f"nothing needs accepting ({accepted} not written)" in result.stdout
+    assert f"nothing needs accepting ({display_path(accepted, ROOT)} not written)" in result.stdout
     assert not accepted.exists()
 
 
@@ -235,7 +237,8 @@ def test_an_unreadable_accepted_file_is_one_line_and_exit_2(migrated_db: str, tm
         result = run_inv(*task, "--url", migrated_db, "--accepted", str(folder))
         assert result.returncode == 2, (task, result.stdout + result.stderr)
         assert result.stderr.strip().splitlines() == [
-            f"error: cannot read the accepted differences file {folder}: Is a directory; fix it or pass --accepted PATH"
+            f"error: cannot read the accepted differences file {display_path(folder, ROOT)}: Is a directory; "
+            "fix it or pass --accepted PATH"
         ]
 
 

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import psycopg
 import pytest
 
+from drizzle_ops.paths import display_path
 from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, add_migration, rows, run_inv
 from tests.integration.test_roundtrip import catalog
@@ -107,7 +108,8 @@ def test_a_down_file_that_forgets_an_index_is_refused_and_changes_nothing(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     [line] = errors(result.stderr)
-    assert f"after {rollback_dir / f'{tag}.down.sql'}" in line
+    # paths inside the project (a nox session's tmp) are shown relative to it, as users see them
+    assert f"after {display_path(rollback_dir / f'{tag}.down.sql', ROOT)}" in line
     assert "does not match the snapshot of 0007_wishlist_items, the migration that would have become head" in line
     assert "(1 difference(s): index users_created_at_idx: not in snapshot" in line
     assert f"that step was rolled back, so {tag} is still applied" in line
