@@ -86,7 +86,7 @@ def migrate(
 def status(
     c, workspace=None, url=None, env=None, json=False, check=False, schema=False, strict=False, accepted=None, all=False
 ):
-    """Show each migration's state: applied, pending, modified, out-of-order, missing-file."""
+    """Show each migration's state: applied, pending, modified, out-of-order, missing-file, not-in-journal."""
     cli.status(
         _settings(c, workspace, strict=strict, accepted_differences=accepted),
         url=url,

@@ -21,6 +21,7 @@ from .config import Settings
 from .errors import OpsError
 from .pg import redact
 from .plan import State
+from .plan import drifted as drifted_entries
 
 
 def _plain(value: Any) -> Any:
@@ -172,7 +173,7 @@ def status(
         return
     with guarded(url, as_json):
         workspace, database, entries = commands.status(settings, url, env, log=report.log)
-    drifted = [e for e in entries if e.state not in (State.APPLIED, State.PENDING)]
+    drifted = drifted_entries(entries)
     pending = [e for e in entries if e.state is State.PENDING]
     if as_json:
         report.print_json(

@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import UserError
 from .lint import Finding
 from .plan import Entry, State
+from .plan import drifted as drifted_entries
 
 if TYPE_CHECKING:
     from .verify.compare import Difference
@@ -151,7 +152,7 @@ def drift(
     with guarded(url, as_json):
         outcome = commands.drift(settings, url, env, log=report.log)
     entries, conformance = outcome.entries, outcome.conformance
-    drifted = [e for e in entries if e.state not in (State.APPLIED, State.PENDING)]
+    drifted = drifted_entries(entries)
     pending = [e for e in entries if e.state is State.PENDING] if pending_fails else []
     workspace = outcome.workspace
     if as_json:

@@ -15,7 +15,7 @@ from .disposable.base import Server
 from .disposable.default import DefaultServer
 from .errors import OperationFailed, UserError
 from .paths import display_path
-from .plan import Entry, State, plan_migrate
+from .plan import Entry, State, not_in_journal, plan_migrate
 from .runner import ExecutionPolicy, MigrateResult, Progress
 from .safety import confirm_protected
 from .workspace import Workspace, load_workspace
@@ -88,7 +88,7 @@ def status(
 ) -> tuple[Workspace, str, list[Entry]]:
     workspace = workspace_of(settings, log)
     with connection(settings, url, env, log) as c:
-        return workspace, c.database, runner.status(c.conn, workspace)
+        return workspace, c.database, runner.status(c.conn, workspace) + not_in_journal(workspace.not_in_journal)
 
 
 def policy_for(environment: Environment | None) -> ExecutionPolicy:
@@ -407,6 +407,7 @@ def drift(
     with connection(settings, url, env, log) as c:
         entries = runner.status(c.conn, workspace)
         conformance = check_conformance(c.conn, workspace, applied_head(workspace, entries), accepted.entries)
+        entries += not_in_journal(workspace.not_in_journal)
         return DriftOutcome(workspace, c.database, entries, conformance, accepted.shown)
 
 

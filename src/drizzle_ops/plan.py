@@ -23,6 +23,7 @@ class State(str, Enum):
     MODIFIED = "modified"
     OUT_OF_ORDER = "out-of-order"
     MISSING_FILE = "missing-file"
+    NOT_IN_JOURNAL = "not-in-journal"  # an SQL file no journal entry lists: shown, never applied, never failing
 
 
 class MigrationFile(Protocol):
@@ -86,6 +87,16 @@ def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *
         if row.id not in matched:
             entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row))
     return entries
+
+
+def not_in_journal(names: Sequence[str]) -> list[Entry]:
+    """Status entries for SQL files the journal does not list (names without .sql); nothing is read from them."""
+    return [Entry(State.NOT_IN_JOURNAL, name, None, None, None) for name in names]
+
+
+def drifted(entries: Sequence[Entry]) -> list[Entry]:
+    """The entries `--check` fails on besides pending ones: not-in-journal is a warning, never a failure."""
+    return [e for e in entries if e.state not in (State.APPLIED, State.PENDING, State.NOT_IN_JOURNAL)]
 
 
 def _match_rows(

@@ -27,6 +27,7 @@ STATE_STYLE = {
     State.MODIFIED: "bold red",
     State.OUT_OF_ORDER: "bold red",
     State.MISSING_FILE: "bold red",
+    State.NOT_IN_JOURNAL: "yellow",
 }
 
 out = Console(soft_wrap=True)

@@ -113,6 +113,8 @@ class Workspace:
     layout: str = "journal"  # JOURNAL (drizzle-kit 0.31) or FOLDERS (drizzle-kit v1)
     # what drizzle-kit accepts but a person should hear about (found without reading any snapshot)
     warnings: tuple[str, ...] = ()
+    # SQL files in the migrations folder the journal does not list: never applied, by drizzle-kit or us
+    not_in_journal: tuple[str, ...] = ()
 
     def snapshot_chain_problem(self) -> str | None:
         """The first break in the snapshots' parent links, or None; reads every snapshot (for generate, drift)."""
@@ -255,6 +257,27 @@ def _journal_migrations(migrations_dir: Path) -> tuple[list[Migration], list[str
     return migrations, warnings
 
 
+def unlisted_sql(migrations_dir: Path, migrations: list[Migration]) -> list[str]:
+    """Names (without .sql) of the folder's SQL files no journal entry lists: one directory listing.
+
+    A migration generated on a branch and dropped from the journal in a merge stays
+    behind as such a file; drizzle-kit's migrate reads only the journal, so it never runs.
+    """
+    listed = {m.sql_path.name for m in migrations}
+    return sorted(n[: -len(".sql")] for n in os.listdir(migrations_dir) if n.endswith(".sql") and n not in listed)
+
+
+def _not_in_journal_warning(names: list[str], migrations_dir: Path, root: Path) -> list[str]:
+    if not names:
+        return []
+    shown = ", ".join(f"{n}.sql" for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    folder = display_path(migrations_dir, root)
+    return [
+        f"{len(names)} SQL file(s) in {folder} are not in the journal ({shown}): drizzle-kit and drizzle-ops "
+        "never apply them; add each to meta/_journal.json (drizzle-kit generate --custom) or delete it"
+    ]
+
+
 def folder_millis(name: str) -> int | None:
     """drizzle v1's created_at: the folder's leading YYYYMMDDHHMMSS read as UTC, in milliseconds."""
     stamp = name[:14]
@@ -374,10 +397,13 @@ def load_workspace(root: Path, overrides: dict[str, str | None] | None = None) -
     config = read_drizzle_config(root, overrides)
     migrations_dir = (root / config.out).resolve()
     layout = detect_layout(migrations_dir)
+    unlisted: list[str] = []
     if layout == JOURNAL:
         migrations, warnings = _journal_migrations(migrations_dir)
+        unlisted = unlisted_sql(migrations_dir, migrations)
     else:
         migrations, warnings = _folder_migrations(migrations_dir), []
+    warnings += _not_in_journal_warning(unlisted, migrations_dir, root)
     warnings += _missing_snapshots_warning(migrations, root)
     return Workspace(
         root=root,
@@ -386,4 +412,5 @@ def load_workspace(root: Path, overrides: dict[str, str | None] | None = None) -
         migrations=migrations,
         layout=layout,
         warnings=tuple(warnings),
+        not_in_journal=tuple(unlisted),
     )
