@@ -247,3 +247,9 @@ def test_index_keys_that_differ_in_order_opclass_or_collation_are_reported(empty
         "index events_sql_op_idx",
     ], found
     assert "predicate" in found[0]
+
+
+def test_a_hand_fixed_jsonb_string_default_is_reported_as_drizzle_kits_quirk(empty_db: str) -> None:
+    ddl = 'CREATE TABLE "prefs" ("mode" jsonb DEFAULT \'"none"\'::jsonb)'  # drizzle-kit wrote DEFAULT 'none' (22P02)
+    (found,) = differences(empty_db, ddl, _table("prefs", _col("mode", "jsonb", default="'none'")))
+    assert found.startswith("column prefs.mode: default '\"none\"'::jsonb, snapshot says 'none' (a known drizzle-kit")

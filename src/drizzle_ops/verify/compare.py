@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .canonical import Canonicalizer
 from .expressions import check_body, loose, strip_qualifiers
 from .model import Column, ForeignKey, Index, IndexColumn, Schema, Table, display
+from .quirks import jsonb_string_default
 from .snapshot import normalise_type
 from .storage_rules import absorbed_unique, collations_equal, null_default
 
@@ -179,7 +180,12 @@ class Comparison:
         else:
             wanted = strip_qualifiers(want, table.schema, table.name)
             if not _same(wanted, have, self._ask(table, "default", column=actual.name)):
-                self.add("column", name, f"default {actual.default}, snapshot says {expected.default}")
+                note = jsonb_string_default(want, have, actual.type)
+                self.add(
+                    "column",
+                    name,
+                    f"default {actual.default}, snapshot says {expected.default}" + (f" ({note})" if note else ""),
+                )
 
     def primary_key(self, expected: Table, actual: Table) -> None:
         want, have = expected.primary_key, actual.primary_key
