@@ -25,7 +25,9 @@ def absorbed_unique(expected: Table, actual: Table, unique: UniqueConstraint) ->
     already enforces it. An unnamed primary key (a column-level PRIMARY KEY) takes the
     unique's name; a named one keeps its own. NULLS NOT DISTINCT, another column order
     or a later ALTER TABLE … ADD CONSTRAINT … UNIQUE each give a separate constraint,
-    so only the missing unique that matches all of this is forgiven.
+    so only the missing unique that matches all of this is forgiven. With a named key
+    the catalog cannot tell an absorbed unique from one added later and dropped; both
+    leave the same rows allowed, so neither changes behaviour.
     """
     want, have = expected.primary_key, actual.primary_key
     if want is None or have is None or unique.name in actual.uniques or unique.nulls_not_distinct:
