@@ -134,7 +134,14 @@ StepVerifier = Callable[[psycopg.Connection, Migration | None], StepVerification
 class RollbackVerifyFailed(OperationFailed):
     """A down file ran cleanly, but the schema then differed from the new head's snapshot; that step was undone."""
 
-    def __init__(self, down: DownFile, verification: StepVerification, *, done: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        down: DownFile,
+        verification: StepVerification,
+        *,
+        done: Sequence[str] = (),
+        outside_transaction: bool = False,
+    ) -> None:
         self.tag = down.tag
         self.file = down.display
         self.verification = verification
@@ -148,9 +155,15 @@ class RollbackVerifyFailed(OperationFailed):
             else "an empty schema (no migration would have stayed applied)"
         )
         earlier = f" ({len(self.done)} newer step(s) stay rolled back: {', '.join(self.done)})" if self.done else ""
+        # a down file run outside a transaction has committed its statements before the check could run
+        undone = (
+            "its statements ran outside a transaction and stay; only its bookkeeping row was kept"
+            if outside_transaction
+            else "that step was rolled back"
+        )
         super().__init__(
             f"after {down.display} the schema does not match {target} ({len(differences)} difference(s): "
-            f"{shown}{more}); that step was rolled back, so {down.tag} is still applied{earlier}; "
+            f"{shown}{more}); {undone}, so {down.tag} is still applied{earlier}; "
             "fix the down file so it undoes everything the migration did, then run rollback again"
         )
 
@@ -343,7 +356,7 @@ def _verify_step(
         verification = verify(conn, head)
         found.append(verification)
         if not verification.ok:
-            raise RollbackVerifyFailed(down, verification, done=done)
+            raise RollbackVerifyFailed(down, verification, done=done, outside_transaction=is_non_transactional(down))
 
     return check
 

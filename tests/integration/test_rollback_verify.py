@@ -199,3 +199,31 @@ def test_accepted_differences_do_not_fail_a_step(migrated_db: str, tmp_path: Pat
     assert step["verification"]["result"] == "pass"
     assert step["verification"]["detail"].endswith("apart from 1 accepted difference(s)")
     assert rows(migrated_db) == ALL_ROWS[:7]
+
+
+def test_a_non_transactional_down_file_that_forgets_an_index_says_its_statements_stay(
+    migrated_db: str, workspace_copy: Path, rollback_dir: Path
+) -> None:
+    tag = add_migration(
+        workspace_copy,
+        "users_indexes_concurrently",
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_created_at_idx" ON "users" ("created_at");'
+        "--> statement-breakpoint\n"
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_role_idx" ON "users" ("role");',
+    )
+    # outside a transaction, each statement commits before the check can run: nothing to roll back
+    (rollback_dir / f"{tag}.down.sql").write_text('DROP INDEX CONCURRENTLY IF EXISTS "users_role_idx";\n')
+    flags = ["--url", migrated_db, "--workspace", str(workspace_copy), "--rollback-dir", str(rollback_dir)]
+    assert run_inv("migrate", *flags).returncode == 0
+    before_rows = rows(migrated_db)
+
+    result = run_inv("rollback", *flags, "--verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = errors(result.stderr)
+    assert "(1 difference(s): index users_created_at_idx: not in snapshot" in line
+    assert f"its statements ran outside a transaction and stay; only its bookkeeping row was kept, so {tag}" in line
+    assert "that step was rolled back" not in line
+    assert rows(migrated_db) == before_rows  # the row stays: rollback can run again once the down file is fixed
+    with psycopg.connect(migrated_db) as conn:
+        left = conn.execute("select indexname from pg_indexes where indexname like 'users_%_idx' order by 1")
+        assert [name for (name,) in left.fetchall()] == ["users_created_at_idx"]
