@@ -24,10 +24,9 @@ def test_hold_the_server(pg_server) -> None:  # type: ignore[no-untyped-def]
 
 
 def _containers_of(pid: int) -> list[str]:
-    from drizzle_ops.disposable.docker import LABEL, client
+    from drizzle_ops.disposable.docker import LABEL, labelled
 
-    found = client().containers.list(all=True, filters={"label": f"{LABEL}.owner=pytest-{pid}"})
-    return [c.name for c in found]
+    return [name for _, name, _ in labelled(f"{LABEL}.owner=pytest-{pid}")]
 
 
 def _start_inner_session() -> subprocess.Popen[bytes]:

@@ -129,24 +129,40 @@ def _published_port(container: Any, still_starting: Any, timeout: float = 30) ->
         time.sleep(0.02)
 
 
+def labelled(label: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(id, name, labels) of every container carrying ``label``, from one list call.
+
+    Sparse: the SDK's full listing inspects each container in turn, which fails with
+    404 when another session removes one in between (parallel test workers clean up).
+    """
+    found = client().containers.list(all=True, sparse=True, filters={"label": label})
+    return [(c.id, str((c.attrs.get("Names") or [c.id])[0]).lstrip("/"), c.attrs.get("Labels") or {}) for c in found]
+
+
+def _remove(container_id: str) -> bool:
+    """Remove one container; False when it was already gone (someone else removed it first)."""
+    import docker.errors
+
+    try:
+        client().api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
 def remove_all(owner: str | None = None) -> list[str]:
     """Remove every container we labelled (or only ``owner``'s): leftovers of killed runs."""
     label = f"{LABEL}.owner={owner}" if owner else LABEL
-    removed = []
-    for container in client().containers.list(all=True, filters={"label": label}):
-        container.remove(force=True, v=True)
-        removed.append(container.name)
-    return removed
+    return [name for container_id, name, _ in labelled(label) if _remove(container_id)]
 
 
 def remove_orphans(prefix: str = "pytest-") -> list[str]:
     """Remove containers whose owner label names a process that is gone (``<prefix><pid>``): killed runs."""
     removed = []
-    for container in client().containers.list(all=True, filters={"label": LABEL}):
-        owner = container.labels.get(f"{LABEL}.owner", "")
-        if owner.startswith(prefix) and not _pid_alive(owner.removeprefix(prefix)):
-            container.remove(force=True, v=True)
-            removed.append(container.name)
+    for container_id, name, labels in labelled(LABEL):
+        owner = labels.get(f"{LABEL}.owner", "")
+        if owner.startswith(prefix) and not _pid_alive(owner.removeprefix(prefix)) and _remove(container_id):
+            removed.append(name)
     return removed
 
 
