@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .timing import Measurement, ratio
+from benchmarks.timing import Measurement, ratio
 
 
 @dataclass

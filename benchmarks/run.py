@@ -37,14 +37,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops import pg, runner
-from drizzle_ops.disposable.base import Server
-from drizzle_ops.disposable.local import SERVER_SETTINGS, LocalProvider
-from drizzle_ops.workspace import load_workspace
-
-from . import generate_workspace
-from .report import CaseResult, Goal, MeasureTable, RunInfo, render, seconds, times
-from .timing import (
+from benchmarks import generate_workspace
+from benchmarks.report import CaseResult, Goal, MeasureTable, RunInfo, render, seconds, times
+from benchmarks.timing import (
     BenchError,
     CallSpec,
     Measurement,
@@ -56,6 +51,10 @@ from .timing import (
     ratio,
     run_process,
 )
+from drizzle_ops.disposable.base import Server
+from drizzle_ops.disposable.local import SERVER_SETTINGS, LocalProvider
+from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_REL = "examples/wishlist/packages/backend/database-schema"
@@ -914,7 +913,8 @@ def case_history(bench: Bench) -> CaseResult:
         for n in (small, large)
     ]
     calls += [
-        CallSpec(f"load_workspace ({n:,})", load_at(n), "drizzle_ops.workspace.load_workspace") for n in (small, large)
+        CallSpec(f"load_workspace ({n:,})", load_at(n), "drizzle_ops.engine.workspace.load_workspace")
+        for n in (small, large)
     ]
     in_process = measure_calls_round_robin(calls, runs=min(runs, 3), warmup=0)
     for m in in_process:
@@ -1345,7 +1345,7 @@ def stall_run(bench: Bench, url: str, argv: list[str], cwd: Path, env: dict[str,
 
 
 def case_lockstall(bench: Bench) -> CaseResult:
-    from . import write_load
+    from benchmarks import write_load
 
     rows = 100_000 if bench.options.quick else 1_000_000
     runs = 1 if bench.options.quick else 3

@@ -158,8 +158,8 @@ def empty_db(databases: Databases) -> str:
 @pytest.fixture(scope="session")
 def migrated_template(admin: psycopg.Connection, pg_server: Server) -> Iterator[str]:
     """A database with every example migration applied by our runner, used as a template."""
-    from drizzle_ops import runner
-    from drizzle_ops.workspace import load_workspace
+    from drizzle_ops.engine import runner
+    from drizzle_ops.engine.workspace import load_workspace
 
     name = f"tmpl_{uuid.uuid4().hex[:10]}"
     admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))

@@ -43,9 +43,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .paths import display_path
-from .plan import Entry, State
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.errors import UserError
+from drizzle_ops.paths import display_path
 
 Rows = list[tuple[Any, ...]]
 RESERVED_IDS = {"snapshot-conformance"}

@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 from invoke.exceptions import Exit
 
-from . import commands, report
-from .config import Settings
-from .errors import OpsError
-from .pg import redact
-from .plan import State
-from .plan import drifted as drifted_entries
+from drizzle_ops import commands, report
+from drizzle_ops.context.config import Settings
+from drizzle_ops.engine.pg import redact
+from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.plan import drifted as drifted_entries
+from drizzle_ops.errors import OpsError
 
 
 def _plain(value: Any) -> Any:
@@ -81,7 +81,7 @@ def migrate(
     runner: str | None = None,
 ) -> None:
     if runner is not None:  # --runner drizzle: the workspace's own drizzle-kit migrate, under our lock
-        from . import cli_generate
+        from drizzle_ops import cli_generate
 
         if cli_generate.check_runner(runner, as_json) == "drizzle":
             flags = {"--to": to, "--dry-run": dry_run, "--allow-out-of-order": allow_out_of_order, "--verify": verify}
@@ -167,7 +167,7 @@ def status(
     show_all: bool = False,
 ) -> None:
     if schema:  # --schema: also compare the live schema with the snapshot of the applied head
-        from .cli_generate import drift
+        from drizzle_ops.cli_generate import drift
 
         drift(settings, url=url, env=env, as_json=as_json, check=check, show_all=show_all)
         return

@@ -12,16 +12,16 @@ from invoke.exceptions import Exit
 from rich.table import Table
 from rich.text import Text
 
-from . import commands, report
-from .cli import guarded, terminal_prompt
-from .config import Settings
-from .errors import UserError
-from .lint import Finding
-from .plan import Entry, State
-from .plan import drifted as drifted_entries
+from drizzle_ops import commands, report
+from drizzle_ops.cli import guarded, terminal_prompt
+from drizzle_ops.context.config import Settings
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.plan import drifted as drifted_entries
+from drizzle_ops.errors import UserError
+from drizzle_ops.lint import Finding
 
 if TYPE_CHECKING:
-    from .verify.compare import Difference
+    from drizzle_ops.verify.compare import Difference
 
 RUNNERS = ("drizzle-ops", "drizzle")
 
@@ -147,7 +147,7 @@ def drift(
 
     Accepted differences (the reviewed file) and warnings are shown but never fail; a head
     without a snapshot skips the schema comparison."""
-    from .verify.conformance import report_lines, stale_note
+    from drizzle_ops.verify.conformance import report_lines, stale_note
 
     with guarded(url, as_json):
         outcome = commands.drift(settings, url, env, log=report.log)

@@ -17,13 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import commands, report
-from .cli import guarded
-from .config import Settings
-from .errors import UserError
-from .lint import ALL_RULES, Finding, Severity, lint_migrations, select_rules
-from .paths import display_path
-from .plan import State
+from drizzle_ops import commands, report
+from drizzle_ops.cli import guarded
+from drizzle_ops.context.config import Settings
+from drizzle_ops.engine.plan import State
+from drizzle_ops.errors import UserError
+from drizzle_ops.lint import ALL_RULES, Finding, Severity, lint_migrations, select_rules
+from drizzle_ops.paths import display_path
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}

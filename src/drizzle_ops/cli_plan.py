@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.syntax import Syntax
 from rich.table import Table
 
-from . import commands, report
-from .cli import guarded
-from .config import Settings
-from .deploy_plan import DeployPlan, MigrationPlan
-from .errors import UserError
+from drizzle_ops import commands, report
+from drizzle_ops.cli import guarded
+from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
+from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 
 
 def _bytes(n: int | None) -> str:

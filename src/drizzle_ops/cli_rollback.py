@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import commands, report
-from .cli import guarded, terminal_prompt
-from .config import Settings
-from .errors import UserError
+from drizzle_ops import commands, report
+from drizzle_ops.cli import guarded, terminal_prompt
+from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
 
 
 def parse_steps(steps: str | int | None) -> int | None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from . import commands, report
-from .cli import guarded
-from .config import Settings
-from .errors import UserError
+from drizzle_ops import commands, report
+from drizzle_ops.cli import guarded
+from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
 
 
 def split_only(only: Sequence[str] | str | None) -> tuple[str, ...]:

@@ -9,27 +9,27 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from . import pg, runner
-from .config import Environment, Settings, Target, resolve_target
-from .disposable.base import Server
-from .disposable.default import DefaultServer
-from .errors import OperationFailed, UserError
-from .paths import display_path
-from .plan import Entry, State, not_in_journal, plan_migrate
-from .runner import ExecutionPolicy, MigrateResult, Progress
-from .safety import confirm_protected
-from .workspace import Workspace, load_workspace
+from drizzle_ops.context.config import Environment, Settings, Target, resolve_target
+from drizzle_ops.context.safety import confirm_protected
+from drizzle_ops.disposable.base import Server
+from drizzle_ops.disposable.default import DefaultServer
+from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine.plan import Entry, State, not_in_journal, plan_migrate
+from drizzle_ops.engine.runner import ExecutionPolicy, MigrateResult, Progress
+from drizzle_ops.engine.workspace import Workspace, load_workspace
+from drizzle_ops.errors import OperationFailed, UserError
+from drizzle_ops.paths import display_path
 
 # Each task imports only what it runs: `inv migrate` should not pay for the SQL parser,
 # the snapshot comparison or the down-draft writer (see benchmarks/results.md).
 if TYPE_CHECKING:
-    from .deploy_plan import DeployPlan
-    from .generate import Generated
-    from .repair import RepairPlan
-    from .rollback import RollbackProgress, RollbackResult
-    from .verify.accepted import AcceptedFile, Rewrite
-    from .verify.conformance import Conformance
-    from .verify.run import CheckResult
+    from drizzle_ops.drizzle_kit.generate import Generated
+    from drizzle_ops.engine.repair import RepairPlan
+    from drizzle_ops.engine.rollback import RollbackProgress, RollbackResult
+    from drizzle_ops.review.deploy_plan import DeployPlan
+    from drizzle_ops.verify.accepted import AcceptedFile, Rewrite
+    from drizzle_ops.verify.conformance import Conformance
+    from drizzle_ops.verify.run import CheckResult
 
 
 @dataclass
@@ -145,8 +145,8 @@ def migrate(
                 allow_out_of_order=allow_out_of_order,
                 allow_modified=allow_modified,
             ).planned
-            from .rollback import load_down_files
-            from .verify.deploy import verify_each
+            from drizzle_ops.engine.rollback import load_down_files
+            from drizzle_ops.verify.deploy import verify_each
 
             downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
             accepted = accepted_differences(settings).entries
@@ -190,7 +190,7 @@ def rollback(
     verify: bool = False,
 ) -> RollbackOutcome:
     workspace = workspace_of(settings, log)
-    from . import rollback as rollback_engine
+    from drizzle_ops.engine import rollback as rollback_engine
 
     rollback_engine.plan_rollback(
         [], steps=steps, to=to, all_=all_
@@ -202,8 +202,8 @@ def rollback(
         confirm_protected(environment, yes=yes, action="rollback", ask=ask)
     step_verifier = None
     if verify and not dry_run:
-        from .verify.accepted import load
-        from .verify.after_rollback import verifier
+        from drizzle_ops.verify.accepted import load
+        from drizzle_ops.verify.after_rollback import verifier
 
         path = settings.accepted_differences  # read before connecting: a bad file is bad input
         accepted = load(path, display_path(path, settings.project_root)).entries
@@ -247,9 +247,9 @@ def verify(
     log: Callable[[str], None] | None = None,
 ) -> VerifyOutcome:
     workspace = workspace_of(settings, log, chain=True)
-    from .checks_api import applied_tags, check_migrations, load_checks, select
-    from .verify.conformance import CHECK_ID, applied_head
-    from .verify.run import run_checks, run_conformance
+    from drizzle_ops.checks_api import applied_tags, check_migrations, load_checks, select
+    from drizzle_ops.verify.conformance import CHECK_ID, applied_head
+    from drizzle_ops.verify.run import run_checks, run_conformance
 
     checks, builtin = select(load_checks(settings.checks_dir, settings.project_root), only, [CHECK_ID])
     check_migrations(checks, [m.tag for m in workspace.migrations])  # an error in a check: say so before connecting
@@ -264,7 +264,7 @@ def verify(
 
 def accepted_differences(settings: Settings) -> AcceptedFile:
     """The reviewed file of accepted conformance differences (none when it is absent); read before connecting."""
-    from .verify.accepted import load
+    from drizzle_ops.verify.accepted import load
 
     path = settings.accepted_differences
     return load(path, display_path(path, settings.project_root))
@@ -283,8 +283,8 @@ def accept(
     settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
 ) -> AcceptOutcome:
     """`verify --accept`: write today's failing conformance differences to the accepted file; reads the database."""
-    from .verify.accepted import rewrite, save
-    from .verify.conformance import applied_head, check_conformance
+    from drizzle_ops.verify.accepted import rewrite, save
+    from drizzle_ops.verify.conformance import applied_head, check_conformance
 
     workspace = workspace_of(settings, log)
     current = accepted_differences(settings)
@@ -308,7 +308,7 @@ def db_down(settings: Settings) -> Server | None:
 
 
 def db_down_all() -> list[str]:
-    from .disposable.docker import remove_all
+    from drizzle_ops.disposable.docker import remove_all
 
     return remove_all()
 
@@ -326,7 +326,7 @@ def deploy_plan(
     log: Callable[[str], None] | None = None,
 ) -> DeployPlan:
     """What migrate would do on the target, for review; reads only."""
-    from .deploy_plan import DEFAULT_LARGE_ROWS, build_plan
+    from drizzle_ops.review.deploy_plan import DEFAULT_LARGE_ROWS, build_plan
 
     workspace = workspace_of(settings, log)
     environment = settings.environment(env) if env else None
@@ -354,7 +354,7 @@ def generate(
     log: Callable[[str], None] | None = None,
 ) -> Generated:
     """drizzle-kit generate through the workspace's package manager, then checks, lint and a down draft."""
-    from .generate import generate as run_generate
+    from drizzle_ops.drizzle_kit.generate import generate as run_generate
 
     return run_generate(
         settings.workspace,
@@ -375,8 +375,8 @@ class DraftFile:
 
 def rollback_drafts(settings: Settings) -> tuple[Workspace, list[DraftFile]]:
     """Down files of journal migrations that still carry the draft marker (offline: no database)."""
-    from .down_draft import is_draft
-    from .rollback import down_path
+    from drizzle_ops.down_draft import is_draft
+    from drizzle_ops.engine.rollback import down_path
 
     workspace = workspace_of(settings)
     found = []
@@ -400,7 +400,7 @@ def drift(
     settings: Settings, url: str | None = None, env: str | None = None, log: Callable[[str], None] | None = None
 ) -> DriftOutcome:
     """Files against rows (status), and the live schema against the snapshot of the applied head; reads only."""
-    from .verify.conformance import applied_head, check_conformance
+    from drizzle_ops.verify.conformance import applied_head, check_conformance
 
     workspace = workspace_of(settings, log, chain=True)
     accepted = accepted_differences(settings)
@@ -430,7 +430,7 @@ def repair(
     on_wait: Callable[[pg.LockHolder | None], None] | None = None,
 ) -> RepairOutcome:
     """Without ``yes`` only shows what would change; with it, records the file's hash under the migration lock."""
-    from .repair import plan_repair, record_hash
+    from drizzle_ops.engine.repair import plan_repair, record_hash
 
     workspace = workspace_of(settings, log)
     migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting
@@ -491,7 +491,7 @@ def migrate_with_drizzle(
     run out meanwhile. We refuse what drizzle would get wrong silently: an edited
     applied file, and an unapplied migration older than the newest applied one.
     """
-    from . import node
+    from drizzle_ops.drizzle_kit import node
 
     workspace = workspace_of(settings, log)
     environment = settings.environment(env) if env else None

@@ -12,14 +12,14 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from .pg import LockHolder
-from .plan import Entry, State
-from .runner import MigrateResult
-from .workspace import Migration
+from drizzle_ops.engine.pg import LockHolder
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.runner import MigrateResult
+from drizzle_ops.engine.workspace import Migration
 
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
-    from .rollback import DownFile, RollbackResult
-    from .verify.run import CheckResult
+    from drizzle_ops.engine.rollback import DownFile, RollbackResult
+    from drizzle_ops.verify.run import CheckResult
 
 STATE_STYLE = {
     State.APPLIED: "green",

@@ -8,8 +8,8 @@ import subprocess
 import psycopg
 import pytest
 
-from drizzle_ops import runner
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows
 from tests.integration.test_roundtrip import catalog
 

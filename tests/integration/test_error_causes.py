@@ -19,9 +19,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import CAUSES, cause_of
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, add_migration, rows, run_inv
 
 BOOKKEEPING = "drizzle.__drizzle_migrations"

@@ -19,9 +19,9 @@ import psycopg
 import pytest
 
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.paths import display_path
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
 
 DRIZZLE_KIT = EXAMPLE / "node_modules" / ".bin" / "drizzle-kit"

@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import rollback, runner
 from drizzle_ops.down_draft import DRAFT_MARKER, draft_down, is_draft
+from drizzle_ops.engine import rollback, runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows
 
 WORKSPACE = load_workspace(EXAMPLE)

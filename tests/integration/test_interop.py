@@ -20,8 +20,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops import pg
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import add_migration, keep_journal_entries, rows, run_inv
 from tests.integration.test_generate import drizzle_workspace, needs_drizzle_kit
 from tests.integration.test_roundtrip import catalog

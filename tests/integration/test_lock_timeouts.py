@@ -7,10 +7,10 @@ import threading
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.runner import ExecutionPolicy
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed
-from drizzle_ops.runner import ExecutionPolicy
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows
 
 LAST = "0007_wishlist_items"  # adds a foreign key to users: needs a lock on users

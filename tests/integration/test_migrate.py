@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed, UserError
-from drizzle_ops.plan import State
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, add_migration, rows, run_inv
 
 
@@ -156,7 +156,7 @@ def test_two_runners_at_once_apply_each_migration_once(empty_db: str) -> None:
 
 
 def test_waiter_names_the_lock_holder(empty_db: str) -> None:
-    from drizzle_ops import pg
+    from drizzle_ops.engine import pg
 
     workspace = load_workspace(EXAMPLE)
     key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)

@@ -7,10 +7,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.transactionality import is_non_transactional
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed
-from drizzle_ops.transactionality import is_non_transactional
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import add_migration, rows
 
 CIC = 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_display_name_idx" ON "users" USING btree ("display_name");'
@@ -114,7 +114,7 @@ def test_a_waiting_runner_does_not_deadlock_a_concurrent_index_build(empty_db: s
 def test_the_sessions_own_timeouts_come_back_after_a_non_transactional_migration(
     empty_db: str, workspace_copy: Path
 ) -> None:
-    from drizzle_ops.runner import ExecutionPolicy
+    from drizzle_ops.engine.runner import ExecutionPolicy
 
     add_migration(workspace_copy, "display_name_index", CIC)
     with psycopg.connect(empty_db, autocommit=True) as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from drizzle_ops import pg
+from drizzle_ops.engine import pg
 from tests.helpers import add_migration, rows, run_inv
 
 TAG = "0007_wishlist_items"

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import pg, rollback, runner
+from drizzle_ops.engine import pg, rollback, runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import LockTimeout
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
 from tests.integration.test_roundtrip import catalog
 

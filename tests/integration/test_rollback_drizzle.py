@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from drizzle_ops import rollback
+from drizzle_ops.engine import rollback
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows
 from tests.integration.test_drizzle_parity import drizzle_migrate, pytestmark  # noqa: F401  (same skip and marker)
 from tests.integration.test_roundtrip import catalog

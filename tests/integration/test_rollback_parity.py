@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import rollback
-from drizzle_ops.rollback import RollbackFailed
-from drizzle_ops.runner import ExecutionPolicy
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import rollback
+from drizzle_ops.engine.rollback import RollbackFailed
+from drizzle_ops.engine.runner import ExecutionPolicy
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import ROOT, add_migration, rows, run_inv
 from tests.integration.test_non_transactional import index_state
 

@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import rows, run_inv
 from tests.integration.test_roundtrip import catalog
 

@@ -10,8 +10,8 @@ from xml.etree import ElementTree
 import psycopg
 import pytest
 
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.paths import display_path
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, add_migration, rows, run_inv
 from tests.integration.test_roundtrip import catalog
 from tests.integration.test_verify import PROJECT_CHECKS

@@ -10,9 +10,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from drizzle_ops import rollback, runner
+from drizzle_ops.engine import rollback, runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows
 
 ROLLBACK_DIR = ROOT / "sql" / "rollback"

@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import applied_head, check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import ROOT, run_inv
 
 V1 = ROOT / "examples" / "drizzle-v1"

@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.workspace import FOLDERS, load_workspace
 from drizzle_ops.errors import UserError
-from drizzle_ops.plan import State
-from drizzle_ops.workspace import FOLDERS, load_workspace
 from tests.helpers import ROOT, run_inv
 
 V1 = ROOT / "examples" / "drizzle-v1"

@@ -8,8 +8,8 @@ from xml.etree import ElementTree
 
 import psycopg
 
-from drizzle_ops import runner
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, run_inv
 from tests.integration.test_roundtrip import catalog
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
 from tests.integration.test_roundtrip import catalog
 

@@ -20,8 +20,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops import runner
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows, run_inv, url_for
 from tests.reliability.catalog import fingerprint
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops import runner
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import ROOT, rows, run_inv
 from tests.reliability.catalog import fingerprint
 

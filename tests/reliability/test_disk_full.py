@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from drizzle_ops import runner
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, add_migration, rows, run_inv
 
 SIZE = "8m"

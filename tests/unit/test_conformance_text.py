@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.compare import compare
 from drizzle_ops.verify.expressions import check_body, loose, strip_qualifiers
 from drizzle_ops.verify.model import Column, Schema, Table
 from drizzle_ops.verify.snapshot import from_snapshot, normalise_type
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE
 
 

@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from drizzle_ops.down_draft import DRAFT_MARKER, draft_down, is_draft
-from drizzle_ops.workspace import split_statements
+from drizzle_ops.engine.workspace import split_statements
 
 
 def col(name: str, type_: str, **extra: Any) -> dict[str, Any]:

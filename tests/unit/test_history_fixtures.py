@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"

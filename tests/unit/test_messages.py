@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from drizzle_ops.engine.pg import check_url, connect_reason, lock_key, redact
 from drizzle_ops.errors import UserError
-from drizzle_ops.pg import check_url, connect_reason, lock_key, redact
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops import node
+from drizzle_ops.drizzle_kit import node
 from drizzle_ops.errors import UserError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.plan import AppliedRow, State, compute_status, drifted, not_in_journal
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine.plan import AppliedRow, State, compute_status, drifted, not_in_journal
+from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE
 
 

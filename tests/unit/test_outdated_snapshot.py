@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import outdated_snapshot
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE, ROOT
 
 

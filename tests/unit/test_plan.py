@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from drizzle_ops.engine.plan import AppliedRow, State, compute_status, plan_migrate
 from drizzle_ops.errors import UserError
-from drizzle_ops.plan import AppliedRow, State, compute_status, plan_migrate
 
 
 @dataclass(frozen=True)

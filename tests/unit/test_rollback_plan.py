@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from drizzle_ops.cli_rollback import parse_steps
-from drizzle_ops.errors import UserError
-from drizzle_ops.plan import AppliedRow, Entry, State
-from drizzle_ops.rollback import (
+from drizzle_ops.engine.plan import AppliedRow, Entry, State
+from drizzle_ops.engine.rollback import (
     DownFile,
     RollbackFailed,
     RollbackVerifyFailed,
@@ -18,7 +17,8 @@ from drizzle_ops.rollback import (
     load_down_files,
     plan_rollback,
 )
-from drizzle_ops.workspace import load_workspace
+from drizzle_ops.engine.workspace import load_workspace
+from drizzle_ops.errors import UserError
 from tests.helpers import EXAMPLE
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drizzle_ops.config import Environment
+from drizzle_ops.context.config import Environment
+from drizzle_ops.context.safety import confirm_protected
+from drizzle_ops.engine.runner import ExecutionPolicy
 from drizzle_ops.errors import UserError
-from drizzle_ops.runner import ExecutionPolicy
-from drizzle_ops.safety import confirm_protected
 
 PROD = Environment("production", url_env="PROD_URL", protected=True)
 

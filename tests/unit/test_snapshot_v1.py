@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from drizzle_ops.engine.workspace import ZERO_UUID, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.model import Column, ForeignKey, Index, IndexColumn, PrimaryKey, UniqueConstraint
 from drizzle_ops.verify.snapshot_v1 import expected_v1, fold, from_rows, key_of, workspace_snapshots
-from drizzle_ops.workspace import ZERO_UUID, load_workspace
 from tests.helpers import ROOT
 
 V1 = ROOT / "examples" / "drizzle-v1"

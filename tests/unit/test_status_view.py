@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from drizzle_ops.plan import AppliedRow, Entry, State
+from drizzle_ops.engine.plan import AppliedRow, Entry, State
 from drizzle_ops.report import RECENT_APPLIED, SHORT_STATUS_OVER, shown_entries, status_table
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.drizzle_config import read_drizzle_config
+from drizzle_ops.engine.drizzle_config import read_drizzle_config
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import UserError
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE
 
 
@@ -271,7 +271,7 @@ def test_unknown_tag_is_bad_input() -> None:
 
 def test_generate_refuses_a_broken_chain_before_running_drizzle_kit(ws: Path) -> None:
     # generate is the one task that needs the chain: drizzle-kit diffs the schema against the newest snapshot
-    from drizzle_ops.generate import generate
+    from drizzle_ops.drizzle_kit.generate import generate
 
     path = ws / "drizzle/meta/0006_snapshot.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "prevId": "33333333-3333-3333-3333-333333333333"}))

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from ..errors import OperationFailed
+from drizzle_ops.errors import OperationFailed
 
 LABEL = "org.drizzle-ops.managed"
 DEFAULT_MAJOR = "15"

@@ -10,8 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import OpsError, UserError
-from .base import Provider, Server, answers
+from drizzle_ops.disposable.base import Provider, Server, answers
+from drizzle_ops.errors import OpsError, UserError
 
 STATE_FILE = "default-server.json"
 PROVIDERS = ("auto", "docker", "local")
@@ -22,15 +22,15 @@ def make_provider(name: str, major: str | None = None) -> Provider:
     if name not in PROVIDERS:
         raise UserError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
     if name == "auto":
-        from .docker import has_image
-        from .local import has_binaries
+        from drizzle_ops.disposable.docker import has_image
+        from drizzle_ops.disposable.local import has_binaries
 
         name = "docker" if has_image(major) else "local" if has_binaries(major) else "docker"
     if name == "docker":
-        from .docker import DockerProvider
+        from drizzle_ops.disposable.docker import DockerProvider
 
         return DockerProvider()
-    from .local import LocalProvider
+    from drizzle_ops.disposable.local import LocalProvider
 
     return LocalProvider()
 

@@ -8,8 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from ..errors import OperationFailed, UserError
-from .base import DEFAULT_MAJOR, LABEL, Server, new_password, wait_until_ready
+from drizzle_ops.disposable.base import DEFAULT_MAJOR, LABEL, Server, new_password, wait_until_ready
+from drizzle_ops.errors import OperationFailed, UserError
 
 DATA_DIR = "/var/lib/postgresql/data"
 SERVER_ARGS = ["postgres", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]

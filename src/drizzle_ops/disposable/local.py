@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import OperationFailed, UserError
-from .base import Server, free_port, new_password, wait_until_ready
+from drizzle_ops.disposable.base import Server, free_port, new_password, wait_until_ready
+from drizzle_ops.errors import OperationFailed, UserError
 
 SERVER_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "listen_addresses=127.0.0.1")
 

@@ -1,5 +1,5 @@
 """Down migrations drafted from two drizzle-kit snapshots; see draft.py for the order and the REVIEW notes."""
 
-from .draft import BREAKPOINT, DRAFT_MARKER, Draft, draft_down, is_draft
+from drizzle_ops.down_draft.draft import BREAKPOINT, DRAFT_MARKER, Draft, draft_down, is_draft
 
 __all__ = ["BREAKPOINT", "DRAFT_MARKER", "Draft", "draft_down", "is_draft"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
-from .snapshot import PUBLIC, Key, Table, default_sql, enum_named
+from drizzle_ops.down_draft.snapshot import PUBLIC, Key, Table, default_sql, enum_named
 
 MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 

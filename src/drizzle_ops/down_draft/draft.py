@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ddl import (
+from drizzle_ops.down_draft.ddl import (
     MAX_IDENTIFIER,
     column_sql,
     create_table_sql,
@@ -41,7 +41,7 @@ from .ddl import (
     type_sql,
     unique_body,
 )
-from .snapshot import (
+from drizzle_ops.down_draft.snapshot import (
     PUBLIC,
     SNAPSHOT_VERSIONS,
     Key,

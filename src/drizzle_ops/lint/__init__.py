@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..errors import UserError
-from ..paths import display_path
-from ..workspace import Workspace
-from .engine import INVALID_IGNORE, NO_TRANSACTION_MARKER, is_marked_no_transaction, lint_migrations, lint_sql
-from .finding import Finding, Severity
-from .rule import Rule
-from .rules import ALL_RULES
+from drizzle_ops.engine.workspace import Workspace
+from drizzle_ops.errors import UserError
+from drizzle_ops.lint.engine import (
+    INVALID_IGNORE,
+    NO_TRANSACTION_MARKER,
+    is_marked_no_transaction,
+    lint_migrations,
+    lint_sql,
+)
+from drizzle_ops.lint.finding import Finding, Severity
+from drizzle_ops.lint.rule import Rule
+from drizzle_ops.lint.rules import ALL_RULES
+from drizzle_ops.paths import display_path
 
 __all__ = [
     "ALL_RULES",

@@ -6,9 +6,9 @@ fails when the page and the rules disagree.
 
 from __future__ import annotations
 
-from .engine import NO_TRANSACTION_MARKER
-from .finding import Severity
-from .rules import ALL_RULES
+from drizzle_ops.lint.engine import NO_TRANSACTION_MARKER
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rules import ALL_RULES
 
 _INTRO = f"""\
 # Lint rules

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from pglast import ast, parser
 
-from ..errors import UserError
-from ..transactionality import MARKER, has_marker, needs_no_transaction
-from .finding import Finding, Severity
-from .rule import Context, Rule, Statement
-from .rules import ALL_RULES
-from .sqlast import TableKey, closes_transaction, opens_transaction, table_key
+from drizzle_ops.engine.sqlast import TableKey, closes_transaction, opens_transaction, table_key
+from drizzle_ops.engine.transactionality import MARKER, has_marker, needs_no_transaction
+from drizzle_ops.errors import UserError
+from drizzle_ops.lint.finding import Finding, Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement
+from drizzle_ops.lint.rules import ALL_RULES
 
 # First line of a migration that the runner must not wrap in a transaction.
 NO_TRANSACTION_MARKER = MARKER

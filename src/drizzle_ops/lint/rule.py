@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from pglast import ast
 
-from .finding import Severity
-from .sqlast import TableKey, alter_table_commands, table_key
+from drizzle_ops.engine.sqlast import TableKey, alter_table_commands, table_key
+from drizzle_ops.lint.finding import Severity
 
 # squawk flags these statements on a table created in the same transaction; we do not.
 NEW_TABLE_EXEMPTION = (

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from drizzle_ops.errors import UserError
 
 REASON = "  #"  # separates a difference from a trailing reason
 TODO = "# TODO: say why this difference is accepted"

@@ -11,9 +11,9 @@ from collections.abc import Callable, Collection
 
 import psycopg
 
-from ..rollback import StepVerification, StepVerifier
-from ..workspace import Migration, Workspace
-from .conformance import check_conformance
+from drizzle_ops.engine.rollback import StepVerification, StepVerifier
+from drizzle_ops.engine.workspace import Migration, Workspace
+from drizzle_ops.verify.conformance import check_conformance
 
 
 def verifier(

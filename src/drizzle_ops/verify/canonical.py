@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
-from .model import IndexColumn
+from drizzle_ops.verify.model import IndexColumn
 
 T = TypeVar("T")
 

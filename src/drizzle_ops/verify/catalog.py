@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from .model import (
+from drizzle_ops.verify.model import (
     CheckConstraint,
     Column,
     ForeignKey,
@@ -22,7 +22,7 @@ from .model import (
     Table,
     UniqueConstraint,
 )
-from .storage_rules import collation_name
+from drizzle_ops.verify.storage_rules import collation_name
 
 _USER_SCHEMA = """
     n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname !~ '^pg_(toast_)?temp_'

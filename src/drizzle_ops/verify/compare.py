@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .canonical import Canonicalizer
-from .expressions import check_body, loose, strip_qualifiers
-from .model import Column, ForeignKey, Index, IndexColumn, Schema, Table, display
-from .quirks import jsonb_string_default
-from .snapshot import normalise_type
-from .storage_rules import absorbed_unique, collations_equal, null_default
+from drizzle_ops.verify.canonical import Canonicalizer
+from drizzle_ops.verify.expressions import check_body, loose, strip_qualifiers
+from drizzle_ops.verify.model import Column, ForeignKey, Index, IndexColumn, Schema, Table, display
+from drizzle_ops.verify.quirks import jsonb_string_default
+from drizzle_ops.verify.snapshot import normalise_type
+from drizzle_ops.verify.storage_rules import absorbed_unique, collations_equal, null_default
 
 FAIL = "fail"
 WARNING = "warning"

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from ..plan import Entry, State
-from ..workspace import FOLDERS, Migration, Workspace
-from .accepted import line_for
-from .canonical import Canonicalizer
-from .catalog import read_catalog
-from .compare import Difference, compare
-from .model import Schema
-from .snapshot import from_snapshot
-from .snapshot_v1 import VERSION, expected_v1
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.workspace import FOLDERS, Migration, Workspace
+from drizzle_ops.verify.accepted import line_for
+from drizzle_ops.verify.canonical import Canonicalizer
+from drizzle_ops.verify.catalog import read_catalog
+from drizzle_ops.verify.compare import Difference, compare
+from drizzle_ops.verify.model import Schema
+from drizzle_ops.verify.snapshot import from_snapshot
+from drizzle_ops.verify.snapshot_v1 import VERSION, expected_v1
 
 CHECK_ID = "snapshot-conformance"
 SNAPSHOT_VERSION = "7"  # what drizzle-kit 0.21 to 0.31 write, and what from_snapshot reads

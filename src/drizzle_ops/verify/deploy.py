@@ -11,13 +11,13 @@ from collections.abc import Callable, Collection, Mapping
 
 import psycopg
 
-from .. import pg
-from ..errors import OperationFailed
-from ..rollback import DownFile, revert
-from ..runner import ExecutionPolicy
-from ..workspace import Migration, Workspace
-from .compare import Difference
-from .conformance import check_conformance
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.rollback import DownFile, revert
+from drizzle_ops.engine.runner import ExecutionPolicy
+from drizzle_ops.engine.workspace import Migration, Workspace
+from drizzle_ops.errors import OperationFailed
+from drizzle_ops.verify.compare import Difference
+from drizzle_ops.verify.conformance import check_conformance
 
 SHOWN = 5  # differences in the one-line error; all of them go to the log
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .model import Column, ForeignKey, Index, IndexColumn, PrimaryKey, Schema, Table
+from drizzle_ops.verify.model import Column, ForeignKey, Index, IndexColumn, PrimaryKey, Schema, Table
 
 MAX_BYTES = 63  # NAMEDATALEN - 1 in every PostgreSQL build we know of
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from .expressions import loose
+from drizzle_ops.verify.expressions import loose
 
 _LITERAL = re.compile(r"^'((?:[^']|'')*)'$")
 

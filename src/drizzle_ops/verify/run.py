@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from ..checks_api import Check, skip_reason
-from ..workspace import Migration, Workspace
-from .accepted import AcceptedFile
-from .conformance import CHECK_ID, check_conformance, report_lines, stale_note
+from drizzle_ops.checks_api import Check, skip_reason
+from drizzle_ops.engine.workspace import Migration, Workspace
+from drizzle_ops.verify.accepted import AcceptedFile
+from drizzle_ops.verify.conformance import CHECK_ID, check_conformance, report_lines, stale_note
 
 
 @dataclass

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import UserError
-from .identifiers import as_stored, truncate
-from .model import (
+from drizzle_ops.errors import UserError
+from drizzle_ops.verify.identifiers import as_stored, truncate
+from drizzle_ops.verify.model import (
     PUBLIC,
     CheckConstraint,
     Column,
@@ -23,7 +23,7 @@ from .model import (
     Table,
     UniqueConstraint,
 )
-from .storage_rules import split_collation
+from drizzle_ops.verify.storage_rules import split_collation
 
 SERIALS = {
     "serial": "integer",

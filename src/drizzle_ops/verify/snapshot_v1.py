@@ -39,10 +39,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UserError
-from ..workspace import ZERO_UUID, Migration, Workspace
-from .identifiers import as_stored
-from .model import (
+from drizzle_ops.engine.workspace import ZERO_UUID, Migration, Workspace
+from drizzle_ops.errors import UserError
+from drizzle_ops.verify.identifiers import as_stored
+from drizzle_ops.verify.model import (
     PUBLIC,
     CheckConstraint,
     ForeignKey,
@@ -53,7 +53,7 @@ from .model import (
     Table,
     UniqueConstraint,
 )
-from .snapshot import column_from_snapshot
+from drizzle_ops.verify.snapshot import column_from_snapshot
 
 VERSION = "9"
 Row = dict[str, Any]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .expressions import loose
-from .model import Column, Table, UniqueConstraint
+from drizzle_ops.verify.expressions import loose
+from drizzle_ops.verify.model import Column, Table, UniqueConstraint
 
 _COLLATE = re.compile(
     r'\s+collate\s+(?P<name>"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)(?:\s*\.\s*(?P<more>"(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))?\s*$',

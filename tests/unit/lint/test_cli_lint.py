@@ -9,7 +9,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from drizzle_ops import cli_lint
-from drizzle_ops.config import Settings
+from drizzle_ops.context.config import Settings
 from tests.helpers import ROOT, run_inv
 
 SETTINGS = Settings.from_mapping({"workspace": "examples/wishlist/packages/backend/database-schema"}, ROOT)

@@ -2,8 +2,8 @@
 
 import time
 
+from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.lint import lint_workspace
-from drizzle_ops.workspace import load_workspace
 from tests.helpers import EXAMPLE
 
 

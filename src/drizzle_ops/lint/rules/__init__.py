@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..rule import Rule
-from . import (
+from drizzle_ops.lint.rule import Rule
+from drizzle_ops.lint.rules import (
     adding_enum_value,
     adding_foreign_key_constraint,
     adding_not_nullable_field,

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import closes_transaction, dotted, string_constants
+from drizzle_ops.engine.sqlast import closes_transaction, dotted, string_constants
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
 def _used_later_in_transaction(value: str, context: Context) -> bool:

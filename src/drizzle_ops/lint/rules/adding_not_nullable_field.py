@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, NullTestType
 
-from ..finding import Severity
-from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
-from ..sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
 
 
 def _not_null_column(constraint: ast.Constraint) -> str | None:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pglast.enums import ConstrType
 
-from ..finding import Severity
-from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
-from ..sqlast import added_column, column_has, is_serial, table_name
+from drizzle_ops.engine.sqlast import added_column, column_has, is_serial, table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
 
 _FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY)
 _NOT_NULL = (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)  # a primary key implies NOT NULL

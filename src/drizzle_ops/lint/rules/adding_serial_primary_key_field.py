@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pglast.enums import ConstrType
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import added_column, added_constraint, column_has, table_name
+from drizzle_ops.engine.sqlast import added_column, added_constraint, column_has, table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:

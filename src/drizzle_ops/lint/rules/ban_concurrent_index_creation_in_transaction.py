@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import is_concurrent_index_operation
+from drizzle_ops.engine.sqlast import is_concurrent_index_operation
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:

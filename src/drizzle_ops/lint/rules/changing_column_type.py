@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType
 
-from ..finding import Severity
-from ..rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
-from ..sqlast import table_name
+from drizzle_ops.engine.sqlast import table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType, ConstrType
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 # Postgres accepts NOT VALID on these only; UNIQUE and PRIMARY KEY have rules of their own.
 _CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})

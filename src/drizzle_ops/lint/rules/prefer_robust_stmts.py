@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
+from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
 def _dropped_if_exists(context: Context) -> set[tuple[TableKey, str]]:

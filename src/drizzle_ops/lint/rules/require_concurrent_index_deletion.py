@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import ObjectType
 
-from ..finding import Severity
-from ..rule import Context, Rule, Statement, Violation
-from ..sqlast import dotted
+from drizzle_ops.engine.sqlast import dotted
+from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:

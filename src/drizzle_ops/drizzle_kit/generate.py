@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import node
-from .down_draft import Draft, draft_down
-from .drizzle_config import read_drizzle_config
-from .errors import OperationFailed, UserError
-from .lint import Finding, lint_migrations
-from .paths import display_path
-from .rollback import down_path
-from .workspace import ZERO_UUID, Migration, Workspace, load_workspace
+from drizzle_ops.down_draft import Draft, draft_down
+from drizzle_ops.drizzle_kit import node
+from drizzle_ops.engine.drizzle_config import read_drizzle_config
+from drizzle_ops.engine.rollback import down_path
+from drizzle_ops.engine.workspace import ZERO_UUID, Migration, Workspace, load_workspace
+from drizzle_ops.errors import OperationFailed, UserError
+from drizzle_ops.lint import Finding, lint_migrations
+from drizzle_ops.paths import display_path
 
 GENERATE_SCRIPT = "db:generate"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")

@@ -18,9 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .drizzle_config import DrizzleConfig, read_drizzle_config
-from .errors import UserError
-from .paths import display_path
+from drizzle_ops.engine.drizzle_config import DrizzleConfig, read_drizzle_config
+from drizzle_ops.errors import UserError
+from drizzle_ops.paths import display_path
 
 BREAKPOINT = "--> statement-breakpoint"
 BOM = "\ufeff"

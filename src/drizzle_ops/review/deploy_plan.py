@@ -10,13 +10,13 @@ from typing import Any
 
 import psycopg
 
-from . import pg
-from .lint import Finding, lint_sql
-from .lint.sqlast import TableKey
-from .lockinfo import BLOCKS_READS, BLOCKS_WRITES, StatementEffect, TableEffect, analyse
-from .plan import Entry, State
-from .transactionality import MARKER, has_marker
-from .workspace import Workspace
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.lockinfo import BLOCKS_READS, BLOCKS_WRITES, StatementEffect, TableEffect, analyse
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.sqlast import TableKey
+from drizzle_ops.engine.transactionality import MARKER, has_marker
+from drizzle_ops.engine.workspace import Workspace
+from drizzle_ops.lint import Finding, lint_sql
 
 DEFAULT_LARGE_ROWS = 100_000
 

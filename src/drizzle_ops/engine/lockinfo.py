@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 
-from .lint.sqlast import TableKey, is_concurrent_index_operation, table_key
+from drizzle_ops.engine.sqlast import TableKey, is_concurrent_index_operation, table_key
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # blocks reads and writes
 SHARE = "SHARE"  # blocks writes (CREATE INDEX)

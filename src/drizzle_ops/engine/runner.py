@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 import psycopg
 
-from . import pg
-from .errors import MigrationFailed
-from .paths import display_path
-from .plan import Entry, compute_status, plan_migrate
-from .transactionality import SqlSource, concurrent_indexes, is_non_transactional
-from .workspace import Migration, Statement, Workspace, line_of
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.plan import Entry, compute_status, plan_migrate
+from drizzle_ops.engine.transactionality import SqlSource, concurrent_indexes, is_non_transactional
+from drizzle_ops.engine.workspace import Migration, Statement, Workspace, line_of
+from drizzle_ops.errors import MigrationFailed
+from drizzle_ops.paths import display_path
 
 
 @dataclass(frozen=True)

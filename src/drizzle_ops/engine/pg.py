@@ -18,8 +18,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from .errors import LockTimeout, OperationFailed, StepFailed, UserError
-from .plan import AppliedRow
+from drizzle_ops.engine.plan import AppliedRow
+from drizzle_ops.errors import LockTimeout, OperationFailed, StepFailed, UserError
 
 APPLICATION_NAME = "drizzle-ops"
 

@@ -25,14 +25,14 @@ from typing import Any, Protocol
 
 import psycopg
 
-from . import pg
-from .down_draft import DRAFT_MARKER, is_draft
-from .errors import SQL_ERROR, MigrationFailed, OperationFailed, UserError
-from .paths import display_path
-from .plan import Entry, State
-from .runner import ExecutionPolicy, run_outside_transaction, run_statement, status, with_lock_retries
-from .transactionality import is_non_transactional
-from .workspace import Migration, Statement, Workspace, split_statements
+from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.runner import ExecutionPolicy, run_outside_transaction, run_statement, status, with_lock_retries
+from drizzle_ops.engine.transactionality import is_non_transactional
+from drizzle_ops.engine.workspace import Migration, Statement, Workspace, split_statements
+from drizzle_ops.errors import SQL_ERROR, MigrationFailed, OperationFailed, UserError
+from drizzle_ops.paths import display_path
 
 SUFFIX = ".down.sql"
 SHOWN = 5  # differences in the one-line error of --verify; all of them go to the log and the JSON

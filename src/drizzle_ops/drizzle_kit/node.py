@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from .errors import OperationFailed, UserError
+from drizzle_ops.errors import OperationFailed, UserError
 
 # lockfile -> package manager; the first found, walking up from the workspace, wins
 LOCKFILES = (

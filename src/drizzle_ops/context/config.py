@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from drizzle_ops.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .workspace import BOM, Statement
+from drizzle_ops.engine.workspace import BOM, Statement
 
 MARKER = "-- drizzle-ops: no-transaction"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psycopg
 
-from . import pg
-from .errors import UserError
-from .plan import Entry, State
-from .workspace import Migration, Workspace
+from drizzle_ops.engine import pg
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.workspace import Migration, Workspace
+from drizzle_ops.errors import UserError
 
 GIT_HISTORY_LIMIT = 500  # commits of the file's history to search
 

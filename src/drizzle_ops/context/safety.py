@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .config import Environment
-from .errors import UserError
+from drizzle_ops.context.config import Environment
+from drizzle_ops.errors import UserError
 
 
 def confirm_protected(

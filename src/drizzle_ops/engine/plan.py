@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from .errors import UserError
+from drizzle_ops.errors import UserError
 
 
 class State(str, Enum):
