@@ -1,18 +1,26 @@
 """Nox sessions: lint, typecheck, tests on every Python found, and the Postgres-major container matrix.
 
-`nox` runs what CI runs. The container sessions need a Docker engine and the
+`nox` runs what CI runs. Before pytest, every test session installs the example
+workspaces' Node packages (drizzle-kit) where node_modules is missing and npm is
+on the PATH. The container sessions need a Docker engine and the
 `postgres:<major>` images (.ci/run provides both on a machine without a registry).
+With DRIZZLE_OPS_REQUIRE_ALL=1 (.ci/run sets it) a test whose tool is missing
+fails instead of skipping; every session ends with what it skipped, and why.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import nox
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "src"))  # works before the project is installed
+from drizzle_ops.devtools.provision import REQUIRE_ALL, provision, require_all
 from drizzle_ops.devtools.pythons import available_pythons
+
+ROOT = Path(__file__).resolve().parent
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
@@ -37,6 +45,13 @@ def install_project(session: nox.Session, *extra: str) -> None:
     session.install("-e", ".", *extra)
 
 
+def provide_node_packages(session: nox.Session) -> None:
+    """`npm ci` in the example workspaces without node_modules: the drizzle-kit tests need them."""
+    problems = provision(ROOT).problems
+    if problems and require_all():
+        session.error(f"{REQUIRE_ALL} is set and the drizzle-kit tests cannot run: {'; '.join(problems)}")
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
@@ -58,6 +73,7 @@ def tests(session: nox.Session, backend: str, pg: str | None) -> None:
     """pytest against a disposable server: local (per Python), an existing one by URL, or a container (per major)."""
     # squawk: the lint parity tests compare with it; xdist: two workers, each with its own server
     install_project(session, "pytest", "pytest-xdist", "squawk-cli==2.70.0")
+    provide_node_packages(session)
     env = {"DRIZZLE_OPS_TEST_BACKEND": backend}
     if pg:
         env["DRIZZLE_OPS_TEST_PG"] = pg
@@ -117,6 +133,7 @@ def test_paths(backend: str, python: object, pg: str | None = None) -> list[str]
 def reliability(session: nox.Session) -> None:
     """Nothing is lost: concurrent runners, SIGKILL at random points, a bad-input corpus (local server)."""
     install_project(session, "pytest")
+    provide_node_packages(session)
     session.run("pytest", *(session.posargs or ["tests/reliability"]), env={"DRIZZLE_OPS_TEST_BACKEND": "local"})
 
 

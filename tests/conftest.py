@@ -4,6 +4,12 @@ The backend is chosen with --backend (or DRIZZLE_OPS_TEST_BACKEND): ``local``
 (initdb + pg_ctl), ``docker`` (a postgres:<major> container), or ``url`` (an
 existing server given by --server-url / DRIZZLE_OPS_TEST_URL, where each test
 still gets its own database). --pg / DRIZZLE_OPS_TEST_PG picks the major.
+
+Nothing is skipped quietly. What a machine may lack (drizzle-kit, Docker,
+squawk, server binaries) goes through ``tests.helpers.require``: skipped with
+the reason, failed when DRIZZLE_OPS_REQUIRE_ALL is set (CI). What belongs to
+another backend's session is deselected at collection, with the reason. Every
+run ends with the count of both and their reasons.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import shutil
 import signal
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +29,15 @@ import pytest
 from psycopg import sql
 
 from drizzle_ops.disposable.base import Server
-from tests.helpers import EXAMPLE, url_for
+from tests.helpers import (
+    EXAMPLE,
+    NO_DOCKER,
+    NO_PG_BINARIES,
+    docker_engine_answers,
+    pg_binaries,
+    require,
+    url_for,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +54,68 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("DRIZZLE_OPS_TEST_URL"),
         help="an existing server (with --backend url); tests create their own databases on it",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "requires(condition, reason): skipped unless condition (a bool, or a callable called at set-up); "
+        "failed instead when DRIZZLE_OPS_REQUIRE_ALL is set",
+        "only_with_backend(backend, reason): deselected in sessions of another --backend",
+        "only_when(condition, reason): deselected unless condition",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+DESELECTED: dict[str, str] = {}  # node id -> why it does not run in this session, for the summary at the end
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect what belongs to another session (another backend, an inner session), saying why."""
+    backend = config.getoption("--backend")
+    kept, dropped = [], []
+    for item in items:
+        reason = _deselection(item, backend)
+        if reason is None:
+            kept.append(item)
+        else:
+            DESELECTED[item.nodeid] = reason
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def _deselection(item: pytest.Item, backend: str) -> str | None:
+    for mark in item.iter_markers("only_with_backend"):
+        if mark.args[0] != backend:
+            return str(mark.kwargs.get("reason") or f"runs only with the {mark.args[0]} backend")
+    for mark in item.iter_markers("only_when"):
+        if not mark.args[0]:
+            return str(mark.kwargs.get("reason") or "its condition does not hold")
+    return None
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    for item in items:  # ours are recorded with their reason before this; the rest were left out by -k, -m, …
+        DESELECTED.setdefault(item.nodeid, "not selected (-k, -m or another plugin)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The ``requires`` markers, before any fixture starts a server."""
+    for mark in item.iter_markers("requires"):
+        condition = mark.args[0]
+        require(bool(condition() if callable(condition) else condition), str(mark.kwargs["reason"]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A skip by ``require`` is reported at the test, as a skipif marker's is, not at the helper's line."""
+    report: pytest.TestReport = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and Path(report.longrepr[0]).name == "helpers.py":
+        path, line, _ = item.location
+        report.longrepr = (path, (line or 0) + 1, report.longrepr[2])
+    return report
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -61,11 +138,13 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
         yield server
         return
     if backend == "docker":
+        require(docker_engine_answers(), NO_DOCKER)
         from drizzle_ops.disposable import docker as docker_provider
 
         docker_provider.remove_orphans("pytest-")  # leftovers of earlier sessions that were killed
         provider = docker_provider.DockerProvider(owner=f"pytest-{os.getpid()}")
     else:
+        require(pg_binaries(major), NO_PG_BINARIES if not major else f"{NO_PG_BINARIES} (PostgreSQL {major})")
         from drizzle_ops.disposable.local import LocalProvider
 
         provider = LocalProvider()
@@ -102,16 +181,33 @@ def _announce(request: pytest.FixtureRequest, backend: str, server: Server) -> N
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):  # an xdist worker hands its servers to the controller
         session.config.workeroutput["drizzle_ops_servers"] = sorted(SERVERS_SEEN)  # type: ignore[attr-defined]
+        session.config.workeroutput["drizzle_ops_deselected"] = dict(DESELECTED)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
-    SERVERS_SEEN.update(getattr(node, "workeroutput", {}).get("drizzle_ops_servers", []))
+    output = getattr(node, "workeroutput", {})
+    SERVERS_SEEN.update(output.get("drizzle_ops_servers", []))
+    DESELECTED.update(output.get("drizzle_ops_deselected", {}))  # every worker collects all: keyed by node id
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The servers tested, then what did not run: skipped and deselected, each reason with its count."""
+    write = terminalreporter.write_line
     for line in sorted(SERVERS_SEEN):
-        terminalreporter.write_line(f"[drizzle-ops tests] {line}")
+        write(f"[drizzle-ops tests] {line}")
+    skipped = Counter(_skip_reason(report) for report in terminalreporter.stats.get("skipped", []))
+    for title, counts in (("skipped", skipped), ("deselected", Counter(DESELECTED.values()))):
+        write(f"[drizzle-ops tests] {title}: {sum(counts.values())}")
+        for reason, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])):
+            write(f"[drizzle-ops tests]   {count} × {reason}")
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = getattr(report, "longrepr", None)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
 
 
 @pytest.fixture(scope="session")

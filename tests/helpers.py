@@ -1,20 +1,76 @@
-"""Helpers shared by the tests: paths, URLs, running the real `inv`, reading bookkeeping rows."""
+"""Helpers shared by the tests: paths, URLs, running the real `inv`, reading bookkeeping rows, requirements."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from drizzle_ops.devtools.provision import REQUIRE_ALL, require_all
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "wishlist" / "packages" / "backend" / "database-schema"
+V1 = ROOT / "examples" / "drizzle-v1"
+
+# what a test may need that the machine may lack: skipped with the reason, or failed when REQUIRE_ALL is set (CI)
+NO_DRIZZLE_KIT = f"drizzle-kit is not installed: run `npm ci --no-audit --no-fund` in {EXAMPLE} (nox does, with npm)"
+NO_DRIZZLE_KIT_V1 = f"drizzle-kit v1 is not installed: run `npm ci --no-audit --no-fund` in {V1} (nox does, with npm)"
+NO_DOCKER = "no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): the docker backend needs one"
+NO_PG_BINARIES = "no PostgreSQL server binaries (initdb, pg_ctl): install postgresql or set PG_BIN"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the test with ``reason`` unless ``condition``; fail it instead when REQUIRE_ALL is set (CI).
+
+    For what a machine may lack (drizzle-kit, Docker, squawk, server binaries):
+    CI sets the variable, so a missing tool turns CI red rather than quietly
+    running less. What only another backend runs is deselected instead (see
+    ``only_with_backend``).
+    """
+    if condition:
+        return
+    if require_all():
+        pytest.fail(f"{reason} ({REQUIRE_ALL} is set: required, not skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+def requires(condition: bool | Callable[[], bool], reason: str) -> pytest.MarkDecorator:
+    """``require`` as a marker, checked when the test is set up (a callable is called then, once per session)."""
+    return pytest.mark.requires(condition, reason=reason)
+
+
+def only_with_backend(backend: str, reason: str) -> pytest.MarkDecorator:
+    """Deselected (not skipped) in sessions of another backend: those tests belong to another matrix cell."""
+    return pytest.mark.only_with_backend(backend, reason=reason)
+
+
+def only_when(condition: bool, reason: str) -> pytest.MarkDecorator:
+    """Deselected unless ``condition``: a test another test starts by itself, never run on its own."""
+    return pytest.mark.only_when(condition, reason=reason)
+
+
+@functools.cache
+def docker_engine_answers() -> bool:
+    from drizzle_ops.disposable.docker import engine_answers
+
+    return engine_answers()
+
+
+@functools.cache
+def pg_binaries(major: str | None = None) -> bool:
+    from drizzle_ops.disposable.local import has_binaries
+
+    return has_binaries(major)
 
 
 def url_for(server_url: str, dbname: str) -> str:

@@ -10,15 +10,16 @@ import time
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import NO_DOCKER, ROOT, docker_engine_answers, only_when, only_with_backend, requires
 
 HOLD = "DRIZZLE_OPS_HYGIENE_HOLD"
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DRIZZLE_OPS_TEST_BACKEND") != "docker", reason="needs the docker backend (nox -t containers)"
-)
+pytestmark = [
+    only_with_backend("docker", reason="needs the docker backend (nox -t containers)"),
+    requires(docker_engine_answers, NO_DOCKER),
+]
 
 
-@pytest.mark.skipif(HOLD not in os.environ, reason="the inner session of the tests below")
+@only_when(HOLD in os.environ, reason="the inner session that the container-hygiene tests start themselves")
 def test_hold_the_server(pg_server) -> None:  # type: ignore[no-untyped-def]
     time.sleep(120)
 

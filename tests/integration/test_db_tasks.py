@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.helpers import run_inv
+from tests.helpers import NO_PG_BINARIES, only_with_backend, pg_binaries, requires, run_inv
 
 # these start their own local servers whatever the session's backend: once, in the local sessions, is enough
-pytestmark = pytest.mark.skipif(
-    os.environ.get("DRIZZLE_OPS_TEST_BACKEND", "local") != "local", reason="runs in the local-backend sessions"
-)
+pytestmark = [
+    only_with_backend("local", reason="runs in the local-backend sessions (it starts its own local servers)"),
+    requires(pg_binaries, NO_PG_BINARIES),
+]
 
 
 @pytest.fixture

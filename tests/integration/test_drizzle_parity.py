@@ -10,18 +10,12 @@ import pytest
 
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, rows
+from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, requires, rows
 from tests.integration.test_roundtrip import catalog
 
 DRIZZLE_KIT = EXAMPLE / "node_modules" / ".bin" / "drizzle-kit"
 
-pytestmark = [
-    pytest.mark.drizzle,
-    pytest.mark.skipif(
-        not DRIZZLE_KIT.exists(),
-        reason=f"drizzle-kit is not installed: run `npm ci --no-audit --no-fund` in {EXAMPLE} (CI does)",
-    ),
-]
+pytestmark = [pytest.mark.drizzle, requires(DRIZZLE_KIT.exists, NO_DRIZZLE_KIT)]
 
 
 def drizzle_migrate(url: str) -> None:

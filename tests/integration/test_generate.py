@@ -22,13 +22,10 @@ from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.paths import display_path
 from drizzle_ops.verify.conformance import check_conformance
-from tests.helpers import EXAMPLE, ROOT, rows, run_inv
+from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, requires, rows, run_inv
 
 DRIZZLE_KIT = EXAMPLE / "node_modules" / ".bin" / "drizzle-kit"
-needs_drizzle_kit = pytest.mark.skipif(
-    not DRIZZLE_KIT.exists(),
-    reason=f"drizzle-kit is not installed: run `npm ci --no-audit --no-fund` in {EXAMPLE} (CI does)",
-)
+needs_drizzle_kit = requires(DRIZZLE_KIT.exists, NO_DRIZZLE_KIT)
 drizzle = [pytest.mark.drizzle, needs_drizzle_kit]
 
 

@@ -25,19 +25,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.helpers import EXAMPLE, ROOT, keep_journal_entries, rows, run_inv, url_for
+from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, keep_journal_entries, requires, rows, run_inv, url_for
 from tests.integration.test_roundtrip import catalog
 
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"
 DRIZZLE_KIT_BIN = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
 
-pytestmark = [
-    pytest.mark.drizzle,
-    pytest.mark.skipif(
-        not DRIZZLE_KIT_BIN.exists(),
-        reason=f"drizzle-kit is not installed: run `npm ci --no-audit --no-fund` in {EXAMPLE} (CI does)",
-    ),
-]
+pytestmark = [pytest.mark.drizzle, requires(DRIZZLE_KIT_BIN.exists, NO_DRIZZLE_KIT)]
 
 
 @dataclass(frozen=True)

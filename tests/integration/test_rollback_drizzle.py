@@ -8,7 +8,7 @@ from drizzle_ops.engine import rollback
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
 from tests.helpers import EXAMPLE, ROOT, rows
-from tests.integration.test_drizzle_parity import drizzle_migrate, pytestmark  # noqa: F401  (same skip and marker)
+from tests.integration.test_drizzle_parity import drizzle_migrate, pytestmark  # noqa: F401  (same requirement and marker)
 from tests.integration.test_roundtrip import catalog
 
 WORKSPACE = load_workspace(EXAMPLE)

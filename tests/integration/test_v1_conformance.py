@@ -15,11 +15,11 @@ import pytest
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import applied_head, check_conformance
-from tests.helpers import ROOT, run_inv
+from tests.helpers import NO_DRIZZLE_KIT_V1, ROOT, requires, run_inv
 
 V1 = ROOT / "examples" / "drizzle-v1"
 V1_KIT = V1 / "node_modules" / ".bin" / "drizzle-kit"
-needs_kit = pytest.mark.skipif(not V1_KIT.exists(), reason="run `npm ci` in examples/drizzle-v1 for drizzle-kit v1")
+needs_kit = requires(V1_KIT.exists, NO_DRIZZLE_KIT_V1)
 WORKSPACE = load_workspace(V1)
 
 

@@ -3,7 +3,7 @@
 The small disk is a tablespace on a size-limited tmpfs: the migration's table
 lives there and fills it. The data directory (and its WAL) stay on the big disk,
 so the server survives, as it does when a table's volume fills in production.
-Mounting needs root; elsewhere the test skips and says why.
+Mounting needs root; elsewhere the test skips and says why (fails under DRIZZLE_OPS_REQUIRE_ALL, as in CI).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from psycopg import sql
 
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, add_migration, rows, run_inv
+from tests.helpers import EXAMPLE, add_migration, only_with_backend, require, rows, run_inv
 
 SIZE = "8m"
 ROWS = 20_000  # about 20 MB of 1 kB rows: more than the disk holds
@@ -31,15 +31,14 @@ ROWS = 20_000  # about 20 MB of 1 kB rows: more than the disk holds
 @pytest.fixture
 def small_disk(pg_server, admin: psycopg.Connection) -> Iterator[tuple[Path, str]]:  # type: ignore[no-untyped-def]
     """(mount point, tablespace name) of a tablespace on an 8 MB tmpfs."""
-    user = (pg_server.details or {}).get("user") if pg_server.provider == "local" else None
-    if pg_server.provider != "local" or os.geteuid() != 0 or not user:
-        pytest.skip("needs the local backend run as root, to mount a small tmpfs for a tablespace")
+    user = (pg_server.details or {}).get("user")
+    require(os.geteuid() == 0 and bool(user), "needs to run as root, to mount a small tmpfs for a tablespace")
     mount = Path(tempfile.mkdtemp(prefix="drizzle-ops-disk-"))
     mount.chmod(0o755)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0755", "tmpfs", str(mount)], check=False)
     if done.returncode != 0:
         mount.rmdir()
-        pytest.skip("this machine does not allow mounting a tmpfs")
+        require(False, "this machine does not allow mounting a tmpfs")
     location = mount / "ts"
     location.mkdir()
     shutil.chown(location, user=user)
@@ -53,6 +52,7 @@ def small_disk(pg_server, admin: psycopg.Connection) -> Iterator[tuple[Path, str
         mount.rmdir()
 
 
+@only_with_backend("local", reason="mounts a tmpfs for the local server's tablespace (the reliability session)")
 def test_disk_full_mid_migration_is_53100_nothing_partial_and_a_rerun_completes(
     databases,  # type: ignore[no-untyped-def]
     small_disk: tuple[Path, str],

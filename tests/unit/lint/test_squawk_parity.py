@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from drizzle_ops.lint import ALL_RULES, is_marked_no_transaction, lint_sql, rule_by_id
-from tests.helpers import EXAMPLE
+from tests.helpers import EXAMPLE, require
 
 SQUAWK_VERSION = "2.70.0"  # pinned in the dev dependency group; verdicts change between versions
 CORPUS = Path(__file__).parent / "corpus"
@@ -99,8 +99,8 @@ def run_squawk(binary: str, files: list[Path], *, in_transaction: bool) -> dict[
 @pytest.fixture(scope="module")
 def squawk() -> dict[str, set[str]]:
     binary = squawk_binary()
-    if binary is None:
-        pytest.skip(f"squawk is not installed (pip install squawk-cli=={SQUAWK_VERSION}, in the dev group)")
+    require(binary is not None, f"squawk is not installed (pip install squawk-cli=={SQUAWK_VERSION}, in the dev group)")
+    assert binary is not None
     version = squawk_version(binary)
     assert version == SQUAWK_VERSION, f"parity is pinned to squawk {SQUAWK_VERSION}, found {version}"
     texts = {path: path.read_text(encoding="utf-8") for path in FILES}
