@@ -7,9 +7,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from drizzle_ops import report
 from drizzle_ops.checks_api import Check, applied_tags, check_migrations, load_checks, select, skip_reason
-from drizzle_ops.cli_verify import split_only
+from drizzle_ops.cli import render as report
+from drizzle_ops.cli.verify import split_only
 from drizzle_ops.engine.plan import AppliedRow, Entry, State
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.run import CheckResult

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.context.config import Settings, resolve_target
+from drizzle_ops.context.config import Settings
+from drizzle_ops.context.target import resolve_target
 from drizzle_ops.errors import UserError
 
 ENVS = {"staging": {"url_env": "STAGING_URL"}, "local": {}}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.cli_rollback import parse_steps
+from drizzle_ops.cli.rollback import parse_steps
 from drizzle_ops.engine.plan import AppliedRow, Entry, State
 from drizzle_ops.engine.rollback import (
     DownFile,

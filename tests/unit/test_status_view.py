@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from drizzle_ops.cli.render import RECENT_APPLIED, SHORT_STATUS_OVER, shown_entries, status_table
 from drizzle_ops.engine.plan import AppliedRow, Entry, State
-from drizzle_ops.report import RECENT_APPLIED, SHORT_STATUS_OVER, shown_entries, status_table
 
 
 def entry(n: int, state: State) -> Entry:

@@ -1,4 +1,4 @@
-"""Settings: invoke.yaml defaults, flags on top, and where the database URL comes from."""
+"""Settings: invoke.yaml defaults with flags on top (where the database is: target.py)."""
 
 from __future__ import annotations
 
@@ -110,33 +110,3 @@ def _duration(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return f"{value}ms" if isinstance(value, (int, float)) else str(value)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to connect, and how we know; ``url`` is None for the embedded default."""
-
-    url: str | None
-    source: str
-    environment: Environment | None = None
-
-
-def resolve_target(settings: Settings, url: str | None, env: str | None) -> Target:
-    """--url, else --env's variable, else DATABASE_URL, else the embedded default server.
-
-    An explicit --env wins over DATABASE_URL: asking for staging and silently
-    getting whatever DATABASE_URL points at would be the worst surprise.
-    """
-    environment = settings.environment(env) if env else None
-    if url:
-        return Target(url, "--url", environment)
-    if environment is not None and environment.url_env:
-        value = os.environ.get(environment.url_env)
-        if not value:
-            raise UserError(
-                f"environment {environment.name} reads its URL from ${environment.url_env}, which is not set"
-            )
-        return Target(value, f"${environment.url_env}", environment)
-    if environment is None and os.environ.get("DATABASE_URL"):
-        return Target(os.environ["DATABASE_URL"], "$DATABASE_URL")
-    return Target(None, "the embedded default server", environment)

@@ -8,7 +8,6 @@ Exit 1 when a finding is at or above ``--fail-on`` (default: error).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,58 +16,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from drizzle_ops import commands, report
-from drizzle_ops.cli import guarded
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.lint import lint_files, lint_pending, lint_workspace
 from drizzle_ops.context.config import Settings
-from drizzle_ops.engine.plan import State
 from drizzle_ops.errors import UserError
-from drizzle_ops.lint import ALL_RULES, Finding, Severity, lint_migrations, select_rules
-from drizzle_ops.paths import display_path
+from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _sources(settings: Settings, paths: Sequence[str]) -> list[tuple[str, str]]:
-    """(shown path, SQL text) of the given files and folders, or of the workspace's migrations."""
-    if not paths:
-        workspace = commands.workspace_of(settings, report.log)
-        return [(display_path(m.sql_path, settings.project_root), m.text) for m in workspace.migrations]
-    sources: list[tuple[str, str]] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(path.glob("*.sql"))
-            if not files:
-                raise UserError(f"{given} holds no .sql files; pass migration files or their folder")
-            sources += [(str(f), _read(f)) for f in files]
-        elif path.is_file():
-            sources.append((given, _read(path)))
-        else:
-            raise UserError(f"{given} does not exist; pass migration .sql files or a folder of them")
-    return sources
-
-
-def _pending(settings: Settings, url: str | None, env: str | None) -> tuple[list[tuple[str, str]], set[str]]:
-    """Every migration (for context) and the shown paths of those the database has not applied."""
-    workspace, _, entries = commands.status(settings, url, env, log=report.log)
-    unapplied = {e.tag for e in entries if e.state in (State.PENDING, State.OUT_OF_ORDER)}
-    sources, pending = [], set()
-    for migration in workspace.migrations:
-        shown = display_path(migration.sql_path, settings.project_root)
-        sources.append((shown, migration.text))
-        if migration.tag in unapplied:
-            pending.add(shown)
-    return sources, pending
 
 
 def _print_findings(findings: Sequence[Finding]) -> None:
@@ -85,7 +41,7 @@ def _print_findings(findings: Sequence[Finding]) -> None:
         detail.append(f"\n{f.statement}", style="dim")
         table.add_row(where, Text(f.severity.value, style=LEVEL_STYLE[f.severity]), f.rule, detail)
     # CI logs are no terminal, and rich would squeeze the table into 80 columns there
-    console = report.out if report.out.is_terminal else Console(width=max(report.out.width, 160), soft_wrap=True)
+    console = render.out if render.out.is_terminal else Console(width=max(render.out.width, 160), soft_wrap=True)
     console.print(table)
     console.print("Safe alternatives:", style="bold")
     for rule, help_text in dict.fromkeys((f.rule, f.help) for f in findings):
@@ -97,7 +53,7 @@ def _print_findings(findings: Sequence[Finding]) -> None:
 
 def _print_rules(as_json: bool) -> None:
     if as_json:
-        report.print_json(
+        render.print_json(
             [
                 {
                     "id": r.id,
@@ -115,12 +71,12 @@ def _print_rules(as_json: bool) -> None:
     for r in ALL_RULES:
         heading = Text(r.id, style="bold")
         heading.append(f"  {r.severity.value}", style=LEVEL_STYLE[r.severity])
-        report.out.print(heading)
-        report.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n"))
-    report.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
+        render.out.print(heading)
+        render.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n"))
+    render.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
 
 
-def lint(
+def run_lint(
     settings: Settings,
     *,
     paths: Sequence[str],
@@ -143,20 +99,18 @@ def lint(
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
-        started = time.perf_counter()
         if pending:
-            everything, shown = _pending(settings, url, env)
-            findings = [f for f in lint_migrations(everything, rules=rules) if f.file in shown]
-            sources = [(path, text) for path, text in everything if path in shown]
+            outcome = lint_pending(open_context(settings, url=url, env=env, as_json=as_json), rules)
+        elif paths:
+            outcome = lint_files(paths, rules)
         else:
-            sources = _sources(settings, paths)
-            findings = lint_migrations(sources, rules=rules)
-        seconds = time.perf_counter() - started
+            outcome = lint_workspace(open_context(settings, as_json=as_json), rules)
+    findings, sources, seconds = outcome.findings, outcome.sources, outcome.seconds
     threshold = FAIL_ON[fail_on]
     failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]
     counts = {s.value: sum(f.severity is s for f in findings) for s in Severity}
     if as_json:
-        report.print_json(
+        render.print_json(
             {
                 "ok": not failing,
                 "fail_on": fail_on,
@@ -169,7 +123,7 @@ def lint(
     else:
         if findings:
             _print_findings(findings)
-        report.out.print(
+        render.out.print(
             f"{counts['error']} error(s), {counts['warning']} warning(s) in {len(sources)} file(s) "
             f"({seconds * 1000:.0f} ms)",
             highlight=False,

@@ -130,6 +130,11 @@ def summary(entries: Sequence[Entry]) -> dict[str, int]:
     return counts
 
 
+def counts_line(entries: Sequence[Entry]) -> str:
+    """ "3 applied, 1 pending": the line under a status table."""
+    return ", ".join(f"{n} {state}" for state, n in summary(entries).items() if n) or "no migrations"
+
+
 def _when(ms: int | None) -> str:
     if ms is None:
         return "—"

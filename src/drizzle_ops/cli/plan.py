@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.syntax import Syntax
 from rich.table import Table
 
-from drizzle_ops import commands, report
-from drizzle_ops.cli import guarded
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.plan import deploy_plan
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
@@ -53,8 +54,8 @@ def _statements_table(migration: MigrationPlan) -> Table:
     return table
 
 
-def render(plan: DeployPlan) -> None:
-    out = report.out
+def render_plan(plan: DeployPlan) -> None:
+    out = render.out
     where = f"{plan.database}" + (f" (environment {plan.environment})" if plan.environment else "")
     out.print(f"[bold]Deploy plan for {where}[/]", highlight=False)
     out.print(
@@ -88,13 +89,13 @@ def render(plan: DeployPlan) -> None:
     )
 
 
-def plan(settings: Settings, *, url: str | None, env: str | None, as_json: bool, large_rows: int | None) -> None:
+def run_plan(settings: Settings, *, url: str | None, env: str | None, as_json: bool, large_rows: int | None) -> None:
     with guarded(url, as_json):
         if large_rows is not None and large_rows < 0:
             raise UserError("--large-rows must be zero or more")
         kwargs = {"large_rows": large_rows} if large_rows is not None else {}
-        result = commands.deploy_plan(settings, url, env, log=report.log, **kwargs)
+        result = deploy_plan(open_context(settings, url=url, env=env, as_json=as_json), **kwargs)
     if as_json:
-        report.print_json(result.as_dict())
+        render.print_json(result.as_dict())
     else:
-        render(result)
+        render_plan(result)

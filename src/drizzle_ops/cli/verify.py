@@ -7,9 +7,11 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from drizzle_ops import commands, report
-from drizzle_ops.cli import guarded
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.verify import accept, rollback_drafts, verify
 from drizzle_ops.context.config import Settings
+from drizzle_ops.context.request import Reading
 from drizzle_ops.errors import UserError
 
 
@@ -30,7 +32,7 @@ def _write_junit(path: str, xml: str) -> None:
         raise UserError(f"cannot write --junit {path}: {exc.strerror}; choose a writable path") from None
 
 
-def verify(
+def run_verify(
     settings: Settings,
     *,
     url: str | None,
@@ -44,28 +46,29 @@ def verify(
         accept_differences(settings, url=url, env=env, as_json=as_json)
         return
     with guarded(url, as_json):
-        outcome = commands.verify(settings, url, env, only=split_only(only), log=report.log)
+        ctx = open_context(settings, url=url, env=env, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN)
+        outcome = verify(ctx, only=split_only(only))
         if junit:
-            _write_junit(junit, report.junit_xml(outcome.results, "drizzle-ops verify"))
+            _write_junit(junit, render.junit_xml(outcome.results, "drizzle-ops verify"))
     results = outcome.results
     failed = [r for r in results if not r.ok]
     if as_json:
-        report.print_json(
+        render.print_json(
             {
                 "ok": not failed,
                 "database": outcome.database,
                 "head": outcome.head,
-                "checks": [report.check_dict(r) for r in results],
+                "checks": [render.check_dict(r) for r in results],
                 "accepted_differences": sum(len(r.accepted) for r in results),
-                "summary": report.check_counts(results),
+                "summary": render.check_counts(results),
             }
         )
     else:
         head = outcome.head or "nothing applied"
-        report.out.print(report.verify_table(results, f"{outcome.database} · head {head}"))
-        counts = report.check_counts(results)
+        render.out.print(render.verify_table(results, f"{outcome.database} · head {head}"))
+        counts = render.check_counts(results)
         skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
-        report.out.print(f"{counts['passed']} of {len(results)} check(s) passed{skipped}.", highlight=False)
+        render.out.print(f"{counts['passed']} of {len(results)} check(s) passed{skipped}.", highlight=False)
     if failed:
         where = "in the JSON document" if as_json else "in the table above"
         raise Exit(
@@ -81,11 +84,11 @@ def verify(
 def accept_differences(settings: Settings, *, url: str | None, env: str | None, as_json: bool) -> None:
     """Write today's failing conformance differences to the accepted file; exit 0 (the file is for review)."""
     with guarded(url, as_json):
-        outcome = commands.accept(settings, url, env, log=report.log)
+        outcome = accept(open_context(settings, url=url, env=env, as_json=as_json))
     conformance, change, shown = outcome.conformance, outcome.rewrite, outcome.file.shown
     warnings = [str(w) for w in conformance.warnings]
     if as_json:
-        report.print_json(
+        render.print_json(
             {
                 "ok": True,
                 "database": outcome.database,
@@ -99,7 +102,7 @@ def accept_differences(settings: Settings, *, url: str | None, env: str | None, 
             }
         )
         return
-    say = report.out.print
+    say = render.out.print
     if conformance.skipped:
         say(
             f"Schema conformance skipped ({conformance.skipped}): nothing to accept; {shown} left as it is.",
@@ -131,3 +134,34 @@ def accept_differences(settings: Settings, *, url: str | None, env: str | None, 
         say(f"warning: {warning}", highlight=False, markup=False)
     if change.added:
         say(f"Give each new line a reason (the TODO comment above it), then commit {shown}.", highlight=False)
+
+
+# -- verify --rollback-drafts -------------------------------------------------------------------------
+
+
+def check_drafts(settings: Settings, *, as_json: bool) -> None:
+    """`inv verify --rollback-drafts`: fail while a down file of a journal migration is still a draft."""
+    with guarded(as_json=as_json):
+        outcome = rollback_drafts(open_context(settings, as_json=as_json))
+    workspace, drafts = outcome.workspace, outcome.drafts
+    if as_json:
+        render.print_json(
+            {
+                "ok": not drafts,
+                "drafts": [{"tag": d.tag, "file": d.display} for d in drafts],
+                "migrations": len(workspace.migrations),
+            }
+        )
+    elif drafts:
+        for d in drafts:
+            render.out.print(f"draft  {d.display}", highlight=False)
+    else:
+        render.out.print(
+            f"No down file of the {len(workspace.migrations)} migration(s) is still a draft.", highlight=False
+        )
+    if drafts:
+        raise Exit(
+            f"error: {len(drafts)} down file(s) are unreviewed drafts ({', '.join(d.tag for d in drafts)}); "
+            "review each and delete its `-- drizzle-ops: DRAFT` line",
+            code=1,
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from drizzle_ops import commands, report
-from drizzle_ops.cli import guarded, terminal_prompt
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.rollback import rollback
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 
@@ -17,7 +18,7 @@ def parse_steps(steps: str | int | None) -> int | None:
         raise UserError(f"--steps {steps}: give a whole number of migrations, e.g. --steps 2") from None
 
 
-def rollback(
+def run_rollback(
     settings: Settings,
     *,
     url: str | None,
@@ -30,24 +31,14 @@ def rollback(
     yes: bool,
     verify: bool = False,
 ) -> None:
-    with guarded(url, as_json), report.ConsoleRollbackProgress() as progress:
-        outcome = commands.rollback(
-            settings,
-            url,
-            env,
-            steps=parse_steps(steps),
-            to=to,
-            all_=all_,
-            dry_run=dry_run,
-            yes=yes,
-            ask=terminal_prompt(),
-            progress=progress,
-            log=report.log,
-            verify=verify,
+    with guarded(url, as_json), render.ConsoleRollbackProgress() as progress:
+        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
+        outcome = rollback(
+            ctx, steps=parse_steps(steps), to=to, all_=all_, dry_run=dry_run, verify=verify, progress=progress
         )
     result = outcome.result
     if as_json:
-        report.print_json(
+        render.print_json(
             {
                 "ok": True,
                 "database": outcome.database,
@@ -65,31 +56,31 @@ def rollback(
                 ],
                 "would_roll_back": [d.tag for d in result.planned] if result.dry_run else [],
                 "lock_waited_seconds": round(result.lock_waited, 3),
-                "summary": report.summary(outcome.entries),
+                "summary": render.summary(outcome.entries),
             }
         )
         return
     if result.applied_before == 0:
-        report.out.print(f"Nothing to roll back on {outcome.database}: no migration is applied.", highlight=False)
+        render.out.print(f"Nothing to roll back on {outcome.database}: no migration is applied.", highlight=False)
         return
     if not result.planned:
-        report.out.print(f"Nothing to roll back on {outcome.database}: {to} is the newest applied migration.")
+        render.out.print(f"Nothing to roll back on {outcome.database}: {to} is the newest applied migration.")
         return
     if result.dry_run:
         for down in result.planned:
-            report.out.print(f"-- {down.tag} ({down.display})", style="bold", highlight=False)
-            report.out.print(down.text.rstrip(), highlight=False, markup=False)
-            report.out.print()
-        report.out.print(report.rollback_table(result))
-        report.out.print(
+            render.out.print(f"-- {down.tag} ({down.display})", style="bold", highlight=False)
+            render.out.print(down.text.rstrip(), highlight=False, markup=False)
+            render.out.print()
+        render.out.print(render.rollback_table(result))
+        render.out.print(
             f"Dry run: {len(result.planned)} migration(s) would be rolled back on {outcome.database}; "
             "nothing was changed.",
             highlight=False,
         )
         return
     if result.lock_waited > 0.5:
-        report.log(f"waited {result.lock_waited:.1f}s for the migration lock")
-    report.out.print(report.rollback_table(result))
+        render.log(f"waited {result.lock_waited:.1f}s for the migration lock")
+    render.out.print(render.rollback_table(result))
     seconds = sum(s.seconds for s in result.rolled_back)
     still = sum(1 for e in outcome.entries if e.row is not None)
     verified = [s.verification for s in result.rolled_back if s.verification]
@@ -99,7 +90,7 @@ def rollback(
         if verified
         else ""
     )
-    report.out.print(
+    render.out.print(
         f"Rolled back {len(result.rolled_back)} migration(s) on {outcome.database} in {seconds:.2f}s; "
         f"{still} still applied.{checked}",
         highlight=False,

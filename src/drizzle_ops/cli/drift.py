@@ -1,0 +1,112 @@
+"""`drift` and `status --schema`: files against rows and the live schema against the applied head's snapshot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from invoke.exceptions import Exit
+
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.drift import drift
+from drizzle_ops.context.config import Settings
+from drizzle_ops.context.request import Reading
+from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.plan import drifted as drifted_entries
+
+if TYPE_CHECKING:
+    from drizzle_ops.verify.compare import Difference
+
+
+def run_drift(
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    check: bool,
+    pending_fails: bool = True,
+    show_all: bool = False,
+) -> None:
+    """`status --schema` (``pending_fails``: pending migrations fail --check, as in status) or `inv drift`
+    (they don't: before a deploy they are expected, and only drift should block it).
+
+    Accepted differences (the reviewed file) and warnings are shown but never fail; a head
+    without a snapshot skips the schema comparison."""
+    from drizzle_ops.verify.conformance import report_lines, stale_note
+
+    with guarded(url, as_json):
+        outcome = drift(open_context(settings, url=url, env=env, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN))
+    entries, conformance = outcome.entries, outcome.conformance
+    drifted = drifted_entries(entries)
+    pending = [e for e in entries if e.state is State.PENDING] if pending_fails else []
+    workspace = outcome.workspace
+    if as_json:
+        warnings = [str(w) for w in conformance.warnings]
+        if conformance.stale:
+            warnings.append(stale_note(conformance.stale, outcome.accepted_file))
+        render.print_json(
+            {
+                "database": outcome.database,
+                "workspace": str(workspace.root),
+                "migrations_table": f"{workspace.migrations_schema}.{workspace.migrations_table}",
+                "migrations": [render.entry_dict(e) for e in entries],
+                "summary": render.summary(entries),
+                "schema": {
+                    "head": conformance.head,
+                    "ok": conformance.ok,
+                    "skipped": conformance.skipped,
+                    "differences": [_difference_dict(d) for d in conformance.differences],
+                    "accepted": [_difference_dict(d) for d in conformance.accepted],
+                    "warnings": warnings,
+                    "accepted_file": outcome.accepted_file,
+                },
+                "ok": not drifted and not pending and conformance.ok,
+            }
+        )
+    else:
+        title = f"{outcome.database} · {workspace.migrations_schema}.{workspace.migrations_table}"
+        render.out.print(render.status_table(entries, title, show_all=show_all))
+        render.out.print(render.counts_line(entries), highlight=False)
+        for e in drifted:
+            render.out.print(_drift_line(e), highlight=False, markup=False)
+        target = f"the snapshot of {conformance.head}" if conformance.head else "an empty schema (nothing applied)"
+        if conformance.skipped:
+            headline = f"Schema: skipped ({conformance.skipped})."
+        elif conformance.ok:
+            accepted = (
+                f" apart from {len(conformance.accepted)} accepted difference(s) in {outcome.accepted_file}"
+                if conformance.accepted
+                else ""
+            )
+            headline = f"Schema: matches {target} ({conformance.tables} table(s)){accepted}."
+        else:
+            headline = f"Schema: {len(conformance.differences)} difference(s) from {target}:"
+        render.out.print(headline, highlight=False, markup=False)
+        for line in report_lines(conformance, outcome.accepted_file):
+            render.out.print(f"  {line}", highlight=False, markup=False)
+    if check and (drifted or pending or not conformance.ok):
+        names = [e.tag or f"row {e.row.id if e.row else '?'}" for e in drifted]
+        names += [f"{d.kind} {d.name}" for d in conformance.differences]
+        shown = f" ({', '.join(names[:10])}{', …' if len(names) > 10 else ''})" if names else ""
+        tally = [f"{len(pending)} pending"] if pending_fails else []
+        tally += [f"{len(drifted)} drifted", f"{len(conformance.differences)} schema difference(s)"]
+        raise Exit(f"drift check failed: {', '.join(tally)}{shown}", code=1)
+
+
+def _difference_dict(difference: Difference) -> dict[str, str]:
+    return {"kind": difference.kind, "name": difference.name, "message": difference.message}
+
+
+def _drift_line(entry: Entry) -> str:
+    if entry.state is State.MODIFIED and entry.row:
+        return (
+            f"modified: {entry.tag} changed after it was applied (recorded {entry.row.hash[:12]}, "
+            f"file {(entry.file_hash or '')[:12]}); restore it, or `inv repair --tag {entry.tag} --yes`"
+        )
+    if entry.state is State.OUT_OF_ORDER:
+        return (
+            f"out-of-order: {entry.tag} is not applied but older than the newest applied migration "
+            "(drizzle-kit would skip it); `inv migrate --allow-out-of-order` applies it"
+        )
+    return f"missing-file: row {entry.row.id if entry.row else '?'} has no file in this workspace"

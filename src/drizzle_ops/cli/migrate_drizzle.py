@@ -1,0 +1,65 @@
+"""`migrate --runner drizzle`: run the workspace's own drizzle-kit migrate under our lock, and report it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from invoke.exceptions import Exit
+
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, lock_wait_line, open_context
+from drizzle_ops.commands.migrate_drizzle import migrate_with_drizzle
+from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
+
+
+def run_migrate_drizzle(
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    allow_modified: bool,
+    yes: bool,
+    unsupported: Sequence[str] = (),
+) -> None:
+    with guarded(url, as_json):
+        if unsupported:
+            raise UserError(
+                f"{', '.join(unsupported)} cannot be combined with --runner drizzle (drizzle-kit migrate applies "
+                "everything pending); leave them out, or use the default runner"
+            )
+        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
+        outcome = migrate_with_drizzle(ctx, allow_modified=allow_modified, on_wait=lock_wait_line)
+    if as_json:
+        render.print_json(
+            {
+                "ok": outcome.ok,
+                "runner": "drizzle",
+                "database": outcome.database,
+                "exit_code": outcome.returncode,
+                "applied": outcome.applied,
+                "lock_waited_seconds": round(outcome.lock_waited, 3),
+                "output_tail": None if outcome.ok else _tail(outcome.output),
+                "summary": render.summary(outcome.entries),
+            }
+        )
+    else:
+        if not outcome.ok:
+            render.err.print(_tail(outcome.output) or "(drizzle-kit printed nothing)", highlight=False, markup=False)
+        title = f"{outcome.database} · after drizzle-kit migrate"
+        render.out.print(render.status_table(outcome.entries, title))
+        if outcome.ok:
+            done = f"applied {len(outcome.applied)}: {', '.join(outcome.applied)}" if outcome.applied else "nothing"
+            render.out.print(f"drizzle-kit migrate under the drizzle-ops lock: {done}.", highlight=False)
+    if not outcome.ok:
+        raise Exit(
+            f"error: `{' '.join(outcome.command)}` failed with exit code {outcome.returncode}"
+            f" after applying {len(outcome.applied)} migration(s); drizzle-kit prints nothing on an SQL error, "
+            "so see the status above for what was applied, then run `inv migrate` for the failing statement",
+            code=1,
+        )
+
+
+def _tail(output: str, lines: int = 20) -> str:
+    return "\n".join(output.rstrip().splitlines()[-lines:])

@@ -1,0 +1,55 @@
+"""`status`: one row per migration (shortened past 20), the counts, and `--check`'s exit code."""
+
+from __future__ import annotations
+
+from invoke.exceptions import Exit
+
+from drizzle_ops.cli import render
+from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.commands.status import status
+from drizzle_ops.context.config import Settings
+from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.plan import drifted as drifted_entries
+
+
+def run_status(
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    check: bool,
+    schema: bool = False,
+    show_all: bool = False,
+) -> None:
+    if schema:  # --schema: also compare the live schema with the snapshot of the applied head
+        from drizzle_ops.cli.drift import run_drift
+
+        run_drift(settings, url=url, env=env, as_json=as_json, check=check, show_all=show_all)
+        return
+    with guarded(url, as_json):
+        outcome = status(open_context(settings, url=url, env=env, as_json=as_json))
+    workspace, database, entries = outcome.workspace, outcome.database, outcome.entries
+    drifted = drifted_entries(entries)
+    pending = [e for e in entries if e.state is State.PENDING]
+    if as_json:
+        render.print_json(
+            {
+                "database": database,
+                "workspace": str(workspace.root),
+                "migrations_table": f"{workspace.migrations_schema}.{workspace.migrations_table}",
+                "migrations": [render.entry_dict(e) for e in entries],
+                "summary": render.summary(entries),
+                "ok": not drifted and not pending,
+            }
+        )
+    else:
+        title = f"{database} · {workspace.migrations_schema}.{workspace.migrations_table}"
+        render.out.print(render.status_table(entries, title, show_all=show_all))
+        render.out.print(render.counts_line(entries), highlight=False)
+    if check and (drifted or pending):
+        raise Exit(
+            f"status check failed: {len(pending)} pending, {len(drifted)} drifted "
+            f"({', '.join(sorted({e.state.value for e in drifted})) or 'no drift'})",
+            code=1,
+        )

@@ -1,0 +1,432 @@
+"""The tasks, their flags and help: shared by `inv` in this repository (tasks.py) and the `drizzle-ops` program.
+
+Each task only names its flags and hands them to its module in drizzle_ops.cli, which loads
+only what that task runs (`inv migrate` does not pay for the SQL parser or the schema comparison).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
+
+from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, settings_from
+from drizzle_ops.context.config import Settings
+
+COMMON_HELP = {
+    "workspace": "Drizzle package folder (holds drizzle.config.ts); default from invoke.yaml",
+    "url": "database URL; default: --env's variable, then $DATABASE_URL, then the embedded default server",
+    "env": "environment declared in invoke.yaml (e.g. staging); its URL comes from the variable it names",
+    "json": "print one JSON document on stdout (progress and logs stay on stderr)",
+    "strict": "exit 1 on any warning about the history (a lost snapshot, a broken snapshot chain, a shared `when`)",
+}
+ACCEPTED_HELP = (
+    "file of reviewed, accepted schema differences that do not fail "
+    "(default checks/accepted-differences.txt, from invoke.yaml)"
+)
+
+
+def _settings(
+    c: Context,
+    workspace: str | None = None,
+    strict: bool = False,
+    **flags: Any,
+) -> Settings:
+    # an unset flag must not override `strict: true` in invoke.yaml
+    return settings_from(c.config, workspace=workspace, strict=strict or None, **flags)
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "to": "stop after this migration tag",
+        "dry_run": "print the SQL that would run; change nothing",
+        "allow_out_of_order": "also apply unapplied migrations older than the newest applied one",
+        "allow_modified": "run even though an applied migration's file has changed",
+        "lock_wait": "seconds to wait for another migrate to release the lock (default 60)",
+        "yes": "confirm work on a protected environment (a terminal also asks for its name)",
+        "verify": "after each migration, compare the schema with its snapshot; on a difference revert it and stop",
+        "rollback_dir": "folder of <tag>.down.sql files that --verify reverts with (default sql/rollback)",
+        "runner": "drizzle-ops (default) or drizzle: run the workspace's own db:migrate (drizzle-kit) under our lock",
+    }
+)
+def migrate(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    to: str | None = None,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+    lock_wait: str | None = None,
+    yes: bool = False,
+    verify: bool = False,
+    rollback_dir: str | None = None,
+    runner: str | None = None,
+    strict: bool = False,
+) -> None:
+    """Apply pending migrations: one transaction each, under an advisory lock."""
+    from drizzle_ops.cli.migrate import run_migrate
+
+    run_migrate(
+        _settings(c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir),
+        url=url,
+        env=env,
+        as_json=json,
+        to=to,
+        dry_run=dry_run,
+        allow_out_of_order=allow_out_of_order,
+        allow_modified=allow_modified,
+        yes=yes,
+        verify=verify,
+        runner=runner,
+    )
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "all": "list every migration (past 20, only those needing attention and the newest 5 applied are shown)",
+        "check": "exit 1 if anything is pending, modified, out of order, missing its file (or, with --schema, drifted)",
+        "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
+        "accepted": "with --schema: " + ACCEPTED_HELP,
+    }
+)
+def status(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    check: bool = False,
+    schema: bool = False,
+    strict: bool = False,
+    accepted: str | None = None,
+    all: bool = False,
+) -> None:
+    """Show each migration's state: applied, pending, modified, out-of-order, missing-file, not-in-journal."""
+    from drizzle_ops.cli.status import run_status
+
+    run_status(
+        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        check=check,
+        schema=schema,
+        show_all=all,
+    )
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "check": "exit 1 on any drift (files against rows, or the schema against its snapshot); pending is no drift",
+        "accepted": ACCEPTED_HELP,
+    }
+)
+def drift(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    check: bool = False,
+    strict: bool = False,
+    accepted: str | None = None,
+) -> None:
+    """Show drift: edited, skipped or missing migrations, and schema differences from the applied snapshot."""
+    from drizzle_ops.cli.drift import run_drift
+
+    run_drift(
+        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        check=check,
+        pending_fails=False,
+    )
+
+
+@task(
+    help={
+        "name": "the migration's name (its tag becomes NNNN_name); passed to drizzle-kit generate --name",
+        "custom": "an empty migration for hand-written SQL (drizzle-kit generate --custom)",
+        "workspace": COMMON_HELP["workspace"],
+        "json": COMMON_HELP["json"],
+        "rollback_dir": "folder the down draft <tag>.down.sql is written to (default sql/rollback)",
+    }
+)
+def generate(
+    c: Context,
+    name: str | None = None,
+    custom: bool = False,
+    workspace: str | None = None,
+    json: bool = False,
+    rollback_dir: str | None = None,
+) -> None:
+    """Run the workspace's drizzle-kit generate, check and lint its output, and draft the down migration."""
+    from drizzle_ops.cli.generate import run_generate
+
+    run_generate(_settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json)
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "tag": "the applied migration whose edited file should be recorded as it is now",
+        "yes": "do it; without --yes repair only shows the change (and a protected environment needs it anyway)",
+        "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+    }
+)
+def repair(
+    c: Context,
+    tag: str | None = None,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    yes: bool = False,
+    lock_wait: str | None = None,
+    strict: bool = False,
+) -> None:
+    """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
+    from drizzle_ops.cli.repair import run_repair
+
+    run_repair(
+        _settings(c, workspace, strict=strict, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes
+    )
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "steps": "how many applied migrations to undo, newest first (default 1)",
+        "to": "undo every migration applied after this tag; the tag itself stays applied",
+        "all": "undo every applied migration",
+        "dry_run": "print the down SQL that would run; change nothing",
+        "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
+        "verify": "after each down file, compare the schema with the snapshot of the migration that is now head, "
+        "before that step commits; on a difference undo that step and stop",
+        "accepted": "with --verify: " + ACCEPTED_HELP,
+        "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
+        "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+    }
+)
+def rollback(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    steps: str | None = None,
+    to: str | None = None,
+    all: bool = False,
+    dry_run: bool = False,
+    yes: bool = False,
+    rollback_dir: str | None = None,
+    lock_wait: str | None = None,
+    strict: bool = False,
+    verify: bool = False,
+    accepted: str | None = None,
+) -> None:
+    """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
+    from drizzle_ops.cli.rollback import run_rollback
+
+    run_rollback(
+        _settings(
+            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted
+        ),
+        url=url,
+        env=env,
+        as_json=json,
+        steps=steps,
+        to=to,
+        all_=all,
+        dry_run=dry_run,
+        yes=yes,
+        verify=verify,
+    )
+
+
+@task(
+    iterable=["only"],
+    help={
+        **COMMON_HELP,
+        "junit": "also write the results as JUnit XML to this file (for CI)",
+        "only": "run only this check id (repeatable, or comma-separated); snapshot-conformance is the built-in one",
+        "checks_dir": "folder of check modules (default checks, from invoke.yaml)",
+        "rollback_drafts": "instead, check offline that no down file of a journal migration is still an "
+        "unreviewed draft from inv generate",
+        "rollback_dir": "folder of <tag>.down.sql files that --rollback-drafts reads (default sql/rollback)",
+        "accepted": ACCEPTED_HELP,
+        "accept": "instead, write today's schema differences to the --accepted file (kept: its comments and the "
+        "lines still seen; removed: lines no longer seen); review it, give each line a reason, commit it",
+    },
+)
+def verify(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    junit: str | None = None,
+    only: list[str] | None = None,
+    checks_dir: str | None = None,
+    rollback_drafts: bool = False,
+    rollback_dir: str | None = None,
+    strict: bool = False,
+    accepted: str | None = None,
+    accept: bool = False,
+) -> None:
+    """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
+    from drizzle_ops.cli.verify import check_drafts, run_verify
+
+    if rollback_drafts:
+        check_drafts(_settings(c, workspace, strict=strict, rollback_dir=rollback_dir), as_json=json)
+        return
+    run_verify(
+        _settings(c, workspace, strict=strict, checks_dir=checks_dir, accepted_differences=accepted),
+        url=url,
+        env=env,
+        as_json=json,
+        junit=junit,
+        only=only,
+        accept=accept,
+    )
+
+
+@task(
+    help={
+        "provider": "auto (docker if an engine answers, else local), docker or local",
+        "pg": "PostgreSQL major version, e.g. 16",
+        "json": COMMON_HELP["json"],
+    }
+)
+def up(
+    c: Context,
+    provider: str | None = None,
+    pg: str | None = None,
+    json: bool = False,
+) -> None:
+    """Start the disposable default PostgreSQL server (reused by later tasks)."""
+    from drizzle_ops.cli.db import db_up
+
+    db_up(_settings(c), provider=provider, pg_major=pg, as_json=json)
+
+
+@task(
+    help={
+        "all": "also remove every container drizzle-ops labelled (leftovers of killed runs)",
+        "json": COMMON_HELP["json"],
+    }
+)
+def down(
+    c: Context,
+    all: bool = False,
+    json: bool = False,
+) -> None:
+    """Stop the disposable default server and delete its data."""
+    from drizzle_ops.cli.db import db_down
+
+    db_down(_settings(c), all_=all, as_json=json)
+
+
+@task(help={"reveal": 'include the password (for scripts: psql "$(inv db.url --reveal)")', "json": COMMON_HELP["json"]})
+def url(
+    c: Context,
+    reveal: bool = False,
+    json: bool = False,
+) -> None:
+    """Print the URL of the disposable default server."""
+    from drizzle_ops.cli.db import db_url
+
+    db_url(_settings(c), reveal=reveal, as_json=json)
+
+
+@task(
+    iterable=["file"],
+    help={
+        "file": "a migration .sql file or a folder of them (repeatable; or list files after `--`); "
+        "default: every migration of the workspace",
+        "workspace": COMMON_HELP["workspace"],
+        "json": COMMON_HELP["json"],
+        "strict": COMMON_HELP["strict"],
+        "fail_on": "exit 1 on findings at this level or above: error (default), warning or never",
+        "exclude": "comma-separated rule ids not to check",
+        "rules": "list the rules with their docs, then exit",
+        "pending": "lint only the migrations the database (--url/--env) has not applied yet",
+        "url": COMMON_HELP["url"] + " (only with --pending)",
+        "env": COMMON_HELP["env"] + " (only with --pending)",
+    },
+)
+def lint(
+    c: Context,
+    file: list[str] | None = None,
+    workspace: str | None = None,
+    json: bool = False,
+    fail_on: str = "error",
+    exclude: str | None = None,
+    rules: bool = False,
+    pending: bool = False,
+    url: str | None = None,
+    env: str | None = None,
+    strict: bool = False,
+) -> None:
+    """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
+    from drizzle_ops.cli.lint import run_lint
+
+    paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
+    run_lint(
+        _settings(c, workspace, strict=strict),
+        paths=paths,
+        as_json=json,
+        fail_on=fail_on,
+        exclude=exclude,
+        list_rules=rules,
+        pending=pending,
+        url=url,
+        env=env,
+    )
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "large_rows": "a table with at least this many rows is large: blocking builds on it are flagged (100000)",
+    }
+)
+def plan(
+    c: Context,
+    workspace: str | None = None,
+    url: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    large_rows: str | None = None,
+    strict: bool = False,
+) -> None:
+    """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
+    from drizzle_ops.cli.plan import run_plan
+
+    run_plan(
+        _settings(c, workspace, strict=strict),
+        url=url,
+        env=env,
+        as_json=json,
+        large_rows=int(large_rows) if large_rows is not None else None,
+    )
+
+
+def namespace(project_root: Path | None = None) -> Collection:
+    """Every task; paths in invoke.yaml are relative to ``project_root`` (default: the current folder)."""
+    db = Collection("db", up, down, url)
+    tasks = Collection(migrate, status, drift, generate, repair, plan, rollback, verify, lint, db)
+    if project_root is not None:
+        tasks.configure({"drizzle_ops": {PROJECT_ROOT_KEY: str(project_root)}})
+    return tasks

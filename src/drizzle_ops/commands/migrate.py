@@ -1,0 +1,69 @@
+"""`migrate`: apply pending migrations, one transaction each, under the advisory lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drizzle_ops.commands.accepted import accepted_file
+from drizzle_ops.context.connect import connect
+from drizzle_ops.context.request import Context
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.plan import Entry
+from drizzle_ops.engine.runner import MigrateResult, Progress
+from drizzle_ops.engine.workspace import Workspace
+
+
+@dataclass
+class MigrateOutcome:
+    workspace: Workspace
+    database: str
+    result: MigrateResult
+    entries: list[Entry]
+
+
+def migrate(
+    ctx: Context,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+    verify: bool = False,
+    progress: Progress | None = None,
+) -> MigrateOutcome:
+    workspace, settings, policy = ctx.workspace, ctx.settings, ctx.target.policy
+    if to is not None:
+        workspace.by_tag(to)  # an unknown tag is bad input: say so before connecting
+    if not dry_run:
+        ctx.confirm("migrate")
+    with connect(ctx) as c:
+        after_each = None
+        if verify:
+            # every migration this run may apply must be revertible: refuse before touching anything
+            planned = runner.migrate(
+                c.conn,
+                workspace,
+                to=to,
+                dry_run=True,
+                allow_out_of_order=allow_out_of_order,
+                allow_modified=allow_modified,
+            ).planned
+            from drizzle_ops.engine.rollback import load_down_files
+            from drizzle_ops.verify.deploy import verify_each
+
+            downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
+            accepted = accepted_file(settings).entries
+            after_each = verify_each(workspace, downs, policy=policy, log=ctx.log, accepted=accepted)
+        result = runner.migrate(
+            c.conn,
+            workspace,
+            to=to,
+            dry_run=dry_run,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+            lock_wait=settings.lock_wait,
+            policy=policy,
+            progress=progress,
+            after_each=after_each,
+        )
+        return MigrateOutcome(workspace, c.database, result, runner.status(c.conn, workspace))

@@ -1,0 +1,43 @@
+"""Open the context's target: connect, starting the embedded default server when that is the target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import psycopg
+
+from drizzle_ops.context.request import Context
+from drizzle_ops.context.target import Target
+from drizzle_ops.disposable.base import Server
+from drizzle_ops.disposable.default import DefaultServer
+from drizzle_ops.engine import pg
+
+
+@dataclass
+class Connected:
+    conn: psycopg.Connection
+    target: Target  # with the URL of the embedded server filled in, when that was the target
+    database: str  # user@host:port/db, from the live connection
+    started_server: Server | None = None
+
+
+@contextmanager
+def connect(ctx: Context) -> Iterator[Connected]:
+    target, settings = ctx.target, ctx.settings
+    started: Server | None = None
+    if target.url is None:
+        default = DefaultServer(settings.state_dir)
+        server = default.running()
+        if server is None:
+            ctx.say("starting a disposable PostgreSQL server (the embedded default) …")
+            server, _ = default.ensure(provider=settings.provider, major=settings.pg_major)
+            started = server
+        target = replace(target, url=server.url, source=f"the embedded default server ({server.provider})")
+    assert target.url is not None
+    conn = pg.connect(target.url, source=target.source, connect_timeout=settings.connect_timeout)
+    try:
+        yield Connected(conn, target, pg.describe(conn), started)
+    finally:
+        conn.close()
