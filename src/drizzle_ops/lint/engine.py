@@ -9,10 +9,11 @@ regular expressions.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pglast import ast, parser
+from pglast.enums import TransactionStmtKind
 
 from drizzle_ops.engine.sqlast import TableKey, closes_transaction, opens_transaction, table_key
 from drizzle_ops.engine.transactionality import MARKER, has_marker, needs_no_transaction
@@ -20,6 +21,8 @@ from drizzle_ops.errors import UserError
 from drizzle_ops.lint.finding import Finding, Severity
 from drizzle_ops.lint.rule import Context, Rule, Statement
 from drizzle_ops.lint.rules import ALL_RULES
+from drizzle_ops.lint.version import DEFAULT_PG_VERSION, check_pg_version
+from drizzle_ops.lint.volatility import Volatility, VolatilityLookup, as_lookup
 
 # First line of a migration that the runner must not wrap in a transaction.
 NO_TRANSACTION_MARKER = MARKER
@@ -125,25 +128,94 @@ def lint_sql(
     path: str | None = None,
     migration_is_transactional: bool = True,
     rules: Sequence[Rule] = ALL_RULES,
+    pg_version: int = DEFAULT_PG_VERSION,
+    volatility: VolatilityLookup | None = None,
 ) -> list[Finding]:
-    """Findings for one migration file, ordered by line. Raises UserError if it does not parse."""
-    return _lint(text, path, migration_is_transactional, rules, ())[0]
+    """Findings for one migration file, ordered by line. Raises UserError if it does not parse.
+
+    ``pg_version`` is the PostgreSQL major to judge for (14, the oldest supported, when not
+    told); ``volatility`` answers how volatile a function is (a mapping or a callable, see
+    lint.volatility; ``catalogue_volatility(conn)`` asks a database) and overrides the offline list.
+    """
+    options = _Options(check_pg_version(pg_version), as_lookup(volatility) if volatility is not None else None)
+    return _lint(text, path, migration_is_transactional, rules, (), options)[0]
 
 
-def lint_migrations(sources: Sequence[tuple[str, str]], *, rules: Sequence[Rule] = ALL_RULES) -> list[Finding]:
-    """Findings for (path, text) migrations that run in this order; each may rely on the ones before."""
+def lint_migrations(
+    sources: Sequence[tuple[str, str]],
+    *,
+    rules: Sequence[Rule] = ALL_RULES,
+    pg_version: int = DEFAULT_PG_VERSION,
+    volatility: VolatilityLookup | None = None,
+) -> list[Finding]:
+    """Findings for (path, text) migrations that run in this order; each may rely on the ones before.
+
+    ``pg_version`` and ``volatility`` as for ``lint_sql``.
+    """
+    options = _Options(check_pg_version(pg_version), as_lookup(volatility) if volatility is not None else None)
     findings: list[Finding] = []
     history: list[Statement] = []
     for path, text in sources:
-        found, statements = _lint(text, path, True, rules, tuple(history))
+        found, applied = _lint(text, path, True, rules, tuple(history), options)
         findings += found
-        history += statements
+        history += applied
     return findings
 
 
+@dataclass(frozen=True)
+class _Options:
+    pg_version: int
+    volatility: Callable[[str], Volatility | None] | None
+
+
+@dataclass(frozen=True)
+class _Transactions:
+    """Which transaction each statement of a file runs in, as drizzle-ops applies the file."""
+
+    inside: list[bool]  # the statement runs inside a transaction
+    explicit: list[bool]  # ... one that the file opened with BEGIN
+    number: list[int | None]  # the transaction's number, None for a statement that runs on its own
+    rolled_back: frozenset[int]
+
+
+def _transactions(nodes: Sequence[ast.Node], transactional: bool) -> _Transactions:
+    """Follow BEGIN, COMMIT and ROLLBACK through a file.
+
+    A file the runner wraps starts inside transaction 0. BEGIN inside a transaction
+    changes nothing (Postgres only warns); COMMIT or ROLLBACK ends it, and until the
+    next BEGIN each statement commits on its own (the runner's connection is in
+    autocommit). COMMIT AND CHAIN starts the next transaction at once.
+    """
+    inside, explicit, number = [], [], []
+    rolled_back: set[int] = set()
+    current: int | None = 0 if transactional else None
+    opened, count = False, 1 if transactional else 0
+    for node in nodes:
+        if opens_transaction(node):
+            if current is None:
+                current, count = count, count + 1
+            opened = True
+        inside.append(current is not None)
+        explicit.append(current is not None and opened)
+        number.append(current)
+        if closes_transaction(node) and current is not None:
+            if isinstance(node, ast.TransactionStmt) and node.kind is TransactionStmtKind.TRANS_STMT_ROLLBACK:
+                rolled_back.add(current)
+            current, opened = None, False
+            if isinstance(node, ast.TransactionStmt) and node.chain:
+                current, count, opened = count, count + 1, True
+    return _Transactions(inside, explicit, number, frozenset(rolled_back))
+
+
 def _lint(
-    text: str, path: str | None, migration_is_transactional: bool, rules: Sequence[Rule], history: Sequence[Statement]
+    text: str,
+    path: str | None,
+    migration_is_transactional: bool,
+    rules: Sequence[Rule],
+    history: Sequence[Statement],
+    options: _Options,
 ) -> tuple[list[Finding], list[Statement]]:
+    """This file's findings, and its statements that take effect (not rolled back) for the next file."""
     lines = _Lines(text)
     spans, comments = _parse(text, path, lines)
     marked = not migration_is_transactional or has_marker(text)
@@ -181,16 +253,23 @@ def _lint(
         Statement(n + 1, node, text[start:end], lines(start), frozenset(ignores[n]))
         for n, (start, end, node) in enumerate(spans)
     ]
-    in_transaction, explicit = transactional, False
+    tx = _transactions([statement.node for statement in statements], transactional)
     created: set[TableKey] = set()
     for index, statement in enumerate(statements):
         node = statement.node
-        if opens_transaction(node):
-            in_transaction, explicit = True, True
-        elif closes_transaction(node):
-            in_transaction, explicit = False, False
         context = Context(
-            statements, index, transactional, marked, in_transaction, explicit, frozenset(created), history
+            statements,
+            index,
+            transactional,
+            marked,
+            tx.inside[index],
+            tx.explicit[index],
+            frozenset(created),
+            history,
+            transactions=tx.number,
+            rolled_back=tx.rolled_back,
+            pg_version=options.pg_version,
+            volatility=options.volatility,
         )
         for rule in rules:
             if rule.id in statement.ignores:
@@ -212,4 +291,5 @@ def _lint(
         elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None and node.into.rel is not None:
             created.add(table_key(node.into.rel))
     findings.sort(key=lambda f: f.line)
-    return findings, statements
+    applied = [s for s, n in zip(statements, tx.number, strict=True) if n is None or n not in tx.rolled_back]
+    return findings, applied

@@ -14,6 +14,8 @@ from pglast import ast
 
 from drizzle_ops.engine.sqlast import TableKey, alter_table_commands, table_key
 from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.version import DEFAULT_PG_VERSION, assumed
+from drizzle_ops.lint.volatility import Volatility, offline_volatility
 
 # squawk flags these statements on a table created in the same transaction; we do not.
 NEW_TABLE_EXEMPTION = (
@@ -43,14 +45,69 @@ class Context:
     explicit_transaction: bool  # ... one the file opened itself with BEGIN
     new_tables: frozenset[TableKey]  # tables created earlier in this file
     history: Sequence[Statement] = ()  # statements of the migrations linted before this one, in order
+    # per statement of the file, the transaction it runs in (numbered in file order), or None: on its own
+    transactions: Sequence[int | None] = ()
+    rolled_back: frozenset[int] = frozenset()  # transactions of the file that end with ROLLBACK
+    pg_version: int = DEFAULT_PG_VERSION  # the PostgreSQL major the verdicts are for
+    volatility: Callable[[str], Volatility | None] | None = None  # the catalogue's answer, when connected
 
     @property
     def earlier(self) -> Sequence[Statement]:
+        """Every earlier statement of this file, whatever transaction it ran in."""
         return self.statements[: self.index]
 
     @property
     def later(self) -> Sequence[Statement]:
         return self.statements[self.index + 1 :]
+
+    def _transaction(self, index: int) -> int | None:
+        return self.transactions[index] if index < len(self.transactions) else None
+
+    @property
+    def earlier_in_transaction(self) -> Sequence[Statement]:
+        """The earlier statements of the transaction the current statement runs in; () when it runs on its own.
+
+        The one answer to "did this transaction already …?": a COMMIT or ROLLBACK ends
+        the transaction (and releases its locks), BEGIN starts one; a migration without
+        BEGIN is one transaction as drizzle-ops applies it, unless it runs statement by
+        statement (`-- drizzle-ops: no-transaction`, or CONCURRENTLY in it).
+        """
+        current = self._transaction(self.index)
+        if current is None or not self.in_transaction:
+            return ()
+        return [s for i, s in enumerate(self.earlier) if self._transaction(i) == current]
+
+    @property
+    def later_in_transaction(self) -> Sequence[Statement]:
+        """The later statements of the current transaction, up to its COMMIT or ROLLBACK."""
+        current = self._transaction(self.index)
+        if current is None or not self.in_transaction:
+            return ()
+        start = self.index + 1
+        return [s for i, s in enumerate(self.later, start) if self._transaction(i) == current]
+
+    @property
+    def applied_before(self) -> Sequence[Statement]:
+        """What the database has seen before this statement: earlier migrations, then the earlier
+        statements of this file, without those of transactions that were rolled back."""
+        current = self._transaction(self.index)
+        kept = [
+            s
+            for i, s in enumerate(self.earlier)
+            if (tx := self._transaction(i)) is None or tx == current or tx not in self.rolled_back
+        ]
+        return [*self.history, *kept]
+
+    @property
+    def assumed_version(self) -> str:
+        """ "judged for PostgreSQL 14": the end of every finding whose verdict depends on the version."""
+        return assumed(self.pg_version)
+
+    def function_volatility(self, name: str) -> tuple[Volatility | None, str]:
+        """How volatile a function is and how we know: the catalogue where connected, else the offline list."""
+        if self.volatility is not None and (found := self.volatility(name)) is not None:
+            return found, "read from the database's catalogue (pg_proc.provolatile)"
+        return offline_volatility(name), "judged offline from drizzle-ops' list of common volatile functions"
 
     def is_new_table(self, relation: ast.RangeVar | None) -> bool:
         """True for a table created earlier in this migration: empty, and unseen by other sessions."""

@@ -37,3 +37,24 @@ def test_no_transaction_migration_can_use_the_value() -> None:
 def test_create_type_and_rename_value_are_fine() -> None:
     assert not flagged(RULE, "CREATE TYPE \"public\".\"wishlist_store\" AS ENUM('LEGO', 'Other');")
     assert not flagged(RULE, "ALTER TYPE \"s\" RENAME VALUE 'a' TO 'b';")
+
+
+def test_use_in_a_later_transaction_of_the_same_file_is_only_a_warning() -> None:
+    sql = 'BEGIN;\nALTER TYPE "s" ADD VALUE \'x\';\nCOMMIT;\nBEGIN;\nUPDATE "t" SET "st" = \'x\';\nCOMMIT;'
+    (finding,) = check(RULE, sql)
+    assert finding.severity.value == "warning"
+
+
+def test_use_after_a_rollback_is_no_use_in_the_same_transaction() -> None:
+    sql = 'BEGIN;\nALTER TYPE "s" ADD VALUE \'x\';\nROLLBACK;\nUPDATE "t" SET "st" = \'x\';'
+    (finding,) = check(RULE, sql)
+    assert finding.severity.value == "warning"
+
+
+def test_use_in_the_same_explicit_transaction_is_an_error() -> None:
+    sql = (
+        "-- drizzle-ops: no-transaction\nBEGIN;\nALTER TYPE \"s\" ADD VALUE 'x';\n"
+        "INSERT INTO \"t\" VALUES ('x');\nCOMMIT;"
+    )
+    (finding,) = check(RULE, sql)
+    assert finding.severity.value == "error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drizzle_ops.lint.rule import Rule
 from drizzle_ops.lint.rules import (
     adding_enum_value,
+    adding_field_with_default,
     adding_foreign_key_constraint,
     adding_not_nullable_field,
     adding_required_field,
@@ -29,6 +30,7 @@ ALL_RULES: tuple[Rule, ...] = (
     adding_foreign_key_constraint.RULE,
     adding_not_nullable_field.RULE,
     adding_required_field.RULE,
+    adding_field_with_default.RULE,
     changing_column_type.RULE,
     renaming_column.RULE,
     renaming_table.RULE,

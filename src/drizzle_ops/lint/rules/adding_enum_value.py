@@ -10,20 +10,16 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from drizzle_ops.engine.sqlast import closes_transaction, dotted, string_constants
+from drizzle_ops.engine.sqlast import dotted, string_constants
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
+# Before PostgreSQL 12, ALTER TYPE … ADD VALUE "cannot run inside a transaction block".
+_ADD_VALUE_IN_TRANSACTION = 12
+
 
 def _used_later_in_transaction(value: str, context: Context) -> bool:
-    if not context.in_transaction:
-        return False
-    for later in context.later:
-        if closes_transaction(later.node):
-            return False
-        if value in set(string_constants(later.node)):
-            return True
-    return False
+    return any(value in set(string_constants(later.node)) for later in context.later_in_transaction)
 
 
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
@@ -31,6 +27,15 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
     if not isinstance(node, ast.AlterEnumStmt) or node.newVal is None or node.oldVal is not None:
         return  # oldVal is set for RENAME VALUE
     value, enum = node.newVal, dotted(node.typeName)
+    if context.in_transaction and context.pg_version < _ADD_VALUE_IN_TRANSACTION:
+        yield Violation(
+            f"ADD VALUE '{value}' to {enum} runs inside a transaction: before PostgreSQL 12 Postgres rejects "
+            f"that (ALTER TYPE … ADD cannot run inside a transaction block) and the migration fails; "
+            f"{context.assumed_version}",
+            severity=Severity.ERROR,
+            help="Put the ADD VALUE in a migration of its own that starts with `-- drizzle-ops: no-transaction`.",
+        )
+        return
     if _used_later_in_transaction(value, context):
         yield Violation(
             f"'{value}' is added to {enum} and used later in the same transaction: Postgres rejects "
@@ -39,7 +44,12 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
             help="Move the ADD VALUE to a migration of its own, applied before the one that uses the value.",
         )
         return
-    unusable = ", and the value is unusable until this migration commits" if context.in_transaction else ""
+    unusable = ""
+    if context.in_transaction:
+        unusable = (
+            ", and the value is unusable until its transaction commits (allowed in a transaction since "
+            f"PostgreSQL 12; {context.assumed_version})"
+        )
     yield Violation(f"ADD VALUE '{value}' to {enum} cannot be rolled back{unusable}")
 
 
@@ -49,8 +59,9 @@ RULE = Rule(
     summary="ALTER TYPE … ADD VALUE is one-way; keep it apart from code that uses the value.",
     problem=(
         "Postgres has no DROP VALUE: a rollback of the migration cannot remove the value without "
-        "recreating the type and every column that uses it. On every supported major the new value "
-        "cannot be used in the transaction that added it (unsafe use of new value); drizzle-kit's own "
+        "recreating the type and every column that uses it. Since PostgreSQL 12 it may run inside a "
+        "transaction block (before 12 that fails), but the new value cannot be used in the transaction "
+        "that added it (unsafe use of new value); drizzle-kit's own "
         "migrate runs all pending migrations in one transaction, so a later migration that uses the "
         "value fails there too. Old application code may also not expect the value."
     ),

@@ -26,10 +26,11 @@ def _not_null_column(constraint: ast.Constraint) -> str | None:
 def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
     """Columns that earlier statements, here or in earlier migrations, proved NOT NULL with a
     valid CHECK constraint. Since Postgres 12, SET NOT NULL then skips its scan.
+    Statements of a transaction that was rolled back do not count.
     """
     pending: dict[tuple[TableKey, str], str] = {}  # (table, constraint) -> column, added NOT VALID
     proven: set[tuple[TableKey, str]] = set()
-    for earlier in (*context.history, *context.earlier):
+    for earlier in context.applied_before:
         relation = getattr(earlier.node, "relation", None)
         if relation is None:
             continue
@@ -47,6 +48,10 @@ def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
     return proven
 
 
+# Since PostgreSQL 12, SET NOT NULL skips its scan when a valid CHECK (col IS NOT NULL) proves it.
+_CHECK_SKIPS_SCAN = 12
+
+
 def check(statement: Statement, context: Context) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
@@ -55,12 +60,25 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
     for cmd in commands:
         if cmd.subtype is not AlterTableType.AT_SetNotNull:
             continue
-        if (table_key(relation), cmd.name) in _proven_not_null(context):
+        proven = (table_key(relation), cmd.name) in _proven_not_null(context)
+        if proven and context.pg_version >= _CHECK_SKIPS_SCAN:
             continue
+        why = (
+            f"; the validated CHECK ({cmd.name} IS NOT NULL) is no help before PostgreSQL 12"
+            if proven
+            else f" (a validated CHECK ({cmd.name} IS NOT NULL) would let PostgreSQL 12+ skip the scan)"
+        )
         yield Violation(
             f"SET NOT NULL on {table_name(relation)}.{cmd.name} scans the whole table under an "
-            "ACCESS EXCLUSIVE lock (no reads, no writes)"
+            f"ACCESS EXCLUSIVE lock (no reads, no writes){why}; {context.assumed_version}",
+            help=None if context.pg_version >= _CHECK_SKIPS_SCAN else _FIX_BEFORE_12,
         )
+
+
+_FIX_BEFORE_12 = (
+    "Before PostgreSQL 12 SET NOT NULL always scans: keep the validated CHECK (col IS NOT NULL) NOT VALID "
+    "constraint instead of SET NOT NULL, or run SET NOT NULL while the table is small or in a maintenance window."
+)
 
 
 RULE = Rule(

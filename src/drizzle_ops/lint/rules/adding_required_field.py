@@ -9,7 +9,13 @@ from pglast.enums import ConstrType
 from drizzle_ops.engine.sqlast import added_column, column_has, is_serial, table_name
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
+from drizzle_ops.lint.rules.adding_field_with_default import FAST_DEFAULTS
 
+_FIX = (
+    "Add the column with a constant or other non-volatile DEFAULT (no table rewrite since PostgreSQL 11; "
+    "a volatile one rewrites, see adding-field-with-default), or add it nullable, backfill, and make it "
+    "NOT NULL later."
+)
 _FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY)
 _NOT_NULL = (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)  # a primary key implies NOT NULL
 
@@ -27,8 +33,16 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
             continue
         yield Violation(
             f"ADD COLUMN {column.colname} is NOT NULL without a DEFAULT: it fails if {table_name(relation)} "
-            "has rows, and inserts from code that does not know the column fail"
+            "has rows, and inserts from code that does not know the column fail",
+            help=_FIX if context.pg_version >= FAST_DEFAULTS else _fix_before_11(context),
         )
+
+
+def _fix_before_11(context: Context) -> str:
+    return (
+        "Add it nullable, backfill in batches, and make it NOT NULL later: before PostgreSQL 11 a DEFAULT "
+        f"rewrites the whole table ({context.assumed_version})."
+    )
 
 
 RULE = Rule(
@@ -41,10 +55,7 @@ RULE = Rule(
         "succeeds, the application version still running during the deploy does not set the column, "
         "so its INSERTs fail."
     ),
-    fix=(
-        "Add the column with a constant DEFAULT (no table rewrite since Postgres 11), or add it "
-        "nullable, backfill, and make it NOT NULL later."
-    ),
+    fix=_FIX,
     bad='ALTER TABLE "recipe" ADD COLUMN "public" boolean NOT NULL;',
     good='ALTER TABLE "recipe" ADD COLUMN "public" boolean DEFAULT false NOT NULL;',
     squawk_differences=(

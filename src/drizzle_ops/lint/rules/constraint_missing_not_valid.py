@@ -17,9 +17,7 @@ _CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIG
 def _added_not_valid_in_transaction(context: Context) -> set[tuple[TableKey, str]]:
     """Constraints added NOT VALID by earlier statements of the current transaction."""
     found: set[tuple[TableKey, str]] = set()
-    if not context.in_transaction:
-        return found
-    for earlier in context.earlier:
+    for earlier in context.earlier_in_transaction:
         relation = getattr(earlier.node, "relation", None)
         for cmd in alter_table_commands(earlier.node):
             constraint = added_constraint(cmd)

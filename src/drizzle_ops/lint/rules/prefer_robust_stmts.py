@@ -12,19 +12,33 @@ from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 
+def _track_drops(node: ast.Node, dropped: set[tuple[TableKey, str]]) -> None:
+    """A DROP CONSTRAINT IF EXISTS makes the next ADD of that constraint rerunnable; that ADD uses it up."""
+    relation = getattr(node, "relation", None)
+    if relation is None:
+        return
+    for cmd in alter_table_commands(node):
+        constraint = added_constraint(cmd)
+        if cmd.subtype is AlterTableType.AT_DropConstraint and cmd.missing_ok:
+            dropped.add((table_key(relation), str(cmd.name)))
+        elif constraint is not None and constraint.conname:
+            dropped.discard((table_key(relation), constraint.conname))
+
+
 def _dropped_if_exists(context: Context) -> set[tuple[TableKey, str]]:
-    """Constraints that earlier statements drop with IF EXISTS: adding them again is rerunnable."""
+    """Constraints that earlier statements drop with IF EXISTS and do not add again since.
+
+    The whole file, not only the current transaction: a rerun repeats every statement.
+    """
     found: set[tuple[TableKey, str]] = set()
     for earlier in context.earlier:
-        relation = getattr(earlier.node, "relation", None)
-        for cmd in alter_table_commands(earlier.node):
-            if cmd.subtype is AlterTableType.AT_DropConstraint and cmd.missing_ok and relation is not None:
-                found.add((table_key(relation), str(cmd.name)))
+        _track_drops(earlier.node, found)
     return found
 
 
 def _alter_table(node: ast.AlterTableStmt, context: Context) -> Iterator[str]:
     table = table_name(node.relation)
+    dropped = _dropped_if_exists(context)
     for cmd in alter_table_commands(node):
         kind = cmd.subtype
         if kind is AlterTableType.AT_AddColumn and not cmd.missing_ok:
@@ -34,16 +48,25 @@ def _alter_table(node: ast.AlterTableStmt, context: Context) -> Iterator[str]:
             yield f"DROP COLUMN {cmd.name} without IF EXISTS fails on a rerun"
         elif kind is AlterTableType.AT_DropConstraint and not cmd.missing_ok:
             yield f"DROP CONSTRAINT {cmd.name} without IF EXISTS fails on a rerun"
+        elif kind is AlterTableType.AT_DropConstraint and node.relation is not None:
+            dropped.add((table_key(node.relation), str(cmd.name)))  # … DROP CONSTRAINT IF EXISTS c, ADD CONSTRAINT c
         elif (constraint := added_constraint(cmd)) is not None:
             name = constraint.conname
             if name is None:
                 yield f"an unnamed constraint on {table} is added a second time on a rerun"
-            elif node.relation is not None and (table_key(node.relation), name) not in _dropped_if_exists(context):
+            elif node.relation is not None and (table_key(node.relation), name) not in dropped:
                 yield f"ADD CONSTRAINT {name} fails on a rerun; drop it with IF EXISTS first"
+            elif node.relation is not None:
+                dropped.discard((table_key(node.relation), name))
+
+
+def _temporary(node: ast.CreateStmt) -> bool:
+    """A temporary table lives as long as its session; a rerun is a new session and does not meet it."""
+    return node.relation is not None and node.relation.relpersistence == "t"
 
 
 def _problems(node: ast.Node, context: Context) -> Iterator[str]:
-    if isinstance(node, ast.CreateStmt) and not node.if_not_exists:
+    if isinstance(node, ast.CreateStmt) and not node.if_not_exists and not _temporary(node):
         yield f"CREATE TABLE {table_name(node.relation)} without IF NOT EXISTS fails on a rerun"
     elif isinstance(node, ast.IndexStmt):
         if node.idxname is None:

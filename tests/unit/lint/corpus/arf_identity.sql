@@ -1,2 +1,2 @@
--- expect: none
+-- expect: adding-field-with-default
 ALTER TABLE "account" ADD COLUMN "id" bigint NOT NULL GENERATED ALWAYS AS IDENTITY;
