@@ -62,6 +62,21 @@ def times(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
+def signed(value: float) -> str:
+    return ("+" if value >= 0 else "−") + seconds(abs(value))
+
+
+def ratio_goal(
+    case: str, goal: str, candidate: Measurement, baseline: Measurement | None, limit: float, detail: str = ""
+) -> Goal:
+    """A goal 'candidate ≤ limit × baseline', median over median; not measured when the baseline is missing."""
+    r = ratio(candidate, baseline)
+    measured = times(r)
+    if baseline:
+        measured += f" ({seconds(candidate.median)} vs {seconds(baseline.median)}{detail})"
+    return Goal(case, goal, measured, None if r is None else r <= limit)
+
+
 def verdict(met: bool | None) -> str:
     return {True: "✅ met", False: "❌ missed", None: "– not measured"}[met]
 

@@ -1,0 +1,20 @@
+"""The benchmark cases, one module each, all with the same small interface (``Case``)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from benchmarks.cases import fresh, history, lockstall, noop, scale, server, testdb
+from benchmarks.harness import Bench
+from benchmarks.report import CaseResult
+
+
+class Case(Protocol):
+    KEY: str  # its name for --cases
+    TITLE: str  # the report's heading, also when the case fails before it can say more
+
+    def run(self, bench: Bench) -> CaseResult: ...
+
+
+# the order of a full run, and of --cases by default
+CASES: dict[str, Case] = {case.KEY: case for case in (noop, fresh, scale, history, testdb, server, lockstall)}
