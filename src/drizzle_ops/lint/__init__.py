@@ -3,6 +3,11 @@
 from drizzle_ops.lint import lint_sql
 for finding in lint_sql(open("0007_wishlist_items.sql").read(), path="0007_wishlist_items.sql"):
     print(finding.location, finding.rule, finding.message)
+
+Connected to the target, judge for its version and read function volatility from its catalogue:
+
+    lint_migrations(sources, pg_version=major_version(conn.info.server_version),
+                    volatility=catalogue_volatility(conn))
 """
 
 from __future__ import annotations
@@ -22,19 +27,34 @@ from drizzle_ops.lint.engine import (
 from drizzle_ops.lint.finding import Finding, Severity
 from drizzle_ops.lint.rule import Rule
 from drizzle_ops.lint.rules import ALL_RULES
+from drizzle_ops.lint.version import DEFAULT_PG_VERSION, major_version
+from drizzle_ops.lint.volatility import (
+    KNOWN_VOLATILE,
+    Volatility,
+    VolatilityLookup,
+    catalogue_volatility,
+    read_volatility,
+)
 from drizzle_ops.paths import display_path
 
 __all__ = [
     "ALL_RULES",
+    "DEFAULT_PG_VERSION",
     "INVALID_IGNORE",
+    "KNOWN_VOLATILE",
     "NO_TRANSACTION_MARKER",
     "Finding",
     "Rule",
     "Severity",
+    "Volatility",
+    "VolatilityLookup",
+    "catalogue_volatility",
     "is_marked_no_transaction",
     "lint_migrations",
     "lint_sql",
     "lint_workspace",
+    "major_version",
+    "read_volatility",
     "rule_by_id",
     "select_rules",
 ]
@@ -54,8 +74,13 @@ def select_rules(exclude: Iterable[str] = ()) -> tuple[Rule, ...]:
 
 
 def lint_workspace(
-    workspace: Workspace, *, rules: Sequence[Rule] = ALL_RULES, base: Path | None = None
+    workspace: Workspace,
+    *,
+    rules: Sequence[Rule] = ALL_RULES,
+    base: Path | None = None,
+    pg_version: int = DEFAULT_PG_VERSION,
+    volatility: VolatilityLookup | None = None,
 ) -> list[Finding]:
-    """Findings for every migration of the workspace, in journal order."""
+    """Findings for every migration of the workspace, in journal order (pg_version, volatility: see lint_sql)."""
     sources = [(display_path(m.sql_path, base), m.text) for m in workspace.migrations]
-    return lint_migrations(sources, rules=rules)
+    return lint_migrations(sources, rules=rules, pg_version=pg_version, volatility=volatility)
