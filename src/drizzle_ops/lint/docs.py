@@ -9,6 +9,7 @@ from __future__ import annotations
 from drizzle_ops.lint.engine import NO_TRANSACTION_MARKER
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rules import ALL_RULES
+from drizzle_ops.lint.version import DEFAULT_PG_VERSION
 
 _INTRO = f"""\
 # Lint rules
@@ -29,7 +30,16 @@ empty and invisible to other sessions until the migration commits.
 
 Each migration runs in one transaction. A migration whose first line is
 `{NO_TRANSACTION_MARKER}`, or that holds `CONCURRENTLY` (detected by the
-runner), runs statement by statement instead; the lint assumes the same.
+runner), runs statement by statement instead; the lint assumes the same. Inside a
+file, COMMIT or ROLLBACK ends the current transaction (its locks are released), the
+statements after it run on their own until the next BEGIN, and a BEGIN inside the
+migration's own transaction changes nothing. Rules that ask "earlier in the same
+transaction" (constraint-missing-not-valid, adding-enum-value) follow exactly that.
+
+What is safe depends on the PostgreSQL major: the lint judges for {DEFAULT_PG_VERSION}, the
+oldest supported, unless told another (`lint_sql(…, pg_version=16)`), and a finding
+whose verdict depends on it ends with "judged for PostgreSQL N". Connected to a
+database, function volatility (adding-field-with-default) comes from its catalogue.
 
 Silence a rule on one statement with a comment on the line above it, or after it
 on the same line, and say why in parentheses or after `--`:

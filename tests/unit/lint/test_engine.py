@@ -1,18 +1,23 @@
 """The engine: statements, line numbers, ignores, the no-transaction marker, parse errors."""
 
 import time
+from collections.abc import Iterator
 
 import pytest
+from pglast import ast
 
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import (
     ALL_RULES,
     INVALID_IGNORE,
+    Rule,
+    Severity,
     is_marked_no_transaction,
     lint_migrations,
     lint_sql,
     select_rules,
 )
+from drizzle_ops.lint.rule import Context, Statement, Violation
 
 INDEX = 'CREATE INDEX "users_email_idx" ON "users" ("email")'
 
@@ -169,3 +174,66 @@ def test_a_table_created_by_an_earlier_migration_is_not_new() -> None:
         [("0001.sql", 'CREATE TABLE "t" ("a" int);'), ("0002.sql", 'CREATE INDEX "i" ON "t" ("a");')]
     )
     assert [(f.file, f.rule) for f in findings] == [("0002.sql", "require-concurrent-index-creation")]
+
+
+# The transaction helper: what "earlier in this transaction" means for every rule.
+
+
+def _probe(statement: Statement, context: Context) -> Iterator[Violation]:
+    """Reports, for each SELECT n, the n of the earlier and later SELECTs of its transaction."""
+    if isinstance(statement.node, ast.SelectStmt):
+        earlier = [s.text for s in context.earlier_in_transaction if isinstance(s.node, ast.SelectStmt)]
+        later = [s.text for s in context.later_in_transaction if isinstance(s.node, ast.SelectStmt)]
+        yield Violation(f"{statement.text}|{','.join(earlier)}|{','.join(later)}|{context.in_transaction}")
+
+
+PROBE = Rule("probe", Severity.WARNING, "s", "p", "f", "SELECT 1", "SELECT 1", _probe)
+
+
+def transactions(sql: str, *, transactional: bool = True) -> list[str]:
+    return [f.message for f in lint_sql(sql, rules=[PROBE], migration_is_transactional=transactional)]
+
+
+def test_a_migration_without_begin_is_one_transaction() -> None:
+    assert transactions("SELECT 1;\nSELECT 2;\nSELECT 3;") == [
+        "SELECT 1||SELECT 2,SELECT 3|True",
+        "SELECT 2|SELECT 1|SELECT 3|True",
+        "SELECT 3|SELECT 1,SELECT 2||True",
+    ]
+
+
+def test_commit_ends_the_transaction_and_begin_starts_the_next() -> None:
+    sql = "BEGIN; SELECT 1; SELECT 2; COMMIT;\nBEGIN; SELECT 3; COMMIT;"
+    assert transactions(sql) == [
+        "SELECT 1||SELECT 2|True",
+        "SELECT 2|SELECT 1||True",
+        "SELECT 3|||True",
+    ]
+
+
+def test_rollback_ends_the_transaction_too() -> None:
+    assert transactions("SELECT 1;\nROLLBACK;\nBEGIN;\nSELECT 2;\nCOMMIT;") == ["SELECT 1|||True", "SELECT 2|||True"]
+
+
+def test_after_commit_a_statement_runs_on_its_own() -> None:
+    assert transactions("SELECT 1;\nCOMMIT;\nSELECT 2;\nSELECT 3;") == [
+        "SELECT 1|||True",
+        "SELECT 2|||False",
+        "SELECT 3|||False",
+    ]
+
+
+def test_no_transaction_migration_runs_statement_by_statement_but_begin_still_counts() -> None:
+    sql = "-- drizzle-ops: no-transaction\nSELECT 1;\nSELECT 2;\nBEGIN;\nSELECT 3;\nSELECT 4;\nEND;"
+    assert transactions(sql) == [
+        "SELECT 1|||False",
+        "SELECT 2|||False",
+        "SELECT 3||SELECT 4|True",
+        "SELECT 4|SELECT 3||True",
+    ]
+    assert transactions("SELECT 1;\nSELECT 2;", transactional=False) == ["SELECT 1|||False", "SELECT 2|||False"]
+
+
+def test_concurrently_makes_the_runner_go_statement_by_statement() -> None:
+    sql = 'SELECT 1;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "t" ("a");\nSELECT 2;'
+    assert transactions(sql) == ["SELECT 1|||False", "SELECT 2|||False"]

@@ -64,6 +64,23 @@ INTENTIONAL_DIFFERENCES: dict[tuple[str, str], str] = {
     ("robust_unnamed_concurrent_index.sql", "prefer-robust-stmts"): (
         "a failed unnamed CONCURRENTLY build leaves an INVALID index and the rerun builds another"
     ),
+    ("robust_row_level_security.sql", "prefer-robust-stmts"): "ENABLE ROW LEVEL SECURITY can run twice",
+    ("robust_temp_table.sql", "prefer-robust-stmts"): "a temporary table is gone when the rerun's session starts",
+    ("afwd_new_table.sql", "adding-field-with-default"): _NEW_TABLE,
+    ("afwd_unknown_function.sql", "adding-field-with-default"): (
+        "offline only functions on the list of common volatile ones count; connected, pg_proc decides"
+    ),
+    ("afwd_current_date.sql", "adding-field-with-default"): "CURRENT_DATE is stable: the default is instant",
+    ("cmnv_validate_after_rollback.sql", "constraint-missing-not-valid"): (
+        "ROLLBACK ends the transaction like COMMIT: the VALIDATE runs in a transaction of its own"
+    ),
+    ("anf_validate_unknown_constraint.sql", "adding-not-nullable-field"): (
+        "a VALIDATE of a constraint this migration does not show proves nothing about the column"
+    ),
+    ("bcict_commit_trick.sql", "ban-concurrent-index-creation-in-transaction"): (
+        "the runner does not wrap a file holding CONCURRENTLY, so the COMMIT/BEGIN trick leaves a BEGIN that "
+        "nothing commits"
+    ),
 }
 
 

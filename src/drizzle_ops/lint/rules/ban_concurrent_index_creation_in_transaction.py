@@ -52,6 +52,12 @@ RULE = Rule(
             "DROP INDEX CONCURRENTLY and REINDEX … CONCURRENTLY are flagged too: Postgres refuses them inside "
             "a transaction block just the same. squawk checks CREATE INDEX only."
         ),
+        (
+            "`COMMIT; CREATE INDEX CONCURRENTLY …; BEGIN; …`, the workaround for tools that wrap every migration "
+            "in a transaction, is flagged: drizzle-ops already runs a file holding CONCURRENTLY without one, so the "
+            "COMMIT does nothing and the BEGIN opens a transaction that no COMMIT in the file closes. squawk "
+            "accepts it."
+        ),
     ),
     check=check,
 )

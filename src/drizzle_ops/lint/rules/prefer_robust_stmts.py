@@ -132,8 +132,12 @@ RULE = Rule(
         ),
         (
             "Idempotent ALTER TABLE subcommands (SET/DROP DEFAULT, SET NOT NULL, SET DATA TYPE, VALIDATE "
-            "CONSTRAINT) are not flagged: running them twice does no harm. squawk flags every ALTER TABLE "
-            "subcommand it cannot guard."
+            "CONSTRAINT, ENABLE/DISABLE ROW LEVEL SECURITY) are not flagged: running them twice does no harm. "
+            "squawk flags every ALTER TABLE subcommand it cannot guard."
+        ),
+        (
+            "CREATE TEMP TABLE is not flagged: a temporary table ends with its session, and a rerun is a new "
+            "session. squawk flags it unless it is ON COMMIT DROP."
         ),
         (
             "A lone unnamed CREATE INDEX CONCURRENTLY is flagged: if it fails it leaves an INVALID index behind, "

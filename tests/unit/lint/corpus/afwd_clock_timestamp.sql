@@ -1,0 +1,2 @@
+-- expect: adding-field-with-default
+ALTER TABLE "events" ADD COLUMN "received_at" timestamptz DEFAULT clock_timestamp();

@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "orders" ADD COLUMN "booked_on" date DEFAULT CURRENT_DATE NOT NULL;

@@ -1,0 +1,3 @@
+-- expect: none
+ALTER TABLE "orders" ADD COLUMN "meta" jsonb DEFAULT '{}'::jsonb NOT NULL;
+ALTER TABLE "orders" ADD COLUMN "tags" text[] DEFAULT ARRAY[]::text[];

@@ -1,0 +1,2 @@
+-- expect: none
+ALTER TABLE "orders" ADD COLUMN "ref" text DEFAULT next_order_ref();
