@@ -54,10 +54,12 @@ def provide_node_packages(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff: lint and formatting."""
-    session.install("ruff==0.17.6")  # pinned: a new release's new rules should not turn CI red overnight
+    """ruff: lint and formatting; import-linter: no layer imports a higher one (docs/architecture.md)."""
+    # pinned: a new release's new rules should not turn CI red overnight
+    session.install("ruff==0.17.6", "import-linter==2.16")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", env={"PYTHONPATH": "src"})  # reads the package's imports; nothing is installed
 
 
 @nox.session(python=DEFAULT_PYTHON)
