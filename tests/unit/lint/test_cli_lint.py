@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from invoke.exceptions import Exit
 
-from drizzle_ops import cli_lint
+from drizzle_ops.cli import lint as cli_lint
 from drizzle_ops.context.config import Settings
 from tests.helpers import ROOT, run_inv
 
@@ -29,7 +29,7 @@ def run(
     """Call the CLI glue in-process; an Exit's message goes to stderr, as invoke prints it."""
     code = 0
     try:
-        cli_lint.lint(
+        cli_lint.run_lint(
             SETTINGS,
             paths=list(paths),
             as_json=as_json,
