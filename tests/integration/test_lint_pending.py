@@ -3,6 +3,18 @@
 import json
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
+from drizzle_ops.lint import (
+    KNOWN_VOLATILE,
+    Volatility,
+    catalogue_volatility,
+    lint_sql,
+    major_version,
+    read_volatility,
+    rule_by_id,
+)
 from tests.helpers import add_migration, run_inv
 
 
@@ -56,3 +68,53 @@ def test_applied_migrations_still_inform_the_rules(migrated_db: str, workspace_c
 def test_url_without_pending_is_bad_input(empty_db: str) -> None:
     result = run_inv("lint", "--url", empty_db)
     assert result.returncode == 2 and "--url and --env only matter with --pending" in result.stderr
+
+
+# Connected lint (issue 16): the server's major and its catalogue's function volatility.
+
+
+def test_offline_volatile_list_agrees_with_the_catalogue(empty_db: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        found = read_volatility(conn, sorted(KNOWN_VOLATILE))
+    core = {"random", "setseed", "nextval", "currval", "lastval", "setval", "clock_timestamp", "timeofday"}
+    assert core | {"gen_random_uuid"} <= set(found)  # gen_random_uuid is core since PostgreSQL 13
+    assert {name: v for name, v in found.items() if v is not Volatility.VOLATILE} == {}
+
+
+def test_catalogue_volatility_of_builtins_and_qualified_names(empty_db: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        found = read_volatility(conn, ["now", "lower", "pg_catalog.now", "public.now", "no_such_function"])
+    assert found == {"now": Volatility.STABLE, "lower": Volatility.IMMUTABLE, "pg_catalog.now": Volatility.STABLE}
+
+
+def test_connected_lint_reads_volatility_and_version_from_the_server(empty_db: str) -> None:
+    add = 'ALTER TABLE "orders" ADD COLUMN "{column}" text DEFAULT {function}();'
+    migration = "\n".join(
+        [add.format(column="ref", function="next_order_ref"), add.format(column="tenant", function="app.tenant_name")]
+    )
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier("app")))
+        conn.execute(
+            sql.SQL(
+                "CREATE FUNCTION {}() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT md5(random()::text) $$"
+            ).format(sql.Identifier("next_order_ref"))
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE FUNCTION {}.{}() RETURNS text LANGUAGE sql STABLE AS $$ SELECT current_user::text $$"
+            ).format(sql.Identifier("app"), sql.Identifier("tenant_name"))
+        )
+        offline = lint_sql(migration, rules=[rule_by_id("adding-field-with-default")])
+        major = major_version(conn.info.server_version)
+        shown = conn.execute("SHOW server_version_num").fetchone()
+        connected = lint_sql(
+            migration,
+            rules=[rule_by_id("adding-field-with-default")],
+            pg_version=major,
+            volatility=catalogue_volatility(conn),
+        )
+    assert shown is not None and major == int(shown[0]) // 10000
+    assert offline == []  # neither function is on the offline list
+    (finding,) = connected
+    assert finding.line == 1 and "next_order_ref()" in finding.message
+    assert "pg_proc.provolatile" in finding.message and f"judged for PostgreSQL {major}" in finding.message
