@@ -132,3 +132,30 @@ def test_deploy_plan_call_still_works_without_a_version() -> None:
     # review/deploy_plan.py calls lint_sql(text, path=...) and gets the PostgreSQL 14 verdicts
     findings = lint_sql('ALTER TABLE "o" ADD COLUMN "r" uuid DEFAULT gen_random_uuid();', path="0009.sql")
     assert [f.rule for f in findings] == ["adding-field-with-default"]
+
+
+# PostgreSQL 18: NOT NULL as a table constraint, which can be NOT VALID.
+
+NOT_NULL_CONSTRAINT = 'ALTER TABLE "orders" ADD CONSTRAINT "orders_total_nn" NOT NULL "total";'
+
+
+def test_not_null_constraint_scans_and_can_be_not_valid_from_18() -> None:
+    ((_, message, _),) = one("constraint-missing-not-valid", NOT_NULL_CONSTRAINT, 18)
+    assert "NOT VALID" in message and "judged for PostgreSQL 18" in message
+    assert one("constraint-missing-not-valid", NOT_NULL_CONSTRAINT.replace(";", " NOT VALID;"), 18) == []
+    assert one("constraint-missing-not-valid", NOT_NULL_CONSTRAINT, 17) == []  # no such syntax before 18
+
+
+def test_a_validated_not_null_constraint_makes_set_not_null_free_on_18() -> None:
+    sql = (
+        NOT_NULL_CONSTRAINT.replace(";", " NOT VALID;")
+        + '\nCOMMIT;\nALTER TABLE "orders" VALIDATE CONSTRAINT "orders_total_nn";\n'
+        'ALTER TABLE "orders" ALTER COLUMN "total" SET NOT NULL;'
+    )
+    assert one("adding-not-nullable-field", sql, 18) == []
+    assert len(one("adding-not-nullable-field", sql, 17)) == 1
+
+
+def test_set_not_null_advice_on_18_names_the_not_valid_not_null_constraint() -> None:
+    ((_, _, help_),) = one("adding-not-nullable-field", 'ALTER TABLE "o" ALTER COLUMN "t" SET NOT NULL;', 18)
+    assert "NOT NULL col NOT VALID" in help_

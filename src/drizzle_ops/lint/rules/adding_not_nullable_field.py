@@ -13,7 +13,10 @@ from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement,
 
 
 def _not_null_column(constraint: ast.Constraint) -> str | None:
-    """The column of a ``CHECK (col IS NOT NULL)`` constraint."""
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint, or of a ``NOT NULL col`` one (PostgreSQL 18)."""
+    keys = constraint.keys or ()
+    if constraint.contype is ConstrType.CONSTR_NOTNULL and len(keys) == 1 and isinstance(keys[0], ast.String):
+        return str(keys[0].sval)
     expr = constraint.raw_expr
     if constraint.contype is not ConstrType.CONSTR_CHECK or not isinstance(expr, ast.NullTest):
         return None
@@ -25,7 +28,8 @@ def _not_null_column(constraint: ast.Constraint) -> str | None:
 
 def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
     """Columns that earlier statements, here or in earlier migrations, proved NOT NULL with a
-    valid CHECK constraint. Since Postgres 12, SET NOT NULL then skips its scan.
+    valid CHECK constraint (since Postgres 12, SET NOT NULL then skips its scan) or with a
+    valid NOT NULL constraint (PostgreSQL 18: the column is NOT NULL already).
     Statements of a transaction that was rolled back do not count.
     """
     pending: dict[tuple[TableKey, str], str] = {}  # (table, constraint) -> column, added NOT VALID
@@ -38,6 +42,8 @@ def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
         for cmd in alter_table_commands(earlier.node):
             constraint = added_constraint(cmd)
             column = _not_null_column(constraint) if constraint is not None else None
+            if constraint is not None and constraint.contype is ConstrType.CONSTR_NOTNULL:
+                column = column if context.pg_version >= _NOT_NULL_NOT_VALID else None  # PostgreSQL 18 syntax
             if constraint is not None and column is not None:
                 if constraint.skip_validation:
                     pending[(table, constraint.conname or "")] = column
@@ -68,13 +74,24 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
             if proven
             else f" (a validated CHECK ({cmd.name} IS NOT NULL) would let PostgreSQL 12+ skip the scan)"
         )
+        if context.pg_version < _CHECK_SKIPS_SCAN:
+            help_ = _FIX_BEFORE_12
+        elif context.pg_version >= _NOT_NULL_NOT_VALID:
+            help_ = _FIX_FROM_18
+        else:
+            help_ = None
         yield Violation(
             f"SET NOT NULL on {table_name(relation)}.{cmd.name} scans the whole table under an "
             f"ACCESS EXCLUSIVE lock (no reads, no writes){why}; {context.assumed_version}",
-            help=None if context.pg_version >= _CHECK_SKIPS_SCAN else _FIX_BEFORE_12,
+            help=help_,
         )
 
 
+_NOT_NULL_NOT_VALID = 18  # ALTER TABLE … ADD CONSTRAINT … NOT NULL col NOT VALID
+_FIX_FROM_18 = (
+    "Since PostgreSQL 18: ADD CONSTRAINT … NOT NULL col NOT VALID (instant), backfill, then VALIDATE CONSTRAINT "
+    "in a later migration, which scans without blocking writes; or a validated CHECK (col IS NOT NULL) first."
+)
 _FIX_BEFORE_12 = (
     "Before PostgreSQL 12 SET NOT NULL always scans: keep the validated CHECK (col IS NOT NULL) NOT VALID "
     "constraint instead of SET NOT NULL, or run SET NOT NULL while the table is small or in a maintenance window."

@@ -12,6 +12,7 @@ from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
 # Postgres accepts NOT VALID on these only; UNIQUE and PRIMARY KEY have rules of their own.
 _CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
+_NOT_NULL_NOT_VALID = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists since PostgreSQL 18
 
 
 def _added_not_valid_in_transaction(context: Context) -> set[tuple[TableKey, str]]:
@@ -38,6 +39,12 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
             if constraint.contype in _CAN_BE_NOT_VALID:
                 name = f" {constraint.conname}" if constraint.conname else ""
                 yield Violation(f"ADD CONSTRAINT{name} scans all of {table} while blocking its writes")
+            elif constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= _NOT_NULL_NOT_VALID:
+                name = f" {constraint.conname}" if constraint.conname else ""
+                yield Violation(
+                    f"ADD CONSTRAINT{name} NOT NULL scans all of {table} under an ACCESS EXCLUSIVE lock; since "
+                    f"PostgreSQL 18 it can be NOT VALID and validated later; {context.assumed_version}"
+                )
             elif constraint.contype is ConstrType.CONSTR_EXCLUSION:
                 yield Violation(
                     f"ADD CONSTRAINT … EXCLUDE builds an index on {table} under an ACCESS EXCLUSIVE lock",
@@ -64,7 +71,9 @@ RULE = Rule(
     problem=(
         "ADD CONSTRAINT checks every existing row while holding a lock that blocks writes (ACCESS "
         "EXCLUSIVE for CHECK, SHARE ROW EXCLUSIVE for FOREIGN KEY). On a large table that is an outage. "
-        "Validating in the same transaction as the NOT VALID add gains nothing: the add's lock is kept."
+        "Validating in the same transaction as the NOT VALID add gains nothing: the add's lock is kept. "
+        "Since PostgreSQL 18 a NOT NULL table constraint (ADD CONSTRAINT … NOT NULL col) scans the same way "
+        "and can be NOT VALID too; it is flagged when lint judges for 18 or later."
     ),
     fix=(
         "Add the constraint with NOT VALID (instant; new rows are checked), then run "
@@ -85,6 +94,10 @@ RULE = Rule(
             "ROLLBACK ends a transaction just as COMMIT does: after `BEGIN; … NOT VALID; ROLLBACK;` a VALIDATE "
             "in the next BEGIN … COMMIT runs in a transaction of its own and is not flagged. squawk only counts "
             "COMMIT and flags it."
+        ),
+        (
+            "ADD CONSTRAINT … NOT NULL col, PostgreSQL 18 syntax, is flagged only when lint judges for 18 or later: "
+            "older servers reject the statement. squawk flags it whatever the version."
         ),
     ),
     check=check,
