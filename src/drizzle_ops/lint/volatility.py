@@ -4,8 +4,9 @@ A column added with a volatile DEFAULT has to be computed row by row, so Postgre
 rewrites the table; a stable or immutable one is evaluated once and stored in the
 catalogue (PostgreSQL 11+). ``pg_proc.provolatile`` says which a function is.
 
-A *volatility lookup* answers for a function name as the SQL writes it, lower
-case and maybe schema-qualified ("gen_random_uuid", "public.uuid_generate_v4"):
+A *volatility lookup* answers for a function name as Postgres reads it from the SQL
+(unquoted names folded to lower case), maybe schema-qualified ("gen_random_uuid",
+"public.uuid_generate_v4"):
 a ``Mapping`` or a callable returning a ``Volatility`` (or "immutable", "stable",
 "volatile", or pg_proc's "i", "s", "v"), or None when it does not know the name.
 ``catalogue_volatility(conn)`` is the lookup that asks a live database.
@@ -79,7 +80,7 @@ def as_lookup(lookup: VolatilityLookup | None) -> Callable[[str], Volatility | N
     if lookup is None:
         return lambda name: None
     if isinstance(lookup, Mapping):
-        table = {str(k).lower(): Volatility.parse(v) for k, v in lookup.items()}
+        table = {str(k): Volatility.parse(v) for k, v in lookup.items()}
         return table.get
     ask = lookup
 

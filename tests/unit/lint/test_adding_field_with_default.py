@@ -183,3 +183,13 @@ def test_functions_created_by_the_migrations_count_as_declared() -> None:
         volatility={"tenant": "volatile"},
     )
     assert findings == []
+
+
+def test_quoted_names_keep_their_case_for_the_lookup() -> None:
+    sql = (
+        'ALTER TABLE "orders" ADD COLUMN "a" text DEFAULT "MakeCode"();\n'
+        'ALTER TABLE "orders" ADD COLUMN "b" text DEFAULT MakeCode();'  # unquoted: makecode
+    )
+    (message,) = only(sql, volatility={"MakeCode": "volatile"})
+    assert "MakeCode()" in message
+    assert [m for m in only(sql, volatility={"makecode": "volatile"}) if "makecode()" in m]

@@ -48,7 +48,7 @@ def _declared(context: Context) -> dict[str, tuple[Volatility, Statement]]:
                 and isinstance(option.arg, ast.String)
             ):
                 volatility = Volatility.parse(option.arg.sval)
-        found[dotted(node.funcname).lower().rsplit(".", 1)[-1]] = (volatility, earlier)
+        found[dotted(node.funcname).rsplit(".", 1)[-1]] = (volatility, earlier)
     return found
 
 
@@ -58,7 +58,7 @@ def _volatile_call(expr: ast.Node, context: Context) -> tuple[str, str] | None:
     for node in walk(expr):
         if not isinstance(node, ast.FuncCall):
             continue
-        name = dotted(node.funcname).lower()
+        name = dotted(node.funcname)  # the parser folded unquoted names already
         if declared is None:
             declared = _declared(context)
         if (bare := name.rsplit(".", 1)[-1]) in declared:
@@ -125,7 +125,7 @@ RULE = Rule(
         "table and its indexes under an ACCESS EXCLUSIVE lock; before 11 any non-null default does. "
         "Drizzle's `.defaultRandom()` on a new uuid column of an existing table is the usual case. "
         "A warning like the other rules whose lock grows with the table: an outage on a large table, nothing "
-        "on a small one. Volatility comes from the database's catalogue when lint is connected (`--pending`); "
+        "on a small one. Volatility comes from the database's catalogue when lint is given one; "
         "offline from a list of common volatile functions, and a function that is not on it counts as "
         "non-volatile. A function created by the migrations counts as declared (VOLATILE if it says nothing)."
     ),
@@ -147,7 +147,8 @@ RULE = Rule(
         (
             "Offline, only functions on drizzle-ops' list of common volatile functions are flagged; squawk flags "
             "every function outside its list of built-in non-volatile ones and any call with arguments (a "
-            "user-defined function, lower('X'), pg_catalog.now(), now() + interval '1 day'). Connected, "
+            "user-defined function, lower('X'), pg_catalog.now(), and (now() + interval '1 day') in parentheses). "
+            "Connected, "
             "drizzle-ops reads pg_proc.provolatile instead of guessing."
         ),
         (
