@@ -118,3 +118,51 @@ def test_connected_lint_reads_volatility_and_version_from_the_server(empty_db: s
     (finding,) = connected
     assert finding.line == 1 and "next_order_ref()" in finding.message
     assert "pg_proc.provolatile" in finding.message and f"judged for PostgreSQL {major}" in finding.message
+
+
+# --pg-version and the target's version, as the command line passes them (issue 16)
+UUID_DEFAULT = 'ALTER TABLE "users" ADD COLUMN "public_id" uuid DEFAULT gen_random_uuid();'
+
+
+def server_major(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return major_version(conn.info.server_version)
+
+
+def test_pending_judges_for_the_target_s_major_unless_told(migrated_db: str, workspace_copy: Path) -> None:
+    add_migration(workspace_copy, "public_id", UUID_DEFAULT)
+    code, document = lint_pending(migrated_db, "--workspace", str(workspace_copy))
+    assert document["pg_version"] == server_major(migrated_db)
+    assert document["pg_version_from"] == "the target's server_version_num"
+    (finding,) = document["findings"]  # type: ignore[misc]
+    assert finding["rule"] == "adding-field-with-default" and "gen_random_uuid" in finding["message"]
+    assert code == 0  # a warning: the rewrite's cost grows with the table
+    _, told = lint_pending(migrated_db, "--workspace", str(workspace_copy), "--pg-version", "10")
+    assert told["pg_version"] == 10 and told["pg_version_from"] == "--pg-version"
+    assert "judged for PostgreSQL 10" in told["findings"][0]["message"]  # type: ignore[index]
+
+
+def test_offline_lint_takes_the_version_from_the_flag(workspace_copy: Path) -> None:
+    add_migration(workspace_copy, "archived", 'ALTER TYPE "public"."moc_status" ADD VALUE \'deleted\';')
+    default = run_inv("lint", "--json", "--workspace", str(workspace_copy))
+    assert json.loads(default.stdout)["pg_version"] == 14  # the oldest supported major
+    old = run_inv("lint", "--json", "--workspace", str(workspace_copy), "--pg-version", "11")
+    document = json.loads(old.stdout)
+    assert document["pg_version"] == 11 and old.returncode == 1  # ADD VALUE in a transaction fails before 12
+    assert any(f["rule"] == "adding-enum-value" and f["severity"] == "error" for f in document["findings"])
+    bad = run_inv("lint", "--pg-version", "sixteen")
+    assert (
+        bad.returncode == 2 and bad.stderr.strip() == "error: --pg-version sixteen: give a PostgreSQL major such as 16"
+    )
+
+
+def test_plan_lints_for_the_target_s_major(migrated_db: str, workspace_copy: Path) -> None:
+    add_migration(workspace_copy, "public_id", UUID_DEFAULT)
+    result = run_inv("plan", "--json", "--url", migrated_db, "--workspace", str(workspace_copy))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    major = server_major(migrated_db)
+    assert document["pg_version"] == major
+    (migration,) = document["pending"]
+    assert [f["rule"] for f in migration["findings"]] == ["adding-field-with-default"]
+    assert f"judged for PostgreSQL {major}" in migration["findings"][0]["message"]

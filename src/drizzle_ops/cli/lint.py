@@ -27,6 +27,15 @@ FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
 
+def parse_pg_version(value: str | int | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"--pg-version {value}: give a PostgreSQL major such as 16") from None
+
+
 def _print_findings(findings: Sequence[Finding]) -> None:
     folders = {str(Path(f.file or "").parent) for f in findings}
     folder = folders.pop() if len(folders) == 1 else None
@@ -87,6 +96,7 @@ def run_lint(
     pending: bool = False,
     url: str | None = None,
     env: str | None = None,
+    pg_version: str | int | None = None,
 ) -> None:
     if list_rules:
         _print_rules(as_json)
@@ -99,12 +109,13 @@ def run_lint(
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
+        version = parse_pg_version(pg_version)
         if pending:
-            outcome = lint_pending(open_context(settings, url=url, env=env, as_json=as_json), rules)
+            outcome = lint_pending(open_context(settings, url=url, env=env, as_json=as_json), rules, version)
         elif paths:
-            outcome = lint_files(paths, rules)
+            outcome = lint_files(settings, paths, rules, version)
         else:
-            outcome = lint_workspace(open_context(settings, as_json=as_json), rules)
+            outcome = lint_workspace(open_context(settings, as_json=as_json), rules, version)
     findings, sources, seconds = outcome.findings, outcome.sources, outcome.seconds
     threshold = FAIL_ON[fail_on]
     failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]
@@ -117,6 +128,8 @@ def run_lint(
                 "files": [shown for shown, _ in sources],
                 "findings": [f.as_dict() for f in findings],
                 "summary": counts,
+                "pg_version": outcome.pg_version,
+                "pg_version_from": outcome.pg_version_from,
                 "seconds": round(seconds, 4),
             }
         )
@@ -125,7 +138,7 @@ def run_lint(
             _print_findings(findings)
         render.out.print(
             f"{counts['error']} error(s), {counts['warning']} warning(s) in {len(sources)} file(s) "
-            f"({seconds * 1000:.0f} ms)",
+            f"({seconds * 1000:.0f} ms; judged for PostgreSQL {outcome.pg_version}, {outcome.pg_version_from})",
             highlight=False,
         )
     if failing:

@@ -59,7 +59,8 @@ def render_plan(plan: DeployPlan) -> None:
     where = f"{plan.database}" + (f" (environment {plan.environment})" if plan.environment else "")
     out.print(f"[bold]Deploy plan for {where}[/]", highlight=False)
     out.print(
-        f"lock_timeout {plan.lock_timeout or 'not set'}, statement_timeout {plan.statement_timeout or 'not set'}",
+        f"lock_timeout {plan.lock_timeout or 'not set'}, statement_timeout {plan.statement_timeout or 'not set'}; "
+        f"lint judged for PostgreSQL {plan.pg_version}, the target's major",
         highlight=False,
     )
     for blocker in plan.blocked_by:

@@ -364,6 +364,8 @@ def url(
         "pending": "lint only the migrations the database (--url/--env) has not applied yet",
         "url": COMMON_HELP["url"] + " (only with --pending)",
         "env": COMMON_HELP["env"] + " (only with --pending)",
+        "pg_version": "the PostgreSQL major the version-dependent rules judge for (default: the target's with "
+        "--pending, else `pg` in invoke.yaml, else 14)",
     },
 )
 def lint(
@@ -378,6 +380,7 @@ def lint(
     url: str | None = None,
     env: str | None = None,
     strict: bool = False,
+    pg_version: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     from drizzle_ops.cli.lint import run_lint
@@ -393,6 +396,7 @@ def lint(
         pending=pending,
         url=url,
         env=env,
+        pg_version=pg_version,
     )
 
 

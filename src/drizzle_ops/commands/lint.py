@@ -7,11 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drizzle_ops.commands.status import status
+from drizzle_ops.context.config import Settings
+from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Context
+from drizzle_ops.engine import runner
 from drizzle_ops.engine.plan import State
 from drizzle_ops.errors import UserError
-from drizzle_ops.lint import Finding, Rule, lint_migrations
+from drizzle_ops.lint import (
+    DEFAULT_PG_VERSION,
+    Finding,
+    Rule,
+    VolatilityLookup,
+    catalogue_volatility,
+    lint_migrations,
+    major_version,
+)
+from drizzle_ops.lint.version import check_pg_version
 from drizzle_ops.paths import display_path
 
 Source = tuple[str, str]  # (the path as shown, the SQL text)
@@ -22,6 +33,20 @@ class LintOutcome:
     sources: list[Source]  # the files reported on
     findings: list[Finding]
     seconds: float
+    pg_version: int  # the major the version-dependent rules judged for
+    pg_version_from: str  # where that major came from, for the report
+
+
+def offline_version(settings: Settings, given: int | None) -> tuple[int, str]:
+    """--pg-version, else `pg` in invoke.yaml, else the oldest supported major."""
+    if given is not None:
+        return check_pg_version(given), "--pg-version"
+    if settings.pg_major:
+        try:
+            return check_pg_version(int(settings.pg_major)), "pg in invoke.yaml"
+        except ValueError:
+            raise UserError(f"pg in invoke.yaml is {settings.pg_major!r}: give a major such as 16") from None
+    return DEFAULT_PG_VERSION, "the oldest supported major"
 
 
 def _read(path: Path) -> str:
@@ -50,17 +75,23 @@ def file_sources(paths: Sequence[str]) -> list[Source]:
     return sources
 
 
-def _timed(sources: list[Source], rules: Sequence[Rule], reported: set[str] | None = None) -> LintOutcome:
+def _timed(
+    sources: list[Source],
+    rules: Sequence[Rule],
+    version: tuple[int, str],
+    reported: set[str] | None = None,
+    volatility: VolatilityLookup | None = None,
+) -> LintOutcome:
     started = time.perf_counter()
-    findings = lint_migrations(sources, rules=rules)
+    findings = lint_migrations(sources, rules=rules, pg_version=version[0], volatility=volatility)
     if reported is not None:  # the others inform the rules (e.g. a constraint validated earlier) but are not shown
         findings = [f for f in findings if f.file in reported]
         sources = [(path, text) for path, text in sources if path in reported]
-    return LintOutcome(sources, findings, time.perf_counter() - started)
+    return LintOutcome(sources, findings, time.perf_counter() - started, *version)
 
 
-def lint_files(paths: Sequence[str], rules: Sequence[Rule]) -> LintOutcome:
-    return _timed(file_sources(paths), rules)
+def lint_files(settings: Settings, paths: Sequence[str], rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+    return _timed(file_sources(paths), rules, offline_version(settings, pg_version))
 
 
 def _workspace_sources(ctx: Context) -> list[Source]:
@@ -68,15 +99,20 @@ def _workspace_sources(ctx: Context) -> list[Source]:
     return [(display_path(m.sql_path, root), m.text) for m in ctx.workspace.migrations]
 
 
-def lint_workspace(ctx: Context, rules: Sequence[Rule]) -> LintOutcome:
+def lint_workspace(ctx: Context, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
     """Every migration of the workspace, offline."""
-    return _timed(_workspace_sources(ctx), rules)
+    return _timed(_workspace_sources(ctx), rules, offline_version(ctx.settings, pg_version))
 
 
-def lint_pending(ctx: Context, rules: Sequence[Rule]) -> LintOutcome:
-    """Only the migrations the target has not applied yet."""
-    entries = status(ctx).entries
-    unapplied = {e.tag for e in entries if e.state in (State.PENDING, State.OUT_OF_ORDER)}
-    root = ctx.settings.project_root
-    pending = {display_path(m.sql_path, root) for m in ctx.workspace.migrations if m.tag in unapplied}
-    return _timed(_workspace_sources(ctx), rules, pending)
+def lint_pending(ctx: Context, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+    """Only the migrations the target has not applied yet, judged for its version and its functions' volatility."""
+    workspace, root = ctx.workspace, ctx.settings.project_root
+    with connect(ctx) as c:
+        entries = runner.status(c.conn, workspace)
+        unapplied = {e.tag for e in entries if e.state in (State.PENDING, State.OUT_OF_ORDER)}
+        pending = {display_path(m.sql_path, root) for m in workspace.migrations if m.tag in unapplied}
+        if pg_version is not None:
+            version = (check_pg_version(pg_version), "--pg-version")
+        else:
+            version = (major_version(c.conn.info.server_version), "the target's server_version_num")
+        return _timed(_workspace_sources(ctx), rules, version, pending, catalogue_volatility(c.conn))

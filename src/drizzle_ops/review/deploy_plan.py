@@ -16,7 +16,7 @@ from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.sqlast import TableKey
 from drizzle_ops.engine.transactionality import MARKER, has_marker
 from drizzle_ops.engine.workspace import Workspace
-from drizzle_ops.lint import Finding, lint_sql
+from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
 
 DEFAULT_LARGE_ROWS = 100_000
 
@@ -66,6 +66,7 @@ class DeployPlan:
     statement_timeout: str | None
     migrations: list[MigrationPlan]
     blocked_by: list[str]  # drift that would make migrate refuse
+    pg_version: int  # the target's major: lint judged for it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class DeployPlan:
             "lock_timeout": self.lock_timeout,
             "statement_timeout": self.statement_timeout,
             "blocked_by": self.blocked_by,
+            "pg_version": self.pg_version,
             "pending": [
                 {
                     "tag": m.tag,
@@ -151,6 +153,8 @@ def build_plan(
     ]
     created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
     stats_cache: dict[TableKey, pg.TableStats | None] = {}
+    pg_version = major_version(conn.info.server_version)
+    volatility = catalogue_volatility(conn)  # the target's own functions decide what a default costs
     plans = []
     for migration in pending:
         statements = []
@@ -183,10 +187,12 @@ def build_plan(
                 sql=migration.text,
                 runs_in_transaction=in_transaction,
                 statements=statements,
-                findings=lint_sql(migration.text, path=migration.sql_path.name),
+                findings=lint_sql(
+                    migration.text, path=migration.sql_path.name, pg_version=pg_version, volatility=volatility
+                ),
             )
         )
-    return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by)
+    return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by, pg_version)
 
 
 def _statement_plan(
