@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from drizzle_ops.commands.accepted import accepted_file
 from drizzle_ops.context.connect import connect
@@ -37,33 +38,25 @@ def migrate(
     if not dry_run:
         ctx.confirm("migrate")
     with connect(ctx) as c:
+        run = partial(
+            runner.migrate,
+            c.conn,
+            workspace,
+            to=to,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+        )
         after_each = None
         if verify:
             # every migration this run may apply must be revertible: refuse before touching anything
-            planned = runner.migrate(
-                c.conn,
-                workspace,
-                to=to,
-                dry_run=True,
-                allow_out_of_order=allow_out_of_order,
-                allow_modified=allow_modified,
-            ).planned
+            planned = run(dry_run=True).planned
             from drizzle_ops.engine.rollback import load_down_files
             from drizzle_ops.verify.deploy import verify_each
 
             downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
             accepted = accepted_file(settings).entries
             after_each = verify_each(workspace, downs, policy=policy, log=ctx.log, accepted=accepted)
-        result = runner.migrate(
-            c.conn,
-            workspace,
-            to=to,
-            dry_run=dry_run,
-            allow_out_of_order=allow_out_of_order,
-            allow_modified=allow_modified,
-            lock_wait=settings.lock_wait,
-            policy=policy,
-            progress=progress,
-            after_each=after_each,
+        result = run(
+            dry_run=dry_run, lock_wait=settings.lock_wait, policy=policy, progress=progress, after_each=after_each
         )
         return MigrateOutcome(workspace, c.database, result, runner.status(c.conn, workspace))
