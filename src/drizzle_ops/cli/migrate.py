@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.migrate import migrate
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
@@ -24,10 +27,36 @@ def run_migrate(
     yes: bool = False,
     verify: bool = False,
     runner: str | None = None,
+    shard: str | None = None,
+    only: Sequence[str] | str | None = None,
+    keep_going: bool = False,
 ) -> None:
     with guarded(as_json=as_json):
         if (runner or RUNNERS[0]) not in RUNNERS:
             raise UserError(f"--runner {runner!r}: choose one of {', '.join(RUNNERS)}")
+        flags = {"--shard": shard, "--only": only, "--keep-going": keep_going}
+        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
+        if fleet:
+            refuse_on_fleet(
+                str(env), [f for f, v in {"--dry-run": dry_run, "--runner": runner == "drizzle"}.items() if v]
+            )
+    if fleet:  # many databases: each runs exactly the path below, under its own context
+        from drizzle_ops.cli.fleet_tasks import run_fleet_migrate
+
+        run_fleet_migrate(
+            settings,
+            env=str(env),
+            as_json=as_json,
+            shard=shard,
+            only=only,
+            keep_going=keep_going,
+            yes=yes,
+            to=to,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+            verify=verify,
+        )
+        return
     if runner == "drizzle":  # the workspace's own drizzle-kit migrate, under our lock
         from drizzle_ops.cli.migrate_drizzle import run_migrate_drizzle
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.status import status
 from drizzle_ops.context.config import Settings
 from drizzle_ops.engine.plan import State
@@ -21,7 +24,19 @@ def run_status(
     check: bool,
     schema: bool = False,
     show_all: bool = False,
+    shard: str | None = None,
+    only: Sequence[str] | str | None = None,
 ) -> None:
+    with guarded(as_json=as_json):
+        flags = {"--shard": shard, "--only": only}
+        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
+        if fleet:
+            refuse_on_fleet(str(env), ["--schema"] if schema else [])
+    if fleet:  # one row per target: applied, pending, drift
+        from drizzle_ops.cli.fleet_tasks import run_fleet_status
+
+        run_fleet_status(settings, env=str(env), as_json=as_json, check=check, shard=shard, only=only)
+        return
     if schema:  # --schema: also compare the live schema with the snapshot of the applied head
         from drizzle_ops.cli.drift import run_drift
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, settings_from
 from drizzle_ops.context.config import Settings
@@ -24,6 +24,23 @@ COMMON_HELP = {
     "json": "print one JSON document on stdout (progress and logs stay on stderr)",
     "strict": "exit 1 on any warning about the history (a lost snapshot, a broken snapshot chain, a shared `when`)",
 }
+FLEET_HELP = {
+    "shard": "on a fleet: run only shard K of N (K/N, e.g. 2/4): every N-th target of the fleet's stable order, "
+    "for a CI matrix",
+    "only": "on a fleet: only the targets with these labels (comma-separated or repeated; host:port/dbname, or the "
+    "label column of targets_query)",
+    "keep_going": "on a fleet: after a target fails, start the others anyway (a failed canary still stops the fleet)",
+}
+
+
+class HelpKeepsH(Task):  # type: ignore[type-arg]
+    """`inv migrate -h` stays help: invoke would give `h` to a flag such as --shard (`s` being taken)."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        taken_names.add("h")
+        return super().arg_opts(name, default, taken_names)
+
+
 ACCEPTED_HELP = (
     "file of reviewed, accepted schema differences that do not fail "
     "(default checks/accepted-differences.txt, from invoke.yaml)"
@@ -52,7 +69,10 @@ def _settings(
         "verify": "after each migration, compare the schema with its snapshot; on a difference revert it and stop",
         "rollback_dir": "folder of <tag>.down.sql files that --verify reverts with (default sql/rollback)",
         "runner": "drizzle-ops (default) or drizzle: run the workspace's own db:migrate (drizzle-kit) under our lock",
-    }
+        **FLEET_HELP,
+    },
+    iterable=["only"],
+    klass=HelpKeepsH,
 )
 def migrate(
     c: Context,
@@ -70,8 +90,11 @@ def migrate(
     rollback_dir: str | None = None,
     runner: str | None = None,
     strict: bool = False,
+    shard: str | None = None,
+    only: list[str] | None = None,
+    keep_going: bool = False,
 ) -> None:
-    """Apply pending migrations: one transaction each, under an advisory lock."""
+    """Apply pending migrations: one transaction each, under an advisory lock (on a fleet: on every target)."""
     from drizzle_ops.cli.migrate import run_migrate
 
     run_migrate(
@@ -86,6 +109,9 @@ def migrate(
         yes=yes,
         verify=verify,
         runner=runner,
+        shard=shard,
+        only=only,
+        keep_going=keep_going,
     )
 
 
@@ -96,7 +122,11 @@ def migrate(
         "check": "exit 1 if anything is pending, modified, out of order, missing its file (or, with --schema, drifted)",
         "schema": "also compare the live schema with the snapshot of the applied head and list the differences",
         "accepted": "with --schema: " + ACCEPTED_HELP,
-    }
+        "shard": FLEET_HELP["shard"],
+        "only": FLEET_HELP["only"],
+    },
+    iterable=["only"],
+    klass=HelpKeepsH,
 )
 def status(
     c: Context,
@@ -109,6 +139,8 @@ def status(
     strict: bool = False,
     accepted: str | None = None,
     all: bool = False,
+    shard: str | None = None,
+    only: list[str] | None = None,
 ) -> None:
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file, not-in-journal."""
     from drizzle_ops.cli.status import run_status
@@ -121,6 +153,8 @@ def status(
         check=check,
         schema=schema,
         show_all=all,
+        shard=shard,
+        only=only,
     )
 
 
@@ -256,7 +290,7 @@ def rollback(
 
 
 @task(
-    iterable=["only"],
+    iterable=["only", "targets"],
     help={
         **COMMON_HELP,
         "junit": "also write the results as JUnit XML to this file (for CI)",
@@ -268,7 +302,10 @@ def rollback(
         "accepted": ACCEPTED_HELP,
         "accept": "instead, write today's schema differences to the --accepted file (kept: its comments and the "
         "lines still seen; removed: lines no longer seen); review it, give each line a reason, commit it",
+        "shard": FLEET_HELP["shard"],
+        "targets": FLEET_HELP["only"] + " (--only names checks here)",
     },
+    klass=HelpKeepsH,
 )
 def verify(
     c: Context,
@@ -284,6 +321,8 @@ def verify(
     strict: bool = False,
     accepted: str | None = None,
     accept: bool = False,
+    shard: str | None = None,
+    targets: list[str] | None = None,
 ) -> None:
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
     from drizzle_ops.cli.verify import check_drafts, run_verify
@@ -299,6 +338,8 @@ def verify(
         junit=junit,
         only=only,
         accept=accept,
+        shard=shard,
+        targets=targets,
     )
 
 

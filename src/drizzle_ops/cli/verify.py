@@ -9,6 +9,7 @@ from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.verify import accept, rollback_drafts, verify
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.request import Reading
@@ -41,7 +42,19 @@ def run_verify(
     junit: str | None,
     only: Sequence[str] | str | None,
     accept: bool = False,
+    shard: str | None = None,
+    targets: Sequence[str] | str | None = None,
 ) -> None:
+    with guarded(as_json=as_json):
+        flags = {"--shard": shard, "--targets": targets}
+        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
+        if fleet:
+            refuse_on_fleet(str(env), [f for f, v in {"--accept": accept, "--junit": junit}.items() if v])
+    if fleet:  # checks and conformance on every target
+        from drizzle_ops.cli.fleet_tasks import run_fleet_verify
+
+        run_fleet_verify(settings, env=str(env), as_json=as_json, checks=split_only(only), shard=shard, only=targets)
+        return
     if accept:
         accept_differences(settings, url=url, env=env, as_json=as_json)
         return

@@ -20,6 +20,31 @@ class Environment:
     statement_timeout: str | None = None
     retries: int = 0  # extra attempts after a lock timeout (SQLSTATE 55P03)
     retry_backoff: float = 0.5  # seconds before the first retry; doubles each time
+    fleet: FleetSource | None = None  # a fleet of databases instead of one (context/fleet.py reads it)
+
+    @property
+    def is_fleet(self) -> bool:
+        return self.fleet is not None
+
+
+@dataclass(frozen=True)
+class FleetSource:
+    """Where a fleet environment's target URLs come from (exactly one of the three), and how to run them."""
+
+    targets_env: str | None = None  # a variable holding URLs, one a line or whitespace-separated
+    targets_file: Path | None = None  # a file of URLs, relative to the project folder
+    targets_query: str | None = None  # SQL run on the environment's url_env database: a url column, optional label
+    parallel: int = 4
+    canary: int = 1  # run these first, alone; if one fails nothing else starts
+
+    @property
+    def origin(self) -> str:
+        """Where the URLs come from, for messages: never a URL."""
+        if self.targets_env:
+            return f"${self.targets_env}"
+        if self.targets_file:
+            return f"targets_file {self.targets_file}"
+        return "targets_query"
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,7 @@ class Settings:
                 "statement_timeout",
                 "retries",
                 "retry_backoff",
+                *FLEET_KEYS,
             }
             if unknown:
                 raise UserError(f"invoke.yaml: environment {name} has unknown keys {sorted(unknown)}")
@@ -74,6 +100,7 @@ class Settings:
                 statement_timeout=_duration(spec.get("statement_timeout")),
                 retries=retries,
                 retry_backoff=backoff,
+                fleet=_fleet_source(name, spec, project_root),
             )
         try:
             lock_wait = float(merged.get("lock_wait", 60))
@@ -103,6 +130,58 @@ class Settings:
             known = ", ".join(sorted(self.environments)) or "none"
             raise UserError(f"unknown environment {name!r} (invoke.yaml declares: {known})")
         return self.environments[name]
+
+
+FLEET_KEYS = ("targets_env", "targets_file", "targets_query", "parallel", "canary")
+
+
+def _fleet_source(name: str, spec: Mapping[str, Any], project_root: Path) -> FleetSource | None:
+    """The fleet part of an environment, validated: each mistake is one line (exit 2)."""
+    sources = [key for key in ("targets_env", "targets_file", "targets_query") if spec.get(key)]
+    if not sources:
+        extra = [key for key in ("parallel", "canary") if key in spec]
+        if extra:
+            raise UserError(
+                f"invoke.yaml: environment {name}: {' and '.join(extra)} apply only to a fleet; "
+                "add targets_env, targets_file or targets_query"
+            )
+        return None
+    if len(sources) > 1:
+        raise UserError(f"invoke.yaml: environment {name}: choose one of {', '.join(sources)}, not several")
+    if "targets_query" in sources and not spec.get("url_env"):
+        raise UserError(
+            f"invoke.yaml: environment {name}: targets_query needs url_env, the variable holding the URL of the "
+            "database it runs on"
+        )
+    if spec.get("url_env") and "targets_query" not in sources:
+        raise UserError(
+            f"invoke.yaml: environment {name}: url_env is only for targets_query (the database the query runs on); "
+            f"with {sources[0]} remove it"
+        )
+    parallel = _count(name, "parallel", spec.get("parallel", 4), least=1)
+    canary = _count(name, "canary", spec.get("canary", 1), least=0)
+    file = spec.get("targets_file")
+    path = None
+    if file:
+        path = Path(os.path.expanduser(str(file)))
+        path = path if path.is_absolute() else project_root / path
+    return FleetSource(
+        targets_env=str(spec["targets_env"]) if spec.get("targets_env") else None,
+        targets_file=path,
+        targets_query=str(spec["targets_query"]) if spec.get("targets_query") else None,
+        parallel=parallel,
+        canary=canary,
+    )
+
+
+def _count(name: str, key: str, value: Any, *, least: int) -> int:
+    # a bool is an int to Python, and `parallel: yes` is no number of connections
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise UserError(f"invoke.yaml: environment {name}: {key} must be a whole number ≥ {least}, not {value!r}")
+    number = int(value)
+    if number < least:
+        raise UserError(f"invoke.yaml: environment {name}: {key} must be a whole number ≥ {least}, not {value!r}")
+    return number
 
 
 def _duration(value: Any) -> str | None:

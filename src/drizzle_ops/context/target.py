@@ -46,6 +46,12 @@ def resolve_target(settings: Settings, url: str | None, env: str | None) -> Targ
     environment = settings.environment(env) if env else None
     if url:
         return Target(url, "--url", environment)
+    if environment is not None and environment.is_fleet:
+        # its url_env, if any, names the control database of targets_query: never a target by itself
+        raise UserError(
+            f"environment {environment.name} is a fleet of databases: only migrate, status and verify run on a "
+            "fleet (or name one database with --url)"
+        )
     if environment is not None and environment.url_env:
         value = os.environ.get(environment.url_env)
         if not value:

@@ -1,0 +1,110 @@
+"""migrate, status and verify on a fleet: each target runs exactly the single-target command, under its own context.
+
+migrate keeps the single-target guarantees on every target (its own advisory lock, one transaction per
+migration, the environment's timeouts and retries), so two fleet runs at once never apply anything
+twice. status and verify only read: every target runs, no canary, whatever fails.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from drizzle_ops.commands.fleet import Event, FleetRun, Interrupted, OnEvent, TargetRun, run_fleet
+from drizzle_ops.commands.migrate import MigrateOutcome, migrate
+from drizzle_ops.commands.status import StatusOutcome, status
+from drizzle_ops.commands.verify import VerifyOutcome, verify
+from drizzle_ops.context.fleet import Fleet
+from drizzle_ops.context.fleet_targets import FleetTarget
+from drizzle_ops.engine.pg import LockHolder
+from drizzle_ops.engine.workspace import Migration
+
+
+class TargetProgress:
+    """The runner's progress hooks for one target: records what committed, passes warnings on, and stops
+    between two migrations once ``stop`` is set (the one running finishes, or rolls back on its own error)."""
+
+    def __init__(self, run: TargetRun[MigrateOutcome], stop: threading.Event, tell: OnEvent) -> None:
+        self.run, self.stop, self.tell = run, stop, tell
+
+    def _say(self, message: str) -> None:
+        self.tell(Event("warning", self.run, message))  # type: ignore[arg-type]
+
+    def lock_waiting(self, holder: LockHolder | None) -> None:
+        self._say(f"waiting for the migration lock, held by {holder or 'another process'}")
+
+    def migration_started(self, migration: Migration, statements: int) -> None:
+        if self.stop.is_set():
+            raise Interrupted  # before BEGIN: nothing of this migration ran; the runner releases the lock
+
+    def migration_finished(self, migration: Migration, seconds: float) -> None:
+        self.run.applied.append(migration.tag)
+
+    def migration_failed(self, migration: Migration) -> None:
+        pass  # the error line says which and why
+
+    def warning(self, message: str) -> None:
+        self._say(message)
+
+    def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
+        self._say(f"{migration.tag}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s")
+
+
+def migrate_fleet(
+    fleet: Fleet,
+    *,
+    keep_going: bool = False,
+    to: str | None = None,
+    allow_out_of_order: bool = False,
+    allow_modified: bool = False,
+    verify_each: bool = False,
+    stop: threading.Event | None = None,
+    on_event: OnEvent | None = None,
+) -> FleetRun[MigrateOutcome]:
+    """Canary first and alone, then ``parallel`` at a time; a rerun finds up-to-date targets and does nothing there."""
+    stop = stop or threading.Event()
+    tell = on_event or (lambda event: None)
+    if to is not None:
+        fleet.context.workspace.by_tag(to)  # an unknown tag is bad input: say so before any target starts
+    fleet.confirm("migrate")
+
+    def work(member: FleetTarget, run: TargetRun[MigrateOutcome]) -> MigrateOutcome:
+        return migrate(
+            fleet.context_for(member),
+            to=to,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+            verify=verify_each,
+            progress=TargetProgress(run, stop, tell),
+        )
+
+    return run_fleet(fleet, work, keep_going=keep_going, stop=stop, on_event=tell)
+
+
+def status_fleet(
+    fleet: Fleet, *, stop: threading.Event | None = None, on_event: OnEvent | None = None
+) -> FleetRun[StatusOutcome]:
+    return run_fleet(
+        fleet,
+        lambda member, run: status(fleet.context_for(member)),
+        keep_going=True,
+        canary=0,
+        stop=stop,
+        on_event=on_event,
+    )
+
+
+def verify_fleet(
+    fleet: Fleet,
+    *,
+    checks: tuple[str, ...] = (),
+    stop: threading.Event | None = None,
+    on_event: OnEvent | None = None,
+) -> FleetRun[VerifyOutcome]:
+    return run_fleet(
+        fleet,
+        lambda member, run: verify(fleet.context_for(member), only=checks),
+        keep_going=True,
+        canary=0,
+        stop=stop,
+        on_event=on_event,
+    )

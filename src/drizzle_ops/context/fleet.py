@@ -1,0 +1,136 @@
+"""A fleet: many targets under one request context (settings and workspace shared), resolved once at the edge.
+
+``--shard K/N`` and ``--only LABEL,…`` choose from the fleet's stable order (fleet_targets.py). Each
+target then runs under its own context, which differs from the shared one only in its target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from drizzle_ops.context.config import Environment, FleetSource, Settings
+from drizzle_ops.context.fleet_targets import FleetTarget, fleet_targets
+from drizzle_ops.context.request import Ask, Context, Log, Reading, read_workspace
+from drizzle_ops.context.target import Target
+from drizzle_ops.errors import UserError
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based: K of K/N
+    count: int  # N
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str) -> Shard:
+    """``K/N`` with 1 ≤ K ≤ N."""
+    parts = text.strip().split("/")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise UserError(f"--shard {text!r}: expected K/N, such as 2/4 (the second of four shards)")
+    index, count = int(parts[0]), int(parts[1])
+    if count < 1 or not 1 <= index <= count:
+        raise UserError(f"--shard {text!r}: K must be between 1 and N, and N at least 1")
+    return Shard(index, count)
+
+
+def in_shard(items: Sequence[FleetTarget], shard: Shard) -> list[FleetTarget]:
+    """Every N-th target from the K-th on: over 1/N … N/N each target lands in exactly one shard, sizes within one."""
+    return [item for position, item in enumerate(items) if position % shard.count == shard.index - 1]
+
+
+def split_labels(values: Sequence[str] | str | None) -> tuple[str, ...]:
+    """--only LABEL,… (repeatable): the labels in the order given, each once."""
+    if not values:
+        return ()
+    given = [values] if isinstance(values, str) else list(values)
+    return tuple(dict.fromkeys(part.strip() for value in given for part in value.split(",") if part.strip()))
+
+
+def only_labels(items: Sequence[FleetTarget], labels: Sequence[str]) -> list[FleetTarget]:
+    """The named targets, in the fleet's order; an unknown label is bad input."""
+    known = {item.label for item in items}
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        raise UserError(
+            f"--only: no target labelled {', '.join(unknown)} in this fleet "
+            "(labels are host:port/dbname, or the label column of targets_query; `inv status --env …` lists them)"
+        )
+    wanted = set(labels)
+    return [item for item in items if item.label in wanted]
+
+
+@dataclass(frozen=True)
+class Fleet:
+    context: Context  # shared by every target; its target names the environment, not a database
+    environment: Environment
+    targets: tuple[FleetTarget, ...]  # the selected ones, in the fleet's order
+    size: int  # how many the whole fleet holds, before --shard and --only
+    shard: Shard | None = None
+    only: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> FleetSource:
+        assert self.environment.fleet is not None
+        return self.environment.fleet
+
+    @property
+    def parallel(self) -> int:
+        return self.source.parallel
+
+    @property
+    def canary(self) -> int:
+        return min(self.source.canary, len(self.targets))
+
+    def confirm(self, action: str) -> None:
+        """Once for the whole fleet: a protected environment needs --yes (and, at a terminal, its typed name)."""
+        self.context.confirm(f"{action} {len(self.targets)} database(s)")
+
+    def context_for(self, member: FleetTarget) -> Context:
+        """The target's own context: confirmed already (``confirm`` asked once for all), so it never asks again."""
+        return replace(self.context, target=member.target, yes=True, ask=None)
+
+
+def is_fleet(settings: Settings, env: str | None) -> bool:
+    return bool(env) and settings.environment(str(env)).is_fleet
+
+
+def build_fleet(
+    settings: Settings,
+    *,
+    env: str,
+    shard: str | None = None,
+    only: Sequence[str] | str | None = None,
+    reading: Reading = Reading.MIGRATIONS,
+    as_json: bool = False,
+    yes: bool = False,
+    ask: Ask | None = None,
+    log: Log | None = None,
+) -> Fleet:
+    """Read the workspace once, list the fleet's targets once, then apply --shard or --only."""
+    environment = settings.environment(env)
+    if environment.fleet is None:
+        raise UserError(f"environment {env} is one database, not a fleet: --shard and --only need a fleet")
+    chosen_shard = parse_shard(shard) if shard else None
+    labels = split_labels(only)
+    if chosen_shard and labels:
+        raise UserError("--shard and --only: use one (--only names targets anywhere in the fleet)")
+    workspace = read_workspace(settings, log, chain=reading is Reading.SNAPSHOT_CHAIN)
+    everyone = fleet_targets(settings, environment)
+    selected = everyone
+    if chosen_shard:
+        selected = in_shard(everyone, chosen_shard)
+    elif labels:
+        selected = only_labels(everyone, labels)
+    shared = Context(
+        settings,
+        Target(None, f"fleet {environment.name}", environment),
+        workspace,
+        as_json=as_json,
+        yes=yes,
+        ask=ask,
+        log=log,
+    )
+    return Fleet(shared, environment, tuple(selected), len(everyone), chosen_shard, labels)
