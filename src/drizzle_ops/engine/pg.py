@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import select
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.errors import error_from_result
+from psycopg.pq.abc import PGconn, PGresult
 
 from drizzle_ops.engine.plan import AppliedRow
 from drizzle_ops.errors import LockTimeout, OperationFailed, StepFailed, UserError
@@ -178,16 +181,33 @@ def insert_applied(
     conn: psycopg.Connection, schema: str, table: str, hash_: str, created_at: int, name: str | None = None
 ) -> None:
     """The row drizzle writes: (hash, created_at), plus the name for v1 (applied_at takes its default)."""
-    if name is None:
-        conn.execute(
-            sql.SQL('insert into {} ("hash", "created_at") values (%s, %s)').format(_table(schema, table)),
-            [hash_, created_at],
-        )
-    else:
-        conn.execute(
-            sql.SQL('insert into {} ("hash", "created_at", "name") values (%s, %s, %s)').format(_table(schema, table)),
-            [hash_, created_at, name],
-        )
+    RowInsert(conn, schema, table, with_names=name is not None).execute(conn, hash_, created_at, name)
+
+
+class RowInsert:
+    """The bookkeeping insert of :func:`insert_applied`, composed once per run (the identifiers are quoted once).
+
+    ``execute`` sends it with parameters; ``literal`` renders it as plain SQL to travel in one
+    simple query with a migration's statements. Both store the same values, so the rows stay
+    identical to drizzle's.
+    """
+
+    def __init__(self, conn: psycopg.Connection, schema: str, table: str, *, with_names: bool) -> None:
+        columns = '"hash", "created_at", "name"' if with_names else '"hash", "created_at"'
+        head = sql.SQL("insert into {} (" + columns + ") values (").format(_table(schema, table))
+        self.with_names = with_names
+        self._query = sql.Composed([head, sql.SQL("%s, %s, %s)" if with_names else "%s, %s)")])
+        self._prefix = head.as_string(conn)
+
+    def params(self, hash_: str, created_at: int, name: str | None) -> list[Any]:
+        return [hash_, created_at, name] if self.with_names else [hash_, created_at]
+
+    def execute(self, conn: psycopg.Connection, hash_: str, created_at: int, name: str | None = None) -> None:
+        conn.execute(self._query, self.params(hash_, created_at, name))
+
+    def literal(self, conn: psycopg.Connection, hash_: str, created_at: int, name: str | None = None) -> str:
+        values = ", ".join(sql.Literal(v).as_string(conn) for v in self.params(hash_, created_at, name))
+        return f"{self._prefix}{values})"
 
 
 def delete_applied(conn: psycopg.Connection, schema: str, table: str, row_id: int) -> None:
@@ -219,6 +239,17 @@ def set_local_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, st
     for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
         if value:
             conn.execute("select set_config(%s, %s, true)", [name, str(value)])
+
+
+def local_timeouts_sql(
+    conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None
+) -> list[str]:
+    """:func:`set_local_timeouts` as literal statements, to travel inside one simple query."""
+    return [
+        sql.SQL("select set_config({}, {}, true)").format(sql.Literal(name), sql.Literal(str(value))).as_string(conn)
+        for name, value in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout))
+        if value
+    ]
 
 
 def set_session_timeouts(conn: psycopg.Connection, *, lock_timeout: str | None, statement_timeout: str | None) -> None:
@@ -271,6 +302,184 @@ def likely_blocker(conn: psycopg.Connection) -> str | None:
         return None
     pid, who, state, query = row
     return f"pid {pid} ({who}, {state}): {query}"
+
+
+# -- several statements in one round trip -----------------------------------------------------------
+#
+# A chunk of a migration is sent today as one simple query. Several chunks can travel as ONE
+# simple query, joined by "\n;\n", when that cannot change what the server runs: each chunk
+# must end outside any quote or comment, and we must know how many statements (so how many
+# results) each chunk gives, to name the one that failed. ``simple_query_statements`` answers
+# that, or None when it is not sure; None sends the chunks one by one, as before.
+
+# statements that end or start transactions, or switch the protocol: never sent together
+_UNBATCHABLE = frozenset(
+    {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "prepare", "copy"}
+)
+# ';' inside one statement: a rule's action list, a BEGIN ATOMIC function body
+_INNER_SEMICOLONS = re.compile(r"\b(?:rule|atomic)\b")
+# ordinary text with double-quoted names and single-quoted strings that have no backslash:
+# it stops at ';', '$', a comment, a backslash, or a quote it cannot close
+_PLAIN = re.compile(r"""(?:[^'"$;/\\-]+|/(?!\*)|-(?!-)|"[^"]*"|'[^'\\]*')*""")
+_SPACE = re.compile(r"[ \t\n\r\f\v]*")  # PostgreSQL's whitespace (a no-break space is an identifier character)
+_WORD = re.compile(r"[A-Za-z_]+")
+_BLOCK_COMMENT = re.compile(r"/\*|\*/")
+_PARAMETER = re.compile(r"\$[0-9]+")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
+
+
+def _identifier_char(c: str) -> bool:
+    return not c.isascii() or c.isalnum() or c in "_$"
+
+
+def _skip_comment(text: str, i: int) -> int:
+    """The index after the comment starting at ``i`` ('--' or a nested '/*'), or -1 when it never ends."""
+    if text.startswith("--", i):
+        end = text.find("\n", i)
+        return len(text) if end < 0 else end + 1
+    depth, i = 1, i + 2
+    while depth:
+        found = _BLOCK_COMMENT.search(text, i)
+        if found is None:
+            return -1
+        depth += 1 if found.group() == "/*" else -1
+        i = found.end()
+    return i
+
+
+def _skip_dollar(text: str, i: int) -> int:
+    """At a '$' outside quotes: the index to go on from, or -1 when unsure how PostgreSQL reads it."""
+    start = i
+    while start > 0 and _identifier_char(text[start - 1]):
+        start -= 1
+    if start < i:  # right after a name: part of it (PostgreSQL allows '$' in names); after a number: unsure
+        first = text[start]
+        return i + 1 if first.isalpha() or first == "_" or not first.isascii() else -1
+    parameter = _PARAMETER.match(text, i)
+    if parameter is not None:
+        end = parameter.end()
+    else:
+        tag = _DOLLAR_TAG.match(text, i)
+        if tag is None:
+            return -1
+        close = text.find(tag.group(), tag.end())
+        if close < 0:
+            return -1
+        end = close + len(tag.group())
+    # a quote or parameter that ends where a name would go on: unusual enough not to guess
+    return -1 if end < len(text) and _identifier_char(text[end]) else end
+
+
+def simple_query_statements(text: str) -> int | None:
+    """How many statements (so results) the server runs when ``text`` is sent as a simple query.
+
+    None when unsure: a quote or comment left open (text joined after it would be read
+    differently), a backslash in a string (its meaning depends on settings), an unusual
+    '$', transaction control or COPY, or ';' that may belong inside one statement. Only
+    text with a definite answer is ever joined with other text.
+    """
+    lowered = text.lower()
+    if ("rule" in lowered or "atomic" in lowered) and _INNER_SEMICOLONS.search(lowered):
+        return None
+    n, i, count, starting = len(text), 0, 0, True
+    while i < n:
+        if starting:
+            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+            if i >= n:
+                break
+            if text.startswith(("--", "/*"), i):
+                i = _skip_comment(text, i)
+                if i < 0:
+                    return None
+                continue
+            if text[i] == ";":  # an empty statement gives no result
+                i += 1
+                continue
+            word = _WORD.match(text, i)
+            if word and word.group().lower() in _UNBATCHABLE:
+                return None
+            count += 1
+            starting = False
+        i = _PLAIN.match(text, i).end()  # type: ignore[union-attr]
+        if i >= n:
+            break
+        if text[i] == ";":
+            starting = True
+            i += 1
+        elif text.startswith(("--", "/*"), i):
+            i = _skip_comment(text, i)
+        elif text[i] == "$":
+            i = _skip_dollar(text, i)
+        else:  # a backslash, or a quote that does not close
+            return None
+        if i < 0:
+            return None
+    return count
+
+
+@dataclass
+class Exchange:
+    """What came back for one simple query: a result per statement the server ran, up to the failed one."""
+
+    results: list[PGresult]
+    lost: psycopg.OperationalError | None = None  # the connection broke before the server was done
+
+    def failed_at(self) -> int | None:
+        """Index of the failed statement's result; with a lost connection and no error, the first unanswered one."""
+        for index, result in enumerate(self.results):
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                return index
+        return len(self.results) if self.lost is not None else None
+
+    def error(self, conn: psycopg.Connection) -> psycopg.Error | None:
+        """The failure as psycopg raises it from ``conn.execute``."""
+        for result in self.results:
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                return error_from_result(result, encoding=conn.info.encoding)
+        return self.lost
+
+
+def exchange(conn: psycopg.Connection, query: bytes) -> Exchange:
+    """Send ``query`` (any number of statements) as ONE simple-protocol message; keep every result.
+
+    ``conn.execute`` would raise at an error and drop the results before it; their count is what
+    names the failed statement. Like psycopg, a Ctrl-C cancels the query in the server first.
+    """
+    pgconn = conn.pgconn
+    results: list[PGresult] = []
+    try:
+        pgconn.send_query(query)
+        while pgconn.flush():  # non-blocking: the rest goes out as the socket takes it
+            readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
+            if readable:
+                pgconn.consume_input()
+        _collect(pgconn, results)
+    except psycopg.OperationalError as exc:
+        return Exchange(results, exc)
+    except KeyboardInterrupt:
+        with suppress(psycopg.Error, OSError):
+            conn.cancel()
+            _collect(pgconn, results)
+        raise
+    return Exchange(results)
+
+
+def command(conn: psycopg.Connection, query: str) -> None:
+    """A plain command (COMMIT, ROLLBACK) in one round trip, never prepared; its error raised as psycopg raises it."""
+    error = exchange(conn, query.encode()).error(conn)
+    if error is not None:
+        raise error
+
+
+def _collect(pgconn: PGconn, results: list[PGresult]) -> None:
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return
+        results.append(result)
 
 
 # -- advisory lock -------------------------------------------------------------------------------

@@ -3,6 +3,20 @@
 Each migration's statements and its bookkeeping row commit together or not at
 all, so a failure leaves earlier migrations applied and recorded and nothing of
 the failed one behind.
+
+Round trips: a migration's BEGIN, timeouts, statements and bookkeeping row travel
+as ONE simple query, and COMMIT follows once the server has answered for every
+statement: two round trips per migration, whatever its number of statements.
+The server runs the statements one after the other, as if they came one by one,
+and stops at the first error; the number of results before the error names the
+failed statement, so the report (statement, file:line, SQLSTATE) is the one the
+statement-by-statement run gives, and the lock-timeout retries see the same
+failure. What cannot travel that way (``pg.simple_query_statements`` is not sure
+how the server splits it), and a failure that cannot be placed (a syntax error
+anywhere: the server parses the whole text before running any of it), go
+statement by statement as before, from a state where nothing of the migration
+ran, so their report is exactly the old one. A migration that cannot run in a
+transaction keeps its own statement-by-statement path.
 """
 
 from __future__ import annotations
@@ -10,11 +24,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import pq
 
 from drizzle_ops.engine import pg
 from drizzle_ops.engine.plan import Entry, compute_status, plan_migrate
@@ -138,43 +154,170 @@ def run_statement(
     try:
         conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
     except psycopg.Error as exc:
-        diag = exc.diag
-        position = int(diag.statement_position) if diag.statement_position else None
-        raise failure(
-            tag=tag,
-            statement_number=statement.number,
-            line=line_of(statement, position),
-            path=path,
-            sqlstate=diag.sqlstate,
-            server_message=diag.message_primary or str(exc).strip(),
-            hint=diag.message_hint,
-            detail=diag.message_detail,
-            role=conn.info.user,
-            setting=(policy or ExecutionPolicy()).describe(diag.sqlstate),
-            connection_lost=conn.broken,
-            **context,
+        position = int(exc.diag.statement_position) if exc.diag.statement_position else None
+        raise _failed(
+            conn, exc, statement, position, tag=tag, path=path, failure=failure, policy=policy, **context
         ) from None
 
 
-def _run_statement(
+def _failed(
     conn: psycopg.Connection,
-    workspace: Workspace,
-    migration: Migration,
+    exc: psycopg.Error,
     statement: Statement,
+    position: int | None,
+    *,
+    tag: str,
+    path: str,
+    failure: type[MigrationFailed] = MigrationFailed,
     policy: ExecutionPolicy | None = None,
-) -> None:
-    path = display_path(migration.sql_path, workspace.root)
-    run_statement(conn, statement, tag=migration.tag, path=path, policy=policy)
+    **context: Any,
+) -> MigrationFailed:
+    """The report of ``statement`` failing with ``exc``; ``position`` counts characters from the statement's start."""
+    diag = exc.diag
+    return failure(
+        tag=tag,
+        statement_number=statement.number,
+        line=line_of(statement, position),
+        path=path,
+        sqlstate=diag.sqlstate,
+        server_message=diag.message_primary or str(exc).strip(),
+        hint=diag.message_hint,
+        detail=diag.message_detail,
+        role=conn.info.user,
+        setting=(policy or ExecutionPolicy()).describe(diag.sqlstate),
+        connection_lost=conn.broken,
+        **context,
+    )
 
 
-def _apply_in_transaction(
-    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy
-) -> None:
+# -- a migration in two round trips ------------------------------------------------------------------
+
+SEPARATOR = "\n;\n"  # between chunks sent together: the newline ends a trailing -- comment, the ';' the statement
+BATCHING_SINCE = 130000  # PostgreSQL 13: statement_timeout counts per statement of a multi-statement query
+
+
+class _Run:
+    """What stays the same from one migration to the next, worked out once per run."""
+
+    def __init__(self, conn: psycopg.Connection, workspace: Workspace, policy: ExecutionPolicy) -> None:
+        self.conn = conn
+        self.workspace = workspace
+        self.policy = policy
+        self.insert = pg.RowInsert(
+            conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
+        )
+        timeouts = pg.local_timeouts_sql(
+            conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
+        )
+        self.prelude = "".join(f"{statement};\n" for statement in ["BEGIN", *timeouts])
+        self.prelude_results = 1 + len(timeouts)
+        self.batching = conn.info.server_version >= BATCHING_SINCE
+
+    def path(self, migration: Migration) -> str:
+        """The file as reports show it; worked out for a report, or once for a migration sent chunk by chunk."""
+        return display_path(migration.sql_path, self.workspace.root)
+
+    def name(self, migration: Migration) -> str | None:
+        return migration.tag if self.workspace.records_names else None
+
+    def record(self, migration: Migration) -> None:
+        """The bookkeeping row, as ``record`` writes it."""
+        self.insert.execute(self.conn, migration.hash, migration.when, self.name(migration))
+
+
+def _apply_in_transaction(run: _Run, migration: Migration) -> None:
+    """Statement by statement, a round trip each: the way for what cannot travel in one query."""
+    conn, policy, path = run.conn, run.policy, run.path(migration)
     with conn.transaction():
         pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
         for statement in migration.statements:
-            _run_statement(conn, workspace, migration, statement, policy)
-        record(conn, workspace, migration)
+            run_statement(conn, statement, tag=migration.tag, path=path, policy=policy)
+        run.record(migration)
+
+
+def _apply_transactional(run: _Run, migration: Migration) -> None:
+    if not _apply_batched(run, migration):
+        _apply_in_transaction(run, migration)
+
+
+def _apply_batched(run: _Run, migration: Migration) -> bool:
+    """BEGIN, timeouts, statements and row in one query, then COMMIT. False: send it statement by statement.
+
+    It returns False only when nothing of the migration stays: it was not sent, or the server
+    refused the whole text before running any of it (a syntax error anywhere: it parses all of
+    it first), or the failure could not be placed and was rolled back. Statement by statement
+    then gives exactly the report it always gave. A failure it places is raised here, after
+    the rollback, as ``run_statement`` raises it.
+    """
+    conn = run.conn
+    counts = [pg.simple_query_statements(statement.sql) for statement in migration.statements]
+    if not run.batching or None in counts:
+        return False
+    parts, offsets, at = [run.prelude], [], len(run.prelude)
+    for statement in migration.statements:
+        offsets.append(at)
+        parts += (statement.sql, SEPARATOR)
+        at += len(statement.sql) + len(SEPARATOR)
+    parts.append(run.insert.literal(conn, migration.hash, migration.when, run.name(migration)))
+    try:
+        query = "".join(parts).encode(conn.info.encoding)
+    except UnicodeEncodeError:
+        return False  # chunk by chunk, psycopg reports it as it always did
+    try:
+        outcome = pg.exchange(conn, query)
+    except BaseException:  # Ctrl-C: the query was cancelled; leave no transaction open behind us
+        _rollback(conn, quietly=True)
+        raise
+    failed_at = outcome.failed_at()
+    if failed_at is None:
+        pg.command(conn, "COMMIT")  # its failure (a deferred constraint) propagates as the transaction's commit did
+        return True
+    error = outcome.error(conn)
+    assert error is not None
+    _rollback(conn)
+    index = _statement_at(failed_at - run.prelude_results, [count or 0 for count in counts])
+    if index is None:  # before the first statement ran (a syntax error anywhere), or the bookkeeping row
+        if conn.broken:
+            raise error  # as the BEGIN or the insert raised it
+        return False
+    statement = migration.statements[index]
+    position = int(error.diag.statement_position) if error.diag.statement_position else None
+    if position is not None:
+        position -= offsets[index]  # the server counts from the start of the whole query
+        if not 0 < position <= len(statement.sql):
+            if not conn.broken:
+                return False  # not where the count says: trust neither, ask the server statement by statement
+            position = None
+    failure = _failed(conn, error, statement, position, tag=migration.tag, path=run.path(migration), policy=run.policy)
+    later = [s.number for s, count in zip(migration.statements[index + 1 :], counts[index + 1 :], strict=True) if count]
+    if outcome.lost is error and later:
+        # no error came back (the server process died, or the network): the one running may be a later one
+        failure = failure.with_detail(
+            f"statements {statement.number}-{later[-1]} were sent together and the connection broke before the "
+            f"server answered for statement {statement.number}; the one running may have been a later one"
+        )
+    raise failure
+
+
+def _statement_at(result: int, counts: list[int]) -> int | None:
+    """The statement (0-based) that gave the result with this index, counting the statements' own results only."""
+    if result < 0:
+        return None
+    for index, count in enumerate(counts):
+        if result < count:
+            return index
+        result -= count
+    return None
+
+
+def _rollback(conn: psycopg.Connection, *, quietly: bool = False) -> None:
+    if conn.broken or conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    if not quietly:
+        pg.command(conn, "ROLLBACK")
+        return
+    with suppress(psycopg.Error):
+        pg.command(conn, "ROLLBACK")
 
 
 def run_outside_transaction(
@@ -244,23 +387,23 @@ def with_lock_retries(
             time.sleep(delay)
 
 
-def _apply(
-    conn: psycopg.Connection, workspace: Workspace, migration: Migration, policy: ExecutionPolicy, progress: Progress
-) -> None:
+def _apply(run: _Run, migration: Migration, progress: Progress) -> None:
+    conn, policy = run.conn, run.policy
     on_retry = partial(progress.retrying, migration)
     try:
         if is_non_transactional(migration):
+            path = run.path(migration)
             run_outside_transaction(
                 conn,
                 migration,
-                lambda statement: _run_statement(conn, workspace, migration, statement, policy),
-                lambda: record(conn, workspace, migration),
+                lambda statement: run_statement(conn, statement, tag=migration.tag, path=path, policy=policy),
+                lambda: run.record(migration),
                 policy=policy,
                 warn=progress.warning,
                 on_retry=on_retry,
             )
         else:
-            with_lock_retries(lambda: _apply_in_transaction(conn, workspace, migration, policy), conn, policy, on_retry)
+            with_lock_retries(partial(_apply_transactional, run, migration), conn, policy, on_retry)
     except MigrationFailed:
         progress.migration_failed(migration)
         raise
@@ -310,12 +453,13 @@ def migrate(
         for warning in plan.warnings:
             progress.warning(warning)
         result.planned = [by_tag[t] for t in plan.to_apply]
+        run = _Run(conn, workspace, policy)
         for migration in result.planned:
             for note in migration.notes:
                 progress.warning(note)
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
-            _apply(conn, workspace, migration, policy, progress)
+            _apply(run, migration, progress)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
             result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
