@@ -23,13 +23,6 @@ DRIZZLE_MISSING = (
 )
 
 
-def node_package_version(node_modules: Path, name: str) -> str | None:
-    try:
-        return str(json.loads((node_modules / name / "package.json").read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def drizzle_spec(bench: Bench, name: str, how: str, url: str, workspace: Path, **hooks: Any) -> ProcessSpec:
     """how: 'npx' (`npx drizzle-kit migrate`, what users type) or 'node' (the CLI's file, no npx)."""
     assert bench.npx and bench.node

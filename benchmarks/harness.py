@@ -21,10 +21,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from benchmarks.baselines import node_package_version
 from benchmarks.paths import EXAMPLE, ROOT
+from benchmarks.probes import file_creation_probe, node_package_version
 from benchmarks.report import seconds
-from benchmarks.runinfo import file_creation_probe
 from benchmarks.timing import BenchError, Measurement, ProcessSpec, display_command, measure_round_robin
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.local import LocalProvider

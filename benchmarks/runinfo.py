@@ -6,17 +6,15 @@ import contextlib
 import importlib.metadata
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 
-from benchmarks.baselines import node_package_version
 from benchmarks.paths import EXAMPLE_REL, ROOT
+from benchmarks.probes import node_package_version
 from benchmarks.report import seconds
 from drizzle_ops.disposable.local import SERVER_SETTINGS
 
@@ -61,19 +59,6 @@ def os_name() -> str:
             if line.startswith("PRETTY_NAME="):
                 return f"{line.split('=', 1)[1].strip(chr(34))} (Linux {platform.release()})"
     return platform.platform()
-
-
-def file_creation_probe(folder: Path, count: int = 300) -> float:
-    """Seconds to create ``count`` files of 8 KiB in a new folder under ``folder``: what CREATE DATABASE and
-    initdb do by the hundred, so a slow file system shows here before it shows in their figures."""
-    probe = Path(tempfile.mkdtemp(prefix="files-probe-", dir=folder))
-    try:
-        started = time.perf_counter()
-        for i in range(count):
-            (probe / f"f{i}").write_bytes(b"x" * 8192)
-        return time.perf_counter() - started
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
 
 
 def file_system(path: Path) -> str:
