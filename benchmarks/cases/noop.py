@@ -17,9 +17,9 @@ LAYERS = [
     ("interpreter", ["-c", "pass"], "python -c pass"),
     ("+ import invoke", ["-c", "import invoke.main"], "python -c 'import invoke.main'"),
     (
-        "+ import drizzle_ops.cli (psycopg, rich)",
-        ["-c", "import invoke.main, drizzle_ops.cli"],
-        "python -c 'import invoke.main, drizzle_ops.cli'",
+        "+ import drizzle_ops.cli.tasks (psycopg, rich)",
+        ["-c", "import invoke.main, drizzle_ops.cli.tasks"],
+        "python -c 'import invoke.main, drizzle_ops.cli.tasks'",
     ),
 ]
 
