@@ -20,7 +20,7 @@ import signal
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A skip by ``require`` is reported at the test, as a skipif marker's is, not at the helper's line."""
     report: pytest.TestReport = yield
     if report.skipped and isinstance(report.longrepr, tuple) and Path(report.longrepr[0]).name == "helpers.py":

@@ -69,6 +69,7 @@ def test_outside_ci_a_missing_tool_skips_with_its_reason_and_the_summary_counts_
     assert "[drizzle-ops tests] deselected: 2\n" in output
     assert "[drizzle-ops tests]   1 × needs the docker backend\n" in output
     assert "[drizzle-ops tests]   1 × the inner session\n" in output
+    assert "SKIPPED [1] test_sample.py:5: the tool is missing\n" in output  # at the test, not in helpers.py
 
 
 def test_in_ci_a_missing_tool_fails_instead_with_the_same_reason(tmp_path: Path) -> None:
