@@ -94,8 +94,12 @@ class FleetProgress:
             self.status.stop()
 
     def line(self) -> str:
-        done, failed = self.counts[State.DONE], self.counts[State.FAILED] + self.counts[State.INTERRUPTED]
-        return f"{self.name}: {done}/{self.total} done · {failed} failed · {self.running} running"
+        interrupted = self.counts[State.INTERRUPTED]
+        stopped = f" · {interrupted} interrupted" if interrupted else ""
+        return (
+            f"{self.name}: {self.counts[State.DONE]}/{self.total} done · {self.counts[State.FAILED]} failed{stopped}"
+            f" · {self.running} running"
+        )
 
     def __call__(self, event: Event) -> None:
         with self.lock:

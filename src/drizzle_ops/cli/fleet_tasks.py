@@ -193,7 +193,12 @@ def run_fleet_status(
             )
             table.add_row(r.label, *cells, _result(r), Text(r.error or ""))
         render.out.print(table)
-        behind = f"; lagging: {', '.join(lagging)}" if lagging else "; every target is up to date"
+        if lagging:
+            behind = f"; lagging: {', '.join(lagging)}"
+        elif run.ok:
+            behind = "; every target is up to date"
+        else:
+            behind = f"; no lag among the {len(lags)} target(s) read"
         render.out.print(
             f"{counts_text(run)}{behind}" + (f"; drift on: {', '.join(drifting)}" if drifting else ""),
             highlight=False,
