@@ -8,6 +8,10 @@ and the schema left behind must be the same.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,6 +160,53 @@ def test_the_reported_line_is_the_failing_lines(databases, workspace_copy: Path)
     assert failure.statement_number == 3 and failure.sqlstate == "42704"
     assert "no_such_type" in text.splitlines()[failure.line - 1]
     assert failure.path.endswith(".sql") and f":{failure.line}" in str(failure)
+
+
+def test_a_connection_that_breaks_silently_names_the_statements_in_flight_and_nothing_is_committed(
+    empty_db: str, workspace_copy: Path
+) -> None:
+    tag = add_migration(
+        workspace_copy,
+        "network",
+        f'{FIRST}--> statement-breakpoint\nSELECT pg_sleep(1);--> statement-breakpoint\nCREATE TABLE "t3" (id int);',
+    )
+    workspace = load_workspace(workspace_copy)
+    with connect(empty_db) as conn:
+        pid = conn.info.backend_pid
+
+        def cut_the_wire() -> None:  # as a network failure would: no error message from the server
+            with connect(empty_db) as watcher:
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    running = watcher.execute(
+                        "select 1 from pg_stat_activity where pid = %s and state = 'active' and query like %s",
+                        [pid, "%pg_sleep(1)%"],
+                    ).fetchone()
+                    if running:
+                        break
+                    time.sleep(0.02)
+            wire = socket.socket(fileno=os.dup(conn.pgconn.socket))
+            wire.shutdown(socket.SHUT_RDWR)
+            wire.close()
+
+        cutter = threading.Thread(target=cut_the_wire)
+        cutter.start()
+        with pytest.raises(MigrationFailed) as caught:
+            runner.migrate(conn, workspace)
+        cutter.join()
+    failure = caught.value
+    assert failure.tag == tag and failure.connection_lost and failure.sqlstate is None
+    # the server answers when it is done: the statements it had not answered for were all in flight
+    assert failure.statement_number <= 2
+    assert f"statements {failure.statement_number}-3 were in flight" in str(failure)
+    assert f"nothing of {tag} was committed" in str(failure)
+    with connect(empty_db) as admin:  # the server ran on, found no COMMIT and no client: it rolled back
+        deadline = time.monotonic() + 30
+        while admin.execute("select 1 from pg_stat_activity where pid = %s", [pid]).fetchone():
+            assert time.monotonic() < deadline, "the cut-off backend never ended"
+            time.sleep(0.05)
+    assert rows(empty_db) == [(m.hash, m.when) for m in workspace.migrations[:-1]]
+    assert not {"t1", "t3"} & set(tables(empty_db))
 
 
 def test_each_migration_is_one_query_and_a_commit(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -275,7 +275,11 @@ def _apply_batched(run: _Run, migration: Migration) -> bool:
     error = outcome.error(conn)
     assert error is not None
     _rollback(conn)
-    index = _statement_at(failed_at - run.prelude_results, [count or 0 for count in counts])
+    # the server sends its answers when it is done or fails: with the connection gone and no error
+    # from it, the statements it had not answered for were all in flight, the first one included
+    silent = error is outcome.lost
+    result = failed_at - run.prelude_results
+    index = _statement_at(max(result, 0) if silent else result, [count or 0 for count in counts])
     if index is None:  # before the first statement ran (a syntax error anywhere), or the bookkeeping row
         if conn.broken:
             raise error  # as the BEGIN or the insert raised it
@@ -290,11 +294,10 @@ def _apply_batched(run: _Run, migration: Migration) -> bool:
             position = None
     failure = _failed(conn, error, statement, position, tag=migration.tag, path=run.path(migration), policy=run.policy)
     later = [s.number for s, count in zip(migration.statements[index + 1 :], counts[index + 1 :], strict=True) if count]
-    if outcome.lost is error and later:
-        # no error came back (the server process died, or the network): the one running may be a later one
+    if silent and later:
         failure = failure.with_detail(
-            f"statements {statement.number}-{later[-1]} were sent together and the connection broke before the "
-            f"server answered for statement {statement.number}; the one running may have been a later one"
+            f"the connection broke with no error from the server while statements {statement.number}-{later[-1]} "
+            "were in flight (sent together), so the one running is not known"
         )
     raise failure
 
