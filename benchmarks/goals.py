@@ -9,3 +9,4 @@ SCALE_RSS_MB = 100
 CLONE_SECONDS = 0.050
 HISTORY_GROWTH = 1.3  # issue 10: at 1,000 migrations `inv status` stays within 1.3x its time at 10
 CONTAINER_SECONDS = 1.2
+REALHISTORY_STATUS_SECONDS = 0.25  # issue 14: `inv status` on 200 real-sized migrations, everything applied

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from benchmarks.cases import fresh, history, lockstall, noop, scale, server, testdb
+from benchmarks.cases import fresh, history, lockstall, noop, realhistory, scale, server, testdb
 from benchmarks.harness import Bench
 from benchmarks.report import CaseResult
 
@@ -17,4 +17,6 @@ class Case(Protocol):
 
 
 # the order of a full run, and of --cases by default
-CASES: dict[str, Case] = {case.KEY: case for case in (noop, fresh, scale, history, testdb, server, lockstall)}
+CASES: dict[str, Case] = {
+    case.KEY: case for case in (noop, fresh, scale, history, realhistory, testdb, server, lockstall)
+}
