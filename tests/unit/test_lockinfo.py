@@ -79,3 +79,47 @@ def test_statements_that_refuse_a_transaction(sql: str) -> None:
 def test_unknown_statements_are_marked_unknown_not_guessed() -> None:
     assert effect("CREATE POLICY p ON t USING (true)").known is False
     assert effect("CREATE TYPE \"e\" AS ENUM ('a')").kind == "create type"
+
+
+# -- found by tracing the lint corpus (`inv plan --trace`): each was a mismatch or a trace-only lock ----------
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ('ALTER TABLE "recipe" ADD COLUMN "total" integer GENERATED ALWAYS AS ("a" + "b") STORED', "stored generated"),
+        ('ALTER TABLE "account" ADD COLUMN "id" bigint NOT NULL GENERATED ALWAYS AS IDENTITY', "identity"),
+        ('ALTER TABLE "account" ADD COLUMN "id" bigserial NOT NULL PRIMARY KEY', "serial: nextval() default"),
+        ('ALTER TABLE "account" ADD COLUMN "seq" serial NOT NULL', "serial: nextval() default"),
+        ('ALTER TABLE "account" ADD COLUMN "n" bigint DEFAULT nextval(\'s\')', "volatile default"),
+    ],
+)
+def test_added_columns_that_rewrite_the_table(sql: str, why: str) -> None:
+    (table,) = effect(sql).tables
+    assert table.rewrite and table.lock == ACCESS_EXCLUSIVE and any(why in w for w in table.why)
+
+
+def test_create_trigger_blocks_writes_on_its_table() -> None:
+    result = effect(
+        'CREATE TRIGGER "users_set_updated_at" BEFORE UPDATE ON "users" '
+        'FOR EACH ROW EXECUTE FUNCTION "public"."set_updated_at"()'
+    )
+    assert [(t.table, t.lock) for t in result.tables] == [(("public", "users"), SHARE_ROW_EXCLUSIVE)]
+
+
+def test_a_new_table_locks_the_tables_it_references() -> None:
+    result = effect(
+        'CREATE TABLE "reviews" ("id" uuid PRIMARY KEY, "user_id" uuid REFERENCES "users" ("id"), '
+        '"set_id" integer, "parent" uuid REFERENCES "reviews" ("id"), '
+        'CONSTRAINT "fk" FOREIGN KEY ("set_id") REFERENCES "public"."sets" ("id"))'
+    )
+    assert result.creates == [("public", "reviews")]
+    assert [(t.table, t.lock) for t in result.tables] == [
+        (("public", "users"), SHARE_ROW_EXCLUSIVE),
+        (("public", "sets"), SHARE_ROW_EXCLUSIVE),
+    ]
+
+
+def test_a_created_index_names_its_table() -> None:
+    assert effect('CREATE INDEX "i" ON "s"."t" ("a")').indexes == {("s", "i"): ("s", "t")}
+    assert effect('CREATE INDEX CONCURRENTLY "i" ON "t" ("a")').indexes == {("public", "i"): ("public", "t")}

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from invoke.exceptions import Exit
 from rich.syntax import Syntax
 from rich.table import Table
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.commands.plan import deploy_plan
+from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
+from drizzle_ops.engine import lockmodes
 from drizzle_ops.errors import UserError
 from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 
@@ -90,13 +99,159 @@ def render_plan(plan: DeployPlan) -> None:
     )
 
 
-def run_plan(settings: Settings, *, url: str | None, env: str | None, as_json: bool, large_rows: int | None) -> None:
+FORMATS = ("table", "json", "markdown")
+
+
+def explain_lock(mode_text: str, *, as_json: bool) -> None:
+    """``--explain-lock MODE``: what a table lock mode conflicts with and blocks; no database needed."""
+    from drizzle_ops.engine import lockmodes
+
+    with guarded(None, as_json):
+        mode = lockmodes.parse_mode(mode_text)
+        if mode is None:
+            valid = ", ".join(f"{m} ({lockmodes.LOCK_MODES[m].pg_locks})" for m in lockmodes.MODES)
+            raise UserError(f"unknown lock mode {mode_text!r}; valid modes: {valid}")
+    info = lockmodes.LOCK_MODES[mode]
+    if as_json:
+        render.print_json(
+            {
+                "mode": mode,
+                "pg_locks": info.pg_locks,
+                "level": info.level,
+                "taken_by": list(info.taken_by),
+                "conflicts_with": [m for m in lockmodes.MODES if m in info.conflicts],
+                "blocks": lockmodes.blocks(mode),
+                "blocked_queries": lockmodes.blocked_queries(mode),
+            }
+        )
+        return
+    for line in lockmodes.explain(mode):
+        render.out.print(line, highlight=False, markup=False)
+
+
+def _output_format(as_json: bool, output_format: str | None) -> str:
+    if output_format is not None and output_format not in FORMATS:
+        raise UserError(f"unknown --format {output_format!r}; choose one of {', '.join(FORMATS)}")
+    if as_json and output_format not in (None, "json"):
+        raise UserError(f"--json and --format {output_format} disagree: give one of them")
+    return "json" if as_json else (output_format or "table")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A CI runner stops a job with SIGTERM: unwind like Ctrl-C, so the scratch database is dropped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_plan(
+    settings: Settings,
+    *,
+    url: str | None,
+    env: str | None,
+    as_json: bool,
+    large_rows: int | None,
+    trace: bool = False,
+    trace_url: str | None = None,
+    output_format: str | None = None,
+) -> None:
     with guarded(url, as_json):
+        chosen = _output_format(as_json, output_format)
         if large_rows is not None and large_rows < 0:
             raise UserError("--large-rows must be zero or more")
-        kwargs = {"large_rows": large_rows} if large_rows is not None else {}
-        result = deploy_plan(open_context(settings, url=url, env=env, as_json=as_json), **kwargs)
-    if as_json:
-        render.print_json(result.as_dict())
+        if trace_url and not trace:
+            raise UserError("--trace-url names the scratch server of a trace: give --trace too")
+    as_json = chosen == "json"
+    with guarded(url, as_json), guarded(trace_url, as_json):
+        ctx = open_context(settings, url=url, env=env, as_json=as_json)
+        if trace:
+            try:
+                with _sigterm_as_interrupt():
+                    outcome = plan_outcome(ctx, large_rows=large_rows, trace=True, trace_url=trace_url)
+            except KeyboardInterrupt:
+                raise Exit("interrupted: the trace stopped and its scratch database was dropped", code=130) from None
+        else:
+            outcome = plan_outcome(ctx, large_rows=large_rows)
+    if chosen == "json":
+        document = outcome.plan.as_dict()
+        if outcome.trace is not None:
+            document = _with_trace(document, outcome)
+        render.print_json(document)
+    elif chosen == "markdown":
+        from drizzle_ops.cli.plan_markdown import render_markdown
+
+        text = render_markdown(outcome)
+        sys.stdout.write(text)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
     else:
-        render_plan(result)
+        render_plan(outcome.plan)
+        if outcome.trace is not None:
+            render_trace(outcome)
+
+
+def _with_trace(document: dict[str, Any], outcome: PlanOutcome) -> dict[str, Any]:
+    """The plan's JSON, unchanged, with the trace under new keys only."""
+    from drizzle_ops.review.trace import migration_trace_dict, trace_dict
+
+    assert outcome.trace is not None
+    by_tag = {s.tag: s for s in outcome.summaries}
+    for pending in document["pending"]:
+        pending["trace"] = migration_trace_dict(outcome.trace.for_tag(pending["tag"]), by_tag[pending["tag"]])
+    document["trace"] = trace_dict(outcome.trace)
+    return document
+
+
+def render_trace(outcome: PlanOutcome) -> None:
+    out, result = render.out, outcome.trace
+    assert result is not None
+    out.rule("trace: the locks each statement took on a scratch copy")
+    out.print(
+        f"scratch database {result.database} on {result.server} (PostgreSQL {result.major}), migrated to "
+        f"{result.head or 'nothing'} in {result.setup_seconds:.2f} s, traced in {result.seconds:.2f} s, dropped",
+        highlight=False,
+    )
+    for summary in outcome.summaries:
+        traced = result.for_tag(summary.tag)
+        table = Table(title=f"{summary.tag}: traced against predicted", title_justify="left")
+        for column in ("#", "table", "predicted", "traced", "blocks", "rewrite", "check"):
+            table.add_column(column, justify="right" if column == "#" else "left")
+        for statement in traced.statements if traced else []:
+            if statement.error:
+                table.add_row(str(statement.number), "", "", "", "", "", f"[red]failed: {statement.error}[/]")
+            for i, check in enumerate(statement.checks):
+                style = {"mismatch": "red", "trace-only": "yellow"}.get(check.verdict, "green")
+                table.add_row(
+                    str(statement.number) if i == 0 else "",
+                    check.table,
+                    check.predicted or "—",
+                    check.traced or "—",
+                    lockmodes.blocks(check.traced) if check.traced else "—",
+                    "yes" if check.traced_rewrite else "",
+                    f"[{style}]{check.verdict}[/]" + (f" ({check.note})" if check.note else ""),
+                )
+        out.print(table)
+        lock = (
+            f"{summary.strongest_lock} on {summary.table}" if summary.strongest_lock else "no lock on existing tables"
+        )
+        held = (
+            f", held ~{summary.estimated_hold_seconds:.2f} s (estimate)"
+            if summary.estimated_hold_seconds is not None
+            else ""
+        )
+        out.print(f"{summary.tag}: {lock} (blocks {summary.blocks}){held}: [bold]{summary.verdict}[/]", highlight=False)
+        for reason in summary.reasons:
+            out.print(f"  {reason}", highlight=False)

@@ -445,6 +445,10 @@ def lint(
     help={
         **COMMON_HELP,
         "large_rows": "a table with at least this many rows is large: blocking builds on it are flagged (100000)",
+        "trace": "also run the pending migrations on a scratch copy (never the target) and record their real locks",
+        "trace_url": "the scratch server for --trace (same major as the target); default: the embedded server",
+        "format": "table (default), json (as --json) or markdown (a pull-request comment)",
+        "explain_lock": "explain a table lock mode (ShareLock, SHARE, …): what takes it, what it blocks; then exit",
     }
 )
 def plan(
@@ -455,16 +459,27 @@ def plan(
     json: bool = False,
     large_rows: str | None = None,
     strict: bool = False,
+    trace: bool = False,
+    trace_url: str | None = None,
+    format: str | None = None,
+    explain_lock: str | None = None,
 ) -> None:
     """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
+    from drizzle_ops.cli.plan import explain_lock as explain
     from drizzle_ops.cli.plan import run_plan
 
+    if explain_lock is not None:
+        explain(explain_lock, as_json=json or format == "json")
+        return
     run_plan(
         _settings(c, workspace, strict=strict),
         url=url,
         env=env,
         as_json=json,
         large_rows=int(large_rows) if large_rows is not None else None,
+        trace=trace,
+        trace_url=trace_url,
+        output_format=format,
     )
 
 

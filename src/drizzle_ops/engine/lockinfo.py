@@ -12,13 +12,27 @@ from dataclasses import dataclass, field
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 
-from drizzle_ops.engine.sqlast import TableKey, is_concurrent_index_operation, table_key
+from drizzle_ops.engine.lockmodes import (
+    ACCESS_EXCLUSIVE,
+    ROW_EXCLUSIVE,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    level,
+)
+from drizzle_ops.engine.sqlast import TableKey, is_concurrent_index_operation, is_serial, table_key
 
-ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"  # blocks reads and writes
-SHARE = "SHARE"  # blocks writes (CREATE INDEX)
-SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"  # blocks writes (foreign keys, triggers)
-SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"  # blocks neither reads nor writes
-ROW_EXCLUSIVE = "ROW EXCLUSIVE"  # ordinary writes
+# what each mode conflicts with and blocks lives in engine/lockmodes.py; re-exported for the deploy plan
+__all__ = [
+    "ACCESS_EXCLUSIVE",
+    "ROW_EXCLUSIVE",
+    "SHARE",
+    "SHARE_ROW_EXCLUSIVE",
+    "SHARE_UPDATE_EXCLUSIVE",
+    "StatementEffect",
+    "TableEffect",
+    "analyse",
+]
 
 # statements that touch no table's data (the lock they take is on a catalog object, briefly)
 CATALOG_ONLY = {
@@ -26,7 +40,6 @@ CATALOG_ONLY = {
     "AlterEnumStmt": "alter type",
     "CompositeTypeStmt": "create type",
     "CreateFunctionStmt": "create function",
-    "CreateTrigStmt": "create trigger",
     "CreateSchemaStmt": "create schema",
     "CreateExtensionStmt": "create extension",
     "CreateSeqStmt": "create sequence",
@@ -35,10 +48,6 @@ CATALOG_ONLY = {
     "ViewStmt": "create view",
     "DoStmt": "do block",
 }
-
-BLOCKS_WRITES = {ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE}
-BLOCKS_READS = {ACCESS_EXCLUSIVE}
-STRENGTH = [ROW_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE]
 
 
 @dataclass
@@ -52,7 +61,7 @@ class TableEffect:
     validation: bool = False
 
     def merge(self, other: TableEffect) -> None:
-        if STRENGTH.index(other.lock) > STRENGTH.index(self.lock):
+        if level(other.lock) > level(self.lock):
             self.lock = other.lock
         self.rewrite |= other.rewrite
         self.scan |= other.scan
@@ -68,21 +77,32 @@ class StatementEffect:
     transactional: bool = True  # False: Postgres refuses it inside a transaction block
     creates: list[TableKey] = field(default_factory=list)  # tables this statement creates
     known: bool = True
+    indexes: dict[TableKey, TableKey] = field(default_factory=dict)  # indexes it creates -> their tables
 
 
-def _volatile_default(column: ast.ColumnDef) -> bool:
-    """A default Postgres can't store once in the catalog (since PG 11): it rewrites the table."""
+VOLATILE_DEFAULTS = frozenset(
+    {"random", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "clock_timestamp", "timeofday", "nextval"}
+)
+
+
+def _rewriting_column(column: ast.ColumnDef) -> str | None:
+    """Why adding ``column`` rewrites the table, or None: a value Postgres can't store once in the catalog
+    (since PG 11) must be written into every row: a volatile default, a serial's nextval(), an identity,
+    a STORED generated column (all confirmed by tracing: a new relfilenode)."""
+    if is_serial(column):
+        return "serial: nextval() default"
     for constraint in column.constraints or ():
-        if isinstance(constraint, ast.Constraint) and constraint.contype is ConstrType.CONSTR_DEFAULT:
+        if not isinstance(constraint, ast.Constraint):
+            continue
+        if constraint.contype is ConstrType.CONSTR_IDENTITY:
+            return "identity"
+        if constraint.contype is ConstrType.CONSTR_GENERATED:
+            return "stored generated"
+        if constraint.contype is ConstrType.CONSTR_DEFAULT:
             expr = constraint.raw_expr
-            return isinstance(expr, ast.FuncCall) and _func_name(expr) in {
-                "random",
-                "gen_random_uuid",
-                "uuid_generate_v4",
-                "clock_timestamp",
-                "timeofday",
-            }
-    return False
+            if isinstance(expr, ast.FuncCall) and _func_name(expr) in VOLATILE_DEFAULTS:
+                return "volatile default"
+    return None
 
 
 def _func_name(call: ast.FuncCall) -> str:
@@ -108,13 +128,13 @@ def _alter_table(node: ast.AlterTableStmt) -> StatementEffect:
             continue
         sub = cmd.subtype
         if sub is AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
-            rewrite = _volatile_default(cmd.def_)
+            reason = _rewriting_column(cmd.def_)
             effect.merge(
                 TableEffect(
                     key,
                     ACCESS_EXCLUSIVE,
-                    rewrite=rewrite,
-                    why=[f"add column {cmd.def_.colname}" + (" (volatile default)" if rewrite else "")],
+                    rewrite=reason is not None,
+                    why=[f"add column {cmd.def_.colname}" + (f" ({reason})" if reason else "")],
                 )
             )
         elif sub is AlterTableType.AT_AlterColumnType:
@@ -166,6 +186,30 @@ def _constraint_effect(key: TableKey, constraint: ast.Constraint, others: list[T
     )
 
 
+def _referenced_tables(node: ast.CreateStmt) -> list[TableEffect]:
+    """A new table's foreign keys lock the tables they reference in SHARE ROW EXCLUSIVE (writes there wait)."""
+    constraints: list[ast.Constraint] = []
+    for element in node.tableElts or ():
+        if isinstance(element, ast.Constraint):
+            constraints.append(element)
+        elif isinstance(element, ast.ColumnDef):
+            constraints += [c for c in element.constraints or () if isinstance(c, ast.Constraint)]
+    effects: dict[TableKey, TableEffect] = {}
+    own = table_key(node.relation) if node.relation is not None else None
+    for constraint in constraints:
+        if constraint.contype is not ConstrType.CONSTR_FOREIGN or constraint.pktable is None:
+            continue
+        key = table_key(constraint.pktable)
+        if key == own:
+            continue  # a self-reference: the new table nobody else sees yet
+        why = f"referenced by {constraint.conname or 'a foreign key'} of the new table"
+        if key in effects:
+            effects[key].merge(TableEffect(key, SHARE_ROW_EXCLUSIVE, why=[why]))
+        else:
+            effects[key] = TableEffect(key, SHARE_ROW_EXCLUSIVE, why=[why])
+    return list(effects.values())
+
+
 def _drop(node: ast.DropStmt) -> StatementEffect:
     tables: list[TableEffect] = []
     kind = node.removeType
@@ -187,9 +231,16 @@ def _drop(node: ast.DropStmt) -> StatementEffect:
 def analyse(node: ast.Node) -> StatementEffect:
     """The effect of one parsed statement."""
     if isinstance(node, ast.CreateStmt) and node.relation is not None:
-        return StatementEffect("create table", [], creates=[table_key(node.relation)])
+        return StatementEffect("create table", _referenced_tables(node), creates=[table_key(node.relation)])
+    if isinstance(node, ast.CreateTrigStmt) and node.relation is not None:
+        # not catalog-only: CREATE TRIGGER takes SHARE ROW EXCLUSIVE on its table (writes wait)
+        name = f"create trigger {node.trigname}"
+        return StatementEffect(
+            "create trigger", [TableEffect(table_key(node.relation), SHARE_ROW_EXCLUSIVE, why=[name])]
+        )
     if isinstance(node, ast.IndexStmt) and node.relation is not None:
         key = table_key(node.relation)
+        indexes = {(key[0], node.idxname): key} if node.idxname else {}
         if node.concurrent:
             return StatementEffect(
                 "create index concurrently",
@@ -199,9 +250,12 @@ def analyse(node: ast.Node) -> StatementEffect:
                     )
                 ],
                 transactional=False,
+                indexes=indexes,
             )
         return StatementEffect(
-            "create index", [TableEffect(key, SHARE, scan=True, index_build=True, why=[f"build index {node.idxname}"])]
+            "create index",
+            [TableEffect(key, SHARE, scan=True, index_build=True, why=[f"build index {node.idxname}"])],
+            indexes=indexes,
         )
     if isinstance(node, ast.AlterTableStmt) and node.objtype is ObjectType.OBJECT_TABLE and node.relation is not None:
         return _alter_table(node)

@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 
 from drizzle_ops.engine import pg
-from drizzle_ops.engine.lockinfo import BLOCKS_READS, BLOCKS_WRITES, StatementEffect, TableEffect, analyse
+from drizzle_ops.engine.lockinfo import StatementEffect, TableEffect, analyse
+from drizzle_ops.engine.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
 from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.sqlast import TableKey
 from drizzle_ops.engine.transactionality import MARKER, has_marker
@@ -100,12 +101,6 @@ class DeployPlan:
         }
 
 
-def _blocks(lock: str) -> str:
-    if lock in BLOCKS_READS:
-        return "reads and writes"
-    return "writes" if lock in BLOCKS_WRITES else "nothing"
-
-
 def _flags(effect: TableEffect, stats: pg.TableStats | None, large_rows: int, transactional: bool) -> list[str]:
     if stats is None:
         return []
@@ -152,6 +147,7 @@ def build_plan(
         if e.state in (State.MODIFIED, State.OUT_OF_ORDER)
     ]
     created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
+    index_tables: dict[TableKey, TableKey] = {}  # indexes made by earlier statements -> their tables
     stats_cache: dict[TableKey, pg.TableStats | None] = {}
     pg_version = major_version(conn.info.server_version)
     volatility = catalogue_volatility(conn)  # the target's own functions decide what a default costs
@@ -178,6 +174,7 @@ def build_plan(
                     stats_cache,
                     conn,
                     large_rows,
+                    index_tables,
                 )
             )
         plans.append(
@@ -195,6 +192,53 @@ def build_plan(
     return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by, pg_version)
 
 
+# what the SQL alone cannot tell, read from the target's catalog (found by tracing: see review/trace.py)
+_INDEX_TABLE_SQL = """
+select n.nspname, c.relname from pg_index i
+join pg_class x on x.oid = i.indexrelid join pg_namespace xn on xn.oid = x.relnamespace
+join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+where xn.nspname = %s and x.relname = %s
+"""
+_FOREIGN_KEY_TABLES_SQL = """
+select distinct n.nspname, c.relname from pg_constraint k
+join pg_class t on t.oid = k.conrelid join pg_namespace tn on tn.oid = t.relnamespace
+join pg_class c on c.oid = case when k.conrelid = t.oid and tn.nspname = %s and t.relname = %s
+                                then k.confrelid else k.conrelid end
+join pg_namespace n on n.oid = c.relnamespace
+where k.contype = 'f' and k.conrelid <> k.confrelid
+  and ((tn.nspname = %s and t.relname = %s)
+       or k.confrelid = (select r.oid from pg_class r join pg_namespace rn on rn.oid = r.relnamespace
+                         where rn.nspname = %s and r.relname = %s))
+"""
+
+
+def _with_catalog(
+    conn: psycopg.Connection, effect: StatementEffect, created: set[TableKey], index_tables: dict[TableKey, TableKey]
+) -> list[TableEffect]:
+    """DROP INDEX locks the index's table, not a table of the index's name; DROP TABLE also locks, in ACCESS
+    EXCLUSIVE, the tables its foreign keys join it to (their triggers are dropped). Both need the catalog
+    (or, for an index made earlier in this deploy, the statement that made it)."""
+    tables = []
+    for table in effect.tables:
+        if effect.kind == "drop index":
+            made = index_tables.get(table.table)
+            row = made if made else conn.execute(_INDEX_TABLE_SQL, list(table.table)).fetchone()
+            if row is not None:
+                table = TableEffect(
+                    (row[0], row[1]), table.lock, why=[f"drop index {table.table[1]}"], index_build=False
+                )
+        tables.append(table)
+        if effect.kind == "drop table" and table.table not in created:
+            schema, name = table.table
+            for row in conn.execute(_FOREIGN_KEY_TABLES_SQL, [schema, name] * 3).fetchall():
+                tables.append(
+                    TableEffect(
+                        (row[0], row[1]), ACCESS_EXCLUSIVE, why=[f"foreign key to or from dropped {schema}.{name}"]
+                    )
+                )
+    return tables
+
+
 def _statement_plan(
     number: int,
     line: int,
@@ -205,10 +249,11 @@ def _statement_plan(
     stats_cache: dict[TableKey, pg.TableStats | None],
     conn: psycopg.Connection,
     large_rows: int,
+    index_tables: dict[TableKey, TableKey],
 ) -> StatementPlan:
     merged: dict[TableKey, TableEffect] = {}
     for statement_effect in effects:
-        for table in statement_effect.tables:
+        for table in _with_catalog(conn, statement_effect, created, index_tables):
             if table.table in merged:
                 merged[table.table].merge(table)
             else:
@@ -225,7 +270,7 @@ def _statement_plan(
             TableImpact(
                 table=f"{key[0]}.{key[1]}",
                 lock=effect.lock,
-                blocks=_blocks(effect.lock),
+                blocks=blocks(effect.lock),
                 rewrite=effect.rewrite,
                 scan=effect.scan,
                 rows=stats.rows if stats else None,
@@ -236,6 +281,7 @@ def _statement_plan(
         )
     for statement_effect in effects:
         created.update(statement_effect.creates)
+        index_tables.update(statement_effect.indexes)
     kind = ", ".join(dict.fromkeys(e.kind for e in effects)) or "empty"
     head = " ".join(text.split())[:100]
     return StatementPlan(number, line, kind, head, transactional, impacts)
