@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.helpers import add_migration, run_inv
+from tests.helpers import NO_PG_BINARIES, add_migration, only_with_backend, pg_binaries, requires, run_inv
 from tests.integration.test_plan_trace import _tables, at_0006
 
 
@@ -65,3 +66,39 @@ def test_explain_lock_accepts_both_spellings() -> None:
     document = json.loads(run_inv("plan", "--explain-lock", "access exclusive", "--json").stdout)
     assert document["mode"] == "ACCESS EXCLUSIVE" and document["blocks"] == "reads and writes"
     assert "SELECT" in document["blocked_queries"] and len(document["conflicts_with"]) == 8
+
+
+def test_a_scratch_server_of_another_major_is_refused(migrated_db: str, workspace_copy: Path) -> None:
+    """invoke.yaml's `pg` names the embedded server's major: a trace on another major than the target's is refused."""
+    add_migration(workspace_copy, "more", 'ALTER TABLE "users" ADD COLUMN "z" text;')
+    with psycopg.connect(migrated_db) as conn:
+        major = conn.info.server_version // 10000
+    other = "14" if major != 14 else "15"
+    env = {"INVOKE_DRIZZLE_OPS_PG": other}
+    proc = run_inv("plan", "--url", migrated_db, "--workspace", str(workspace_copy), "--trace", env=env)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == (
+        f"error: the target runs PostgreSQL {major} but invoke.yaml asks for a {other} embedded server: a trace "
+        "must run on the target's major; give --trace-url of a scratch server of that major"
+    )
+
+
+@only_with_backend("local", reason="runs in the local-backend sessions (it starts its own embedded server)")
+@requires(pg_binaries, NO_PG_BINARIES)
+def test_without_trace_url_the_embedded_server_holds_the_scratch_copy(
+    empty_db: str, workspace_copy: Path, tmp_path: Path
+) -> None:
+    at_0006(empty_db, workspace_copy)
+    env = {"INVOKE_DRIZZLE_OPS_STATE_DIR": str(tmp_path / "state"), "INVOKE_DRIZZLE_OPS_PROVIDER": "local"}
+    try:
+        proc = run_inv("plan", "--url", empty_db, "--workspace", str(workspace_copy), "--trace", "--json", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "starting a disposable PostgreSQL server (the embedded default) for the trace" in proc.stderr
+        document = json.loads(proc.stdout)
+        assert document["trace"]["dropped"] is True
+        assert document["pending"][0]["trace"]["verdict"] == "safe"
+        reused = run_inv("plan", "--url", empty_db, "--workspace", str(workspace_copy), "--trace", env=env)
+        assert reused.returncode == 0 and "starting a disposable" not in reused.stderr  # warm: reused
+    finally:
+        run_inv("db.down", env=env)
