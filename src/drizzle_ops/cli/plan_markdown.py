@@ -55,7 +55,10 @@ def render_markdown(outcome: PlanOutcome) -> str:
             "rates per row."
         )
     else:
-        lines.append("Locks as **predicted** from the SQL (run `inv plan --trace` to record the real ones).")
+        lines.append(
+            "Locks as **predicted** from the SQL (run `inv plan --trace` to record the real ones). Hold times are "
+            "**estimates** from the target's rows alone, at rough rates per row."
+        )
     lines.append("")
     for blocker in plan.blocked_by:
         lines.append(f"- ⛔ migrate would refuse: {blocker}")

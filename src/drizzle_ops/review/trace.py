@@ -701,37 +701,35 @@ def _summary(migration: Any, traced: MigrationTrace | None, sizes: dict[str, int
     for statement in migration.statements:
         for table in statement.tables:
             rows_of[table.table] = table.rows
-    best: tuple[str, str] | None = None  # (mode, table)
+    candidates: list[tuple[str, str]] = []  # (mode, table): traced when there is a trace, else predicted
     rewrite = False
     work = 0.0  # seconds the target's rows add under the lock (estimate)
     if traced is not None:
         for statement_trace in traced.statements:
-            for check in statement_trace.checks:
-                if check.traced and (best is None or lockmodes.level(check.traced) > lockmodes.level(best[0])):
-                    best = (check.traced, check.table)
-            rewrite |= bool([r for r in statement_trace.rewrites if r.endswith("(table)")])
+            candidates += [(c.traced, c.table) for c in statement_trace.checks if c.traced]
+            rewrite |= any(rows_of.get(c.table) is not None and c.traced_rewrite for c in statement_trace.checks)
     for statement in migration.statements:
+        traced_statement = (
+            next((t for t in traced.statements if t.number == statement.number), None) if traced else None
+        )
+        rewritten = {c.table for c in traced_statement.checks if c.traced_rewrite} if traced_statement else set()
         for table in statement.tables:
-            rows = rows_of.get(table.table) or 0
-            traced_rewrite = traced is not None and any(
-                r.startswith(f"{table.table} (")
-                for s in traced.statements
-                if s.number == statement.number
-                for r in s.rewrites
-            )
-            if traced is None and (best is None or lockmodes.level(table.lock) > lockmodes.level(best[0])):
-                best = (table.lock, table.table)
-            if table.rewrite or traced_rewrite:
-                work += max(rows, 0) / REWRITE_ROWS_PER_SECOND
-                rewrite |= traced is None
-            elif "index" in " ".join(table.why) and table.scan:
-                work += max(rows, 0) / INDEX_ROWS_PER_SECOND
+            rows = rows_of.get(table.table)
+            if traced is None:
+                candidates.append((table.lock, table.table))
+                rewrite |= table.rewrite and rows is not None
+            if table.rewrite or table.table in rewritten:
+                work += max(rows or 0, 0) / REWRITE_ROWS_PER_SECOND
+            elif table.scan and any(w.startswith(("build index", "add unique", "add primary key")) for w in table.why):
+                work += max(rows or 0, 0) / INDEX_ROWS_PER_SECOND
             elif table.scan:
-                work += max(rows, 0) / SCAN_ROWS_PER_SECOND
+                work += max(rows or 0, 0) / SCAN_ROWS_PER_SECOND
+    # the strongest lock on a table that exists on the target (a table this deploy creates blocks nobody)
+    best = max(candidates, key=lambda c: (rows_of.get(c[1]) is not None, lockmodes.level(c[0])), default=None)
     mode, table_name = best if best else (None, None)
     blocks = lockmodes.blocks(mode) if mode else lockmodes.NOTHING
     seconds = traced.seconds if traced is not None and traced.skipped is None else None
-    estimate = (seconds or 0.0) + work if traced is not None else None
+    estimate = (seconds or 0.0) + work  # without a trace: the rows' share alone
     mismatches = sum(1 for s in (traced.statements if traced else []) for c in s.checks if c.verdict == "mismatch")
     reasons: list[str] = []
     errors = [f for f in migration.findings if f.severity.value == "error"]
