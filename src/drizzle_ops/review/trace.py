@@ -20,6 +20,7 @@ a killed run is dropped by the next trace on that server (or goes with ``inv db.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import make_conninfo
 
 from drizzle_ops.engine import lockmodes, pg, runner
@@ -338,13 +339,11 @@ def trace(
     started = time.perf_counter()
     admin = pg.connect(server_url, source="the scratch server", connect_timeout=connect_timeout)
     name = scratch_name()
-    created = False
-    result_box: list[Trace] = []
+    result: Trace | None = None
     try:
         for leftover in drop_leftovers(admin):
             say(f"dropped {leftover}, the scratch database of an earlier trace that did not finish")
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        created = True
         result = Trace(
             server=f"{admin.info.user}@{admin.info.host}:{admin.info.port}",
             major=admin.info.server_version // 10000,
@@ -354,7 +353,6 @@ def trace(
             seconds=0.0,
             migrations=[],
         )
-        result_box.append(result)
         conn = _connect(server_url, name)
         try:
             if head is not None:
@@ -367,12 +365,11 @@ def trace(
             conn.close()
         result.seconds = time.perf_counter() - started
         return result
-    finally:
+    finally:  # also on Ctrl-C (and SIGTERM, which the edge turns into one)
         try:
-            if created:
+            if result is not None:
                 _drop(admin, name)
-                if result_box:
-                    result_box[0].dropped = True
+                result.dropped = True
         finally:
             admin.close()
 
@@ -433,9 +430,9 @@ class _Tracer:
                     result.error = f"statement {statement.number}: {traced.error}"
                     break
         except BaseException:
-            if in_transaction and not conn.broken:
+            if in_transaction:
                 conn.cancel()
-                runner._rollback(conn, quietly=True)
+                _abort(conn)
             raise
         if in_transaction:
             # the next migration needs this one's work, as migrate commits it; the last one is rolled back
@@ -516,7 +513,7 @@ class _Tracer:
         error = outcome.get("error")
         if isinstance(error, psycopg.Error):
             traced.error = _error(error)
-            runner._rollback(conn, quietly=True)  # the file's own BEGIN may have left a failed transaction
+            _abort(conn)  # the file's own BEGIN (or our transaction) is left failed: end it
             return traced, before
         if error is not None:
             raise error
@@ -542,6 +539,14 @@ def _controls_transaction(text: str) -> bool:
     except ParseError:
         return False
     return any(opens_transaction(n) or closes_transaction(n) for n in nodes)
+
+
+def _abort(conn: psycopg.Connection) -> None:
+    """Roll back whatever transaction is open, quietly: the scratch database is dropped anyway."""
+    if conn.broken or conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(psycopg.Error):
+        conn.execute("ROLLBACK")
 
 
 def _error(exc: psycopg.Error) -> str:
