@@ -18,8 +18,9 @@ TARGETS_VAR = "TENANT_DATABASE_URLS"
 
 
 def fleet_config(folder: Path, **tenants: object) -> Path:
-    """A runtime config (`inv -f FILE`) adding the `tenants` fleet to this repository's invoke.yaml."""
-    spec = {"targets_env": TARGETS_VAR, "parallel": 8, "canary": 1, **tenants}
+    """A runtime config (`inv -f FILE`) over this repository's invoke.yaml, whose example `tenants` fleet it
+    overrides key by key (invoke merges the two): not protected unless asked."""
+    spec = {"targets_env": TARGETS_VAR, "parallel": 8, "canary": 1, "protected": False, **tenants}
     path = folder / "fleet.yaml"
     path.write_text(json.dumps({"drizzle_ops": {"environments": {"tenants": spec}}}))  # JSON is YAML
     return path

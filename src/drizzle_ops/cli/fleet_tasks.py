@@ -74,6 +74,7 @@ def run_fleet_migrate(
         if not fleet.targets:
             _nothing_selected(fleet, as_json)
             return
+        fleet = fleet.confirm("migrate")  # before Ctrl-C means "start nothing new": at the prompt it still quits
         with stop_on_signals() as stop, FleetProgress(fleet, "{n} applied") as progress:
             run = migrate_fleet(
                 fleet,
@@ -96,6 +97,7 @@ def run_fleet_migrate(
                         **_common(r),
                         "applied": r.applied,
                         "database": r.outcome.database if r.outcome else None,
+                        "warnings": r.warnings,
                     }
                     for r in run.runs
                 ],

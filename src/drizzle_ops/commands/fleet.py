@@ -50,6 +50,7 @@ class TargetRun(Generic[T]):
     outcome: T | None = None
     error: str | None = None  # one line, never a password
     applied: list[str] = field(default_factory=list)  # migrate: tags committed on this target, also before a failure
+    warnings: list[str] = field(default_factory=list)  # the runner's warnings on this target (lock waits, retries)
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ class TargetProgress:
         self.run, self.stop, self.tell = run, stop, tell
 
     def _say(self, message: str) -> None:
+        self.run.warnings.append(message)
         self.tell(Event("warning", self.run, message))  # type: ignore[arg-type]
 
     def lock_waiting(self, holder: LockHolder | None) -> None:
@@ -65,7 +66,7 @@ def migrate_fleet(
     tell = on_event or (lambda event: None)
     if to is not None:
         fleet.context.workspace.by_tag(to)  # an unknown tag is bad input: say so before any target starts
-    fleet.confirm("migrate")
+    fleet = fleet.confirm("migrate")  # a no-op when the edge confirmed already
 
     def work(member: FleetTarget, run: TargetRun[MigrateOutcome]) -> MigrateOutcome:
         return migrate(

@@ -84,9 +84,14 @@ class Fleet:
     def canary(self) -> int:
         return min(self.source.canary, len(self.targets))
 
-    def confirm(self, action: str) -> None:
-        """Once for the whole fleet: a protected environment needs --yes (and, at a terminal, its typed name)."""
+    def confirm(self, action: str) -> Fleet:
+        """Once for the whole fleet: a protected environment needs --yes (and, at a terminal, its typed name).
+
+        Returns the fleet as confirmed, which never asks again: the edge confirms before it turns Ctrl-C
+        into "start nothing new", so Ctrl-C at the prompt still ends the run.
+        """
         self.context.confirm(f"{action} {len(self.targets)} database(s)")
+        return replace(self, context=replace(self.context, yes=True, ask=None))
 
     def context_for(self, member: FleetTarget) -> Context:
         """The target's own context: confirmed already (``confirm`` asked once for all), so it never asks again."""

@@ -1,7 +1,8 @@
 """The request context: everything a command needs to know about one run, resolved once at the edge.
 
 The edge (drizzle_ops.cli) builds it from flags and invoke.yaml; commands read it and never
-resolve a flag again. A fleet of targets would be several contexts that share all but the target.
+resolve a flag again. A fleet (context/fleet.py) is many targets under one such context: each target
+runs under a copy that differs only in its target.
 """
 
 from __future__ import annotations
