@@ -123,3 +123,15 @@ def test_events_reach_the_edge_from_the_main_loop(monkeypatch: pytest.MonkeyPatc
     heard: list[Event] = []
     run_fleet(fleet(monkeypatch, 3, parallel=2), failing_on(), on_event=heard.append)
     assert [e.kind for e in heard].count("finished") == 3 and all(e.run.state is State.DONE for e in heard[-1:])
+
+
+def test_a_stop_after_the_last_start_still_says_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop, both_started = threading.Event(), threading.Barrier(2, timeout=5)
+
+    def work(member: FleetTarget, run: TargetRun[str]) -> str:
+        both_started.wait()
+        stop.set()
+        raise Interrupted
+
+    result = run_fleet(fleet(monkeypatch, 2, parallel=2, canary=0), work, stop=stop)
+    assert states(result) == ["interrupted", "interrupted"] and result.halted == "stopped"

@@ -134,6 +134,8 @@ def run_fleet(
                 result.halted = "stopped" if stop.is_set() else "canary failed"
             else:
                 _run_wave(pool, fleet.parallel, rest, members, runs, one, stop, tell, keep_going, result)
+    if result.halted is None and stop.is_set() and result.count(State.INTERRUPTED):
+        result.halted = "stopped"  # the signal came after the last start: it still cut targets short
     return result
 
 
