@@ -209,6 +209,24 @@ def test_a_connection_that_breaks_silently_names_the_statements_in_flight_and_no
     assert not {"t1", "t3"} & set(tables(empty_db))
 
 
+def test_a_connection_on_a_descriptor_above_1023_works(empty_db: str) -> None:
+    """select() refuses such descriptors; a fleet run's process may hold that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if min(soft, hard) < 1100:
+        pytest.skip(f"this process may open only {min(soft, hard)} files")
+    padding = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+    try:
+        with connect(empty_db) as conn:
+            assert conn.pgconn.socket > 1023
+            runner.migrate(conn, load_workspace(EXAMPLE))
+    finally:
+        for fd in padding:
+            os.close(fd)
+    assert rows(empty_db) == [(m.hash, m.when) for m in load_workspace(EXAMPLE).migrations]
+
+
 def test_each_migration_is_one_query_and_a_commit(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = load_workspace(EXAMPLE)
     executed: list[object] = []

@@ -450,8 +450,7 @@ def exchange(conn: psycopg.Connection, query: bytes) -> Exchange:
     try:
         pgconn.send_query(query)
         while pgconn.flush():  # non-blocking: the rest goes out as the socket takes it
-            readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
-            if readable:
+            if _wait(pgconn.socket, write=True):
                 pgconn.consume_input()
         _collect(pgconn, results)
     except psycopg.OperationalError as exc:
@@ -471,10 +470,24 @@ def command(conn: psycopg.Connection, query: str) -> None:
         raise error
 
 
+def _wait(fd: int, *, write: bool = False) -> bool:
+    """Block until the socket can be read (or, with ``write``, written); True when it can be read.
+
+    poll where there is one: select() refuses descriptors above 1023, which a fleet run's process may hold.
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | (select.POLLOUT if write else 0))
+        events = poller.poll()
+        return any(event & (select.POLLIN | select.POLLERR | select.POLLHUP) for _, event in events)
+    readable, _, _ = select.select([fd], [fd] if write else [], [])
+    return bool(readable)
+
+
 def _collect(pgconn: PGconn, results: list[PGresult]) -> None:
     while True:
         while pgconn.is_busy():
-            select.select([pgconn.socket], [], [])
+            _wait(pgconn.socket)
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:
