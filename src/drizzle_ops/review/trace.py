@@ -684,7 +684,7 @@ def _checks(statement_plan: Any, traced: StatementTrace) -> list[TableCheck]:
         elif lock in held and (strongest_new is None or lockmodes.level(strongest_new) < lockmodes.level(lock)):
             # the transaction holds it already: taking the same mode again adds no row to pg_locks
             verdict, strongest_new = "confirmed", lock
-            note = "held since an earlier statement of this transaction"
+            note = "held since an earlier statement"
         elif strongest_new == lock:
             verdict = "confirmed"
         elif strongest_new is None and traced.watched and not lockmodes.conflicts(lock, lockmodes.ACCESS_SHARE):
