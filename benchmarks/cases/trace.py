@@ -85,7 +85,9 @@ def run(bench: Bench) -> CaseResult:
 
 
 def _spec(bench: Bench, name: str, argv: list[str], url: str) -> ProcessSpec:
-    return ProcessSpec(name, argv, bench.show(["inv", *argv[1:]], url), cwd=ROOT, env=bench.inv_env)
+    """The report shows the scratch server as $SERVER_URL: its URL holds the password."""
+    shown = bench.show(["inv", *[("$SERVER_URL" if a == bench.server.url else a) for a in argv[1:]]], url)
+    return ProcessSpec(name, argv, bench.redact(shown), cwd=ROOT, env=bench.inv_env)
 
 
 def _in_process(bench: Bench, name: str, workspace: object, head: str | None, pending: list[str]) -> Measurement:
