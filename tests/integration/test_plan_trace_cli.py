@@ -102,3 +102,9 @@ def test_without_trace_url_the_embedded_server_holds_the_scratch_copy(
         assert reused.returncode == 0 and "starting a disposable" not in reused.stderr  # warm: reused
     finally:
         run_inv("db.down", env=env)
+
+
+def test_nothing_pending_makes_no_scratch_copy(migrated_db: str) -> None:
+    proc = run_inv("plan", "--url", migrated_db, "--trace", "--trace-url", "postgresql://nobody@127.0.0.1:1/x")
+    assert proc.returncode == 0, proc.stderr  # the unreachable scratch server is never asked
+    assert "Nothing pending" in proc.stdout

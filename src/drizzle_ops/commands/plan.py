@@ -52,7 +52,7 @@ def plan_outcome(
             statement_timeout=environment.statement_timeout if environment else None,
             large_rows=DEFAULT_LARGE_ROWS if large_rows is None else large_rows,
         )
-        if not trace:
+        if not trace or not plan.migrations:  # nothing pending: no scratch copy to make
             return PlanOutcome(plan, join(plan, None))
         if plan.blocked_by:
             raise UserError(
