@@ -18,6 +18,7 @@ from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
 from drizzle_ops.engine import lockmodes
+from drizzle_ops.engine.pg import check_url
 from drizzle_ops.errors import UserError
 from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 
@@ -104,8 +105,6 @@ FORMATS = ("table", "json", "markdown")
 
 def explain_lock(mode_text: str, *, as_json: bool) -> None:
     """``--explain-lock MODE``: what a table lock mode conflicts with and blocks; no database needed."""
-    from drizzle_ops.engine import lockmodes
-
     with guarded(None, as_json):
         mode = lockmodes.parse_mode(mode_text)
         if mode is None:
@@ -172,6 +171,8 @@ def run_plan(
             raise UserError("--large-rows must be zero or more")
         if trace_url and not trace:
             raise UserError("--trace-url names the scratch server of a trace: give --trace too")
+        if trace_url:
+            check_url(trace_url, "--trace-url")  # bad input is refused even when nothing is pending
     as_json = chosen == "json"
     with guarded(url, as_json), guarded(trace_url, as_json):
         ctx = open_context(settings, url=url, env=env, as_json=as_json)
