@@ -200,6 +200,14 @@ def test_accepted_differences_do_not_fail_a_step(migrated_db: str, tmp_path: Pat
     assert step["verification"]["detail"].endswith("apart from 1 accepted difference(s)")
     assert rows(migrated_db) == ALL_ROWS[:7]
 
+    # migrate --verify honours the same flag: the drift stays accepted when 0007 is applied again
+    reverted = run_inv("migrate", "--url", migrated_db, "--verify", "--accepted", str(tmp_path / "none.txt"))
+    assert reverted.returncode == 1 and "index users_display_name_idx" in reverted.stderr
+    assert rows(migrated_db) == ALL_ROWS[:7]
+    again = run_inv("migrate", "--url", migrated_db, "--verify", "--accepted", str(accepted))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert rows(migrated_db) == ALL_ROWS
+
 
 def test_a_non_transactional_down_file_that_forgets_an_index_says_its_statements_stay(
     migrated_db: str, workspace_copy: Path, rollback_dir: Path

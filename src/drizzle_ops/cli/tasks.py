@@ -70,6 +70,7 @@ def _settings(
         "rollback_dir": "folder of <tag>.down.sql files that --verify reverts with (default sql/rollback)",
         "runner": "drizzle-ops (default) or drizzle: run the workspace's own db:migrate (drizzle-kit) under our lock",
         **FLEET_HELP,
+        "accepted": "with --verify: " + ACCEPTED_HELP,
     },
     iterable=["only"],
     klass=HelpKeepsH,
@@ -93,12 +94,15 @@ def migrate(
     shard: str | None = None,
     only: list[str] | None = None,
     keep_going: bool = False,
+    accepted: str | None = None,
 ) -> None:
     """Apply pending migrations: one transaction each, under an advisory lock (on a fleet: on every target)."""
     from drizzle_ops.cli.migrate import run_migrate
 
     run_migrate(
-        _settings(c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir),
+        _settings(
+            c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir, accepted_differences=accepted
+        ),
         url=url,
         env=env,
         as_json=json,
