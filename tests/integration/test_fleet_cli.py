@@ -14,6 +14,7 @@ from drizzle_ops.context.fleet_targets import label_of
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows, run_inv, url_for
 from tests.integration.fleet_support import (
+    TARGETS_VAR,
     by_label,
     fleet_config,
     fleet_inv,
@@ -146,3 +147,18 @@ def test_an_unreachable_target_fails_with_its_label_and_the_others_go_on(
     assert results[label_of(closed)]["result"] == "failed"
     assert results[label_of(closed)]["error"].startswith(f"cannot connect to {params['host']}:1/db")
     assert all(len(rows(url)) == EXAMPLE_MIGRATIONS for url in good)
+
+
+def test_labels_are_whole_in_a_narrow_log(
+    databases, migrated_template: str, workspace_copy: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # a CI log is no terminal and 80 columns wide: rich cut labels to "127.0.0.1:553…", which --only cannot take back
+    urls = [databases.create(template=migrated_template) for _ in range(2)]
+    config = fleet_config(tmp_path)
+    run = run_inv(
+        "-f", str(config), "status", "--env", "tenants", "--workspace", str(workspace_copy),
+        env={TARGETS_VAR: "\n".join(urls), "COLUMNS": "80"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    for url in urls:
+        assert label_of(url) in run.stdout

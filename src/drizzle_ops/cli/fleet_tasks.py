@@ -36,7 +36,8 @@ NUMBERS = {"applied", "pending", "drift", "time", "passed", "failed", "skipped"}
 def _table(title: str, columns: Sequence[str]) -> Table:
     table = Table(title=title, title_justify="left")
     for name in columns:
-        table.add_column(name, justify="right" if name in NUMBERS else "left")
+        # fold, never cut: a label is what --only takes back
+        table.add_column(name, justify="right" if name in NUMBERS else "left", overflow="fold")
     return table
 
 
@@ -110,7 +111,7 @@ def run_fleet_migrate(
         )
         for r in run.runs:
             table.add_row(r.label, str(len(r.applied)), _seconds(r), _result(r), Text(r.error or ""))
-        render.out.print(table)
+        render.table_console().print(table)
         applied = sum(len(r.applied) for r in run.runs)
         render.out.print(
             f"{counts_text(run)}; {applied} migration(s) applied across {len(fleet.targets)} target(s).",
@@ -194,7 +195,7 @@ def run_fleet_status(
                 [str(lag["applied"]), str(lag["pending"]), str(lag["drift"]), lag["head"] or "—"] if lag else [""] * 4
             )
             table.add_row(r.label, *cells, _result(r), Text(r.error or ""))
-        render.out.print(table)
+        render.table_console().print(table)
         if lagging:
             behind = f"; lagging: {', '.join(lagging)}"
         elif run.ok:
@@ -272,7 +273,7 @@ def run_fleet_verify(
                 ]
             error = r.error or (f"failed: {', '.join(failing[r.label])}" if r.label in failing else "")
             table.add_row(r.label, *cells, _result(r), Text(error))
-        render.out.print(table)
+        render.table_console().print(table)
         render.out.print(
             f"{counts_text(run)}; checks failed on {len(failing)} target(s).", highlight=False, markup=False
         )

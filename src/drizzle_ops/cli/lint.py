@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from invoke.exceptions import Exit
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -49,8 +48,7 @@ def _print_findings(findings: Sequence[Finding]) -> None:
         detail = Text(f.message)
         detail.append(f"\n{f.statement}", style="dim")
         table.add_row(where, Text(f.severity.value, style=LEVEL_STYLE[f.severity]), f.rule, detail)
-    # CI logs are no terminal, and rich would squeeze the table into 80 columns there
-    console = render.out if render.out.is_terminal else Console(width=max(render.out.width, 160), soft_wrap=True)
+    console = render.table_console()
     console.print(table)
     console.print("Safe alternatives:", style="bold")
     for rule, help_text in dict.fromkeys((f.rule, f.help) for f in findings):

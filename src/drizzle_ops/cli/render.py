@@ -34,6 +34,11 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def table_console() -> Console:
+    """stdout for a wide table: in a CI log or a file (no terminal) rich would squeeze it into 80 columns."""
+    return out if out.is_terminal else Console(width=max(out.width, 160), soft_wrap=True)
+
+
 WARNING = "warning: "
 # every warning logged during this run: the JSON document carries them too, so scripts see what people see
 logged_warnings: list[str] = []
