@@ -123,3 +123,70 @@ def test_a_new_table_locks_the_tables_it_references() -> None:
 def test_a_created_index_names_its_table() -> None:
     assert effect('CREATE INDEX "i" ON "s"."t" ("a")').indexes == {("s", "i"): ("s", "t")}
     assert effect('CREATE INDEX CONCURRENTLY "i" ON "t" ("a")').indexes == {("public", "i"): ("public", "t")}
+
+
+# drizzle-kit up to 0.20 wrapped foreign keys and enums in DO blocks: the block does what its body does
+OLD_DRIZZLE_FK = """DO $$ BEGIN
+ ALTER TABLE "application" ADD CONSTRAINT "application_projectId_project_projectId_fk"
+ FOREIGN KEY ("projectId") REFERENCES "public"."project"("projectId") ON DELETE cascade ON UPDATE no action;
+EXCEPTION
+ WHEN duplicate_object THEN null;
+END $$;"""
+
+
+def test_a_do_block_takes_the_locks_of_the_statements_in_its_body() -> None:
+    found = effect(OLD_DRIZZLE_FK)
+    assert found.known and found.kind == "do block"
+    locks = {t.table: t.lock for t in found.tables}
+    assert locks == {("public", "application"): SHARE_ROW_EXCLUSIVE, ("public", "project"): SHARE_ROW_EXCLUSIVE}
+
+
+def test_a_do_block_merges_what_several_statements_do_to_one_table() -> None:
+    found = effect(
+        'DO $$ BEGIN ALTER TABLE "t" ADD CONSTRAINT "c" CHECK (x > 0) NOT VALID; '
+        'ALTER TABLE "t" ALTER COLUMN "x" SET DATA TYPE bigint; END $$;'
+    )
+    (table,) = found.tables
+    assert (table.table, table.lock, table.rewrite) == (("public", "t"), ACCESS_EXCLUSIVE, True)
+
+
+def test_a_do_block_creating_a_type_touches_no_table() -> None:
+    found = effect("DO $$ BEGIN CREATE TYPE \"s\" AS ENUM('a'); EXCEPTION WHEN duplicate_object THEN null; END $$;")
+    assert found.known and found.tables == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE t ADD COLUMN c int'; END $$;",  # dynamic: cannot be known
+        "DO LANGUAGE plperl $$ print 1 $$;",
+        "DO $$ BEGIN ALTER TABLE; END $$;",  # a body the parser rejects
+    ],
+)
+def test_a_do_block_that_cannot_be_read_is_unknown_not_guessed(sql: str) -> None:
+    found = effect(sql)
+    assert not found.known and found.tables == []
+
+
+def test_a_query_reads_the_tables_of_its_with_clauses_and_subqueries() -> None:
+    # dokploy's 0066: a data-modifying WITH moves users between tables; CTE names are no tables
+    found = effect(
+        'WITH moved AS (INSERT INTO user_temp (id) SELECT u.id FROM "user" u JOIN admin a ON a.uid = u.id '
+        "RETURNING id) INSERT INTO account (user_id) SELECT id FROM moved WHERE id IN (SELECT uid FROM auth)"
+    )
+    locks = {t.table[1]: t.lock for t in found.tables}
+    assert locks == {
+        "user_temp": "ROW EXCLUSIVE",
+        "account": "ROW EXCLUSIVE",
+        "user": "ACCESS SHARE",
+        "admin": "ACCESS SHARE",
+        "auth": "ACCESS SHARE",
+    }
+
+
+def test_an_update_backfill_writes_its_table_and_reads_the_others() -> None:
+    found = effect('UPDATE "users" SET "org" = o.id FROM "organization" o WHERE o.owner = "users".id')
+    assert {(t.table[1], t.lock, t.scan) for t in found.tables} == {
+        ("users", "ROW EXCLUSIVE", True),
+        ("organization", "ACCESS SHARE", False),
+    }

@@ -14,13 +14,21 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType
 
 from drizzle_ops.engine.lockmodes import (
     ACCESS_EXCLUSIVE,
+    ACCESS_SHARE,
     ROW_EXCLUSIVE,
     SHARE,
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
     level,
 )
-from drizzle_ops.engine.sqlast import TableKey, is_concurrent_index_operation, is_serial, table_key
+from drizzle_ops.engine.sqlast import (
+    TableKey,
+    do_block_statements,
+    is_concurrent_index_operation,
+    is_serial,
+    relations_written_and_read,
+    table_key,
+)
 
 # what each mode conflicts with and blocks lives in engine/lockmodes.py; re-exported for the deploy plan
 __all__ = [
@@ -44,9 +52,7 @@ CATALOG_ONLY = {
     "CreateExtensionStmt": "create extension",
     "CreateSeqStmt": "create sequence",
     "CommentStmt": "comment",
-    "SelectStmt": "select",
     "ViewStmt": "create view",
-    "DoStmt": "do block",
 }
 
 
@@ -263,18 +269,10 @@ def analyse(node: ast.Node) -> StatementEffect:
         return _drop(node)
     if isinstance(node, ast.RenameStmt) and node.relation is not None:
         return StatementEffect("rename", [TableEffect(table_key(node.relation), ACCESS_EXCLUSIVE, why=["rename"])])
-    if isinstance(node, (ast.UpdateStmt, ast.DeleteStmt, ast.InsertStmt)) and node.relation is not None:
-        return StatementEffect(
-            "data change",
-            [
-                TableEffect(
-                    table_key(node.relation),
-                    ROW_EXCLUSIVE,
-                    scan=not isinstance(node, ast.InsertStmt),
-                    why=["rows written"],
-                )
-            ],
-        )
+    if isinstance(node, (ast.UpdateStmt, ast.DeleteStmt, ast.InsertStmt, ast.SelectStmt)):
+        return _query(node)
+    if isinstance(node, ast.DoStmt):
+        return _do_block(node)
     if isinstance(node, ast.VacuumStmt):
         return StatementEffect("vacuum", [], transactional=False)
     if isinstance(node, ast.ReindexStmt):
@@ -283,3 +281,32 @@ def analyse(node: ast.Node) -> StatementEffect:
     if catalog_only:
         return StatementEffect(catalog_only, [])
     return StatementEffect(type(node).__name__.removesuffix("Stmt").lower(), [], known=False)
+
+
+def _do_block(node: ast.DoStmt) -> StatementEffect:
+    """A DO block does what the statements in its body do, together (one statement to the server)."""
+    inner = do_block_statements(node)
+    if inner is None:
+        return StatementEffect("do block", [], known=False)
+    effects = [analyse(statement) for statement in inner]
+    tables: dict[TableKey, TableEffect] = {}
+    for table in (table for effect in effects for table in effect.tables):
+        tables.setdefault(table.table, TableEffect(table.table, table.lock)).merge(table)
+    return StatementEffect(
+        "do block",
+        list(tables.values()),
+        transactional=all(e.transactional for e in effects),
+        creates=[key for e in effects for key in e.creates],
+        known=all(e.known for e in effects),
+        indexes={k: v for e in effects for k, v in e.indexes.items()},
+    )
+
+
+def _query(node: ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt | ast.SelectStmt) -> StatementEffect:
+    """Rows written take ROW EXCLUSIVE on their tables (a backfill's UPDATE or DELETE reads them all); every
+    other table the query reads, in WITH clauses and subqueries too, ACCESS SHARE (traced: 0066 of dokploy)."""
+    written, read = relations_written_and_read(node)
+    scans = not isinstance(node, ast.InsertStmt)
+    tables = [TableEffect(key, ROW_EXCLUSIVE, scan=scans, why=["rows written"]) for key in sorted(written)]
+    tables += [TableEffect(key, ACCESS_SHARE, why=["read"]) for key in sorted(read)]
+    return StatementEffect("select" if isinstance(node, ast.SelectStmt) and not written else "data change", tables)

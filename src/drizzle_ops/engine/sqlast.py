@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import ast
+from pglast import ast, parse_plpgsql, parse_sql
 from pglast.enums import AlterTableType, ConstrType, ObjectType, TransactionStmtKind
+from pglast.parser import ParseError
+from pglast.visitors import Visitor
 
 TableKey = tuple[str, str]  # (schema, table); an unqualified name means public
 
@@ -109,3 +111,87 @@ def string_constants(node: ast.Node) -> Iterator[str]:
     for child in walk(node):
         if isinstance(child, ast.A_Const) and isinstance(child.val, ast.String):
             yield str(child.val.sval)
+
+
+# a dollar quote no DO body of ours holds, to wrap one into a function PL/pgSQL's parser accepts
+_BODY_QUOTE = "$drizzle_ops_do$"
+
+
+def do_block_statements(node: ast.DoStmt) -> list[ast.Node] | None:
+    """The SQL statements a PL/pgSQL DO block runs, parsed; None when that can't be known for sure.
+
+    drizzle-kit up to 0.20 wrapped every CREATE TYPE and foreign key in `DO $$ BEGIN … EXCEPTION
+    WHEN duplicate_object THEN null; END $$;`, so old histories are full of them. Unknown: another
+    language, dynamic EXECUTE, or a body the parser rejects.
+    """
+    options = {item.defname: item.arg for item in node.args or () if isinstance(item, ast.DefElem)}
+    language, body = options.get("language"), options.get("as")
+    if isinstance(language, ast.String) and str(language.sval).lower() != "plpgsql":
+        return None
+    if not isinstance(body, ast.String) or _BODY_QUOTE in str(body.sval):
+        return None
+    wrapped = f"CREATE FUNCTION do_block() RETURNS void LANGUAGE plpgsql AS {_BODY_QUOTE}{body.sval}{_BODY_QUOTE}"
+    try:
+        queries = _plpgsql_queries(parse_plpgsql(wrapped))
+        if queries is None:
+            return None
+        return [raw.stmt for query in queries for raw in parse_sql(query) if raw.stmt is not None]
+    except ParseError:
+        return None
+
+
+def _plpgsql_queries(tree: object) -> list[str] | None:
+    """Every embedded SQL statement of a PL/pgSQL parse tree (JSON), in order; None on dynamic SQL."""
+    found: list[str] = []
+
+    def walk(value: object) -> bool:
+        if isinstance(value, dict):
+            if "PLpgSQL_stmt_dynexecute" in value:
+                return False
+            statement = value.get("PLpgSQL_stmt_execsql")
+            if isinstance(statement, dict):
+                found.append(str(statement["sqlstmt"]["PLpgSQL_expr"]["query"]))
+                return True
+            return all(walk(item) for item in value.values())
+        if isinstance(value, list):
+            return all(walk(item) for item in value)
+        return True
+
+    return found if walk(tree) else None
+
+
+class _Relations(Visitor):
+    """The tables a query writes (INSERT/UPDATE/DELETE targets, also in WITH) and the others it reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: set[TableKey] = set()
+        self.named: set[TableKey] = set()
+        self.ctes: set[str] = set()
+
+    def visit_CommonTableExpr(self, ancestors: object, node: ast.CommonTableExpr) -> None:
+        self.ctes.add(str(node.ctename))
+
+    def visit_InsertStmt(self, ancestors: object, node: ast.InsertStmt) -> None:
+        self._written(node.relation)
+
+    def visit_UpdateStmt(self, ancestors: object, node: ast.UpdateStmt) -> None:
+        self._written(node.relation)
+
+    def visit_DeleteStmt(self, ancestors: object, node: ast.DeleteStmt) -> None:
+        self._written(node.relation)
+
+    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
+        self.named.add(table_key(node))
+
+    def _written(self, relation: ast.RangeVar | None) -> None:
+        if relation is not None:
+            self.written.add(table_key(relation))
+
+
+def relations_written_and_read(node: ast.Node) -> tuple[set[TableKey], set[TableKey]]:
+    """(tables written, tables only read) by a query, WITH clauses and subqueries included; CTE names are no tables."""
+    relations = _Relations()
+    relations(node)
+    ctes = {("public", name) for name in relations.ctes}
+    return relations.written, relations.named - relations.written - ctes
