@@ -32,11 +32,10 @@ def _plain(value: Any) -> Any:
 PROJECT_ROOT_KEY = "project_root"
 
 
-def settings_from(config: Any, project_root: Path | None = None, **flags: Any) -> Settings:
+def settings_from(config: Any, **flags: Any) -> Settings:
     """The ``drizzle_ops`` section of invoke's config, flags on top; paths are relative to the project folder."""
     section = _plain(config.get("drizzle_ops", {})) if config is not None else {}
-    root = project_root or Path(section.pop(PROJECT_ROOT_KEY, None) or os.getcwd())
-    section.pop(PROJECT_ROOT_KEY, None)
+    root = Path(section.pop(PROJECT_ROOT_KEY, None) or os.getcwd())
     with guarded():  # a bad value in invoke.yaml or a flag is one line and exit 2, like any other
         return Settings.from_mapping(section, root, **flags)
 

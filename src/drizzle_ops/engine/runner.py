@@ -266,7 +266,7 @@ def _apply_batched(run: _Run, migration: Migration) -> bool:
     try:
         outcome = pg.exchange(conn, query)
     except BaseException:  # Ctrl-C: the query was cancelled; leave no transaction open behind us
-        _rollback(conn, quietly=True)
+        rollback_open(conn, quietly=True)
         raise
     failed_at = outcome.failed_at()
     if failed_at is None:
@@ -274,7 +274,7 @@ def _apply_batched(run: _Run, migration: Migration) -> bool:
         return True
     error = outcome.error(conn)
     assert error is not None
-    _rollback(conn)
+    rollback_open(conn)
     # the server sends its answers when it is done or fails: with the connection gone and no error
     # from it, the statements it had not answered for were all in flight, the first one included
     silent = error is outcome.lost
@@ -313,7 +313,8 @@ def _statement_at(result: int, counts: list[int]) -> int | None:
     return None
 
 
-def _rollback(conn: psycopg.Connection, *, quietly: bool = False) -> None:
+def rollback_open(conn: psycopg.Connection, *, quietly: bool = False) -> None:
+    """Roll back the transaction left open, if any (``quietly``: an error doing so is ignored)."""
     if conn.broken or conn.info.transaction_status == pq.TransactionStatus.IDLE:
         return
     if not quietly:

@@ -20,7 +20,6 @@ a killed run is dropped by the next trace on that server (or goes with ``inv db.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from drizzle_ops.engine import lockmodes, pg, runner
@@ -432,7 +431,7 @@ class _Tracer:
         except BaseException:
             if in_transaction:
                 conn.cancel()
-                _abort(conn)
+                runner.rollback_open(conn, quietly=True)
             raise
         if in_transaction:
             # the next migration needs this one's work, as migrate commits it; the last one is rolled back
@@ -513,7 +512,7 @@ class _Tracer:
         error = outcome.get("error")
         if isinstance(error, psycopg.Error):
             traced.error = _error(error)
-            _abort(conn)  # the file's own BEGIN (or our transaction) is left failed: end it
+            runner.rollback_open(conn, quietly=True)  # the file's own BEGIN (or our transaction) is left failed: end it
             return traced, before
         if error is not None:
             raise error
@@ -539,14 +538,6 @@ def _controls_transaction(text: str) -> bool:
     except ParseError:
         return False
     return any(opens_transaction(n) or closes_transaction(n) for n in nodes)
-
-
-def _abort(conn: psycopg.Connection) -> None:
-    """Roll back whatever transaction is open, quietly: the scratch database is dropped anyway."""
-    if conn.broken or conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        return
-    with contextlib.suppress(psycopg.Error):
-        conn.execute("ROLLBACK")
 
 
 def _error(exc: psycopg.Error) -> str:
