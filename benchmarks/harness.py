@@ -27,7 +27,7 @@ from benchmarks.report import seconds
 from benchmarks.timing import BenchError, Measurement, ProcessSpec, display_command, measure_round_robin
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.local import LocalProvider
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import connection
 
 MIGRATIONS = sql.SQL("{}.{}").format(sql.Identifier("drizzle"), sql.Identifier("__drizzle_migrations"))
 
@@ -128,7 +128,7 @@ class Bench:
     # -- secrets ---------------------------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        text = pg.redact(text, self.server.url)
+        text = connection.redact(text, self.server.url)
         return text.replace(self.password, "***") if self.password else text
 
     def show(self, argv: list[str], url: str | None = None, env: dict[str, str] | None = None) -> str:

@@ -8,7 +8,7 @@ from benchmarks.harness import Bench
 from benchmarks.paths import EXAMPLE, EXAMPLE_REL, ROOT
 from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, signed, times
 from benchmarks.timing import ProcessSpec, measure_call, ratio
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.workspace import load_workspace
 
 KEY = "fresh"
@@ -58,7 +58,7 @@ def run(bench: Bench) -> CaseResult:
 
     def engine(_i: int) -> None:
         ws = load_workspace(EXAMPLE)
-        conn = pg.connect(url)
+        conn = connection.connect(url)
         try:
             runner.migrate(conn, ws)
         finally:
@@ -69,7 +69,7 @@ def run(bench: Bench) -> CaseResult:
         engine,
         runs=bench.options.runs,
         warmup=bench.options.warmup,
-        display="load_workspace + pg.connect + runner.migrate",
+        display="load_workspace + connection.connect + runner.migrate",
         prepare=fresh,
         after=applied,
         note="the same work without interpreter start-up, imports and output",

@@ -9,7 +9,7 @@ from benchmarks.harness import Bench, log
 from benchmarks.paths import EXAMPLE
 from benchmarks.report import CaseResult, Goal, MeasureTable, seconds, times
 from benchmarks.timing import CallSpec, measure_calls_round_robin, ratio
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.workspace import load_workspace
 
 KEY = "testdb"
@@ -20,7 +20,7 @@ def run(bench: Bench) -> CaseResult:
     template, clone = "bench_template", "bench_clone"
     bench.recreate(template)
     workspace = load_workspace(EXAMPLE)
-    with pg.connect(bench.url(template)) as conn:
+    with connection.connect(bench.url(template)) as conn:
         runner.migrate(conn, workspace)
     bench.expect_rows(template, len(workspace.migrations), "template setup")(0)
     runs, warmup = bench.options.testdb_runs, 2 * bench.options.warmup
@@ -68,7 +68,7 @@ def run(bench: Bench) -> CaseResult:
 
     def create_and_migrate(_i: int) -> None:
         bench.admin.execute(create)
-        conn = pg.connect(bench.url(clone))
+        conn = connection.connect(bench.url(clone))
         try:
             runner.migrate(conn, workspace)
         finally:

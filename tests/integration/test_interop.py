@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import lock
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import add_migration, keep_journal_entries, rows, run_inv
 from tests.integration.test_generate import drizzle_workspace, needs_drizzle_kit
@@ -109,7 +109,7 @@ def test_runner_drizzle_failure_shows_its_output_and_what_got_applied(migrated_d
 
 def test_runner_drizzle_waits_for_our_lock_and_gives_up_without_running(empty_db: str, tmp_path: Path) -> None:
     ws = drizzle_workspace(tmp_path)
-    key = pg.lock_key("drizzle", "__drizzle_migrations")
+    key = lock.lock_key("drizzle", "__drizzle_migrations")
     with psycopg.connect(empty_db, autocommit=True) as holder:
         holder.execute("set application_name = 'deploy-bot'")
         holder.execute("select pg_advisory_lock(%s)", [key])

@@ -156,11 +156,11 @@ def test_two_runners_at_once_apply_each_migration_once(empty_db: str) -> None:
 
 
 def test_waiter_names_the_lock_holder(empty_db: str) -> None:
-    from drizzle_ops.engine import pg
+    from drizzle_ops.engine import lock
 
     workspace = load_workspace(EXAMPLE)
-    key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-    seen: list[pg.LockHolder | None] = []
+    key = lock.lock_key(workspace.migrations_schema, workspace.migrations_table)
+    seen: list[lock.LockHolder | None] = []
     with connect(empty_db) as holder:
         holder.execute("set application_name = 'deploy-bot'")
         holder.execute("select pg_advisory_lock(%s)", [key])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import lock
 from tests.helpers import add_migration, rows, run_inv
 
 TAG = "0007_wishlist_items"
@@ -93,7 +93,7 @@ def test_a_pending_or_unknown_migration_is_bad_input(migrated_db: str, workspace
 
 def test_repair_takes_the_migration_lock(migrated_db: str, workspace_copy: Path) -> None:
     old_hash, _ = edit(workspace_copy)
-    key = pg.lock_key("drizzle", "__drizzle_migrations")
+    key = lock.lock_key("drizzle", "__drizzle_migrations")
     with psycopg.connect(migrated_db, autocommit=True) as holder:
         holder.execute("select pg_advisory_lock(%s)", [key])
         done = repair(workspace_copy, migrated_db, "--yes", "--lock-wait", "0.3")

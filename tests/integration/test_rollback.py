@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drizzle_ops.engine import pg, rollback, runner
+from drizzle_ops.engine import lock, rollback, runner
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import LockTimeout
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
@@ -190,7 +190,7 @@ def test_protected_environment_needs_yes(migrated_db: str) -> None:
 
 
 def test_rollback_waits_for_the_migrate_lock(migrated_db: str) -> None:
-    key = pg.lock_key(WORKSPACE.migrations_schema, WORKSPACE.migrations_table)
+    key = lock.lock_key(WORKSPACE.migrations_schema, WORKSPACE.migrations_table)
     with psycopg.connect(migrated_db, autocommit=True) as holder:
         holder.execute("set application_name = 'deploy-bot'")
         holder.execute("select pg_advisory_lock(%s)", [key])

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import batching, one_transaction, runner
 from drizzle_ops.engine.runner import ExecutionPolicy
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed
@@ -40,16 +40,16 @@ def tables(url: str) -> list[str]:
 
 @contextmanager
 def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
-    """Every query that travels through pg.exchange (one round trip each)."""
+    """Every query that travels through batching.exchange (one round trip each)."""
     sent: list[bytes] = []
-    exchange = pg.exchange
+    exchange = batching.exchange
 
-    def counted(conn: psycopg.Connection, query: bytes) -> pg.Exchange:
+    def counted(conn: psycopg.Connection, query: bytes) -> batching.Exchange:
         sent.append(query)
         return exchange(conn, query)
 
     with monkeypatch.context() as patch:
-        patch.setattr(pg, "exchange", counted)
+        patch.setattr(batching, "exchange", counted)
         yield sent
 
 
@@ -57,7 +57,7 @@ def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
 def one_by_one(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Statement by statement, as before: no server is new enough to get several statements in one query."""
     with monkeypatch.context() as patch:
-        patch.setattr(runner, "BATCHING_SINCE", 10**9)
+        patch.setattr(one_transaction, "BATCHING_SINCE", 10**9)
         yield
 
 
@@ -78,6 +78,7 @@ def report(exc: BaseException | None) -> Any:
 
 
 FIRST = 'CREATE TABLE "t1" (id int);'
+BATCH = b"BEGIN ISOLATION LEVEL READ COMMITTED;\n"  # how a migration sent as one query starts
 
 FAILURES = {
     "a positioned error in the third of four statements": (
@@ -145,7 +146,8 @@ def test_a_failure_is_reported_as_statement_by_statement_and_leaves_the_same_dat
     assert expected is not None and report(failure) == report(expected)
     if isinstance(expected, MigrationFailed):
         assert expected.tag == tag
-    assert len(sent) >= len(load_workspace(EXAMPLE).migrations) and sent_apart == []
+    assert len(sent) >= len(load_workspace(EXAMPLE).migrations)
+    assert not [query for query in sent_apart if query.startswith(BATCH)]  # no migration travelled as one query
     earlier = [(m.hash, m.when) for m in load_workspace(workspace_copy).migrations[:-1]]
     assert rows(together) == rows(apart) == earlier  # no row for the failed migration
     assert tables(together) == tables(apart)  # and nothing of it stays
@@ -241,10 +243,15 @@ def test_each_migration_is_one_query_and_a_commit(empty_db: str, monkeypatch: py
         before = len(executed)
         runner.migrate(conn, workspace)
     n = len(workspace.migrations)
-    # BEGIN, statements and row in one query, then COMMIT: two round trips per migration
-    assert sent[1::2] == [b"COMMIT"] * n and len(sent) == 2 * n
-    assert all(query.startswith(b"BEGIN;") and query.endswith(b")") for query in sent[::2])
-    # the rest is per run: the lock, the bookkeeping table, reading its rows, the unlock
+    # the bookkeeping table is created in a transaction of its own that holds the lock
+    assert sent[:2] == [b"BEGIN ISOLATION LEVEL READ COMMITTED", b"COMMIT"]
+    # BEGIN, the lock, the check, the statements and the row in one query, then COMMIT with the row confirmed:
+    # two round trips per migration
+    per_migration = sent[2:]
+    assert len(per_migration) == 2 * n
+    assert all(query.startswith(BATCH) and query.endswith(b" returning id") for query in per_migration[::2])
+    assert all(query.startswith(b"COMMIT;\nselect exists (select 1 from ") for query in per_migration[1::2])
+    # the rest is per run: the lock, the bookkeeping table, reading its rows
     assert len(executed) - before < 10
     assert rows(empty_db) == [(m.hash, m.when) for m in workspace.migrations]
 
@@ -268,9 +275,9 @@ def test_a_query_sent_together_gives_a_result_per_counted_statement(empty_db: st
     ]
     with connect(empty_db) as conn:
         for chunk in chunks:
-            count = pg.simple_query_statements(chunk)
+            count = batching.simple_query_statements(chunk)
             assert count is not None, chunk
-            outcome = pg.exchange(conn, f"BEGIN;\n{chunk}{runner.SEPARATOR}ROLLBACK".encode())
+            outcome = batching.exchange(conn, f"BEGIN;\n{chunk}{one_transaction.SEPARATOR}ROLLBACK".encode())
             assert outcome.failed_at() is None, chunk
             assert len(outcome.results) == 1 + count + 1, chunk
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drizzle_ops.engine.pg import check_url, connect_reason, lock_key, redact
+from drizzle_ops.engine.connection import check_url, connect_reason, redact
+from drizzle_ops.engine.lock import lock_key
 from drizzle_ops.errors import UserError
 
 

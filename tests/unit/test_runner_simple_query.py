@@ -1,4 +1,4 @@
-"""pg.simple_query_statements: how many statements the server runs for a chunk, or None when it cannot be sure.
+"""batching.simple_query_statements: how many statements the server runs for a chunk, or None when it cannot be sure.
 
 A count lets the runner send a migration's chunks in one query and still name the one that
 failed; None sends them one by one. So every uncertain case must say None, and a count must
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from drizzle_ops.engine.pg import simple_query_statements
-from drizzle_ops.engine.runner import _statement_at
+from drizzle_ops.engine.batching import simple_query_statements
+from drizzle_ops.engine.one_transaction import _statement_at
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from drizzle_ops.cli.edge import guarded
 from drizzle_ops.commands import db
 from drizzle_ops.context.config import Settings
 from drizzle_ops.disposable.base import Server
-from drizzle_ops.engine.pg import redact
+from drizzle_ops.engine.connection import redact
 
 
 def db_up(settings: Settings, *, provider: str | None, pg_major: str | None, as_json: bool) -> None:

@@ -17,7 +17,7 @@ from invoke.exceptions import Exit
 from drizzle_ops.cli import render
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.request import Context, Reading, build_context
-from drizzle_ops.engine.pg import redact
+from drizzle_ops.engine.connection import redact
 from drizzle_ops.errors import OpsError
 
 

@@ -18,7 +18,7 @@ from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
 from drizzle_ops.engine import lockmodes
-from drizzle_ops.engine.pg import check_url
+from drizzle_ops.engine.connection import check_url
 from drizzle_ops.errors import UserError
 from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 

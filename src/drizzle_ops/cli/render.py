@@ -12,10 +12,11 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from drizzle_ops.engine.pg import LockHolder
+from drizzle_ops.engine.lock import LockHolder
 from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.runner import MigrateResult
 from drizzle_ops.engine.workspace import Migration
+from drizzle_ops.errors import MigrationFailed, OpsError
 
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
     from drizzle_ops.engine.rollback import DownFile, RollbackResult
@@ -104,8 +105,9 @@ class ConsoleProgress:
     def migration_finished(self, migration: Migration, seconds: float) -> None:
         self.console.print(f"[green]✓[/] {self._label} {seconds * 1000:.0f} ms", highlight=False)
 
-    def migration_failed(self, migration: Migration) -> None:
-        self.console.print(f"[red]✗[/] {self._label} rolled back", highlight=False)
+    def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None:
+        outcome = "failed; part of it stays (see below)" if failure.partial else "rolled back"
+        self.console.print(f"[red]✗[/] {self._label} {outcome}", highlight=False)
 
     def warning(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -214,8 +216,10 @@ class ConsoleRollbackProgress(ConsoleProgress):
     def rollback_finished(self, down: DownFile, seconds: float) -> None:
         self.console.print(f"[green]✓[/] rolled back {self._label} {seconds * 1000:.0f} ms", highlight=False)
 
-    def rollback_failed(self, down: DownFile) -> None:
-        self.console.print(f"[red]✗[/] {self._label} failed; that step was undone", highlight=False)
+    def rollback_failed(self, down: DownFile, failure: OpsError) -> None:
+        partial = isinstance(failure, MigrationFailed) and failure.partial
+        outcome = "part of it stays (see below)" if partial else "that step was undone"
+        self.console.print(f"[red]✗[/] {self._label} failed; {outcome}", highlight=False)
 
 
 def rollback_table(result: RollbackResult) -> Table:

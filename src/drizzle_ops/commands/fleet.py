@@ -21,7 +21,7 @@ import psycopg
 
 from drizzle_ops.context.fleet import Fleet
 from drizzle_ops.context.fleet_targets import FleetTarget
-from drizzle_ops.engine.pg import redact
+from drizzle_ops.engine.connection import redact
 from drizzle_ops.errors import OpsError
 
 T = TypeVar("T")

@@ -15,8 +15,9 @@ from drizzle_ops.commands.status import StatusOutcome, status
 from drizzle_ops.commands.verify import VerifyOutcome, verify
 from drizzle_ops.context.fleet import Fleet
 from drizzle_ops.context.fleet_targets import FleetTarget
-from drizzle_ops.engine.pg import LockHolder
+from drizzle_ops.engine.lock import LockHolder
 from drizzle_ops.engine.workspace import Migration
+from drizzle_ops.errors import MigrationFailed
 
 
 class TargetProgress:
@@ -40,7 +41,7 @@ class TargetProgress:
     def migration_finished(self, migration: Migration, seconds: float) -> None:
         self.run.applied.append(migration.tag)
 
-    def migration_failed(self, migration: Migration) -> None:
+    def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None:
         pass  # the error line says which and why
 
     def warning(self, message: str) -> None:

@@ -46,17 +46,24 @@ def migrate(
             allow_out_of_order=allow_out_of_order,
             allow_modified=allow_modified,
         )
-        after_each = None
+        verifier = None
         if verify:
-            # every migration this run may apply must be revertible: refuse before touching anything
+            # a migration that will commit before it can be checked (outside one transaction) must be
+            # revertible: refuse before touching anything; the rest are checked before they commit
             planned = run(dry_run=True).planned
             from drizzle_ops.engine.rollback import load_down_files
-            from drizzle_ops.verify.deploy import verify_each
+            from drizzle_ops.verify.deploy import DeployVerifier
 
-            downs = load_down_files(settings.rollback_dir, [m.tag for m in planned], settings.project_root)
+            committing_first = [m.tag for m in planned if runner.needs_session(m)]
+            downs = load_down_files(settings.rollback_dir, committing_first, settings.project_root)
             accepted = accepted_file(settings).entries
-            after_each = verify_each(workspace, downs, policy=policy, log=ctx.log, accepted=accepted)
+            verifier = DeployVerifier(workspace, downs, policy=policy, log=ctx.log, accepted=accepted)
         result = run(
-            dry_run=dry_run, lock_wait=settings.lock_wait, policy=policy, progress=progress, after_each=after_each
+            dry_run=dry_run,
+            lock_wait=settings.lock_wait,
+            policy=policy,
+            progress=progress,
+            verifier=verifier,
+            sessions=c.sessions,
         )
         return MigrateOutcome(workspace, c.database, result, runner.status(c.conn, workspace))

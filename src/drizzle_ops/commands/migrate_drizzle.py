@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Context
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import connection, runner
+from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
 from drizzle_ops.engine.plan import Entry, State, plan_migrate
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.errors import UserError
@@ -35,7 +36,7 @@ def migrate_with_drizzle(
     ctx: Context,
     *,
     allow_modified: bool = False,
-    on_wait: Callable[[pg.LockHolder | None], None] | None = None,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
 ) -> DrizzleRunOutcome:
     """drizzle-kit opens its own connection; our lock keeps every other drizzle-ops run out meanwhile.
 
@@ -53,9 +54,12 @@ def migrate_with_drizzle(
     command = manager.run_command(MIGRATE_SCRIPT)
     with connect(ctx) as c:
         assert c.target.url is not None
-        key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-        waited = pg.acquire_lock(c.conn, key, timeout=settings.lock_wait, on_wait=on_wait)
-        try:
+        key = lock_key(workspace.migrations_schema, workspace.migrations_table)
+        migration_lock = MigrationLock(key, wait=settings.lock_wait, on_wait=on_wait)
+        # drizzle-kit runs on its own connection while we hold the lock: a session lock, on a connection that keeps
+        # its session (the direct URL through a pooler; refused without one)
+        session = c.sessions.connection("migrate --runner drizzle (the lock is held while drizzle-kit runs)")
+        with migration_lock.session(session):
             before = runner.status(c.conn, workspace)
             late = [e.tag for e in before if e.state is State.OUT_OF_ORDER and e.tag]
             if late:
@@ -67,10 +71,8 @@ def migrate_with_drizzle(
             ctx.say(f"running `{' '.join(command)}` (drizzle-kit migrate) against {c.database} under the lock …")
             run = node.run(command, workspace.root, env={"DATABASE_URL": c.target.url}, capture=True)
             after = runner.status(c.conn, workspace)
-        finally:
-            if not c.conn.broken:
-                pg.release_lock(c.conn, key)
+        waited = migration_lock.waited
         pending = {e.tag for e in before if e.state is State.PENDING}
         applied = [e.tag for e in after if e.tag in pending and e.row is not None and e.tag]
-        output = pg.redact(run.output.replace(c.target.url, "<database url>"), c.target.url)
+        output = connection.redact(run.output.replace(c.target.url, "<database url>"), c.target.url)
         return DrizzleRunOutcome(workspace, c.database, command, run.returncode, output, applied, after, waited)

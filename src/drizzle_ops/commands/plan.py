@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Context
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import connection, runner, server
 from drizzle_ops.engine.plan import State
 from drizzle_ops.errors import UserError
 
@@ -74,7 +74,7 @@ def _trace(
 
     settings = ctx.settings
     if trace_url:
-        pg.check_url(trace_url, "--trace-url")
+        connection.check_url(trace_url, "--trace-url")
         server_url, where = trace_url, "the --trace-url server"
     else:
         from drizzle_ops.disposable.default import DefaultServer
@@ -95,7 +95,7 @@ def _trace(
             f"refusing to make a scratch database on the server of protected environment "
             f"{ctx.target.environment.name if ctx.target.environment else ''}: give --trace-url of a scratch server"
         )
-    admin = pg.connect(server_url, source=where, connect_timeout=settings.connect_timeout)
+    admin = connection.connect(server_url, source=where, connect_timeout=settings.connect_timeout)
     try:
         major = admin.info.server_version // 10000
     finally:
@@ -136,6 +136,6 @@ def _sizes(conn: object, plan: DeployPlan, result: Trace) -> dict[str, int | Non
     sizes: dict[str, int | None] = {}
     for name in sorted(seen):
         schema, _, table = name.partition(".")
-        stats = pg.table_stats(conn, schema, table)
+        stats = server.table_stats(conn, schema, table)
         sizes[name] = stats.rows if stats else None
     return sizes

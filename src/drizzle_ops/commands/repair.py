@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Context
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import runner
+from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
 from drizzle_ops.engine.repair import RepairPlan, plan_repair, record_hash
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.paths import display_path
@@ -20,7 +21,7 @@ class RepairOutcome:
     plan: RepairPlan | None  # None: the recorded hash already matches the file
 
 
-def repair(ctx: Context, *, tag: str, on_wait: Callable[[pg.LockHolder | None], None] | None = None) -> RepairOutcome:
+def repair(ctx: Context, *, tag: str, on_wait: Callable[[LockHolder | None], None] | None = None) -> RepairOutcome:
     """Without --yes only shows what would change; with it, records the file's hash under the migration lock."""
     workspace, settings = ctx.workspace, ctx.settings
     migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting
@@ -32,13 +33,10 @@ def repair(ctx: Context, *, tag: str, on_wait: Callable[[pg.LockHolder | None], 
             return RepairOutcome(
                 workspace, c.database, plan_repair(workspace, runner.status(c.conn, workspace), tag, shown)
             )
-        key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-        pg.acquire_lock(c.conn, key, timeout=settings.lock_wait, on_wait=on_wait)
-        try:
+        key = lock_key(workspace.migrations_schema, workspace.migrations_table)
+        # one transaction that takes the lock, reads the row and records the hash: nothing depends on the session
+        with MigrationLock(key, wait=settings.lock_wait, on_wait=on_wait).transaction(c.conn):
             plan = plan_repair(workspace, runner.status(c.conn, workspace), tag, shown)
             if plan is not None:
                 record_hash(c.conn, workspace, plan)
-        finally:
-            if not c.conn.broken:
-                pg.release_lock(c.conn, key)
         return RepairOutcome(workspace, c.database, plan)

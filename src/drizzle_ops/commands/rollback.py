@@ -61,5 +61,6 @@ def rollback(
             progress=progress,
             display_base=settings.project_root,
             verify=step_verifier,
+            sessions=c.sessions,
         )
         return RollbackOutcome(workspace, c.database, result, runner.status(c.conn, workspace))

@@ -21,6 +21,11 @@ class Environment:
     retries: int = 0  # extra attempts after a lock timeout (SQLSTATE 55P03)
     retry_backoff: float = 0.5  # seconds before the first retry; doubles each time
     fleet: FleetSource | None = None  # a fleet of databases instead of one (context/fleet.py reads it)
+    # the variable holding the direct URL (no pooler) for work that needs a session; None: the settings' default
+    direct_url_env: str | None = None
+    # what the URL goes through: "transaction" (a transaction-mode pooler), "session"/"none" (keeps its
+    # session); None: recognised from the URL (engine/pooler.py)
+    pooler: str | None = None
 
     @property
     def is_fleet(self) -> bool:
@@ -63,6 +68,8 @@ class Settings:
     environments: dict[str, Environment] = field(default_factory=dict)
     overrides: dict[str, str | None] = field(default_factory=dict)  # out, migrations_table, migrations_schema
     strict: bool = False  # --strict: a warning (a lost snapshot, a broken chain) fails the run with exit 1
+    # the variable holding the direct URL when an environment names none (Supabase and Prisma call it DIRECT_URL)
+    direct_url_env: str = "DIRECT_URL"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], project_root: Path, **flags: Any) -> Settings:
@@ -84,6 +91,8 @@ class Settings:
                 "statement_timeout",
                 "retries",
                 "retry_backoff",
+                "direct_url_env",
+                "pooler",
                 *FLEET_KEYS,
             }
             if unknown:
@@ -101,6 +110,8 @@ class Settings:
                 retries=retries,
                 retry_backoff=backoff,
                 fleet=_fleet_source(name, spec, project_root),
+                direct_url_env=str(spec["direct_url_env"]) if spec.get("direct_url_env") else None,
+                pooler=_pooler(name, spec.get("pooler")),
             )
         try:
             lock_wait = float(merged.get("lock_wait", 60))
@@ -123,6 +134,7 @@ class Settings:
             environments=envs,
             overrides={k: merged.get(k) for k in ("out", "migrations_table", "migrations_schema")},
             strict=bool(merged.get("strict", False)),
+            direct_url_env=str(merged.get("direct_url_env") or "DIRECT_URL"),
         )
 
     def environment(self, name: str) -> Environment:
@@ -130,6 +142,22 @@ class Settings:
             known = ", ".join(sorted(self.environments)) or "none"
             raise UserError(f"unknown environment {name!r} (invoke.yaml declares: {known})")
         return self.environments[name]
+
+
+POOLER_MODES = ("transaction", "session", "none")
+
+
+def _pooler(name: str, value: Any) -> str | None:
+    """An environment's ``pooler:``, checked: one of POOLER_MODES, or absent (recognised from the URL)."""
+    if value is None or value == "":
+        return None
+    if value is False:  # YAML reads `pooler: no` as false
+        return "none"
+    if str(value) not in POOLER_MODES:
+        raise UserError(
+            f"invoke.yaml: environment {name}: pooler must be one of {', '.join(POOLER_MODES)}, not {value!r}"
+        )
+    return str(value)
 
 
 FLEET_KEYS = ("targets_env", "targets_file", "targets_query", "parallel", "canary")

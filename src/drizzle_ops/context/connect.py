@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 import psycopg
 
@@ -12,7 +13,8 @@ from drizzle_ops.context.request import Context
 from drizzle_ops.context.target import Target
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.default import DefaultServer
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import connection
+from drizzle_ops.engine.sessions import Sessions
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Connected:
     conn: psycopg.Connection
     target: Target  # with the URL of the embedded server filled in, when that was the target
     database: str  # user@host:port/db, from the live connection
+    sessions: Sessions  # where work that needs a session runs (the direct URL's connection, when given)
     started_server: Server | None = None
 
 
@@ -36,8 +39,21 @@ def connect(ctx: Context) -> Iterator[Connected]:
             started = server
         target = replace(target, url=server.url, source=f"the embedded default server ({server.provider})")
     assert target.url is not None
-    conn = pg.connect(target.url, source=target.source, connect_timeout=settings.connect_timeout)
+    conn = connection.connect(target.url, source=target.source, connect_timeout=settings.connect_timeout)
+    direct_url, variable = target.direct_url, target.direct_variable
+    open_direct = None
+    if direct_url is not None:
+        source = f"${variable}"
+        open_direct = partial(connection.connect, direct_url, source=source, connect_timeout=settings.connect_timeout)
+    sessions = Sessions(
+        conn,
+        pooled=target.pooled,
+        open_direct=open_direct,
+        direct_source=f"${variable}" if direct_url else None,
+        direct_hint=target.direct_hint,
+    )
     try:
-        yield Connected(conn, target, pg.describe(conn), started)
+        yield Connected(conn, target, connection.describe(conn), sessions, started)
     finally:
+        sessions.close()
         conn.close()

@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.context.config import Environment, FleetSource, Settings
 from drizzle_ops.context.target import Target
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import connection
 from drizzle_ops.errors import UserError
 
 
@@ -32,7 +32,7 @@ def split_urls(text: str) -> list[str]:
 
 
 def label_of(url: str) -> str:
-    """host:port/dbname from a URL that ``pg.check_url`` accepted."""
+    """host:port/dbname from a URL that ``connection.check_url`` accepted."""
     params = conninfo_to_dict(url)
     return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params.get('dbname') or ''}"
 
@@ -53,7 +53,7 @@ def fleet_targets(settings: Settings, environment: Environment) -> list[FleetTar
     members: dict[str, FleetTarget] = {}
     for number, (url, given) in enumerate(found, start=1):
         where = f"{source.origin} (entry {number})"
-        pg.check_url(url, where)  # never echoes the URL
+        connection.check_url(url, where)  # never echoes the URL
         label = given if given is not None else label_of(url)
         if label in members:
             raise UserError(f"{source.origin} lists {label} twice (entry {number}); each database once, please")
@@ -88,7 +88,7 @@ def _from_query(settings: Settings, environment: Environment, source: FleetSourc
         raise UserError(
             f"environment {environment.name} runs targets_query on ${environment.url_env}, which is not set"
         )
-    conn = pg.connect(control, source=f"${environment.url_env}", connect_timeout=settings.connect_timeout)
+    conn = connection.connect(control, source=f"${environment.url_env}", connect_timeout=settings.connect_timeout)
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION READ ONLY")  # listing targets must never change the control database
@@ -97,7 +97,7 @@ def _from_query(settings: Settings, environment: Environment, source: FleetSourc
             found = cursor.fetchall()
     except psycopg.Error as exc:
         code = f"[{exc.diag.sqlstate}] " if exc.diag.sqlstate else ""
-        message = pg.redact(exc.diag.message_primary or str(exc).strip().split("\n")[0], control)
+        message = connection.redact(exc.diag.message_primary or str(exc).strip().split("\n")[0], control)
         raise UserError(f"environment {environment.name}: targets_query failed: {code}{message}") from None
     finally:
         conn.close()

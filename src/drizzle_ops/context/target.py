@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drizzle_ops.context.config import Environment, Settings
-from drizzle_ops.engine.runner import ExecutionPolicy
+from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.pooler import transaction_pooler
 from drizzle_ops.errors import UserError
 
 
@@ -17,6 +18,30 @@ class Target:
     url: str | None
     source: str  # how the URL was found ("--url", "$STAGING_DATABASE_URL", …), for messages
     environment: Environment | None = None
+    # the direct URL (no pooler) for work that needs a session, and the variable it is read from
+    direct_url: str | None = None
+    direct_variable: str | None = None
+
+    @property
+    def direct_hint(self) -> str:
+        """How to give the direct URL, for a refusal."""
+        variable = self.direct_variable or "DIRECT_URL"
+        where = ""
+        if self.environment is not None and self.environment.direct_url_env:
+            where = f" (direct_url_env of environment {self.environment.name})"
+        elif self.environment is not None:
+            where = f" (or name another variable with direct_url_env for environment {self.environment.name})"
+        return f"set ${variable}{where} to the database's direct URL, which bypasses the pooler"
+
+    @property
+    def pooled(self) -> str | None:
+        """Why the URL is taken for a transaction-mode pooler's (None: it keeps its session)."""
+        declared = self.environment.pooler if self.environment is not None else None
+        if declared == "transaction":
+            return f"environment {self.environment.name if self.environment else '?'} says pooler: transaction"
+        if declared in ("session", "none") or self.url is None:
+            return None
+        return transaction_pooler(self.url)
 
     @property
     def protected(self) -> bool:
@@ -44,6 +69,14 @@ def resolve_target(settings: Settings, url: str | None, env: str | None) -> Targ
     getting whatever DATABASE_URL points at would be the worst surprise.
     """
     environment = settings.environment(env) if env else None
+    target = _main_target(settings, url, environment)
+    if target.url is None:
+        return target  # the embedded default server is reached directly
+    variable = (environment.direct_url_env if environment is not None else None) or settings.direct_url_env
+    return replace(target, direct_url=os.environ.get(variable) or None, direct_variable=variable)
+
+
+def _main_target(settings: Settings, url: str | None, environment: Environment | None) -> Target:
     if url:
         return Target(url, "--url", environment)
     if environment is not None and environment.is_fleet:

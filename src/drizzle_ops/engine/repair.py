@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import bookkeeping
 from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import UserError
@@ -102,7 +102,7 @@ def plan_repair(workspace: Workspace, entries: list[Entry], tag: str, display: s
 def record_hash(conn: psycopg.Connection, workspace: Workspace, plan: RepairPlan) -> None:
     """Update the one bookkeeping row in a transaction; it must still hold the hash we showed."""
     with conn.transaction():
-        pg.update_applied_hash(
+        bookkeeping.update_applied_hash(
             conn, workspace.migrations_schema, workspace.migrations_table, plan.row_id, plan.old_hash, plan.new_hash
         )
     plan.done = True

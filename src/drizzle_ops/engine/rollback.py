@@ -1,10 +1,10 @@
 """Undo applied migrations with reviewed down files, newest first.
 
 Each step runs ``<rollback_dir>/<tag>.down.sql`` and deletes the migration's
-bookkeeping row in one transaction, under the same advisory lock as migrate.
-A down file that cannot run in a transaction runs statement by statement, and
-lock timeouts are retried, with migrate's own code (runner.run_outside_transaction,
-runner.with_lock_retries).
+bookkeeping row in one transaction, which takes the migration lock as migrate's do
+(engine/lock.py). A down file that cannot run in one transaction (CONCURRENTLY, the
+marker, its own BEGIN/COMMIT) runs as migrate runs such a migration (engine/outside.py),
+under the session lock, and lock timeouts are retried the same way (engine/execution.py).
 With the row gone, drizzle's own migrate sees the migration as pending again
 (it compares journal `when` with the newest recorded `created_at`).
 
@@ -26,12 +26,18 @@ from typing import Any, Protocol
 import psycopg
 
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import bookkeeping, server
+from drizzle_ops.engine.batching import command, rollback_open
+from drizzle_ops.engine.connection import step
+from drizzle_ops.engine.execution import ExecutionPolicy, run_statement, with_lock_retries
+from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
+from drizzle_ops.engine.outside import run_outside
 from drizzle_ops.engine.plan import Entry, State
-from drizzle_ops.engine.runner import ExecutionPolicy, run_outside_transaction, run_statement, status, with_lock_retries
-from drizzle_ops.engine.transactionality import is_non_transactional
+from drizzle_ops.engine.runner import status
+from drizzle_ops.engine.sessions import Sessions
+from drizzle_ops.engine.transactionality import Mode, mode_of
 from drizzle_ops.engine.workspace import Migration, Statement, Workspace, split_statements
-from drizzle_ops.errors import SQL_ERROR, MigrationFailed, OperationFailed, UserError
+from drizzle_ops.errors import SQL_ERROR, MigrationFailed, OperationFailed, OpsError, UserError
 from drizzle_ops.paths import display_path
 
 SUFFIX = ".down.sql"
@@ -241,16 +247,16 @@ def head_after(workspace: Workspace, entries: Sequence[Entry], undone: Collectio
 
 
 class RollbackProgress(Protocol):
-    def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
+    def lock_waiting(self, holder: LockHolder | None) -> None: ...
     def warning(self, message: str) -> None: ...
     def retrying(self, down: DownFile, attempt: int, delay: float, reason: str) -> None: ...
     def rollback_started(self, down: DownFile, statements: int) -> None: ...
     def rollback_finished(self, down: DownFile, seconds: float) -> None: ...
-    def rollback_failed(self, down: DownFile) -> None: ...
+    def rollback_failed(self, down: DownFile, failure: OpsError) -> None: ...
 
 
 class SilentRollbackProgress:
-    def lock_waiting(self, holder: pg.LockHolder | None) -> None:
+    def lock_waiting(self, holder: LockHolder | None) -> None:
         pass
 
     def warning(self, message: str) -> None:
@@ -265,7 +271,7 @@ class SilentRollbackProgress:
     def rollback_finished(self, down: DownFile, seconds: float) -> None:
         pass
 
-    def rollback_failed(self, down: DownFile) -> None:
+    def rollback_failed(self, down: DownFile, failure: OpsError) -> None:
         pass
 
 
@@ -293,6 +299,7 @@ def revert(
     down: DownFile,
     row_id: int,
     *,
+    lock: MigrationLock,
     policy: ExecutionPolicy | None = None,
     done: Sequence[str] = (),
     before_commit: Callable[[psycopg.Connection], None] | None = None,
@@ -300,51 +307,74 @@ def revert(
 ) -> None:
     """One step: the down file's statements and the bookkeeping row's deletion, in one transaction.
 
-    A down file that cannot run in a transaction (DROP INDEX CONCURRENTLY, or
-    the no-transaction marker) runs statement by statement as migrate runs such
-    a migration, and the row goes only after its last statement. Lock timeouts
-    are retried as migrate retries them. ``before_commit`` runs last inside the
-    transaction that deletes the row; if it raises, that transaction is rolled back.
+    The transaction takes the migration lock first and checks that the row is still the newest
+    one (another run may have applied more on top meanwhile). A down file that cannot run in one
+    transaction (DROP INDEX CONCURRENTLY, the no-transaction marker, its own BEGIN/COMMIT) runs as
+    migrate runs such a migration, on ``conn`` under the session lock the caller holds, and the
+    row goes only after its last statement. Lock timeouts are retried as migrate retries them.
+    ``before_commit`` runs last inside the transaction that deletes the row; if it raises, that
+    transaction is rolled back.
     """
     policy = policy or ExecutionPolicy()
     progress = progress or SilentRollbackProgress()
     on_retry = partial(progress.retrying, down)
+    schema, table = workspace.migrations_schema, workspace.migrations_table
 
-    def run_one(statement: Statement) -> None:
-        run_statement(
-            conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, policy=policy, done=done
-        )
-
-    def forget() -> None:
-        pg.delete_applied(conn, workspace.migrations_schema, workspace.migrations_table, row_id)
+    def forget(c: psycopg.Connection) -> None:
+        _still_newest(c, workspace, down.tag, row_id)
+        bookkeeping.delete_applied(c, schema, table, row_id)
         if before_commit is not None:
-            before_commit(conn)
+            before_commit(c)
 
-    if is_non_transactional(down):
-        run_outside_transaction(
+    mode = mode_of(down)
+    if mode is not Mode.TRANSACTION:
+        run_outside(
             conn,
             down,
-            run_one,
-            partial(_in_transaction, conn, forget),
+            mode,
+            forget,
+            tag=down.tag,
+            path=down.display,
             policy=policy,
             warn=progress.warning,
             on_retry=on_retry,
+            failure=RollbackFailed,
+            done=done,
         )
         return
 
     def attempt() -> None:
-        with conn.transaction():
-            pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
+        lock.begin(conn)
+        try:
+            _still_newest(conn, workspace, down.tag, row_id)
+            server.set_local_timeouts(
+                conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
+            )
             for statement in down.statements:
-                run_one(statement)
-            forget()
+                run_statement(
+                    conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, policy=policy, done=done
+                )
+            forget(conn)
+            command(conn, "COMMIT")
+        except BaseException:
+            rollback_open(conn, quietly=True)
+            raise
 
     with_lock_retries(attempt, conn, policy, on_retry)
 
 
-def _in_transaction(conn: psycopg.Connection, work: Callable[[], None]) -> None:
-    with conn.transaction():
-        work()
+class RollbackRaced(OperationFailed):
+    """Another run changed the bookkeeping table between the plan and a step; that step was not run."""
+
+
+def _still_newest(conn: psycopg.Connection, workspace: Workspace, tag: str, row_id: int) -> None:
+    """Under the lock: ``row_id`` must still be the newest row, else another run applied (or undid) meanwhile."""
+    newest = bookkeeping.newest_row_id(conn, workspace.migrations_schema, workspace.migrations_table)
+    if newest != row_id:
+        raise RollbackRaced(
+            f"the bookkeeping table changed while rolling back {tag} (another run applied or rolled back a migration "
+            "meanwhile); that step was not run; run `status`, then rollback again"
+        )
 
 
 def _verify_step(
@@ -356,9 +386,15 @@ def _verify_step(
         verification = verify(conn, head)
         found.append(verification)
         if not verification.ok:
-            raise RollbackVerifyFailed(down, verification, done=done, outside_transaction=is_non_transactional(down))
+            raise RollbackVerifyFailed(
+                down, verification, done=done, outside_transaction=mode_of(down) is not Mode.TRANSACTION
+            )
 
     return check
+
+
+def needs_session(down: DownFile) -> bool:
+    return mode_of(down) is not Mode.TRANSACTION
 
 
 def rollback(
@@ -375,31 +411,31 @@ def rollback(
     progress: RollbackProgress | None = None,
     display_base: Path | None = None,
     verify: StepVerifier | None = None,
+    sessions: Sessions | None = None,
 ) -> RollbackResult:
     progress = progress or SilentRollbackProgress()
+    sessions = sessions or Sessions(conn)
     result = RollbackResult(dry_run=dry_run)
     entries: list[Entry] = []
-
-    def choose() -> list[tuple[Entry, DownFile]]:
-        table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
-        with pg.step(conn, f"reading the applied migrations from {table}", command="rollback"):
-            entries[:] = status(conn, workspace)
-        result.applied_before = sum(1 for e in entries if e.row is not None)
-        chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
-        downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
-        result.planned = [downs[e.tag] for e in chosen if e.tag]
-        return [(e, downs[e.tag]) for e in chosen if e.tag]
-
+    table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
+    with step(conn, f"reading the applied migrations from {table}", command="rollback"):
+        entries[:] = status(conn, workspace)
+    result.applied_before = sum(1 for e in entries if e.row is not None)
+    chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
+    downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
+    result.planned = [downs[e.tag] for e in chosen if e.tag]
     if dry_run:
-        choose()  # reads only: no lock
-        return result
-    key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-    with pg.step(conn, "taking the migration lock", command="rollback"):
-        result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+        return result  # reads only: no lock
+    for down in result.planned:  # refused before anything changes when a step needs a session and none can be had
+        if needs_session(down):
+            sessions.require(f"down file {down.display} (it cannot run in one transaction)")
+    lock = MigrationLock(
+        lock_key(workspace.migrations_schema, workspace.migrations_table), wait=lock_wait, on_wait=progress.lock_waiting
+    )
     try:
-        # decided under the lock: a migrate we waited for may have changed what is applied
-        for entry, down in choose():
-            assert entry.row is not None
+        for entry in chosen:
+            assert entry.row is not None and entry.tag is not None
+            down = downs[entry.tag]
             progress.rollback_started(down, len(down.statements))
             started = time.perf_counter()
             done = [r.tag for r in result.rolled_back]
@@ -408,17 +444,39 @@ def rollback(
             if verify is not None:
                 hook = _verify_step(verify, down, head_after(workspace, entries, {*done, down.tag}), done, found)
             try:
-                revert(
-                    conn, workspace, down, entry.row.id, policy=policy, done=done, before_commit=hook, progress=progress
-                )
-            except (RollbackFailed, RollbackVerifyFailed):
-                progress.rollback_failed(down)
+                if needs_session(down):
+                    session = sessions.connection(f"down file {down.display}")
+                    with lock.session(session):
+                        revert(
+                            session,
+                            workspace,
+                            down,
+                            entry.row.id,
+                            lock=lock,
+                            policy=policy,
+                            done=done,
+                            before_commit=hook,
+                            progress=progress,
+                        )
+                else:
+                    revert(
+                        conn,
+                        workspace,
+                        down,
+                        entry.row.id,
+                        lock=lock,
+                        policy=policy,
+                        done=done,
+                        before_commit=hook,
+                        progress=progress,
+                    )
+            except (RollbackFailed, RollbackVerifyFailed, RollbackRaced) as failure:
+                progress.rollback_failed(down, failure)
                 raise
             elapsed = time.perf_counter() - started
             progress.rollback_finished(down, elapsed)
             verification = found[0] if found else None
             result.rolled_back.append(RolledBack(down.tag, len(down.statements), elapsed, down.display, verification))
     finally:
-        if not conn.broken:
-            pg.release_lock(conn, key)
+        result.lock_waited = lock.waited
     return result

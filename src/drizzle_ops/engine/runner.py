@@ -1,91 +1,58 @@
-"""Apply migrations: under the advisory lock, one transaction per migration.
+"""Apply migrations, each exactly once: one transaction per migration, or the file's own transactions.
 
-Each migration's statements and its bookkeeping row commit together or not at
-all, so a failure leaves earlier migrations applied and recorded and nothing of
-the failed one behind.
+A migration that fits in one transaction takes the migration lock inside it and checks that the
+bookkeeping table is as the plan read it (engine/one_transaction.py): nothing depends on the
+session, so this holds through a transaction-mode pooler. If another run changed the table
+meanwhile, the plan is made again from what is there now, and a migration that run applied is
+not applied twice.
 
-Round trips: a migration's BEGIN, timeouts, statements and bookkeeping row travel
-as ONE simple query, and COMMIT follows once the server has answered for every
-statement: two round trips per migration, whatever its number of statements.
-The server runs the statements one after the other, as if they came one by one,
-and stops at the first error; the number of results before the error names the
-failed statement, so the report (statement, file:line, SQLSTATE) is the one the
-statement-by-statement run gives, and the lock-timeout retries see the same
-failure. What cannot travel that way (``pg.simple_query_statements`` is not sure
-how the server splits it), and a failure that cannot be placed (a syntax error
-anywhere: the server parses the whole text before running any of it), go
-statement by statement as before, from a state where nothing of the migration
-ran, so their report is exactly the old one. A migration that cannot run in a
-transaction keeps its own statement-by-statement path.
+A migration that cannot (CREATE INDEX CONCURRENTLY, a file with its own BEGIN/COMMIT) holds the
+lock at session level on a connection that keeps its session, re-reads the table under it, and
+runs as engine/outside.py describes. Through a pooler it needs the direct URL; without one, the
+run is refused before anything changes (engine/sessions.py).
+
+Whichever way a migration ran, before it is reported as applied the runner confirms that no
+connection is left inside a transaction and that the migration's bookkeeping row is committed.
 """
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import psycopg
 from psycopg import pq
 
-from drizzle_ops.engine import pg
-from drizzle_ops.engine.plan import Entry, compute_status, plan_migrate
-from drizzle_ops.engine.transactionality import SqlSource, concurrent_indexes, is_non_transactional
-from drizzle_ops.engine.workspace import Migration, Statement, Workspace, line_of
-from drizzle_ops.errors import MigrationFailed
+from drizzle_ops.engine import bookkeeping
+from drizzle_ops.engine.batching import command, rollback_open
+from drizzle_ops.engine.bookkeeping import Fingerprint
+from drizzle_ops.engine.connection import step
+from drizzle_ops.engine.execution import ExecutionPolicy, with_lock_retries
+from drizzle_ops.engine.lock import LockBusy, LockHolder, MigrationLock, lock_key
+from drizzle_ops.engine.one_transaction import Committed, OneTransaction, Stale
+from drizzle_ops.engine.outside import run_outside
+from drizzle_ops.engine.plan import Entry, MigratePlan, compute_status, plan_migrate
+from drizzle_ops.engine.sessions import Sessions
+from drizzle_ops.engine.transactionality import Mode, mode_of
+from drizzle_ops.engine.workspace import Migration, Workspace
+from drizzle_ops.errors import MigrationFailed, OperationFailed
 from drizzle_ops.paths import display_path
 
 
-@dataclass(frozen=True)
-class ExecutionPolicy:
-    """Per-environment limits: how long a statement may wait for a table lock, and retries when it can't get one."""
-
-    lock_timeout: str | None = None  # e.g. "5s"; SET LOCAL per migration
-    statement_timeout: str | None = None
-    retries: int = 0  # extra attempts after SQLSTATE 55P03 (lock_not_available)
-    backoff: float = 0.5  # first wait in seconds; doubles each attempt, with jitter
-    environment: str | None = None  # the invoke.yaml environment these came from, for error messages
-
-    def describe(self, sqlstate: str | None) -> str | None:
-        """For a timeout error: which setting stopped it, its value, and who set it."""
-        name = {LOCK_NOT_AVAILABLE: "lock_timeout", QUERY_CANCELED: "statement_timeout"}.get(sqlstate or "")
-        if name is None:
-            return None
-        value = self.lock_timeout if name == "lock_timeout" else self.statement_timeout
-        if value and self.environment:
-            return f"{name} {value} (set by environment {self.environment} in invoke.yaml)"
-        if value:
-            return f"{name} {value} (set by drizzle-ops)"
-        return f"{name} (not set by drizzle-ops: a role or database default, or PGOPTIONS)"
-
-    def delay(self, attempt: int) -> float:
-        base = self.backoff * 2.0 ** (attempt - 1)
-        return base / 2 + random.uniform(0, base / 2)  # "equal jitter": never zero, never in lockstep
-
-
-LOCK_NOT_AVAILABLE = "55P03"
-QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
-
-
 class Progress(Protocol):
-    def lock_waiting(self, holder: pg.LockHolder | None) -> None: ...
+    def lock_waiting(self, holder: LockHolder | None) -> None: ...
     def migration_started(self, migration: Migration, statements: int) -> None: ...
     def migration_finished(self, migration: Migration, seconds: float) -> None: ...
-    def migration_failed(self, migration: Migration) -> None: ...
+    def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None: ...
     def warning(self, message: str) -> None: ...
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None: ...
 
 
-AfterEach = Callable[[psycopg.Connection, Migration], None]
-OnRetry = Callable[[int, float, str], None]  # attempt, delay in seconds, why (the blocker when known)
-
-
 class SilentProgress:
-    def lock_waiting(self, holder: pg.LockHolder | None) -> None:
+    def lock_waiting(self, holder: LockHolder | None) -> None:
         pass
 
     def migration_started(self, migration: Migration, statements: int) -> None:
@@ -94,7 +61,7 @@ class SilentProgress:
     def migration_finished(self, migration: Migration, seconds: float) -> None:
         pass
 
-    def migration_failed(self, migration: Migration) -> None:
+    def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None:
         pass
 
     def warning(self, message: str) -> None:
@@ -102,6 +69,27 @@ class SilentProgress:
 
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
         pass
+
+
+class Verifier(Protocol):
+    """``migrate --verify``: each migration against its snapshot (verify/deploy.py)."""
+
+    def in_transaction(self, conn: psycopg.Connection, migration: Migration) -> None:
+        """Inside the migration's own transaction, before COMMIT: raise to roll it back."""
+
+    def after_commit(self, conn: psycopg.Connection, migration: Migration, lock: MigrationLock) -> None:
+        """After a migration that ran outside one transaction committed (under ``lock``, held): revert, then raise."""
+
+
+class NotCommitted(OperationFailed):
+    """A migration seemed to succeed, but its work is not committed: never reported as applied."""
+
+    def __init__(self, tag: str, why: str) -> None:
+        self.tag = tag
+        super().__init__(
+            f"{tag} was not committed: {why}; it is not recorded as applied; run `status` to see what the "
+            "database holds, then run migrate again"
+        )
 
 
 @dataclass
@@ -118,16 +106,17 @@ class MigrateResult:
     lock_waited: float = 0.0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    applied_elsewhere: list[str] = field(default_factory=list)  # planned here, applied meanwhile by another run
 
 
 def status(conn: psycopg.Connection, workspace: Workspace) -> list[Entry]:
-    rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
+    rows = bookkeeping.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
     return compute_status(workspace.migrations, rows, by_name=workspace.records_names)
 
 
-def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> None:
-    """The bookkeeping row, as the workspace's drizzle-kit version writes it."""
-    pg.insert_applied(
+def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> int:
+    """The bookkeeping row, as the workspace's drizzle-kit version writes it; its id."""
+    return bookkeeping.insert_applied(
         conn,
         workspace.migrations_schema,
         workspace.migrations_table,
@@ -137,280 +126,44 @@ def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration)
     )
 
 
-def run_statement(
-    conn: psycopg.Connection,
-    statement: Statement,
-    *,
-    tag: str,
-    path: str,
-    failure: type[MigrationFailed] = MigrationFailed,
-    policy: ExecutionPolicy | None = None,
-    **context: Any,
-) -> None:
-    """Send one chunk as drizzle would; on an error raise ``failure`` naming tag, statement, file:line and SQLSTATE.
-
-    Shared by migrations and down files, so both report failures the same way.
-    """
-    try:
-        conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
-    except psycopg.Error as exc:
-        position = int(exc.diag.statement_position) if exc.diag.statement_position else None
-        raise _failed(
-            conn, exc, statement, position, tag=tag, path=path, failure=failure, policy=policy, **context
-        ) from None
-
-
-def _failed(
-    conn: psycopg.Connection,
-    exc: psycopg.Error,
-    statement: Statement,
-    position: int | None,
-    *,
-    tag: str,
-    path: str,
-    failure: type[MigrationFailed] = MigrationFailed,
-    policy: ExecutionPolicy | None = None,
-    **context: Any,
-) -> MigrationFailed:
-    """The report of ``statement`` failing with ``exc``; ``position`` counts characters from the statement's start."""
-    diag = exc.diag
-    return failure(
-        tag=tag,
-        statement_number=statement.number,
-        line=line_of(statement, position),
-        path=path,
-        sqlstate=diag.sqlstate,
-        server_message=diag.message_primary or str(exc).strip(),
-        hint=diag.message_hint,
-        detail=diag.message_detail,
-        role=conn.info.user,
-        setting=(policy or ExecutionPolicy()).describe(diag.sqlstate),
-        connection_lost=conn.broken,
-        **context,
-    )
-
-
-# -- a migration in two round trips ------------------------------------------------------------------
-
-SEPARATOR = "\n;\n"  # between chunks sent together: the newline ends a trailing -- comment, the ';' the statement
-BATCHING_SINCE = 130000  # PostgreSQL 13: statement_timeout counts per statement of a multi-statement query
-
-
-class _Run:
-    """What stays the same from one migration to the next, worked out once per run."""
-
-    def __init__(self, conn: psycopg.Connection, workspace: Workspace, policy: ExecutionPolicy) -> None:
-        self.conn = conn
-        self.workspace = workspace
-        self.policy = policy
-        self.insert = pg.RowInsert(
-            conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
-        )
-        timeouts = pg.local_timeouts_sql(
-            conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
-        )
-        self.prelude = "".join(f"{statement};\n" for statement in ["BEGIN", *timeouts])
-        self.prelude_results = 1 + len(timeouts)
-        self.batching = conn.info.server_version >= BATCHING_SINCE
-
-    def path(self, migration: Migration) -> str:
-        """The file as reports show it; worked out for a report, or once for a migration sent chunk by chunk."""
-        return display_path(migration.sql_path, self.workspace.root)
-
-    def name(self, migration: Migration) -> str | None:
-        return migration.tag if self.workspace.records_names else None
-
-    def record(self, migration: Migration) -> None:
-        """The bookkeeping row, as ``record`` writes it."""
-        self.insert.execute(self.conn, migration.hash, migration.when, self.name(migration))
-
-
-def _apply_in_transaction(run: _Run, migration: Migration) -> None:
-    """Statement by statement, a round trip each: the way for what cannot travel in one query."""
-    conn, policy, path = run.conn, run.policy, run.path(migration)
-    with conn.transaction():
-        pg.set_local_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
-        for statement in migration.statements:
-            run_statement(conn, statement, tag=migration.tag, path=path, policy=policy)
-        run.record(migration)
-
-
-def _apply_transactional(run: _Run, migration: Migration) -> None:
-    if not _apply_batched(run, migration):
-        _apply_in_transaction(run, migration)
-
-
-def _apply_batched(run: _Run, migration: Migration) -> bool:
-    """BEGIN, timeouts, statements and row in one query, then COMMIT. False: send it statement by statement.
-
-    It returns False only when nothing of the migration stays: it was not sent, or the server
-    refused the whole text before running any of it (a syntax error anywhere: it parses all of
-    it first), or the failure could not be placed and was rolled back. Statement by statement
-    then gives exactly the report it always gave. A failure it places is raised here, after
-    the rollback, as ``run_statement`` raises it.
-    """
-    conn = run.conn
-    counts = [pg.simple_query_statements(statement.sql) for statement in migration.statements]
-    if not run.batching or None in counts:
-        return False
-    parts, offsets, at = [run.prelude], [], len(run.prelude)
-    for statement in migration.statements:
-        offsets.append(at)
-        parts += (statement.sql, SEPARATOR)
-        at += len(statement.sql) + len(SEPARATOR)
-    parts.append(run.insert.literal(conn, migration.hash, migration.when, run.name(migration)))
-    try:
-        query = "".join(parts).encode(conn.info.encoding)
-    except UnicodeEncodeError:
-        return False  # chunk by chunk, psycopg reports it as it always did
-    try:
-        outcome = pg.exchange(conn, query)
-    except BaseException:  # Ctrl-C: the query was cancelled; leave no transaction open behind us
-        rollback_open(conn, quietly=True)
-        raise
-    failed_at = outcome.failed_at()
-    if failed_at is None:
-        pg.command(conn, "COMMIT")  # its failure (a deferred constraint) propagates as the transaction's commit did
-        return True
-    error = outcome.error(conn)
-    assert error is not None
-    rollback_open(conn)
-    # the server sends its answers when it is done or fails: with the connection gone and no error
-    # from it, the statements it had not answered for were all in flight, the first one included
-    silent = error is outcome.lost
-    result = failed_at - run.prelude_results
-    index = _statement_at(max(result, 0) if silent else result, [count or 0 for count in counts])
-    if index is None:  # before the first statement ran (a syntax error anywhere), or the bookkeeping row
-        if conn.broken:
-            raise error  # as the BEGIN or the insert raised it
-        return False
-    statement = migration.statements[index]
-    position = int(error.diag.statement_position) if error.diag.statement_position else None
-    if position is not None:
-        position -= offsets[index]  # the server counts from the start of the whole query
-        if not 0 < position <= len(statement.sql):
-            if not conn.broken:
-                return False  # not where the count says: trust neither, ask the server statement by statement
-            position = None
-    failure = _failed(conn, error, statement, position, tag=migration.tag, path=run.path(migration), policy=run.policy)
-    later = [s.number for s, count in zip(migration.statements[index + 1 :], counts[index + 1 :], strict=True) if count]
-    if silent and later:
-        failure = failure.with_detail(
-            f"the connection broke with no error from the server while statements {statement.number}-{later[-1]} "
-            "were in flight (sent together), so the one running is not known"
-        )
-    raise failure
-
-
-def _statement_at(result: int, counts: list[int]) -> int | None:
-    """The statement (0-based) that gave the result with this index, counting the statements' own results only."""
-    if result < 0:
-        return None
-    for index, count in enumerate(counts):
-        if result < count:
-            return index
-        result -= count
+def needs_session(migration: Migration) -> str | None:
+    """Why ``migration`` cannot run in one transaction of ours (so needs a session), or None."""
+    mode = mode_of(migration)
+    if mode is Mode.OWN_TRANSACTIONS:
+        return f"{migration.tag} (it manages its own transactions)"
+    if mode is Mode.NO_TRANSACTION:
+        return f"{migration.tag} (it runs outside a transaction)"
     return None
 
 
-def rollback_open(conn: psycopg.Connection, *, quietly: bool = False) -> None:
-    """Roll back the transaction left open, if any (``quietly``: an error doing so is ignored)."""
-    if conn.broken or conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        return
-    if not quietly:
-        pg.command(conn, "ROLLBACK")
-        return
-    with suppress(psycopg.Error):
-        pg.command(conn, "ROLLBACK")
+@dataclass
+class _Planner:
+    """The plan, made again from the table whenever another run changed it."""
+
+    workspace: Workspace
+    to: str | None
+    allow_out_of_order: bool
+    allow_modified: bool
+    progress: Progress
+    warned: set[str] = field(default_factory=set)
+
+    def make(self, entries: list[Entry]) -> MigratePlan:
+        plan = plan_migrate(
+            entries, to=self.to, allow_out_of_order=self.allow_out_of_order, allow_modified=self.allow_modified
+        )
+        for warning in plan.warnings:
+            if warning not in self.warned:  # said once, however often the plan is made again
+                self.warned.add(warning)
+                self.progress.warning(warning)
+        return plan
 
 
-def run_outside_transaction(
-    conn: psycopg.Connection,
-    source: SqlSource,
-    run_one: Callable[[Statement], None],
-    finish: Callable[[], None],
-    *,
-    policy: ExecutionPolicy,
-    warn: Callable[[str], None],
-    on_retry: OnRetry,
-) -> None:
-    """Statement by statement, each committed on its own; ``finish`` (the bookkeeping change) only after the last one.
-
-    Shared by migrations and down files. Statements that succeeded stay applied
-    when a later one fails, so such a file must be safe to run again (IF NOT
-    EXISTS / IF EXISTS). An index that a failed CREATE INDEX CONCURRENTLY left
-    INVALID is dropped first.
-    """
-    indexes = concurrent_indexes(source)
-    for index in indexes:
-        if pg.index_is_invalid(conn, index.schema, index.name):
-            warn(f"dropping invalid index {index.name} left by an earlier failed attempt")
-            pg.drop_index_concurrently(conn, index.schema, index.name)
-    # the session's own settings (role defaults, PGOPTIONS) come back afterwards, not zero
-    previous = pg.session_timeouts(conn)
-    pg.set_session_timeouts(conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout)
-    try:
-        for statement in source.statements:
-            try:
-                with_lock_retries(partial(run_one, statement), conn, policy, on_retry)
-            except MigrationFailed as failure:
-                # on a lost connection nothing more can be asked
-                left = [] if conn.broken else [i.name for i in indexes if pg.index_is_invalid(conn, i.schema, i.name)]
-                notes = [failure.detail] if failure.detail else []
-                if statement.number > 1:
-                    notes.append(f"statements 1-{statement.number - 1} ran outside a transaction and stay applied")
-                if left:
-                    notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
-                raise failure.with_detail("; ".join(notes) or None, partial=statement.number > 1) from None
-    finally:
-        if not conn.broken:
-            pg.set_session_timeouts(conn, **previous)
-    finish()
-
-
-def with_lock_retries(
-    attempt_once: Callable[[], None], conn: psycopg.Connection, policy: ExecutionPolicy, on_retry: OnRetry
-) -> None:
-    """Retry only lock timeouts: what failed was rolled back whole, so running it again is safe."""
-    attempt = 0
-    while True:
-        try:
-            attempt_once()
-            return
-        except MigrationFailed as failure:
-            if failure.sqlstate == LOCK_NOT_AVAILABLE and failure.detail is None and not conn.broken:
-                # asked only now: inside the failed transaction no query can run
-                blocker = pg.likely_blocker(conn)
-                if blocker:
-                    failure = failure.with_detail(f"the lock is probably held by {blocker}")
-            attempt += 1
-            if failure.sqlstate != LOCK_NOT_AVAILABLE or attempt > policy.retries:
-                raise failure from None
-            delay = policy.delay(attempt)
-            on_retry(attempt, delay, failure.detail or failure.server_message)
-            time.sleep(delay)
-
-
-def _apply(run: _Run, migration: Migration, progress: Progress) -> None:
-    conn, policy = run.conn, run.policy
-    on_retry = partial(progress.retrying, migration)
-    try:
-        if is_non_transactional(migration):
-            path = run.path(migration)
-            run_outside_transaction(
-                conn,
-                migration,
-                lambda statement: run_statement(conn, statement, tag=migration.tag, path=path, policy=policy),
-                lambda: run.record(migration),
-                policy=policy,
-                warn=progress.warning,
-                on_retry=on_retry,
-            )
-        else:
-            with_lock_retries(partial(_apply_transactional, run, migration), conn, policy, on_retry)
-    except MigrationFailed:
-        progress.migration_failed(migration)
-        raise
+def _read(conn: psycopg.Connection, workspace: Workspace) -> tuple[list[Entry], Fingerprint]:
+    table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
+    with step(conn, f"reading the applied migrations from {table}"):
+        entries = status(conn, workspace)
+        print_ = bookkeeping.fingerprint(conn, workspace.migrations_schema, workspace.migrations_table)
+    return entries, print_
 
 
 def migrate(
@@ -424,52 +177,170 @@ def migrate(
     lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
-    after_each: AfterEach | None = None,
+    verifier: Verifier | None = None,
+    sessions: Sessions | None = None,
 ) -> MigrateResult:
-    """``after_each`` runs after each migration commits, still under the lock (e.g. to verify, and revert)."""
+    """Apply what the plan says is pending. ``sessions``: where work that needs a session runs (default: ``conn``)."""
     progress = progress or SilentProgress()
     policy = policy or ExecutionPolicy()
+    sessions = sessions or Sessions(conn)
     result = MigrateResult(dry_run=dry_run)
     by_tag = {m.tag: m for m in workspace.migrations}
+    planner = _Planner(workspace, to, allow_out_of_order, allow_modified, progress)
     if dry_run:
         # reads only: no lock, no bookkeeping table created
-        plan = plan_migrate(
-            status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified
-        )
+        plan = planner.make(status(conn, workspace))
         result.planned = [by_tag[t] for t in plan.to_apply]
         result.warnings = plan.warnings
         return result
 
-    key = pg.lock_key(workspace.migrations_schema, workspace.migrations_table)
-    table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
-    with pg.step(conn, "taking the migration lock"):
-        result.lock_waited = pg.acquire_lock(conn, key, timeout=lock_wait, on_wait=progress.lock_waiting)
+    schema, table = workspace.migrations_schema, workspace.migrations_table
+    lock = MigrationLock(lock_key(schema, table), wait=lock_wait, on_wait=progress.lock_waiting)
+    with step(conn, "taking the migration lock"):
+        lock.begin(conn)  # the table is created under the lock: concurrent CREATE TABLE IF NOT EXISTS collide
+    with step(conn, f"creating the bookkeeping table {schema}.{table}"):
+        try:
+            bookkeeping.ensure_bookkeeping(conn, schema, table, with_names=workspace.records_names)
+            command(conn, "COMMIT")
+        except BaseException:
+            rollback_open(conn, quietly=True)
+            raise
+    entries, print_ = _read(conn, workspace)
+    plan = planner.make(entries)
+    result.warnings = plan.warnings
+    result.planned = [by_tag[t] for t in plan.to_apply]
+    # work that needs a session is refused here, before anything changes, when none can be had
+    for migration in result.planned:
+        reason = needs_session(migration)
+        if reason:
+            sessions.require(f"migration {reason}")
+    run = OneTransaction(conn, workspace, policy, lock)
+    pending = list(plan.to_apply)
     try:
-        with pg.step(conn, f"creating the bookkeeping table {table}"):
-            pg.ensure_bookkeeping(
-                conn, workspace.migrations_schema, workspace.migrations_table, with_names=workspace.records_names
-            )
-        # decided only now, under the lock: a run we waited for may have applied everything
-        with pg.step(conn, f"reading the applied migrations from {table}"):
-            entries = status(conn, workspace)
-        plan = plan_migrate(entries, to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified)
-        result.warnings = plan.warnings
-        for warning in plan.warnings:
-            progress.warning(warning)
-        result.planned = [by_tag[t] for t in plan.to_apply]
-        run = _Run(conn, workspace, policy)
-        for migration in result.planned:
+        while pending:
+            migration = by_tag[pending[0]]
             for note in migration.notes:
                 progress.warning(note)
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
-            _apply(run, migration, progress)
+            try:
+                if needs_session(migration):
+                    committed = _apply_with_session(
+                        sessions, lock, workspace, migration, planner, policy, progress, verifier
+                    )
+                else:
+                    committed = _apply_in_one_transaction(run, lock, migration, print_, policy, progress, verifier)
+            except Stale:
+                entries, print_ = _read(conn, workspace)
+                pending = _replanned(planner, entries, pending, result)
+                continue
+            except MigrationFailed as failure:
+                progress.migration_failed(migration, failure)
+                raise
+            if committed is None:  # another run applied it meanwhile (seen under the session lock)
+                entries, print_ = _read(conn, workspace)
+                pending = _replanned(planner, entries, pending, result)
+                continue
+            confirm_committed(sessions.used(), migration, committed, workspace)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
             result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
-            if after_each is not None:
-                after_each(conn, migration)
+            pending.pop(0)
+            # our own row moves the fingerprint on; after session work, whatever else ran meanwhile is read back
+            same = committed.conn is conn
+            print_ = print_.after_insert(committed.row_id) if same else _read(conn, workspace)[1]
     finally:
-        if not conn.broken:
-            pg.release_lock(conn, key)
+        result.lock_waited = lock.waited
     return result
+
+
+def _replanned(planner: _Planner, entries: list[Entry], pending: Sequence[str], result: MigrateResult) -> list[str]:
+    """The plan made again after another run changed the table; what it applied of ours is noted, not redone."""
+    plan = planner.make(entries)
+    applied_now = {e.tag for e in entries if e.row is not None and e.tag}
+    result.applied_elsewhere += [tag for tag in pending if tag in applied_now and tag not in result.applied_elsewhere]
+    return list(plan.to_apply)
+
+
+def _apply_in_one_transaction(
+    run: OneTransaction,
+    lock: MigrationLock,
+    migration: Migration,
+    expected: Fingerprint,
+    policy: ExecutionPolicy,
+    progress: Progress,
+    verifier: Verifier | None,
+) -> Committed:
+    before_commit = verifier.in_transaction if verifier is not None else None
+    on_retry = partial(progress.retrying, migration)
+    committed: list[Committed] = []
+
+    def attempt() -> None:
+        committed.append(run.apply(migration, expected, before_commit))
+
+    while True:
+        try:
+            with_lock_retries(attempt, run.conn, policy, on_retry)
+            return committed[-1]
+        except LockBusy:
+            lock.wait_while_held(run.conn)  # then try again: the guard re-checks the table
+
+
+def _apply_with_session(
+    sessions: Sessions,
+    lock: MigrationLock,
+    workspace: Workspace,
+    migration: Migration,
+    planner: _Planner,
+    policy: ExecutionPolicy,
+    progress: Progress,
+    verifier: Verifier | None,
+) -> Committed | None:
+    """Under the session lock: re-read the table; if ``migration`` is still next, run it. None: it is not."""
+    conn = sessions.connection(f"migration {needs_session(migration)}")
+    with lock.session(conn):
+        entries, _ = _read(conn, workspace)
+        plan = planner.make(entries)
+        if not plan.to_apply or plan.to_apply[0] != migration.tag:
+            return None
+        path = display_path(migration.sql_path, workspace.root)
+        row_id = run_outside(
+            conn,
+            migration,
+            mode_of(migration),
+            lambda c: record(c, workspace, migration),
+            tag=migration.tag,
+            path=path,
+            policy=policy,
+            warn=progress.warning,
+            on_retry=partial(progress.retrying, migration),
+        )
+        committed = confirm_committed(sessions.used(), migration, Committed(conn, row_id), workspace)
+        if verifier is not None:
+            verifier.after_commit(conn, migration, lock)  # reverts and raises on a difference, still under the lock
+    return committed
+
+
+def confirm_committed(
+    conns: Sequence[psycopg.Connection], migration: Migration, committed: Committed, workspace: Workspace
+) -> Committed:
+    """The invariant before any migration is reported applied: no connection inside a transaction, its row committed.
+
+    Returns ``committed``, marked confirmed.
+    """
+    for conn in conns:
+        if not conn.broken and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            rollback_open(conn, quietly=True)
+            raise NotCommitted(migration.tag, "the session was still inside a transaction after it (now rolled back)")
+    confirmed = committed.confirmed
+    if confirmed is None:
+        row = committed.conn.execute(
+            bookkeeping.committed_row_sql(
+                committed.conn, workspace.migrations_schema, workspace.migrations_table, committed.row_id
+            )
+        ).fetchone()
+        confirmed = bool(row and row[0])
+    if not confirmed:
+        table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
+        raise NotCommitted(migration.tag, f"its bookkeeping row {committed.row_id} is not in {table}")
+    return Committed(committed.conn, committed.row_id, True)

@@ -1,16 +1,25 @@
-"""Which migrations cannot run inside a transaction, decided by the SQL parser.
+"""How a migration (or a down file) must run: in one transaction, statement by statement, or as its own transactions.
 
-Postgres refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and VACUUM
-inside a transaction block. drizzle-kit runs every pending migration in one
-transaction, so such a migration can never work there; we run it statement by
-statement instead. A file can also ask for that with a first-line marker.
+- In one transaction of ours: the default, with its bookkeeping row.
+- Statement by statement, each committed: Postgres refuses CREATE/DROP INDEX CONCURRENTLY,
+  REINDEX CONCURRENTLY and VACUUM inside a transaction block, so a file with one of them (or
+  the marker line ``-- drizzle-ops: no-transaction``) runs outside any transaction.
+- As its own transactions: a file with transaction control (BEGIN, COMMIT, ROLLBACK,
+  SAVEPOINT, PREPARE TRANSACTION, …). Teams write ``COMMIT;`` before a CREATE INDEX
+  CONCURRENTLY and ``BEGIN;`` after it because drizzle-kit runs every pending migration in one
+  transaction; such a file is run the way its author meant, with its own boundaries.
+
+Decided from the parse tree (pglast, libpq_query's parser), never from the text; a cheap scan
+first, so that most files never pay for the parser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
+from drizzle_ops.engine.batching import simple_query_statements
 from drizzle_ops.engine.workspace import BOM, Statement
 
 MARKER = "-- drizzle-ops: no-transaction"
@@ -19,12 +28,48 @@ MARKER = "-- drizzle-ops: no-transaction"
 _WORDS = ("concurrently", "vacuum")
 
 
+class Mode(str, Enum):
+    TRANSACTION = "transaction"
+    NO_TRANSACTION = "no-transaction"  # statement by statement, each committed on its own
+    OWN_TRANSACTIONS = "own-transactions"  # the file's BEGIN/COMMIT statements decide
+
+    @property
+    def description(self) -> str:
+        """How plan, status and the reports say it."""
+        return {
+            Mode.TRANSACTION: "one transaction",
+            Mode.NO_TRANSACTION: "outside a transaction",
+            Mode.OWN_TRANSACTIONS: "manages its own transactions",
+        }[self]
+
+
 @dataclass(frozen=True)
 class ConcurrentIndex:
     """An index built CONCURRENTLY: after a failure it is left INVALID and must be dropped before a retry."""
 
     schema: str | None
     name: str
+
+
+class Control(str, Enum):
+    """A transaction-control statement, by what it does to the transaction."""
+
+    BEGIN = "begin"  # BEGIN, START TRANSACTION
+    COMMIT = "commit"  # COMMIT, END (AND CHAIN: a new transaction starts at once)
+    ROLLBACK = "rollback"  # ROLLBACK, ABORT
+    SAVEPOINT = "savepoint"
+    RELEASE = "release"
+    ROLLBACK_TO = "rollback to"
+    PREPARE = "prepare transaction"  # ends the transaction; COMMIT PREPARED decides it later
+    COMMIT_PREPARED = "commit prepared"
+    ROLLBACK_PREPARED = "rollback prepared"
+
+
+@dataclass(frozen=True)
+class ControlStatement:
+    kind: Control
+    savepoint: str | None = None
+    chain: bool = False  # COMMIT/ROLLBACK AND CHAIN
 
 
 class SqlSource(Protocol):
@@ -62,13 +107,73 @@ def needs_no_transaction(node: object) -> bool:
     return isinstance(node, ast.VacuumStmt)
 
 
-def is_non_transactional(source: SqlSource) -> bool:
-    if has_marker(source.text):
-        return True
-    lowered = source.text.lower()
+_KINDS = [  # pglast's TransactionStmtKind, in its order
+    Control.BEGIN,
+    Control.BEGIN,  # START TRANSACTION
+    Control.COMMIT,
+    Control.ROLLBACK,
+    Control.SAVEPOINT,
+    Control.RELEASE,
+    Control.ROLLBACK_TO,
+    Control.PREPARE,
+    Control.COMMIT_PREPARED,
+    Control.ROLLBACK_PREPARED,
+]
+
+
+def control_of(node: object) -> ControlStatement | None:
+    """The transaction control a parsed statement is, or None for any other statement."""
+    from pglast import ast
+
+    if not isinstance(node, ast.TransactionStmt):
+        return None
+    return ControlStatement(_KINDS[int(node.kind or 0)], node.savepoint_name, bool(node.chain))
+
+
+def statement_controls(statement: Statement) -> list[ControlStatement]:
+    """The transaction-control statements in one chunk (usually none, at most one): parsed only if the scan flags it."""
+    return chunk_controls(statement)[0]
+
+
+def chunk_controls(statement: Statement) -> tuple[list[ControlStatement], bool]:
+    """The chunk's transaction-control statements, and whether it also holds any other statement (work)."""
+    if simple_query_statements(statement.sql) is not None:
+        return [], True  # the scan read every statement's first word, and none starts or ends a transaction
+    nodes = _parse(statement.sql)
+    controls = [control for node in nodes if (control := control_of(node)) is not None]
+    return controls, len(controls) < len(nodes) or not nodes
+
+
+def transaction_control(source: SqlSource) -> dict[int, list[ControlStatement]]:
+    """The chunks (by statement number) that hold transaction control, with what each one does."""
+    found = {}
+    for statement in source.statements:
+        controls = statement_controls(statement)
+        if controls:
+            found[statement.number] = controls
+    return found
+
+
+def needs_outside(statement: Statement) -> bool:
+    """Whether a chunk must run outside any transaction block (CONCURRENTLY, VACUUM)."""
+    lowered = statement.sql.lower()
     if not any(word in lowered for word in _WORDS):
         return False
-    return any(needs_no_transaction(node) for s in source.statements for node in _parse(s.sql))
+    return any(needs_no_transaction(node) for node in _parse(statement.sql))
+
+
+def mode_of(source: SqlSource) -> Mode:
+    """How ``source`` must run (see the module's docstring); its own transaction control wins over the rest."""
+    if transaction_control(source):
+        return Mode.OWN_TRANSACTIONS
+    if has_marker(source.text) or any(needs_outside(s) for s in source.statements):
+        return Mode.NO_TRANSACTION
+    return Mode.TRANSACTION
+
+
+def is_non_transactional(source: SqlSource) -> bool:
+    """Whether ``source`` cannot run as one transaction of ours (outside one, or with its own transactions)."""
+    return mode_of(source) is not Mode.TRANSACTION
 
 
 def concurrent_indexes(source: SqlSource) -> list[ConcurrentIndex]:
@@ -76,6 +181,8 @@ def concurrent_indexes(source: SqlSource) -> list[ConcurrentIndex]:
 
     found = []
     for statement in source.statements:
+        if "concurrently" not in statement.sql.lower():
+            continue
         for node in _parse(statement.sql):
             if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:
                 schema = node.relation.schemaname if node.relation is not None else None

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import server
 from drizzle_ops.engine.lockinfo import StatementEffect, TableEffect, analyse
 from drizzle_ops.engine.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
 from drizzle_ops.engine.plan import Entry, State
@@ -101,7 +101,7 @@ class DeployPlan:
         }
 
 
-def _flags(effect: TableEffect, stats: pg.TableStats | None, large_rows: int, transactional: bool) -> list[str]:
+def _flags(effect: TableEffect, stats: server.TableStats | None, large_rows: int, transactional: bool) -> list[str]:
     if stats is None:
         return []
     name = f"{effect.table[0]}.{effect.table[1]}"
@@ -148,7 +148,7 @@ def build_plan(
     ]
     created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
     index_tables: dict[TableKey, TableKey] = {}  # indexes made by earlier statements -> their tables
-    stats_cache: dict[TableKey, pg.TableStats | None] = {}
+    stats_cache: dict[TableKey, server.TableStats | None] = {}
     pg_version = major_version(conn.info.server_version)
     volatility = catalogue_volatility(conn)  # the target's own functions decide what a default costs
     plans = []
@@ -246,7 +246,7 @@ def _statement_plan(
     effects: list[StatementEffect],
     transactional: bool,
     created: set[TableKey],
-    stats_cache: dict[TableKey, pg.TableStats | None],
+    stats_cache: dict[TableKey, server.TableStats | None],
     conn: psycopg.Connection,
     large_rows: int,
     index_tables: dict[TableKey, TableKey],
@@ -264,7 +264,7 @@ def _statement_plan(
             stats = None
         else:
             if key not in stats_cache:
-                stats_cache[key] = pg.table_stats(conn, *key)
+                stats_cache[key] = server.table_stats(conn, *key)
             stats = stats_cache[key]
         impacts.append(
             TableImpact(

@@ -34,7 +34,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from drizzle_ops.engine import lockmodes, pg, runner
+from drizzle_ops.engine import connection, lockmodes, runner
+from drizzle_ops.engine.batching import rollback_open
 from drizzle_ops.engine.transactionality import is_non_transactional
 from drizzle_ops.engine.workspace import Migration, Statement, Workspace
 from drizzle_ops.errors import OperationFailed
@@ -315,10 +316,12 @@ def _drop(admin: psycopg.Connection, name: str) -> None:
 def _connect(url: str, dbname: str) -> psycopg.Connection:
     try:
         return psycopg.connect(
-            make_conninfo(url, dbname=dbname), autocommit=True, application_name=f"{pg.APPLICATION_NAME} trace"
+            make_conninfo(url, dbname=dbname), autocommit=True, application_name=f"{connection.APPLICATION_NAME} trace"
         )
     except psycopg.OperationalError as exc:
-        raise OperationFailed(f"cannot connect to the scratch database {dbname}: {pg.connect_reason(exc)}") from None
+        raise OperationFailed(
+            f"cannot connect to the scratch database {dbname}: {connection.connect_reason(exc)}"
+        ) from None
 
 
 # -- tracing ------------------------------------------------------------------------------------------
@@ -336,7 +339,7 @@ def trace(
     """Make a scratch database on ``server_url`` at ``head``, trace ``pending`` there, drop it (whatever happens)."""
     say = log or (lambda _message: None)
     started = time.perf_counter()
-    admin = pg.connect(server_url, source="the scratch server", connect_timeout=connect_timeout)
+    admin = connection.connect(server_url, source="the scratch server", connect_timeout=connect_timeout)
     name = scratch_name()
     result: Trace | None = None
     try:
@@ -431,7 +434,7 @@ class _Tracer:
         except BaseException:
             if in_transaction:
                 conn.cancel()
-                runner.rollback_open(conn, quietly=True)
+                rollback_open(conn, quietly=True)
             raise
         if in_transaction:
             # the next migration needs this one's work, as migrate commits it; the last one is rolled back
@@ -512,7 +515,7 @@ class _Tracer:
         error = outcome.get("error")
         if isinstance(error, psycopg.Error):
             traced.error = _error(error)
-            runner.rollback_open(conn, quietly=True)  # the file's own BEGIN (or our transaction) is left failed: end it
+            rollback_open(conn, quietly=True)  # the file's own BEGIN (or our transaction) is left failed: end it
             return traced, before
         if error is not None:
             raise error

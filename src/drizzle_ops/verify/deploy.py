@@ -1,8 +1,8 @@
 """`migrate --verify`: deploy, verify, revert, per migration (what sqitch does).
 
-After each migration commits, the live schema is compared with that
-migration's snapshot. On any difference the migration is undone with its down
-file (still under the migrate lock) and the run stops, naming the differences.
+Each migration's live schema is compared with its snapshot: inside its own transaction
+before COMMIT, or, for one that ran outside a single transaction, after it committed, with
+its down file to revert it. On any difference the run stops, naming the differences.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Callable, Collection, Mapping
 
 import psycopg
 
-from drizzle_ops.engine import pg
+from drizzle_ops.engine import bookkeeping
+from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.lock import MigrationLock
 from drizzle_ops.engine.rollback import DownFile, revert
-from drizzle_ops.engine.runner import ExecutionPolicy
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import OperationFailed
 from drizzle_ops.verify.compare import Difference
@@ -25,13 +26,18 @@ SHOWN = 5  # differences in the one-line error; all of them go to the log
 class VerifyFailed(OperationFailed):
     """A migration applied cleanly but the schema did not match its snapshot; it was reverted."""
 
-    def __init__(self, tag: str, differences: list[Difference], reverted_with: str | None) -> None:
+    def __init__(
+        self, tag: str, differences: list[Difference], reverted_with: str | None, *, rolled_back: bool = False
+    ) -> None:
         self.tag = tag
         self.differences = differences
         self.reverted_with = reverted_with
+        self.rolled_back = rolled_back
         shown = "; ".join(str(d) for d in differences[:SHOWN])
         more = f"; and {len(differences) - SHOWN} more" if len(differences) > SHOWN else ""
-        if reverted_with:
+        if rolled_back:
+            outcome = "its transaction was rolled back, so nothing of it stays"
+        elif reverted_with:
             outcome = f"it was reverted with {reverted_with}"
         else:
             outcome = "it stays applied (no down file to revert it)"
@@ -45,44 +51,62 @@ class VerifyFailed(OperationFailed):
             "tag": self.tag,
             "differences": [str(d) for d in self.differences],
             "reverted_with": self.reverted_with,
+            "rolled_back": self.rolled_back,
         }
 
 
-def verify_each(
-    workspace: Workspace,
-    downs: Mapping[str, DownFile],
-    *,
-    policy: ExecutionPolicy | None = None,
-    log: Callable[[str], None] | None = None,
-    accepted: Collection[str] | None = None,
-) -> Callable[[psycopg.Connection, Migration], None]:
-    """The runner's after_each hook: check conformance, revert and stop on a difference.
+class DeployVerifier:
+    """The runner's ``--verify`` hooks: check each migration against its snapshot.
 
+    A migration in one transaction is checked inside it, before COMMIT, and rolled back on a
+    difference: nothing of it stays. One that ran outside a single transaction has committed by
+    then, so it is checked afterwards (still under the lock) and reverted with its down file.
     ``accepted``: the reviewed differences (verify --accept) that do not count.
     """
 
-    def after_each(conn: psycopg.Connection, migration: Migration) -> None:
-        result = check_conformance(conn, workspace, migration, accepted)
-        if result.skipped:
-            if log:
-                log(f"  not verified: {migration.tag} ({result.skipped})")
-            return
-        if result.ok:
-            if log:
-                log(f"  verified: {migration.tag} matches its snapshot")
-            return
-        if log:
-            log(f"  {migration.tag} does not match its snapshot:")
-            for difference in result.differences:
-                log(f"    {difference}")
-        down = downs.get(migration.tag)
-        if down is None:
-            raise VerifyFailed(migration.tag, result.differences, None)
-        rows = pg.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
-        row = max((r for r in rows if r.created_at == migration.when), key=lambda r: r.id)
-        revert(conn, workspace, down, row.id, policy=policy)
-        if log:
-            log(f"  reverted {migration.tag} with {down.display}")
-        raise VerifyFailed(migration.tag, result.differences, down.display)
+    def __init__(
+        self,
+        workspace: Workspace,
+        downs: Mapping[str, DownFile],
+        *,
+        policy: ExecutionPolicy | None = None,
+        log: Callable[[str], None] | None = None,
+        accepted: Collection[str] | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.downs = downs
+        self.policy = policy
+        self.log = log or (lambda _message: None)
+        self.accepted = accepted
 
-    return after_each
+    def _differences(self, conn: psycopg.Connection, migration: Migration) -> list[Difference]:
+        result = check_conformance(conn, self.workspace, migration, self.accepted)
+        if result.skipped:
+            self.log(f"  not verified: {migration.tag} ({result.skipped})")
+            return []
+        if result.ok:
+            self.log(f"  verified: {migration.tag} matches its snapshot")
+            return []
+        self.log(f"  {migration.tag} does not match its snapshot:")
+        for difference in result.differences:
+            self.log(f"    {difference}")
+        return result.differences
+
+    def in_transaction(self, conn: psycopg.Connection, migration: Migration) -> None:
+        differences = self._differences(conn, migration)
+        if differences:
+            self.log(f"  rolled back {migration.tag}")
+            raise VerifyFailed(migration.tag, differences, None, rolled_back=True)
+
+    def after_commit(self, conn: psycopg.Connection, migration: Migration, lock: MigrationLock) -> None:
+        differences = self._differences(conn, migration)
+        if not differences:
+            return
+        down = self.downs.get(migration.tag)
+        if down is None:
+            raise VerifyFailed(migration.tag, differences, None)
+        rows = bookkeeping.read_applied(conn, self.workspace.migrations_schema, self.workspace.migrations_table)
+        row = max((r for r in rows if r.created_at == migration.when), key=lambda r: r.id)
+        revert(conn, self.workspace, down, row.id, lock=lock, policy=self.policy)
+        self.log(f"  reverted {migration.tag} with {down.display}")
+        raise VerifyFailed(migration.tag, differences, down.display)
