@@ -65,7 +65,7 @@ class MigrationFailed(OperationFailed):
         self.role = role  # the login role, for permission and read-only advice
         self.setting = setting  # for timeouts: "lock_timeout 5s, set by environment staging"
         self.connection_lost = connection_lost
-        self.partial = False  # statements ran outside a transaction and some stay applied
+        self.partial = False  # some statements committed on their own (outside our transaction) and stay applied
         self.statement_number = statement_number
         self.line = line
         self.path = path
@@ -89,7 +89,10 @@ class MigrationFailed(OperationFailed):
 
     def advice(self) -> str:
         values = {"command": self.command, "role": self.role, "setting": self.setting or "the server's timeout"}
-        return _fill(self.cause.advice, **values)
+        advice = _fill(self.cause.advice, **values)
+        if self.partial:  # the statements that stay run again next time
+            advice += " (what stays runs again then: make those statements safe to repeat, e.g. IF NOT EXISTS)"
+        return advice
 
     def outcome(self) -> str:
         """The closing sentence: what state the database is in, and what to do (by cause, from CAUSES)."""

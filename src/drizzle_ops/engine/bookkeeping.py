@@ -5,6 +5,7 @@ Identifiers always go through ``sql.Identifier``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,11 @@ class Fingerprint:
 
     rows: int
     last_id: int
+
+    @classmethod
+    def of(cls, rows: Sequence[AppliedRow]) -> Fingerprint:
+        """The fingerprint of rows read in one query (so of one snapshot)."""
+        return cls(len(rows), max((row.id for row in rows), default=0))
 
     def after_insert(self, row_id: int) -> Fingerprint:
         return Fingerprint(self.rows + 1, max(self.last_id, row_id))

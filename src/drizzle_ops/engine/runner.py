@@ -159,11 +159,17 @@ class _Planner:
 
 
 def _read(conn: psycopg.Connection, workspace: Workspace) -> tuple[list[Entry], Fingerprint]:
+    """The migrations' states and the table's fingerprint, from ONE read of the rows.
+
+    Both must come from the same snapshot: a fingerprint read after the rows could already
+    count a migration another run committed in between, and the guard would then let this
+    run apply it a second time.
+    """
     table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
     with step(conn, f"reading the applied migrations from {table}"):
-        entries = status(conn, workspace)
-        print_ = bookkeeping.fingerprint(conn, workspace.migrations_schema, workspace.migrations_table)
-    return entries, print_
+        rows = bookkeeping.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
+    entries = compute_status(workspace.migrations, rows, by_name=workspace.records_names)
+    return entries, bookkeeping.Fingerprint.of(rows)
 
 
 def migrate(
