@@ -19,6 +19,7 @@ from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
 from drizzle_ops.engine import lockmodes
 from drizzle_ops.engine.connection import check_url
+from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.errors import UserError
 from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 
@@ -80,7 +81,9 @@ def render_plan(plan: DeployPlan) -> None:
         return
     for migration in plan.migrations:
         out.rule(f"{migration.tag} ({migration.path})")
-        if not migration.runs_in_transaction:
+        if migration.transactions is Mode.OWN_TRANSACTIONS:
+            out.print("[bold]manages its own transactions[/]: its BEGIN and COMMIT decide, as under drizzle-kit")
+        elif not migration.runs_in_transaction:
             out.print("[bold]runs outside a transaction, statement by statement[/]")
         out.print(Syntax(migration.sql.rstrip(), "sql", line_numbers=True, word_wrap=True))
         out.print(_statements_table(migration))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drizzle_ops.commands.plan import PlanOutcome
 from drizzle_ops.engine import lockmodes
+from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.review.deploy_plan import MigrationPlan
 from drizzle_ops.review.trace import MigrationSummary, MigrationTrace, StatementTrace
 
@@ -83,7 +84,9 @@ def render_markdown(outcome: PlanOutcome) -> str:
         summary = by_tag[migration.tag]
         row = [
             f"`{migration.tag}`",
-            "yes" if migration.runs_in_transaction else "no",
+            "own transactions"
+            if migration.transactions is Mode.OWN_TRANSACTIONS
+            else ("yes" if migration.runs_in_transaction else "no"),
             f"{summary.strongest_lock} on {summary.table}" if summary.strongest_lock else "none on existing tables",
             summary.blocks,
             "yes" if summary.rewrite else "no",
@@ -119,17 +122,20 @@ def _agreement(traced: MigrationTrace | None) -> str:
     return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())) or "no table locks"
 
 
+def _how_it_runs(migration: MigrationPlan) -> str:
+    if migration.transactions is Mode.OWN_TRANSACTIONS:
+        return "**manages its own transactions**: its BEGIN and COMMIT decide, as under drizzle-kit."
+    if migration.runs_in_transaction:
+        return "one transaction."
+    return "**outside a transaction**, statement by statement."
+
+
 def _details(migration: MigrationPlan, summary: MigrationSummary, traced: MigrationTrace | None) -> list[str]:
     lines = [
         "<details>",
         f"<summary><code>{migration.tag}</code>: {len(migration.statements)} statement(s), {summary.verdict}</summary>",
         "",
-        f"File `{migration.path}`, "
-        + (
-            "one transaction."
-            if migration.runs_in_transaction
-            else "**outside a transaction**, statement by statement."
-        ),
+        f"File `{migration.path}`, " + _how_it_runs(migration),
         "",
     ]
     by_number: dict[int, StatementTrace] = {s.number: s for s in traced.statements} if traced else {}

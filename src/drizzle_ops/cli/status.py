@@ -13,6 +13,18 @@ from drizzle_ops.commands.status import status
 from drizzle_ops.context.config import Settings
 from drizzle_ops.engine.plan import State
 from drizzle_ops.engine.plan import drifted as drifted_entries
+from drizzle_ops.engine.transactionality import Mode
+
+# how migrate runs a migration that is not one transaction of ours, for the lines under the table
+HOW = {
+    Mode.OWN_TRANSACTIONS: "its BEGIN and COMMIT decide, as under drizzle-kit (a pooled URL needs the direct one)",
+    Mode.NO_TRANSACTION: "statement by statement, each committed (a pooled URL needs the direct one)",
+}
+
+
+def _with_mode(entry: dict[str, object], modes: dict[str, Mode]) -> dict[str, object]:
+    mode = modes.get(str(entry["tag"]))
+    return {**entry, "transactions": mode.description} if mode is not None else entry
 
 
 def run_status(
@@ -53,7 +65,7 @@ def run_status(
                 "database": database,
                 "workspace": str(workspace.root),
                 "migrations_table": f"{workspace.migrations_schema}.{workspace.migrations_table}",
-                "migrations": [render.entry_dict(e) for e in entries],
+                "migrations": [_with_mode(render.entry_dict(e), outcome.modes) for e in entries],
                 "summary": render.summary(entries),
                 "ok": not drifted and not pending,
             }
@@ -62,6 +74,8 @@ def run_status(
         title = f"{database} · {workspace.migrations_schema}.{workspace.migrations_table}"
         render.out.print(render.status_table(entries, title, show_all=show_all))
         render.out.print(render.counts_line(entries), highlight=False)
+        for tag, mode in outcome.modes.items():
+            render.out.print(f"{tag} {mode.description}: {HOW[mode]}", highlight=False)
     if check and (drifted or pending):
         raise Exit(
             f"status check failed: {len(pending)} pending, {len(drifted)} drifted "

@@ -208,6 +208,13 @@ def run_outside(
             server.set_session_timeouts(conn, **previous)
 
 
+def starts_inside_a_transaction(source: SqlSource) -> bool:
+    """Whether a file with its own transaction control starts inside a transaction of ours (drizzle-kit's BEGIN)."""
+    return _starts_inside_a_transaction(
+        source, [_Chunk(i, *chunk_controls(s)) for i, s in enumerate(source.statements)]
+    )
+
+
 def _starts_inside_a_transaction(source: SqlSource, chunks: list[_Chunk]) -> bool:
     """Whether drizzle-kit's BEGIN would hold the file's first statements: not when the file opens with its own
     transaction control or asks for no transaction (the marker), nor when what comes before its first

@@ -252,9 +252,11 @@ def migrate(
             progress.migration_finished(migration, elapsed)
             result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
             pending.pop(0)
-            # our own row moves the fingerprint on; after session work, whatever else ran meanwhile is read back
-            same = committed.conn is conn
-            print_ = print_.after_insert(committed.row_id) if same else _read(conn, workspace)[1]
+            if committed.conn is conn:  # our own row, under our lock: the fingerprint moves on by it
+                print_ = print_.after_insert(committed.row_id)
+            else:  # written on the direct connection: plan again from what the table holds now, read whole
+                entries, print_ = _read(conn, workspace)
+                pending = _replanned(planner, entries, pending, result)
     finally:
         result.lock_waited = lock.waited
     return result

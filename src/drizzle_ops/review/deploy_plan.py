@@ -15,7 +15,7 @@ from drizzle_ops.engine.lockinfo import StatementEffect, TableEffect, analyse
 from drizzle_ops.engine.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
 from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.sqlast import TableKey
-from drizzle_ops.engine.transactionality import MARKER, has_marker
+from drizzle_ops.engine.transactionality import MARKER, Mode, has_marker, mode_of
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
 
@@ -53,6 +53,7 @@ class MigrationPlan:
     runs_in_transaction: bool
     statements: list[StatementPlan]
     findings: list[Finding]
+    transactions: Mode = Mode.TRANSACTION  # how migrate runs it: one transaction, outside one, or its own
 
     @property
     def flags(self) -> list[str]:
@@ -82,6 +83,7 @@ class DeployPlan:
                     "tag": m.tag,
                     "file": m.path,
                     "runs_in_transaction": m.runs_in_transaction,
+                    "transactions": m.transactions.description,
                     "sql": m.sql,
                     "findings": [f.as_dict() for f in m.findings],
                     "flags": m.flags,
@@ -177,12 +179,14 @@ def build_plan(
                     index_tables,
                 )
             )
+        mode = mode_of(migration)
         plans.append(
             MigrationPlan(
                 tag=migration.tag,
                 path=str(migration.sql_path.relative_to(workspace.root)),
                 sql=migration.text,
-                runs_in_transaction=in_transaction,
+                runs_in_transaction=in_transaction and mode is Mode.TRANSACTION,
+                transactions=mode if in_transaction or mode is not Mode.TRANSACTION else Mode.NO_TRANSACTION,
                 statements=statements,
                 findings=lint_sql(
                     migration.text, path=migration.sql_path.name, pg_version=pg_version, volatility=volatility

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.conninfo import make_conninfo
 
 from drizzle_ops.engine import connection, lockmodes, runner
 from drizzle_ops.engine.batching import rollback_open
-from drizzle_ops.engine.transactionality import is_non_transactional
+from drizzle_ops.engine.outside import starts_inside_a_transaction
+from drizzle_ops.engine.transactionality import Mode, is_non_transactional, mode_of
 from drizzle_ops.engine.workspace import Migration, Statement, Workspace
 from drizzle_ops.errors import OperationFailed
 
@@ -254,6 +255,7 @@ class MigrationTrace:
     tag: str
     in_transaction: bool
     statements: list[StatementTrace] = field(default_factory=list)
+    transactions: Mode = Mode.TRANSACTION  # how migrate runs it
     error: str | None = None  # the statement failed on the scratch copy: migrate would fail there too
     skipped: str | None = None  # not traced (an earlier one failed)
 
@@ -415,29 +417,32 @@ class _Tracer:
         self.dbname = dbname
 
     def migration(self, migration: Migration, *, last: bool) -> MigrationTrace:
-        in_transaction = not is_non_transactional(migration)
-        result = MigrationTrace(migration.tag, in_transaction)
+        """As migrate runs it (engine/outside.py for a file outside one transaction of ours)."""
+        mode = mode_of(migration)
+        result = MigrationTrace(migration.tag, mode is Mode.TRANSACTION, transactions=mode)
         conn = self.conn
-        if in_transaction:
+        if mode is Mode.TRANSACTION or (mode is Mode.OWN_TRANSACTIONS and starts_inside_a_transaction(migration)):
             conn.execute("BEGIN")
         try:
             before = Snapshot.read(conn)
             for statement in migration.statements:
-                if in_transaction and not _controls_transaction(statement.sql):
+                inside = conn.info.transaction_status != pq.TransactionStatus.IDLE
+                if inside and not _controls_transaction(statement.sql):
                     traced, before = self._in_transaction(statement, before)
                 else:  # its locks may be gone when it returns: watch it while it runs
-                    traced, before = self._watched(statement, before, in_transaction)
+                    traced, before = self._watched(statement, before, inside)
                 result.statements.append(traced)
                 if traced.error:
                     result.error = f"statement {statement.number}: {traced.error}"
                     break
         except BaseException:
-            if in_transaction:
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.cancel()
                 rollback_open(conn, quietly=True)
             raise
-        if in_transaction:
-            # the next migration needs this one's work, as migrate commits it; the last one is rolled back
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            # the next migration needs this one's work, as migrate commits it (with its row, into a transaction
+            # the file left open); the last one is rolled back
             conn.execute("ROLLBACK" if last or result.error else "COMMIT")
         return result
 
@@ -779,6 +784,7 @@ def migration_trace_dict(traced: MigrationTrace | None, summary: MigrationSummar
     return {
         **summary.as_dict(),
         "in_transaction": traced.in_transaction if traced else None,
+        "transactions": traced.transactions.description if traced else None,
         "error": traced.error if traced else None,
         "skipped": traced.skipped if traced else "not traced",
         "statements": [s.as_dict() for s in traced.statements] if traced else [],
