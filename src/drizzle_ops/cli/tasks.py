@@ -255,6 +255,8 @@ def repair(
         "accepted": "with --verify: " + ACCEPTED_HELP,
         "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
         "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+        "draft": "draft the down files of the newest --steps N migrations in the journal (or --to TAG, --all) "
+        "from their snapshots into --rollback-dir, never over an existing file; reads no database",
     }
 )
 def rollback(
@@ -273,6 +275,7 @@ def rollback(
     strict: bool = False,
     verify: bool = False,
     accepted: str | None = None,
+    draft: bool = False,
 ) -> None:
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops.cli.rollback import run_rollback
@@ -290,6 +293,7 @@ def rollback(
         dry_run=dry_run,
         yes=yes,
         verify=verify,
+        draft=draft,
     )
 
 
