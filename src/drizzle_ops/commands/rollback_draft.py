@@ -224,11 +224,13 @@ def draft_for(migration: Migration, pair: Pair | str) -> Draft:
         if not runs_anything(migration.statements):
             return nothing_to_undo(tag=migration.tag, previous_tag=pair.previous_tag)
         since = f"{pair.previous_tag}'s" if pair.previous_tag else "an empty schema"
+        what = check_sql(migration.statements, pair.before, pair.after).unexplained
         return stub_down(
             [
                 f"{migration.tag}'s snapshot equals {since}, yet its SQL runs {len(migration.statements)} "
                 "statement(s): hand-written SQL (`generate --custom`?) that the snapshots do not show, so "
-                "nothing could be drafted; write the statements that undo it by hand"
+                "nothing could be drafted; write the statements that undo it by hand",
+                *(f"to undo: {u}" for u in what),
             ],
             tag=migration.tag,
         )
