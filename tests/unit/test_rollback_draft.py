@@ -27,7 +27,7 @@ from drizzle_ops.commands.rollback_draft import (
 )
 from drizzle_ops.context.config import Settings
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
-from drizzle_ops.down_draft.v1_rows import snapshot_from_rows
+from drizzle_ops.down_draft.v1_rows import rename_meta, snapshot_from_rows
 from drizzle_ops.engine.workspace import Migration, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.migration_sql import check_sql
@@ -288,6 +288,38 @@ def test_v1_rows_become_a_v7_snapshot_the_draft_reads() -> None:
         "nulls": "last",
     }
     assert converted["enums"]["public.wishlist_currency"]["values"] == ["USD", "EUR", "GBP"]
+
+
+def test_v1_rename_deltas_become_the_renames_the_draft_reverses() -> None:
+    meta = rename_meta(
+        [
+            ("schemas", ("shop",), {"name": "store"}),
+            ("tables", ("public", "sets"), {"name": "collections"}),
+            ("tables", ("public", "items"), {"schema": "store"}),
+            ("columns", ("public", "sets", "id"), {"name": "uid"}),
+        ]
+    )
+    assert meta == {
+        "schemas": {"shop": "store"},
+        "tables": {'"public"."sets"': '"public"."collections"', '"public"."items"': '"store"."items"'},
+        "columns": {'"public"."sets"."id"': '"public"."collections"."uid"'},
+    }
+    before = snapshot(table("sets", col("id", "integer")))
+    renamed = rename_meta(
+        [
+            ("tables", ("public", "sets"), {"name": "collections"}),
+            ("columns", ("public", "sets", "id"), {"name": "uid"}),
+        ]
+    )
+    after = snapshot(table("collections", col("uid", "integer")), _meta=renamed)
+    sql = 'ALTER TABLE "sets" RENAME TO "collections";--> statement-breakpoint\n'
+    sql += 'ALTER TABLE "collections" RENAME COLUMN "id" TO "uid";'
+    draft = draft_for(migration(sql), pair(before, after))
+    assert not draft.marked
+    assert statements(draft.text) == [
+        'ALTER TABLE "public"."collections" RENAME COLUMN "uid" TO "id";',
+        'ALTER TABLE "public"."collections" RENAME TO "sets";',
+    ]
 
 
 # -- writing ------------------------------------------------------------------------------------------

@@ -163,11 +163,17 @@ def _journal_pair(migrations: Sequence[Migration], index: int, snapshots: _Snaps
     )
 
 
-def _folded(snapshots: Sequence[tuple[str, Any]], head: str) -> dict[str, Any]:
-    from drizzle_ops.down_draft.v1_rows import snapshot_from_rows
-    from drizzle_ops.verify.snapshot_v1 import fold
+def _folded(snapshots: Sequence[tuple[str, Any]], head: str, renames: Any = None) -> dict[str, Any]:
+    """The schema at snapshot ``head``, version-7-shaped; ``renames``: the deltas whose renames go to ``_meta``."""
+    from drizzle_ops.down_draft.v1_rows import rename_meta, snapshot_from_rows
+    from drizzle_ops.verify.snapshot_v1 import fold, parse_key
 
-    return snapshot_from_rows(fold(snapshots, head))
+    found = []
+    for delta in renames or ():
+        if isinstance(delta, dict) and delta.get("op") == "rename" and isinstance(delta.get("set"), dict):
+            entity, identity = parse_key(delta.get("key"), head)
+            found.append((entity, identity, delta["set"]))
+    return snapshot_from_rows(fold(snapshots, head), rename_meta(found))
 
 
 def _folder_pair(migrations: Sequence[Migration], index: int, snapshots: _Snapshots) -> Pair | str:
@@ -193,7 +199,7 @@ def _folder_pair(migrations: Sequence[Migration], index: int, snapshots: _Snapsh
         readable.append((str(earlier.snapshot_path), snapshot))
         by_id[snapshot.get("id")] = earlier
     try:
-        after_schema = _folded(readable, str(after.get("id")))
+        after_schema = _folded(readable, str(after.get("id")), after.get("deltas"))
         if not parents:
             return Pair({}, after_schema, None)
         if parents[0] not in by_id:

@@ -90,8 +90,8 @@ def _action(value: Any) -> str:
     return str(value or "no action").lower()
 
 
-def snapshot_from_rows(rows: Iterable[Row]) -> dict[str, Any]:
-    """A version-7-shaped snapshot of the schema the v1 rows describe."""
+def snapshot_from_rows(rows: Iterable[Row], meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A version-7-shaped snapshot of the schema the v1 rows describe; ``meta``: its renames, as v7's ``_meta``."""
     rows = list(rows)
     tables: dict[str, dict[str, Any]] = {}
     out: dict[str, Any] = {
@@ -105,7 +105,7 @@ def snapshot_from_rows(rows: Iterable[Row]) -> dict[str, Any]:
         "policies": {},
         "views": {},
         "privileges": {},
-        "_meta": {"schemas": {}, "tables": {}, "columns": {}},
+        "_meta": {"schemas": {}, "tables": {}, "columns": {}, **(meta or {})},
     }
     for row in rows:  # tables first: every other row hangs on one
         if row.get("entityType") == "tables":
@@ -172,3 +172,31 @@ def snapshot_from_rows(rows: Iterable[Row]) -> dict[str, Any]:
             identity = ".".join(str(row.get(k)) for k in ("schema", "table", "name", "grantee", "type") if row.get(k))
             out[entity][identity] = dict(row)
     return out
+
+
+def _quoted(*names: Any) -> str:
+    return ".".join('"' + str(n).replace('"', '""') + '"' for n in names)
+
+
+def rename_meta(renames: Iterable[tuple[str, tuple[Any, ...], Mapping[str, Any]]]) -> dict[str, dict[str, str]]:
+    """v7's ``_meta`` (old name to new, quoted as drizzle-kit writes it) from v1 rename deltas.
+
+    Each delta is (entity, its identity before the rename, the fields it sets), in
+    the snapshot's order: schemas, then tables, then columns, each column named
+    by its table's new name.
+    """
+    meta: dict[str, dict[str, str]] = {"schemas": {}, "tables": {}, "columns": {}}
+    moved: dict[tuple[str, str], tuple[str, str]] = {}
+    for entity, identity, fields in renames:
+        if entity == "schemas" and len(identity) == 1:
+            meta["schemas"][str(identity[0])] = str(fields.get("name", identity[0]))
+        elif entity == "tables" and len(identity) == 2:
+            old = (str(identity[0]), str(identity[1]))
+            new = (str(fields.get("schema", old[0])), str(fields.get("name", old[1])))
+            moved[old] = new
+            meta["tables"][_quoted(*old)] = _quoted(*new)
+        elif entity == "columns" and len(identity) == 3:
+            table = (str(identity[0]), str(identity[1]))
+            new_table = moved.get(table, table)
+            meta["columns"][_quoted(*table, identity[2])] = _quoted(*new_table, fields.get("name", identity[2]))
+    return meta

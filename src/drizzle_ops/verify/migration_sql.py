@@ -367,7 +367,7 @@ class _Matcher:
             found = self.diff.constraint_in(after, before, new_name)
         else:
             found = False
-        return None if found else f"renames {key[1]} to {new_name}"
+        return None if found else f"renames {node.subname or key[1]} to {new_name}"
 
     def _set_schema(self, node: ast.AlterObjectSchemaStmt) -> str | None:
         key = _key(node.relation) if node.relation is not None else _names(node.object)
@@ -452,7 +452,8 @@ def _creations(diff: _Difference) -> list[tuple[tuple[Any, ...], str]]:
                 found.append((("constraint", key, name), f"constraint {name} on {_label(key)}"))
     found += [(("enum", key), f"type {_label(key)}") for key in diff.new.enums if key not in prev.enums]
     found += [(("sequence", key), f"sequence {_label(key)}") for key in diff.new.sequences if key not in prev.sequences]
-    found += [(("schema", name), f"schema {name}") for name in sorted(diff.new.schemas - prev.schemas)]
+    created_schemas = diff.new.schemas - prev.schemas - set(diff.renames.schemas)  # a renamed one is no creation
+    found += [(("schema", name), f"schema {name}") for name in sorted(created_schemas)]
     return found
 
 
