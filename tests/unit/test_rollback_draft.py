@@ -207,6 +207,38 @@ def test_what_the_snapshots_do_not_show_is_named(sql: str, why: str) -> None:
     assert found.why == why and found.number == 1
 
 
+def test_a_column_added_backfilled_then_set_not_null_is_explained_but_the_backfill_is_named() -> None:
+    not_null = table("users", *USERS["columns"].values(), col("nickname", "text", notNull=True))
+    sql = (
+        f"{ADD_NICKNAME}--> statement-breakpoint\n"
+        'UPDATE "users" SET "nickname" = \'anon\';--> statement-breakpoint\n'
+        'ALTER TABLE "users" ALTER COLUMN "nickname" SET NOT NULL;'
+    )
+    check = check_sql(split(sql), snapshot(USERS), snapshot(not_null))
+    assert [(u.number, u.why) for u in check.unexplained] == [(2, "is an UPDATE")]
+    assert check.never_created == []
+
+
+def test_names_longer_than_63_bytes_match_as_postgresql_cuts_them() -> None:
+    long_fk = "posts_user_id_and_a_very_long_description_of_it_users_id_and_more_fk"
+    assert len(long_fk) > 63
+    after = table(
+        "posts",
+        col("id", "serial"),
+        col("user_id", "uuid"),
+        foreignKeys={long_fk: fk(long_fk, "posts", "user_id", "users")},
+    )
+    sql = f'ALTER TABLE "posts" ADD CONSTRAINT "{long_fk}" FOREIGN KEY ("user_id") REFERENCES "users"("id");'
+    assert check_sql(split(sql), snapshot(USERS, POSTS), snapshot(USERS, after)).clean
+
+
+def test_every_draft_of_the_long_names_history_is_ready(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(HISTORIES / "long-names", root)
+    settings = Settings.from_mapping({"workspace": str(root), "rollback_dir": str(tmp_path / "rb")}, tmp_path)
+    assert [(f.result, f.ready) for f in draft_downs(settings, all_=True).files] == [(WRITTEN, True)] * 3
+
+
 def test_statements_with_no_effect_on_the_schema_pass() -> None:
     sql = "SET lock_timeout = '5s';--> statement-breakpoint\nBEGIN;--> statement-breakpoint\nCOMMIT;"
     assert check_sql(split(sql), snapshot(USERS), snapshot(USERS)).clean

@@ -248,7 +248,7 @@ def repair(
         "steps": "how many applied migrations to undo, newest first (default 1)",
         "to": "undo every migration applied after this tag; the tag itself stays applied",
         "all": "undo every applied migration",
-        "dry_run": "print the down SQL that would run; change nothing",
+        "dry_run": "print the down SQL that would run; change nothing (with --draft: print the drafts, write none)",
         "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
         "verify": "after each down file, compare the schema with the snapshot of the migration that is now head, "
         "before that step commits; on a difference undo that step and stop",

@@ -16,7 +16,7 @@ statements inside them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from drizzle_ops.down_draft.snapshot import (
 )
 from drizzle_ops.engine.sqlast import do_block_statements
 from drizzle_ops.engine.workspace import Statement
+from drizzle_ops.verify.identifiers import truncate
 
 SHOWN = 60  # characters of a statement quoted in a note
 
@@ -131,31 +132,45 @@ class _Difference:
         before, after = self.tables(key)
         return (before.extras if before else None) != (after.extras if after else None)
 
-    def indexes(self, name: str, snapshot: Snapshot, other: Snapshot) -> bool:
-        """An index called ``name`` is in ``snapshot`` and not, or not the same, in ``other``."""
+    def indexes(self, name: str, snapshot: Snapshot, other: Snapshot) -> str | None:
+        """The snapshot's name of an index the SQL calls ``name`` that is in ``snapshot`` and not, or not the
+        same, in ``other``; None when there is none."""
         for key, table in snapshot.tables.items():
-            if name in table.indexes:
+            found = _named(name, table.indexes)
+            if found is not None:
                 there = other.tables.get(key)
-                theirs = there.indexes.get(name) if there is not None else None
-                if theirs is None or not index_same(theirs, table.indexes[name]):
-                    return True
-        return False
+                theirs = there.indexes.get(found) if there is not None else None
+                if theirs is None or not index_same(theirs, table.indexes[found]):
+                    return found
+        return None
 
-    def constraint_in(self, table: Table | None, other: Table | None, name: str) -> bool:
-        """Constraint ``name`` is on ``table`` and not, or not the same, on ``other``."""
+    def constraint_in(self, table: Table | None, other: Table | None, name: str) -> str | None:
+        """The snapshot's name of constraint ``name`` when it is on ``table`` and not, or not the same, on
+        ``other``; None otherwise."""
         if table is None:
-            return False
+            return None
         theirs = other or Table(table.key)
-        pk_names = {table.pk[0] or f"{table.key[1]}_pkey"} if table.pk else set()
-        if name in pk_names:
-            return table.pk != theirs.pk
-        if name in table.fks:
-            return name not in theirs.fks or not fk_same(theirs.fks[name], table.fks[name])
-        if name in table.uniques:
-            return name not in theirs.uniques or not unique_same(theirs.uniques[name], table.uniques[name])
-        if name in table.checks:
-            return theirs.checks.get(name) != table.checks[name]
-        return False
+        pk_name = _named(name, [table.pk[0] or f"{table.key[1]}_pkey"] if table.pk else [])
+        if pk_name is not None:
+            return pk_name if table.pk != theirs.pk else None
+        found = _named(name, [*table.fks, *table.uniques, *table.checks])
+        if found in table.fks:
+            return found if found not in theirs.fks or not fk_same(theirs.fks[found], table.fks[found]) else None
+        if found in table.uniques:
+            same = found in theirs.uniques and unique_same(theirs.uniques[found], table.uniques[found])
+            return None if same else found
+        if found in table.checks:
+            return found if theirs.checks.get(found) != table.checks[found] else None
+        return None
+
+
+def _named(name: str, names: Iterable[str]) -> str | None:
+    """Which of ``names`` the SQL's ``name`` is: PostgreSQL's parser cuts an identifier at 63 bytes, a
+    snapshot keeps the whole name."""
+    names = list(names)
+    if name in names:
+        return name
+    return next((n for n in names if truncate(n) == name), None)
 
 
 def _key(relation: ast.RangeVar | None) -> Key:
@@ -231,8 +246,9 @@ class _Matcher:
 
     def _create_index(self, node: ast.IndexStmt) -> str | None:
         name = str(node.idxname or "")
-        if name and self.diff.indexes(name, self.diff.new_old, self.diff.prev):
-            self.covered.add(("index", name))
+        found = self.diff.indexes(name, self.diff.new_old, self.diff.prev) if name else None
+        if found is not None:
+            self.covered.add(("index", found))
             return None
         return f"creates index {name or '(unnamed)'}"
 
@@ -283,8 +299,15 @@ class _Matcher:
     def _table_command(self, key: Key, cmd: ast.AlterTableCmd) -> str | None:
         before, after = self.diff.tables(key)
         table = _label(key)
+        known = [*(after.columns if after else ()), *(before.columns if before else ())]
+
+        def column(sql_name: str) -> str:
+            """The snapshots' name of a column the SQL names (in the earlier names)."""
+            name = self.diff.old_column(key, sql_name)
+            return _named(name, known) or name
+
         if cmd.subtype is AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
-            name = self.diff.old_column(key, str(cmd.def_.colname))
+            name = column(str(cmd.def_.colname))
             if after is not None and name in after.columns and (before is None or name not in before.columns):
                 self.covered.add(("column", after.key, name))
                 return None
@@ -292,27 +315,30 @@ class _Matcher:
         if cmd.subtype is AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
             constraint = cmd.def_
             if constraint.conname:
-                found = self.diff.constraint_in(after, before, str(constraint.conname))
-                if found and after is not None:
-                    self.covered.add(("constraint", after.key, str(constraint.conname)))
+                named = self.diff.constraint_in(after, before, str(constraint.conname))
+                found = named is not None
+                if named is not None and after is not None:
+                    self.covered.add(("constraint", after.key, named))
             else:  # ADD PRIMARY KEY without a name: PostgreSQL names it
                 found = constraint.contype is ConstrType.CONSTR_PRIMARY and (before.pk if before else None) != (
                     after.pk if after else None
                 )
             return None if found else f"adds constraint {constraint.conname or '(unnamed)'} to {table}"
         if cmd.subtype is AlterTableType.AT_DropColumn:
-            name = str(cmd.name)
+            name = _named(str(cmd.name), known) or str(cmd.name)
             found = before is not None and name in before.columns and (after is None or name not in after.columns)
             return None if found else f"drops column {table}.{name}"
         if cmd.subtype is AlterTableType.AT_DropConstraint:
             name = str(cmd.name)
-            return None if self.diff.constraint_in(before, after, name) else f"drops constraint {name} of {table}"
+            gone = self.diff.constraint_in(before, after, name) is not None
+            return None if gone else f"drops constraint {name} of {table}"
         if cmd.subtype in _COLUMN_CHANGES:
-            name = self.diff.old_column(key, str(cmd.name))
+            name = column(str(cmd.name))
             old = before.columns.get(name) if before else None
             new = after.columns.get(name) if after else None
             changed = old is not None and new is not None and column_changed(old, new)
-            return None if changed else f"alters column {table}.{cmd.name}"
+            created = old is None and new is not None  # added, backfilled, then SET NOT NULL: the drop undoes all
+            return None if changed or created else f"alters column {table}.{cmd.name}"
         if cmd.subtype in _SECURITY:
             return None if self.diff.security_changed(key) else f"changes row-level security of {table}"
         return None if self.diff.table_changed(key) else f"alters table {table}"
@@ -325,7 +351,7 @@ class _Matcher:
                 found = key in self.diff.prev.tables and key not in self.diff.new_old.tables
                 what = f"drops table {_label(key)}"
             elif kind is ObjectType.OBJECT_INDEX:
-                found = self.diff.indexes(key[1], self.diff.prev, self.diff.new_old)
+                found = self.diff.indexes(key[1], self.diff.prev, self.diff.new_old) is not None
                 what = f"drops index {key[1]}"
             elif kind is ObjectType.OBJECT_TYPE:
                 found = key in self.diff.prev.enums and (key not in self.diff.new.enums or self._enum_changed(key))
@@ -361,10 +387,10 @@ class _Matcher:
         elif kind is ObjectType.OBJECT_TYPE:
             found = (key[0], new_name) in self.diff.new.enums and key not in self.diff.new.enums
         elif kind is ObjectType.OBJECT_INDEX:
-            found = self.diff.indexes(new_name, self.diff.new_old, self.diff.prev)
+            found = self.diff.indexes(new_name, self.diff.new_old, self.diff.prev) is not None
         elif kind is ObjectType.OBJECT_TABCONSTRAINT:
             before, after = self.diff.tables(key)
-            found = self.diff.constraint_in(after, before, new_name)
+            found = self.diff.constraint_in(after, before, new_name) is not None
         else:
             found = False
         return None if found else f"renames {node.subname or key[1]} to {new_name}"
@@ -448,7 +474,7 @@ def _creations(diff: _Difference) -> list[tuple[tuple[Any, ...], str]]:
         # a created table's unique and check constraints are made inside its CREATE TABLE, named or not
         names = [*table.fks, *table.uniques, *table.checks] if old is not None else list(table.fks)
         for name in names:
-            if diff.constraint_in(table, old, name):
+            if diff.constraint_in(table, old, name) is not None:
                 found.append((("constraint", key, name), f"constraint {name} on {_label(key)}"))
     found += [(("enum", key), f"type {_label(key)}") for key in diff.new.enums if key not in prev.enums]
     found += [(("sequence", key), f"sequence {_label(key)}") for key in diff.new.sequences if key not in prev.sequences]
