@@ -239,6 +239,13 @@ def test_every_draft_of_the_long_names_history_is_ready(tmp_path: Path) -> None:
     assert [(f.result, f.ready) for f in draft_downs(settings, all_=True).files] == [(WRITTEN, True)] * 3
 
 
+def test_every_statement_of_a_chunk_is_matched_when_no_breakpoint_separates_them() -> None:
+    sql = f'UPDATE "users" SET "id" = "id";\n{ADD_NICKNAME}\nDELETE FROM "users";'
+    check = check_sql(split(sql), snapshot(USERS), snapshot(USERS_NICKNAME))
+    assert [(u.number, u.why) for u in check.unexplained] == [(1, "is an UPDATE; is a DELETE")]
+    assert check.never_created == []  # the ADD COLUMN after the UPDATE was seen
+
+
 def test_statements_with_no_effect_on_the_schema_pass() -> None:
     sql = "SET lock_timeout = '5s';--> statement-breakpoint\nBEGIN;--> statement-breakpoint\nCOMMIT;"
     assert check_sql(split(sql), snapshot(USERS), snapshot(USERS)).clean

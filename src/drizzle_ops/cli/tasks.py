@@ -305,7 +305,7 @@ def rollback(
         "only": "run only this check id (repeatable, or comma-separated); snapshot-conformance is the built-in one",
         "checks_dir": "folder of check modules (default checks, from invoke.yaml)",
         "rollback_drafts": "instead, check offline that no down file of a journal migration is still an "
-        "unreviewed draft from inv generate",
+        "unreviewed draft from inv generate or inv rollback --draft",
         "rollback_dir": "folder of <tag>.down.sql files that --rollback-drafts reads (default sql/rollback)",
         "accepted": ACCEPTED_HELP,
         "accept": "instead, write today's schema differences to the --accepted file (kept: its comments and the "

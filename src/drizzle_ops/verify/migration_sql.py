@@ -492,10 +492,9 @@ def check_sql(statements: Sequence[Statement], before: Mapping[str, Any], after:
         if nodes is None:
             found.append(Unexplained(statement.number, _shown(statement.sql), "does not parse"))
             continue
-        for node in nodes:
-            why = matcher.why(node)
-            if why:
-                found.append(Unexplained(statement.number, _shown(statement.sql), why))
-                break
+        # a chunk may hold several statements (no breakpoint between them): each is matched, for the coverage too
+        whys = [why for why in (matcher.why(node) for node in nodes) if why]
+        if whys:
+            found.append(Unexplained(statement.number, _shown(statement.sql), "; ".join(dict.fromkeys(whys))))
     never = [shown for mark, shown in _creations(diff) if mark not in matcher.covered]
     return SqlCheck(found, never)
