@@ -153,7 +153,9 @@ def _journal_pair(migrations: Sequence[Migration], index: int, snapshots: _Snaps
         if isinstance(snapshot, str):
             missing.append(snapshot)
             continue
-        if parent is None or snapshot.get("id") == parent:  # no prevId (an old snapshot): the one before it
+        if parent is None and not missing:  # no prevId (an old snapshot): the one just before it, or none
+            return Pair(snapshot, after, earlier.tag)
+        if parent is not None and snapshot.get("id") == parent:
             return Pair(snapshot, after, earlier.tag)
     if missing:
         return f"the snapshot it was generated against is not there ({missing[0]})"
