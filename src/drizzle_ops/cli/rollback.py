@@ -5,6 +5,7 @@ from __future__ import annotations
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.rollback import rollback
+from drizzle_ops.commands.rollback_draft import SKIPPED, STUB, WRITTEN
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 
@@ -30,7 +31,11 @@ def run_rollback(
     dry_run: bool,
     yes: bool,
     verify: bool = False,
+    draft: bool = False,
 ) -> None:
+    if draft:
+        run_rollback_draft(settings, as_json=as_json, steps=steps, to=to, all_=all_, dry_run=dry_run, verify=verify)
+        return
     with guarded(url, as_json), render.ConsoleRollbackProgress() as progress:
         ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
         outcome = rollback(
@@ -95,3 +100,63 @@ def run_rollback(
         f"{still} still applied.{checked}",
         highlight=False,
     )
+
+
+def run_rollback_draft(
+    settings: Settings,
+    *,
+    as_json: bool,
+    steps: str | int | None,
+    to: str | None,
+    all_: bool,
+    dry_run: bool,
+    verify: bool,
+) -> None:
+    """`rollback --draft`: write down drafts from the snapshots; no context, since no database is read."""
+    from drizzle_ops.commands.rollback_draft import draft_downs
+
+    with guarded(as_json=as_json):
+        if verify:
+            raise UserError(
+                "--draft writes down files and touches no database, so there is nothing to --verify: "
+                "draft first, then run `rollback --steps N --verify`"
+            )
+        outcome = draft_downs(settings, steps=parse_steps(steps), to=to, all_=all_, dry_run=dry_run, log=render.log)
+    if as_json:
+        render.print_json(
+            {
+                "ok": True,
+                "draft": True,
+                "dry_run": outcome.dry_run,
+                "rollback_dir": outcome.rollback_dir,
+                "files": [{**f.as_dict(), **({"text": f.text} if outcome.dry_run else {})} for f in outcome.files],
+            }
+        )
+        return
+    if not outcome.files:
+        render.out.print(f"Nothing to draft: {to} is the newest migration.", highlight=False, markup=False)
+        return
+    would = "would write" if outcome.dry_run else "written"
+    for f in outcome.files:
+        if f.result == SKIPPED:
+            line = f"skipped  {f.file}: exists, never written over"
+        elif f.result == STUB:
+            line = f"stub     {f.file}: {f.reason}"
+        elif f.ready:
+            line = f"{would}  {f.file}: ready, nothing to judge ({f.statements} statement(s), no DRAFT line)"
+        else:
+            notes = len(f.reviews)
+            line = f"{would}  {f.file}: a draft, {notes} REVIEW note(s) to read, then delete its DRAFT line"
+        render.out.print(line, highlight=False, markup=False, soft_wrap=True)
+        if outcome.dry_run and f.text:
+            render.out.print(f.text.rstrip(), highlight=False, markup=False)
+            render.out.print()
+    counts = {
+        "ready to run": sum(f.result == WRITTEN and f.ready for f in outcome.files),
+        "to review": sum(f.result == WRITTEN and not f.ready for f in outcome.files),
+        "stub(s) to write by hand": sum(f.result == STUB for f in outcome.files),
+        "kept": sum(f.result == SKIPPED for f in outcome.files),
+    }
+    done = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    verb = "Dry run: nothing was written" if outcome.dry_run else f"Down files in {outcome.rollback_dir}"
+    render.out.print(f"{verb}: {done}. No database was read.", highlight=False, markup=False)

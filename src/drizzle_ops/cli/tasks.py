@@ -248,13 +248,15 @@ def repair(
         "steps": "how many applied migrations to undo, newest first (default 1)",
         "to": "undo every migration applied after this tag; the tag itself stays applied",
         "all": "undo every applied migration",
-        "dry_run": "print the down SQL that would run; change nothing",
+        "dry_run": "print the down SQL that would run; change nothing (with --draft: print the drafts, write none)",
         "yes": "confirm a rollback on a protected environment (a terminal also asks for its name)",
         "verify": "after each down file, compare the schema with the snapshot of the migration that is now head, "
         "before that step commits; on a difference undo that step and stop",
         "accepted": "with --verify: " + ACCEPTED_HELP,
         "rollback_dir": "folder of <tag>.down.sql files (default sql/rollback, from invoke.yaml)",
         "lock_wait": "seconds to wait for a running migrate or rollback to release the lock (default 60)",
+        "draft": "draft the down files of the newest --steps N migrations in the journal (or --to TAG, --all) "
+        "from their snapshots into --rollback-dir, never over an existing file; reads no database",
     }
 )
 def rollback(
@@ -273,6 +275,7 @@ def rollback(
     strict: bool = False,
     verify: bool = False,
     accepted: str | None = None,
+    draft: bool = False,
 ) -> None:
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops.cli.rollback import run_rollback
@@ -290,6 +293,7 @@ def rollback(
         dry_run=dry_run,
         yes=yes,
         verify=verify,
+        draft=draft,
     )
 
 
@@ -301,7 +305,7 @@ def rollback(
         "only": "run only this check id (repeatable, or comma-separated); snapshot-conformance is the built-in one",
         "checks_dir": "folder of check modules (default checks, from invoke.yaml)",
         "rollback_drafts": "instead, check offline that no down file of a journal migration is still an "
-        "unreviewed draft from inv generate",
+        "unreviewed draft from inv generate or inv rollback --draft",
         "rollback_dir": "folder of <tag>.down.sql files that --rollback-drafts reads (default sql/rollback)",
         "accepted": ACCEPTED_HELP,
         "accept": "instead, write today's schema differences to the --accepted file (kept: its comments and the "

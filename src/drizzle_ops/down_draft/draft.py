@@ -14,13 +14,20 @@ added to an enum (PostgreSQL cannot remove one, so the type is recreated), a
 narrowed type. The file starts with the DRAFT marker line; ``is_draft`` finds it,
 and checks fail while it remains.
 
+A draft is *exact* when its only notes are the data that goes with what the
+migration created (the rows of a created table, the values of a created column):
+every statement undoes one change of the snapshots and nothing is left to judge.
+``ready=True`` renders such a draft without the marker (``rollback --draft``
+does, after checking that the migration's SQL holds nothing the snapshots do not
+show); any other draft keeps it.
+
 Identifiers are quoted with ``psycopg.sql.Identifier``; expressions, types and
 defaults are the snapshot's own SQL text, as drizzle-kit writes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,22 +81,35 @@ class Draft:
     text: str
     statements: int
     reviews: list[str]
+    exact: bool = False  # every note is data lost with what the migration created; nothing else to judge
+    identical: bool = False  # the two snapshots show no difference at all
 
     @property
     def empty(self) -> bool:
         return self.statements == 0
+
+    @property
+    def marked(self) -> bool:
+        """The file keeps the DRAFT line: a person reviews it before rollback runs it."""
+        return is_draft(self.text)
 
 
 @dataclass
 class _Writer:
     chunks: list[str] = field(default_factory=list)
     reviews: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)  # the reviews that only say what data goes with a creation
     _pending: list[str] = field(default_factory=list)
 
     def review(self, note: str) -> None:
         """A REVIEW note, written right above the next statement."""
         self.reviews.append(note)
         self._pending.append(note)
+
+    def loss(self, note: str) -> None:
+        """A REVIEW note on the data that goes with what the migration created: inherent in undoing it."""
+        self.losses.append(note)
+        self.review(note)
 
     def take_pending(self) -> list[str]:
         pending, self._pending = self._pending, []
@@ -121,12 +141,26 @@ def _drop_order(created: Mapping[Key, Table]) -> list[list[Key]]:
     return order
 
 
+GENERATE = "`inv generate`"
+ROLLBACK_DRAFT = "`inv rollback --draft`"
+
+
 def draft_down(
-    before: Mapping[str, Any], after: Mapping[str, Any], *, tag: str, previous_tag: str | None = None
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    *,
+    tag: str,
+    previous_tag: str | None = None,
+    author: str = GENERATE,
+    notes: Sequence[str] = (),
+    ready: bool = False,
 ) -> Draft:
     """The down migration that takes a database from ``after``'s schema back to ``before``'s.
 
     ``before`` is the previous migration's snapshot ({} for the first migration).
+    ``notes`` are REVIEW notes of the caller's for the header (what the migration's
+    SQL does that the snapshots do not show). ``ready``: leave the DRAFT line out
+    of an exact draft with no such notes.
     """
     unreadable = [s for s in (before, after) if s and str(s.get("version", "7")) not in SNAPSHOT_VERSIONS]
     if unreadable:
@@ -135,7 +169,7 @@ def draft_down(
             f"the snapshots are drizzle-kit snapshot version {version} (the v1 layout?), which this draft cannot "
             "read (it reads versions 5-7); write the statements that undo the migration by hand"
         )
-        return _render(_Writer(), [note], tag=tag, previous_tag=previous_tag)
+        return _render(_Writer(), [note, *notes], tag=tag, previous_tag=previous_tag, author=author)
     prev = read_snapshot(before)
     renames = read_renames(after)
     new = in_old_names(read_snapshot(after), renames)
@@ -178,13 +212,13 @@ def draft_down(
             w.add(f"ALTER TABLE {tref(now(key))} DROP CONSTRAINT {q(pk_name(now(key), cur.pk))};")
     for group in _drop_order(created):
         for key in group:
-            w.review(f"every row written to {label(key)} since {tag} is lost: the table is dropped")
+            w.loss(f"every row written to {label(key)} since {tag} is lost: the table is dropped")
         w.add(f"DROP TABLE {', '.join(tref(k) for k in group)};")
     for key in both:
         old, cur = prev.tables[key], new.tables[key]
         for name in cur.columns:
             if name not in old.columns:
-                w.review(f"the values written to {label(key)}.{name} since {tag} are lost: the column is dropped")
+                w.loss(f"the values written to {label(key)}.{name} since {tag} are lost: the column is dropped")
                 w.add(f"ALTER TABLE {tref(now(key))} DROP COLUMN {q(name)};")
 
     # --- reverse the renames -----------------------------------------------------------------------------------
@@ -264,7 +298,30 @@ def draft_down(
             if name not in cur_fks or not fk_same(fk, cur_fks[name]):
                 w.add(fk_sql(key, fk))
 
-    return _render(w, _unsupported(prev, new, both), tag=tag, previous_tag=previous_tag)
+    return _render(
+        w, [*_unsupported(prev, new, both), *notes], tag=tag, previous_tag=previous_tag, author=author, ready=ready
+    )
+
+
+def nothing_to_undo(*, tag: str, previous_tag: str | None, author: str = ROLLBACK_DRAFT) -> Draft:
+    """The down file of a migration that runs no statement and changes no snapshot: empty, and ready."""
+    since = f"the snapshot of {previous_tag}" if previous_tag else "an empty schema"
+    text = (
+        f"-- drizzle-ops: down migration for {tag}, written by {author}.\n"
+        f"-- {tag} runs no statement and its snapshot equals {since}: there is nothing to undo.\n"
+    )
+    return Draft(text=text, statements=0, reviews=[], exact=True)
+
+
+def stub_down(reasons: Sequence[str], *, tag: str, author: str = ROLLBACK_DRAFT) -> Draft:
+    """A down file with no statements, only the DRAFT line and why nothing could be drafted: never a guess."""
+    header = [
+        f"{DRAFT_MARKER} down migration for {tag}, written by {author}: nothing could be drafted.",
+        "-- Write the statements that undo it below, then delete the line above:",
+        "-- `inv verify --rollback-drafts` fails while it is there, and rollback refuses the file.",
+        *(f"-- REVIEW: {r}" for r in reasons),
+    ]
+    return Draft(text="\n".join(header) + "\n", statements=0, reviews=list(reasons))
 
 
 def _recreate_enum(
@@ -393,7 +450,7 @@ def _add_column(w: _Writer, table: Key, column: Mapping[str, Any], enums: set[Ke
 def _unsupported(prev: Snapshot, new: Snapshot, both: list[Key]) -> list[str]:
     """What the draft leaves to a person: parts of the snapshot it does not turn into SQL."""
     notes = []
-    for part in ("views", "roles", "policies"):
+    for part in ("views", "roles", "policies", "privileges"):
         if prev.extras.get(part) != new.extras.get(part):
             notes.append(f"the snapshots differ in {part}, which this draft does not undo; write that part by hand")
     changed = [label(k) for k in both if prev.tables[k].extras != new.tables[k].extras]
@@ -408,24 +465,42 @@ def _unsupported(prev: Snapshot, new: Snapshot, both: list[Key]) -> list[str]:
     return notes
 
 
-def _render(w: _Writer, notes: list[str], *, tag: str, previous_tag: str | None) -> Draft:
+def _render(
+    w: _Writer,
+    notes: list[str],
+    *,
+    tag: str,
+    previous_tag: str | None,
+    author: str = GENERATE,
+    ready: bool = False,
+) -> Draft:
     since = (
         f"the snapshots of {previous_tag} and {tag}" if previous_tag else f"an empty schema and the snapshot of {tag}"
     )
-    header = [
-        f"{DRAFT_MARKER} down migration for {tag}, written by `inv generate` from the difference between {since}.",
-        "-- Review every statement and each REVIEW note, then delete the line above:",
-        "-- `inv verify --rollback-drafts` fails while it is there.",
-    ]
-    if not w.chunks and not notes:
+    identical = not w.chunks and not notes and not w.reviews
+    if identical:
         notes = [
             "the snapshots are identical (a custom migration?): drizzle-kit knows nothing of its SQL, so nothing "
             "could be drafted; write the statements that undo it by hand",
             *notes,
         ]
     notes += w.take_pending()  # notes no statement followed
+    exact = bool(w.chunks) and not notes and all(r in w.losses for r in w.reviews)
+    if ready and exact:
+        header = [
+            f"-- drizzle-ops: down migration for {tag}, written by {author} from the difference between {since}.",
+            "-- Each statement undoes a change the snapshots show, and the migration's SQL does nothing else:",
+            "-- nothing is left to judge, so this file has no DRAFT line and rollback runs it as it is.",
+            "-- The REVIEW notes say what data goes with it; `inv rollback --verify` checks the schema it leaves.",
+        ]
+    else:
+        header = [
+            f"{DRAFT_MARKER} down migration for {tag}, written by {author} from the difference between {since}.",
+            "-- Review every statement and each REVIEW note, then delete the line above:",
+            "-- `inv verify --rollback-drafts` fails while it is there.",
+        ]
     header += [f"-- REVIEW: {n}" for n in notes]
     reviews = [*notes, *(r for r in w.reviews if r not in notes)]
     body = f"{BREAKPOINT}\n".join(f"{chunk}" for chunk in w.chunks)
     text = "\n".join(header) + "\n" + body + ("\n" if body else "")
-    return Draft(text=text, statements=len(w.chunks), reviews=reviews)
+    return Draft(text=text, statements=len(w.chunks), reviews=reviews, exact=exact, identical=identical)

@@ -87,7 +87,7 @@ def read_snapshot(snapshot: Mapping[str, Any]) -> Snapshot:
     for raw in (snapshot.get("sequences") or {}).values():
         model.sequences[(schema_of(raw), str(raw["name"]))] = dict(raw)
     model.schemas = {str(s) for s in (snapshot.get("schemas") or {}).values()} - {PUBLIC}
-    model.extras = {k: snapshot.get(k) or {} for k in ("views", "roles", "policies")}
+    model.extras = {k: snapshot.get(k) or {} for k in ("views", "roles", "policies", "privileges")}
     return model
 
 
