@@ -52,9 +52,8 @@ def render_markdown(
             f"| {_code(f.location)} | {level} | {_code(f.rule)} | {_cell(f.message)}<br>{_code(f.statement)} |"
         )
     lines += ["", "**Safe alternatives**", ""]
-    lines += [
-        f"- {_code(rule)}: {_cell(help_text)}" for rule, help_text in dict.fromkeys((f.rule, f.help) for f in findings)
-    ]
+    alternatives = dict.fromkeys((f.rule, f.help) for f in findings)
+    lines += [f"- {_code(rule)}: {_cell(help_text)}" for rule, help_text in alternatives]
     return "\n".join(lines) + "\n"
 
 
