@@ -29,6 +29,9 @@ LOCKFILES = (
     ("yarn.lock", "yarn"),
 )
 
+# set by the drizzle-ops container image (Dockerfile), which has Python and no Node by design
+IN_IMAGE_ENV = "DRIZZLE_OPS_IMAGE"
+
 
 @dataclass(frozen=True)
 class PackageManager:
@@ -96,6 +99,11 @@ def require_script(workspace: Path, script: str, purpose: str) -> str:
 def require_tools(manager: PackageManager) -> None:
     """Node and the package manager must be on PATH; say how to get them when not."""
     if shutil.which("node") is None:
+        if os.environ.get(IN_IMAGE_ENV):  # installing Node there is not the answer: run generate where the app's is
+            raise UserError(
+                "the drizzle-ops image has no Node.js: generate runs the app's own drizzle-kit from its node_modules; "
+                "run `drizzle-ops generate` where Node 20+ and the app's packages are installed"
+            )
         raise UserError("Node.js is not installed (no `node` on PATH); install Node 20 or newer and run again")
     if shutil.which(manager.name) is None:
         where = f"{manager.lockfile.name} in {manager.root}" if manager.lockfile else "the default"
