@@ -10,6 +10,7 @@ import pytest
 
 from drizzle_ops.drizzle_kit import node
 from drizzle_ops.errors import UserError
+from drizzle_ops.image import IN_IMAGE_ENV
 
 
 def package(folder: Path, scripts: dict[str, str] | None = None) -> Path:
@@ -123,7 +124,7 @@ def test_in_the_container_image_a_missing_node_says_where_to_run_generate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setenv(node.IN_IMAGE_ENV, "1")
+    monkeypatch.setenv(IN_IMAGE_ENV, "1")
     with pytest.raises(
         UserError,
         match=r"^the drizzle-ops image has no Node.js: generate runs the app's own drizzle-kit "

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from drizzle_ops.errors import OperationFailed, UserError
+from drizzle_ops.image import in_image
 
 # lockfile -> package manager; the first found, walking up from the workspace, wins
 LOCKFILES = (
@@ -28,9 +29,6 @@ LOCKFILES = (
     ("npm-shrinkwrap.json", "npm"),
     ("yarn.lock", "yarn"),
 )
-
-# set by the drizzle-ops container image (Dockerfile), which has Python and no Node by design
-IN_IMAGE_ENV = "DRIZZLE_OPS_IMAGE"
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def require_script(workspace: Path, script: str, purpose: str) -> str:
 def require_tools(manager: PackageManager) -> None:
     """Node and the package manager must be on PATH; say how to get them when not."""
     if shutil.which("node") is None:
-        if os.environ.get(IN_IMAGE_ENV):  # installing Node there is not the answer: run generate where the app's is
+        if in_image():  # installing Node there is not the answer: run generate where the app's Node is
             raise UserError(
                 "the drizzle-ops image has no Node.js: generate runs the app's own drizzle-kit from its node_modules; "
                 "run `drizzle-ops generate` where Node 20+ and the app's packages are installed"
