@@ -10,7 +10,8 @@
 #   TOOL_IMAGE         the tag to build (default drizzle-ops/tool:ci)
 #   DRIZZLE_OPS_CACHE  cache dir (default /var/cache/drizzle-ops): the base rootfs tarball, the wheelhouse
 #   DEBIAN_MIRROR      Debian mirror URL (default: the one apt's sources use)
-# Needs a running engine (.ci/docker/engine-up.sh). Installs debootstrap via apt if missing.
+# Needs a running engine (.ci/docker/engine-up.sh) and python3 ≥ 3.11 with pip on the host (tomllib reads
+# pyproject.toml; .ci/run's venv has both). Installs debootstrap via apt if missing.
 # The base image is drizzle-ops/tool-base:<recipe>, labelled org.drizzle-ops.local-build=true.
 set -euo pipefail
 
