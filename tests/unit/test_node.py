@@ -10,6 +10,7 @@ import pytest
 
 from drizzle_ops.drizzle_kit import node
 from drizzle_ops.errors import UserError
+from drizzle_ops.image import IN_IMAGE_ENV
 
 
 def package(folder: Path, scripts: dict[str, str] | None = None) -> Path:
@@ -117,3 +118,16 @@ def test_run_captures_output_and_exit_code(tmp_path: Path) -> None:
     assert (done.ok, done.returncode, done.tail()) == (False, 3, "hi")
     with pytest.raises(UserError, match="`no-such-tool-xyz` is not on PATH"):
         node.run(["no-such-tool-xyz"], tmp_path, capture=True)
+
+
+def test_in_the_container_image_a_missing_node_says_where_to_run_generate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv(IN_IMAGE_ENV, "1")
+    with pytest.raises(
+        UserError,
+        match=r"^the drizzle-ops image has no Node.js: generate runs the app's own drizzle-kit "
+        r"from its node_modules; run `drizzle-ops generate` where Node 20\+ and the app's packages",
+    ):
+        node.require_tools(node.PackageManager("npm", tmp_path, None))

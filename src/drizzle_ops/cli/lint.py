@@ -8,6 +8,7 @@ Exit 1 when a finding is at or above ``--fail-on`` (default: error).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
+FORMATS = ("table", "json", "markdown")
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
 
@@ -83,6 +85,16 @@ def _print_rules(as_json: bool) -> None:
     render.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
 
 
+def _output_format(as_json: bool, output_format: str | None, list_rules: bool) -> str:
+    if output_format is not None and output_format not in FORMATS:
+        raise UserError(f"unknown --format {output_format!r}; choose one of {', '.join(FORMATS)}")
+    if as_json and output_format not in (None, "json"):
+        raise UserError(f"--json and --format {output_format} disagree: give one of them")
+    if list_rules and output_format == "markdown":
+        raise UserError("--rules lists the rules as text or --json; --format markdown is for findings")
+    return "json" if as_json else (output_format or "table")
+
+
 def run_lint(
     settings: Settings,
     *,
@@ -95,7 +107,11 @@ def run_lint(
     url: str | None = None,
     env: str | None = None,
     pg_version: str | int | None = None,
+    output_format: str | None = None,
 ) -> None:
+    with guarded(None, as_json):
+        chosen = _output_format(as_json, output_format, list_rules)
+    as_json = chosen == "json"
     if list_rules:
         _print_rules(as_json)
         return
@@ -131,6 +147,19 @@ def run_lint(
                 "seconds": round(seconds, 4),
             }
         )
+    elif chosen == "markdown":
+        from drizzle_ops.cli.lint_markdown import append_to_step_summary, render_markdown
+
+        text = render_markdown(
+            findings,
+            files=len(sources),
+            failing=len(failing),
+            fail_on=fail_on,
+            pg_version=outcome.pg_version,
+            pg_version_from=outcome.pg_version_from,
+        )
+        sys.stdout.write(text)
+        append_to_step_summary(text)
     else:
         if findings:
             _print_findings(findings)

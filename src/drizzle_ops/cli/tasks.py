@@ -415,6 +415,8 @@ def url(
         "env": COMMON_HELP["env"] + " (only with --pending)",
         "pg_version": "the PostgreSQL major the version-dependent rules judge for (default: the target's with "
         "--pending, else `pg` in invoke.yaml, else 14)",
+        "format": "table (default), json (as --json) or markdown (a pull-request comment; on GitHub Actions also "
+        "appended to the job summary)",
     },
 )
 def lint(
@@ -430,6 +432,7 @@ def lint(
     env: str | None = None,
     strict: bool = False,
     pg_version: str | None = None,
+    format: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     from drizzle_ops.cli.lint import run_lint
@@ -446,6 +449,7 @@ def lint(
         url=url,
         env=env,
         pg_version=pg_version,
+        output_format=format,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from drizzle_ops.disposable.base import Provider, Server, answers
 from drizzle_ops.errors import OpsError, UserError
+from drizzle_ops.image import in_image
 
 STATE_FILE = "default-server.json"
 PROVIDERS = ("auto", "docker", "local")
@@ -22,10 +23,15 @@ def make_provider(name: str, major: str | None = None) -> Provider:
     if name not in PROVIDERS:
         raise UserError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
     if name == "auto":
-        from drizzle_ops.disposable.docker import has_image
+        from drizzle_ops.disposable.docker import engine_answers, has_image
         from drizzle_ops.disposable.local import has_binaries
 
         name = "docker" if has_image(major) else "local" if has_binaries(major) else "docker"
+        if name == "docker" and in_image() and not engine_answers():
+            raise UserError(
+                "the drizzle-ops image has no PostgreSQL server of its own: give the database with DATABASE_URL, "
+                "--url or --env"
+            )
     if name == "docker":
         from drizzle_ops.disposable.docker import DockerProvider
 

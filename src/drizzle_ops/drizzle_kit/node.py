@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from drizzle_ops.errors import OperationFailed, UserError
+from drizzle_ops.image import in_image
 
 # lockfile -> package manager; the first found, walking up from the workspace, wins
 LOCKFILES = (
@@ -96,6 +97,11 @@ def require_script(workspace: Path, script: str, purpose: str) -> str:
 def require_tools(manager: PackageManager) -> None:
     """Node and the package manager must be on PATH; say how to get them when not."""
     if shutil.which("node") is None:
+        if in_image():  # installing Node there is not the answer: run generate where the app's Node is
+            raise UserError(
+                "the drizzle-ops image has no Node.js: generate runs the app's own drizzle-kit from its node_modules; "
+                "run `drizzle-ops generate` where Node 20+ and the app's packages are installed"
+            )
         raise UserError("Node.js is not installed (no `node` on PATH); install Node 20 or newer and run again")
     if shutil.which(manager.name) is None:
         where = f"{manager.lockfile.name} in {manager.root}" if manager.lockfile else "the default"
