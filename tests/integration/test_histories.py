@@ -97,6 +97,13 @@ CASES = [
             f"{LOST}0002_default_flags ",
         ),
     ),
+    # files with their own BEGIN/COMMIT (test_own_transactions.py has the rest); the head rebuilt its constraint
+    Case(
+        "own-transactions",
+        4,
+        2,  # drizzle-kit's run ends inside 0001's trailing BEGIN, and commits it
+        "-- 0003 rebuilt accounts_org_email_unique as it was: nothing to undo\nSELECT 1;\n",
+    ),
     # what PostgreSQL stores differently from what drizzle-kit wrote (verify/storage_rules.py): nothing accepted
     Case("redundant-unique", 2, 1, 'ALTER TABLE "sessions" DROP CONSTRAINT "sessions_id_key";\n'),
     Case("null-defaults", 2, 1, 'ALTER TABLE "notes" DROP COLUMN "label";\nALTER TABLE "notes" DROP COLUMN "memo";\n'),

@@ -55,6 +55,13 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
         ("0003_backfill_post_titles", None),
         ("0004_comment_flags", "0004_snapshot.json"),
     ],
+    "own-transactions": [
+        ("0000_init", "0000_snapshot.json"),
+        ("0001_last_seen", "0001_snapshot.json"),
+        ("0002_lowercase_emails", "0002_snapshot.json"),
+        ("0003_rebuild_org_email_unique", "0003_snapshot.json"),
+    ],
+    "own-transactions-failure": [("0000_init", "0000_snapshot.json"), ("0001_audit_tables", "0001_snapshot.json")],
     "long-names": [
         ("0000_init", "0000_snapshot.json"),
         ("0001_member_permissions", "0001_snapshot.json"),
