@@ -157,3 +157,17 @@ def keep_journal_entries(ws: Path, keep: int) -> str:
     journal["entries"] = journal["entries"][:keep]
     path.write_text(json.dumps(journal, indent=2))
     return full
+
+
+def schema_dump(url: str) -> str:
+    """pg_dump --schema-only when it can dump this server (its major ≥ the server's), else a catalog fingerprint."""
+    from tests.reliability.catalog import fingerprint
+
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump:
+        proc = subprocess.run([pg_dump, "--schema-only", "--no-owner", url], capture_output=True, text=True)
+        if proc.returncode == 0:  # without the random key of its \\restrict lines
+            return "\n".join(
+                line for line in proc.stdout.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
+            )
+    return "\n".join(fingerprint(url))

@@ -139,6 +139,7 @@ class MigrationFailed(OperationFailed):
             "detail": self.detail,
             "hint": self.hint,
             "cause": self.cause.name,
+            "partial": self.partial,  # statements of it committed on their own and stay (the detail says which)
         }
 
 

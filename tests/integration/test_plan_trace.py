@@ -24,20 +24,7 @@ from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.review.trace import TRACE_PREFIX
-from tests.helpers import ROOT, add_migration, run_inv
-from tests.reliability.catalog import fingerprint
-
-
-def schema(url: str) -> str:
-    """pg_dump --schema-only when it can dump this server (its major ≥ the server's), else a catalog fingerprint."""
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump:
-        proc = subprocess.run([pg_dump, "--schema-only", "--no-owner", url], capture_output=True, text=True)
-        if proc.returncode == 0:  # without the random key of its \\restrict lines
-            return "\n".join(
-                line for line in proc.stdout.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
-            )
-    return "\n".join(fingerprint(url))
+from tests.helpers import ROOT, add_migration, run_inv, schema_dump
 
 
 def scratch_databases(admin: psycopg.Connection) -> list[str]:
@@ -61,7 +48,7 @@ def test_trace_of_0007_confirms_every_prediction_and_leaves_the_target_alone(
     empty_db: str, workspace_copy: Path, pg_server: Server, admin: psycopg.Connection
 ) -> None:
     at_0006(empty_db, workspace_copy)
-    before = schema(empty_db)
+    before = schema_dump(empty_db)
     proc = plan(empty_db, workspace_copy, pg_server, "--json")
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
@@ -92,7 +79,7 @@ def test_trace_of_0007_confirms_every_prediction_and_leaves_the_target_alone(
     assert {s["verdict"] for s in trace["statements"]} <= {"confirmed", "no table locks"}
     assert document["trace"]["dropped"] is True and document["trace"]["head"] == "0006_moc_parts_lists"
     assert document["trace"]["scratch_database"].startswith(TRACE_PREFIX)
-    assert schema(empty_db) == before  # the target is never written
+    assert schema_dump(empty_db) == before  # the target is never written
     assert scratch_databases(admin) == []
 
 
@@ -202,7 +189,7 @@ def test_an_interrupted_trace_drops_its_scratch_database(
 ) -> None:
     at_0006(empty_db, workspace_copy)
     add_migration(workspace_copy, "slow", "SELECT pg_sleep(60);")
-    before = schema(empty_db)
+    before = schema_dump(empty_db)
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"NO_COLOR": "1"}
     inv = shutil.which("inv") or "inv"
     command = [inv, "plan", "--url", empty_db, "--workspace", str(workspace_copy), "--trace", "--trace-url"]
@@ -231,7 +218,7 @@ def test_an_interrupted_trace_drops_its_scratch_database(
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "interrupted: the trace stopped and its scratch database was dropped"
     assert scratch_databases(admin) == []
-    assert schema(empty_db) == before
+    assert schema_dump(empty_db) == before
 
 
 def test_a_leftover_scratch_database_is_dropped_by_the_next_trace(
