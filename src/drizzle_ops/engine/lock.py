@@ -104,7 +104,7 @@ class MigrationLock:
 
         For a transaction sent as one simple query: the server runs every statement without
         waiting for us, so the guard must stop the rest by failing. Its failure names itself in
-        the server's log; :meth:`transaction` and the runner read it as :class:`LockBusy`.
+        the server's log; engine/one_transaction.py reads it as :class:`LockBusy`.
         """
         return f"select (case when pg_try_advisory_xact_lock({self.key}) then '1' else '{BUSY}' end)::int"
 
