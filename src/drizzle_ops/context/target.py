@@ -25,6 +25,8 @@ class Target:
     @property
     def direct_hint(self) -> str:
         """How to give the direct URL, for a refusal."""
+        if self.environment is not None and self.environment.is_fleet:
+            return "list the targets' direct URLs in the fleet's targets instead of pooled ones"
         variable = self.direct_variable or "DIRECT_URL"
         where = ""
         if self.environment is not None and self.environment.direct_url_env:
