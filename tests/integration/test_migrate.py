@@ -150,8 +150,12 @@ def test_two_runners_at_once_apply_each_migration_once(empty_db: str) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    applied = sorted(len(r.applied) for r in results)
-    assert applied == [0, len(workspace.migrations)]
+    # each migration applied by exactly one of them (which one is the lock's business): every tag once, in order
+    applied = sorted((a.tag for r in results for a in r.applied), key=[m.tag for m in workspace.migrations].index)
+    assert applied == [m.tag for m in workspace.migrations]
+    for result in results:  # what the other one applied, each run saw as applied meanwhile, never as its own
+        others = {a.tag for r in results if r is not result for a in r.applied}
+        assert set(result.applied_elsewhere) <= others
     assert rows(empty_db) == [(m.hash, m.when) for m in workspace.migrations]
 
 

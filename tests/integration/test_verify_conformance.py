@@ -9,7 +9,7 @@ import psycopg
 
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
-from tests.helpers import EXAMPLE, ROOT, rows, run_inv
+from tests.helpers import EXAMPLE, ROOT, add_migration, rows, run_inv
 from tests.integration.test_roundtrip import catalog
 
 WORKSPACE = load_workspace(EXAMPLE)
@@ -93,7 +93,7 @@ def test_migrate_verify_checks_each_migration(empty_db: str) -> None:
     assert len(rows(empty_db)) == 8
 
 
-def test_migrate_verify_reverts_a_migration_that_does_not_match(empty_db: str, workspace_copy: Path) -> None:
+def test_migrate_verify_rolls_back_a_migration_that_does_not_match(empty_db: str, workspace_copy: Path) -> None:
     sql_path = workspace_copy / "drizzle" / "0007_wishlist_items.sql"
     sql_path.write_text(sql_path.read_text().replace('"price" numeric(10, 2)', '"price" numeric(12, 2)'))
     result = run_inv("migrate", "--url", empty_db, "--verify", "--workspace", str(workspace_copy))
@@ -103,22 +103,35 @@ def test_migrate_verify_reverts_a_migration_that_does_not_match(empty_db: str, w
     assert errors == [
         "error: 0007_wishlist_items does not match its snapshot after applying (1 difference(s): "
         "column wishlist_items.price: type numeric(12,2), snapshot says numeric(10,2)); "
-        "it was reverted with sql/rollback/0007_wishlist_items.down.sql; "
+        "its transaction was rolled back, so nothing of it stays; "
         "fix the migration or regenerate its snapshot, then migrate again"
     ]
-    assert "reverted 0007_wishlist_items" in result.stderr
+    assert "rolled back 0007_wishlist_items" in result.stderr  # checked before COMMIT: no down file was needed
     assert rows(empty_db) == [(m.hash, m.when) for m in WORKSPACE.migrations[:7]]
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("select to_regclass('public.wishlist_items')").fetchone() == (None,)
         assert conn.execute("select to_regtype('public.wishlist_store')").fetchone() == (None,)
 
 
-def test_migrate_verify_refuses_up_front_without_down_files(empty_db: str, tmp_path: Path) -> None:
+def test_migrate_verify_needs_down_files_only_for_what_commits_before_it_is_checked(
+    empty_db: str, workspace_copy: Path, tmp_path: Path
+) -> None:
+    """A transactional migration is checked before it commits (no down file needed); one that runs outside a
+    transaction commits first, so without its down file nothing runs."""
     partial = tmp_path / "rollback"
     shutil.copytree(ROOT / "sql" / "rollback", partial)
     (partial / "0003_gallery_images.down.sql").unlink()
-    result = run_inv("migrate", "--url", empty_db, "--verify", "--rollback-dir", str(partial))
+    result = run_inv(
+        "migrate", "--url", empty_db, "--verify", "--rollback-dir", str(partial), "--to", "0003_gallery_images"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "verified: 0003_gallery_images matches its snapshot" in result.stderr
+
+    index = 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_email_idx" ON "users" ("email");'
+    tag = add_migration(workspace_copy, "users_email_index", index)
+    result = run_inv(
+        "migrate", "--url", empty_db, "--verify", "--rollback-dir", str(partial), "--workspace", str(workspace_copy)
+    )
     assert result.returncode == 2
-    assert "0003_gallery_images.down.sql is missing" in result.stderr
-    with psycopg.connect(empty_db) as conn:
-        assert conn.execute("select to_regclass('drizzle.__drizzle_migrations')").fetchone() == (None,)
+    assert f"{tag}.down.sql is missing" in result.stderr
+    assert len(rows(empty_db)) == 4  # refused before anything ran: 0004-0007 still pending too

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from drizzle_ops.checks_api import Check, skip_reason
+from drizzle_ops.engine.batching import simple_query_statements
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.verify.accepted import AcceptedFile
 from drizzle_ops.verify.conformance import CHECK_ID, check_conformance, report_lines, stale_note
@@ -53,9 +54,14 @@ def run_checks(
                 results.append(CheckResult(check.id, check.description, "skip", reason, 0.0))
                 continue
             started = time.perf_counter()
+            several = _statements(check.sql) if check.sql else 1
+            if several > 1:  # one query, one answer to compare: refused before anything runs
+                detail = f"[42601] a check is one statement, this one has {several}; split it into checks of their own"
+                results.append(CheckResult(check.id, check.description, "error", detail, 0.0))
+                continue
             try:
                 with conn.transaction():
-                    rows = conn.execute(check.sql, prepare=True).fetchall() if check.sql else []
+                    rows = conn.execute(check.sql).fetchall() if check.sql else []
                 problem = check.evaluate([tuple(r) for r in rows])
                 status, detail = ("pass", "") if problem is None else ("fail", problem)
             except psycopg.Error as exc:
@@ -64,6 +70,20 @@ def run_checks(
                 status, detail = "error", f"[{diag.sqlstate or '?????'}] {message}"
             results.append(CheckResult(check.id, check.description, status, detail, time.perf_counter() - started))
     return results
+
+
+def _statements(sql: str) -> int:
+    """How many statements a check's SQL holds (the scanner, or the parser when the scanner is unsure)."""
+    count = simple_query_statements(sql)
+    if count is not None:
+        return count
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        return len(parse_sql(sql))
+    except ParseError:
+        return 1  # the server reports the syntax error
 
 
 def run_conformance(
