@@ -108,6 +108,7 @@ FULL_MAJORS = ("14", "18")
 PER_MAJOR = [
     "test_migrate.py",
     "test_verify_conformance.py",
+    "test_difference_kinds.py",
     "test_storage_rules.py",
     "test_rollback.py",
     "test_error_causes.py",
@@ -145,6 +146,13 @@ def reliability(session: nox.Session) -> None:
     install_project(session, "pytest")
     provide_node_packages(session)
     session.run("pytest", *(session.posargs or ["tests/reliability"]), env={"DRIZZLE_OPS_TEST_BACKEND": "local"})
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Each kind of difference verify reports is caught: silenced in a scratch copy, its test must fail (~1 min)."""
+    install_project(session, "pytest")
+    session.run("python", "-m", "tests.mutation.check", *session.posargs)
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import time
 
 import psycopg
 
+from benchmarks.goals import TRACE_0007_VS_SCRATCH, TRACE_ALL_VS_SCRATCH
 from benchmarks.harness import Bench
 from benchmarks.paths import EXAMPLE, ROOT
-from benchmarks.report import CaseResult, Goal, MeasureTable, seconds
-from benchmarks.timing import BenchError, Measurement, ProcessSpec
-from drizzle_ops.engine import runner
-from drizzle_ops.engine.workspace import load_workspace
+from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, times
+from benchmarks.timing import BenchError, CallSpec, ProcessSpec, measure_calls_round_robin, ratio
+from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine.workspace import Workspace, load_workspace
 from drizzle_ops.review.trace import trace
 
 KEY = "trace"
 TITLE = "Trace: plan --trace on a scratch copy"
-TRACE_0007_SECONDS = 1.0  # issue 13: the example's pending 0007, on a warm server
-TRACE_ALL_SECONDS = 2.0  # issue 13: the 8 example migrations from an empty database
 
 
 def run(bench: Bench) -> CaseResult:
@@ -40,14 +38,20 @@ def run(bench: Bench) -> CaseResult:
         "head with the runner, runs each pending migration as migrate would while reading `pg_locks` and "
         "`pg_class` after every statement, then drops it. Two targets: the example at 0006 (0007 pending) and an "
         "empty database (all 8 pending). **In process**: `drizzle_ops.review.trace.trace()` alone (scratch "
-        "database, migrate, trace, drop), what the goals measure. **Whole process**: `inv plan --trace` against "
-        "`inv plan` on the same target, to show what the trace adds to the command a reviewer runs.",
+        "database, migrate, trace, drop), what the goals measure, in turns with its baseline: the same work "
+        "without the trace (create a database on the same server, `runner.migrate` it to the same migration, "
+        "drop it). **Whole process**: `inv plan --trace` against `inv plan` on the same target, to show what "
+        "the trace adds to the command a reviewer runs.",
     )
-    in_process = [
-        _in_process(bench, "trace 0007 (in process)", workspace, tags[6], [tags[7]]),
-        _in_process(bench, "trace 8 migrations from empty (in process)", workspace, None, tags),
-    ]
-    case.tables.append(MeasureTable("In process: trace() alone", in_process))
+    traced = _trace_spec(bench, "trace 0007 (in process)", workspace, tags[6], [tags[7]])
+    traced_all = _trace_spec(bench, "trace 8 migrations from empty (in process)", workspace, None, tags)
+    scratch = _scratch_spec(bench, "baseline: scratch database to 0007, no trace", workspace, tags[7])
+    in_process = measure_calls_round_robin(
+        [traced, scratch, traced_all], runs=bench.options.runs, warmup=bench.options.warmup
+    )
+    for m in in_process:
+        bench.report(m)
+    case.tables.append(MeasureTable("In process, in turns", in_process, [("scratch, no trace", in_process[1])]))
     specs = []
     for name, db in (("at 0006", at_0006), ("empty", empty)):
         url = bench.url(db)
@@ -58,25 +62,29 @@ def run(bench: Bench) -> CaseResult:
         )
     processes = bench.measure(specs)
     case.tables.append(MeasureTable("Whole processes", processes, [("inv plan at 0006", processes[0])]))
-    one, everything = in_process
+    one, baseline, everything = in_process
     case.goals += [
-        Goal(
+        ratio_goal(
             "trace",
-            f"tracing the pending 0007 ≤ {TRACE_0007_SECONDS:.0f} s (warm server)",
-            seconds(one.median),
-            one.median <= TRACE_0007_SECONDS,
+            f"tracing the pending 0007 ≤ {TRACE_0007_VS_SCRATCH:g}× migrating a scratch database to it (warm server)",
+            one,
+            baseline,
+            TRACE_0007_VS_SCRATCH,
         ),
-        Goal(
+        ratio_goal(
             "trace",
-            f"tracing the 8 example migrations from empty ≤ {TRACE_ALL_SECONDS:.0f} s",
-            seconds(everything.median),
-            everything.median <= TRACE_ALL_SECONDS,
+            f"tracing the 8 example migrations from empty ≤ {TRACE_ALL_VS_SCRATCH:g}× migrating a scratch "
+            "database to 0007",
+            everything,
+            baseline,
+            TRACE_ALL_VS_SCRATCH,
         ),
     ]
     case.headline.append(
         f"`plan --trace`: 0007 traced in {seconds(one.median)} (whole `inv plan --trace` {seconds(processes[1].median)}"
         f" against `inv plan` {seconds(processes[0].median)}); 8 migrations from empty in "
-        f"{seconds(everything.median)} (whole process {seconds(processes[3].median)})"
+        f"{seconds(everything.median)} (whole process {seconds(processes[3].median)}); the same migrations on a "
+        f"scratch database without the trace {seconds(baseline.median)} ({times(ratio(everything, baseline))})"
     )
     case.reproduce = [m.display for m in processes]
     bench.drop(at_0006)
@@ -90,19 +98,25 @@ def _spec(bench: Bench, name: str, argv: list[str], url: str) -> ProcessSpec:
     return ProcessSpec(name, argv, bench.redact(shown), cwd=ROOT, env=bench.inv_env)
 
 
-def _in_process(bench: Bench, name: str, workspace: object, head: str | None, pending: list[str]) -> Measurement:
-    from drizzle_ops.engine.workspace import Workspace
-
-    assert isinstance(workspace, Workspace)
-    measurement = Measurement(name, f"trace(server, workspace, head={head!r}, pending={len(pending)})", in_process=True)
-    for run_number in range(bench.options.warmup + bench.options.runs):
-        started = time.perf_counter()
+def _trace_spec(bench: Bench, name: str, workspace: Workspace, head: str | None, pending: list[str]) -> CallSpec:
+    def run_trace(_i: int) -> None:
         result = trace(bench.server.url, workspace, head=head, pending=pending)
-        elapsed = time.perf_counter() - started
         if len(result.migrations) != len(pending) or any(m.error for m in result.migrations) or not result.dropped:
             raise BenchError(f"{name}: the trace did not run every migration cleanly")
-        if run_number >= bench.options.warmup:
-            measurement.seconds.append(elapsed)
-    measurement.warmup = bench.options.warmup
-    bench.report(measurement)
-    return measurement
+
+    return CallSpec(name, run_trace, f"trace(server, workspace, head={head!r}, pending={len(pending)})")
+
+
+def _scratch_spec(bench: Bench, name: str, workspace: Workspace, to: str) -> CallSpec:
+    """What trace() does without reading locks: a new database on the same server, migrated to ``to``, dropped."""
+    db = "bench_trace_scratch"
+
+    def run_scratch(_i: int) -> None:
+        bench.recreate(db)
+        with pg.connect(bench.url(db)) as conn:
+            applied = runner.migrate(conn, workspace, to=to)
+        bench.drop(db)
+        if len(applied.applied) != len(workspace.migrations):
+            raise BenchError(f"{name}: {len(applied.applied)} migrations applied, not {len(workspace.migrations)}")
+
+    return CallSpec(name, run_scratch, f"CREATE DATABASE {db}; runner.migrate(..., to={to!r}); DROP DATABASE {db}")

@@ -253,9 +253,14 @@ def test_unknown_tag_and_bad_workspace_exit_2(empty_db: str, tmp_path: Path) -> 
 def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_copy: Path) -> None:
     bad_input = run_inv("migrate", "--url", empty_db, "--to", "0099_nope", "--json")
     assert bad_input.returncode == 2
+    # the message names the tag, the journal's folder and its newest tags, as the plain run's error line does
+    latest = ", ".join(m.tag for m in load_workspace(EXAMPLE).migrations[-3:])
+    message = f"no migration tagged '0099_nope' in {EXAMPLE / 'drizzle'} (latest: {latest}); check the tag"
+    plain = run_inv("migrate", "--url", empty_db, "--to", "0099_nope")
+    assert [x for x in plain.stderr.splitlines() if x.startswith("error:")] == [f"error: {message}"]
     assert json.loads(bad_input.stdout) == {
         "ok": False,
-        "error": {"error": "UserError", "message": json.loads(bad_input.stdout)["error"]["message"], "exit_code": 2},
+        "error": {"error": "UserError", "message": message, "exit_code": 2},
         "warnings": [],  # every JSON document carries the history's warnings, a failure's too
     }
     _break_migration(workspace_copy, 1, "\nSELECT 1/0;")

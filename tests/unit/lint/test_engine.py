@@ -1,6 +1,5 @@
 """The engine: statements, line numbers, ignores, the no-transaction marker, parse errors."""
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -152,12 +151,11 @@ def test_every_rule_has_docs_and_a_unique_id() -> None:
         assert not any(f.rule == rule.id for f in lint_migrations(migrations, rules=[rule])), rule.id
 
 
-def test_a_large_migration_lints_fast() -> None:
+def test_a_large_migration_gets_a_finding_per_index_on_an_existing_table() -> None:
+    # how long it takes is measured by the benchmarks (`python -m benchmarks.run --cases lint`), not asserted here
     sql = "".join(f'CREATE TABLE "t{i}" ("id" int);--> statement-breakpoint\n{INDEX};\n' for i in range(500))
-    started = time.perf_counter()
-    findings = lint_sql(sql)
-    assert len(findings) == 500
-    assert time.perf_counter() - started < 2.0
+    expected = [("require-concurrent-index-creation", 2 * i + 2) for i in range(500)]  # each CREATE INDEX's line
+    assert [(f.rule, f.line) for f in lint_sql(sql, path="m.sql")] == expected
 
 
 def test_migrations_linted_together_see_what_earlier_ones_did() -> None:
