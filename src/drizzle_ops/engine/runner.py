@@ -421,6 +421,7 @@ def migrate(
     dry_run: bool = False,
     allow_out_of_order: bool = False,
     allow_modified: bool = False,
+    strict: bool = False,
     lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
@@ -434,7 +435,11 @@ def migrate(
     if dry_run:
         # reads only: no lock, no bookkeeping table created
         plan = plan_migrate(
-            status(conn, workspace), to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified
+            status(conn, workspace),
+            to=to,
+            allow_out_of_order=allow_out_of_order,
+            allow_modified=allow_modified,
+            strict=strict,
         )
         result.planned = [by_tag[t] for t in plan.to_apply]
         result.warnings = plan.warnings
@@ -452,7 +457,9 @@ def migrate(
         # decided only now, under the lock: a run we waited for may have applied everything
         with pg.step(conn, f"reading the applied migrations from {table}"):
             entries = status(conn, workspace)
-        plan = plan_migrate(entries, to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified)
+        plan = plan_migrate(
+            entries, to=to, allow_out_of_order=allow_out_of_order, allow_modified=allow_modified, strict=strict
+        )
         result.warnings = plan.warnings
         for warning in plan.warnings:
             progress.warning(warning)
