@@ -183,3 +183,22 @@ def test_rc5_needs_up_and_after_it_verify_passes_and_its_rows_equal_ours(databas
     migrate = rc5(workspace, "migrate", url=theirs)
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert rows(theirs) == rows(ours)
+
+
+@needs_rc5
+def test_generate_with_rc5_says_that_it_needs_up_and_changes_nothing(tmp_path: Path) -> None:
+    workspace = copy("v1-beta15", tmp_path)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(V1_MODULES.parent / name, workspace / name)
+    before = files(workspace / "drizzle")
+    env = {"DATABASE_URL": "postgresql://x@h/x"}
+    result = run_inv("generate", "--workspace", str(workspace), "--name", "more", env=env)
+    assert result.returncode == 1
+    assert 'please run "drizzle-kit up"' in result.stdout + result.stderr  # drizzle-kit's own words
+    said = result.stderr.strip().splitlines()[-1]
+    assert said.endswith(
+        "this history's snapshots are version 8 (drizzle-kit 1.0.0-beta.x to rc.4) and drizzle-kit 1.0.0-rc.5 on "
+        "generates only from version 9: if it asks for `drizzle-kit up`, run that (it rewrites every "
+        "snapshot.json; commit them) and generate again (migrate, status, drift and verify read version 8 as it is)"
+    )
+    assert files(workspace / "drizzle") == before

@@ -11,7 +11,7 @@ from drizzle_ops.engine.workspace import ZERO_UUID, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.model import Column, ForeignKey, Index, IndexColumn, PrimaryKey, UniqueConstraint
 from drizzle_ops.verify.snapshot_v1 import from_rows, key_of
-from drizzle_ops.verify.v1_history import History, expected_at, expected_v1, fold, workspace_snapshots
+from drizzle_ops.verify.v1_history import History, LostSnapshot, expected_at, expected_v1, fold, workspace_snapshots
 from tests.helpers import ROOT
 
 V1 = ROOT / "examples" / "drizzle-v1"
@@ -523,3 +523,12 @@ def test_a_migration_without_snapshot_is_no_node_and_the_head_before_it_describe
     assert last is not None
     assert (last.head.tag, [m.tag for m in last.merged]) == ("20260101000003_v", ["20260101000002_u"])
     assert sorted(name for _, name in last.schema.tables) == ["t", "u", "v"]
+
+
+def test_a_lost_snapshot_stops_a_merge_of_heads_it_would_fake() -> None:
+    # b's snapshot.json is gone: c names it, and a looks like an open head beside c
+    history = History([("0/snapshot.json", whole("a", table("t"))), ("2/snapshot.json", whole("c", parents=("b",)))])
+    assert [n.id for n in history.leaves()] == ["a", "c"]
+    with pytest.raises(LostSnapshot, match=r"2/snapshot.json: names the parent snapshot b, which no migration") as lost:
+        history.merged(["a", "c"])
+    assert lost.value.source == "2/snapshot.json"

@@ -173,9 +173,18 @@ class History:
         """
         if len(heads) == 1:
             return self.state(heads[0])
+        below = self.ancestors(heads)
+        for node in self.nodes:  # a lost snapshot leaves its parent looking like an open head: no merge then
+            lost = [p for p in node.parents if p not in self.by_id]
+            if lost and node.id in below:
+                raise LostSnapshot(
+                    f"{node.source}: names the parent snapshot {lost[0]}, which no migration up to it has; "
+                    "restore the missing migration folder or regenerate with drizzle-kit",
+                    node.source,
+                )
         base = self.common_ancestor(heads)
         state = self.state(base) if base is not None else State()
-        after = self.ancestors(heads) - (self.ancestors([base]) if base is not None else set())
+        after = below - (self.ancestors([base]) if base is not None else set())
         for node in self.nodes:
             if node.id in after:
                 state.apply(self.own_deltas(node), node.source)
