@@ -128,7 +128,7 @@ def named(id_: int, f: F, name: str | None = None) -> AppliedRow:
 
 
 def test_v1_applies_an_older_unapplied_folder_by_default_and_names_it() -> None:
-    # drizzle-orm's getMigrationsToRun (1.0.0-beta.19 to rc.5) takes every folder whose name no row has
+    # drizzle-orm's getMigrationsToRun (1.0.0-beta.16 to rc.5) takes every folder whose name no row has
     entries = compute_status(V1, [named(1, V1[0]), named(2, V1[2])], by_name=True)
     assert [e.state for e in entries] == [State.APPLIED, State.OUT_OF_ORDER, State.APPLIED]
     plan = plan_migrate(entries)

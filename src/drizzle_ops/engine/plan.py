@@ -8,7 +8,7 @@ entries, and rows whose file is gone.
 
 drizzle-kit 1.0 (the folder layout) also records the folder's name and applies
 every folder whose name no row has (drizzle-orm's `getMigrationsToRun`, since
-1.0.0-beta.19; 1.0.0-beta.15 compared created_at values the same way). An
+1.0.0-beta.16; 1.0.0-beta.15 compared created_at values the same way). An
 unapplied folder older than an applied one is therefore applied, after the newer
 ones: we do the same, and say so (``--strict`` refuses it).
 """

@@ -1,6 +1,6 @@
 """Conflicting branches of a drizzle-kit 1.0 history, found and worded as drizzle-kit's `check` finds them.
 
-drizzle-kit 1.0 (from 1.0.0-beta.19) lets snapshots fork: two branches generated
+drizzle-kit 1.0 (from 1.0.0-beta.16) lets snapshots fork: two branches generated
 from one parent are both kept, and the next `generate` names every open leaf in
 `prevIds` (a merge). Its `check`, `generate` and `migrate` first look for
 non-commutative branches: for each snapshot with several children, each pair of
@@ -25,7 +25,7 @@ from pathlib import Path
 from drizzle_ops.engine.workspace import FOLDERS, ZERO_UUID, Workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.paths import display_path
-from drizzle_ops.verify.snapshot_v1 import Key, Row, State, _same
+from drizzle_ops.verify.snapshot_v1 import Key, Row, State, same_row
 from drizzle_ops.verify.v1_history import History
 
 Target = tuple[str, str, str]  # (schema, object, column): drizzle-kit's footprint target
@@ -147,7 +147,7 @@ def statements(before: Mapping[Key, Row], after: Mapping[Key, Row]) -> list[Stat
     for key in [*before, *(k for k in after if k not in before)]:
         old, new = before.get(key), after.get(key)
         row = new or old or {}
-        if old is not None and new is not None and _same(old, new):
+        if old is not None and new is not None and same_row(old, new):
             continue
         made, gone = old is None, new is None
         entity, identity = key

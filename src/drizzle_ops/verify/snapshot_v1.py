@@ -196,13 +196,13 @@ def deltas_between(before: Mapping[Key, Row], after: Iterable[Row]) -> list[Row]
         held = before.get(key)
         if held is None:
             deltas.append({"op": "create", "row": row})
-        elif not _same(held, row):
+        elif not same_row(held, row):
             fields = (set(held) | set(row)) - {"entityType", *IDENTITY[key[0]]}
             deltas.append({"op": "alter", "key": encode_key(key), "set": {f: row.get(f) for f in sorted(fields)}})
     return deltas
 
 
-def _same(a: Row, b: Row) -> bool:
+def same_row(a: Row, b: Row) -> bool:
     """Equal rows, a missing field counting as null (drizzle-kit fills missing fields with null)."""
     return {k: v for k, v in a.items() if v is not None} == {k: v for k, v in b.items() if v is not None}
 
@@ -240,7 +240,7 @@ class State:
         key = key_of(row)
         held = self.rows.get(key)
         if held is not None:
-            if _same(held, row):
+            if same_row(held, row):
                 return
             raise UserError(
                 f"{source} creates {describe(key)}, which {self.origin[key]} already created differently; "
