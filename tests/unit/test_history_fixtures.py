@@ -86,7 +86,38 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
     "null-defaults": [("0000_init", "0000_snapshot.json"), ("0001_label_memo", "0001_snapshot.json")],
     "column-collation": [("0000_init", "0000_snapshot.json"), ("0001_slug", "0001_snapshot.json")],
     "index-keys": [("0000_init", "0000_snapshot.json"), ("0001_event_indexes", "0001_snapshot.json")],
+    # drizzle-kit 1.0's folder layout (snapshot version "8"): a folder written by hand has no snapshot.json
+    "v1-beta15": [
+        ("20261207102137_init", "snapshot.json"),
+        ("20261207102144_backfill_roles", "snapshot.json"),
+        ("20261207102151_tags_and_published", "snapshot.json"),
+        ("20261207102157_billing", "snapshot.json"),
+        ("20261207102204_owner_role", "snapshot.json"),
+    ],
+    "v1-beta19-graph": [
+        ("20261207102232_init", "snapshot.json"),
+        ("20261207102238_seed_system_account", None),
+        ("20261207102240_projects_archived", "snapshot.json"),
+        ("20261207102245_tasks", "snapshot.json"),
+        ("20261207102257_projects_touch_trigger", None),
+        ("20261207102258_tasks_done", "snapshot.json"),
+        ("20261207102306_account_name_200", "snapshot.json"),
+        ("20261207102309_account_name_text", "snapshot.json"),
+        ("20261207102320_backfill_account_names", None),
+        ("20261207102329_account_bio", "snapshot.json"),
+    ],
+    "v1-rc4": [
+        ("20261207102410_init", "snapshot.json"),
+        ("20261207102417_renames", "snapshot.json"),
+        ("20261207102424_normalise_emails", "snapshot.json"),
+        ("20261207102428_order_note", "snapshot.json"),
+        ("20261207102431_ops_jobs", "snapshot.json"),
+        ("20261207102447_customer_phone", "snapshot.json"),
+        ("20261207102448_orders_total_positive", None),
+        ("20261207102451_declare_total_check", "snapshot.json"),
+    ],
 }
+V1 = sorted(n for n in EXPECTED if n.startswith("v1-"))
 
 
 def journal(name: str) -> dict:
@@ -100,10 +131,14 @@ def test_every_fixture_is_listed_here() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_a_fixture_is_a_whole_workspace_with_its_story(name: str) -> None:
     folder = FIXTURES / name
-    for part in ("README.md", "drizzle.config.ts", "schema.ts", "drizzle/meta/_journal.json"):
+    layout = () if name in V1 else ("drizzle/meta/_journal.json",)
+    for part in ("README.md", "drizzle.config.ts", "schema.ts", *layout):
         assert (folder / part).is_file(), f"{name}/{part}"
     assert not (folder / "node_modules").exists()
     assert "## How it was made" in (folder / "README.md").read_text()
+    if name in V1:  # every folder holds a migration.sql, and nothing else lies around
+        assert all((p / "migration.sql").is_file() for p in (folder / "drizzle").iterdir())
+        return
     on_disk = sorted(p.stem for p in (folder / "drizzle").glob("*.sql"))
     assert on_disk == sorted(e["tag"] for e in journal(name)["entries"])  # no stray SQL, none missing
 
@@ -148,7 +183,13 @@ def test_whens_as_the_merges_left_them() -> None:
                 "1 migration(s) have no snapshot, first 0002_default_flags ",
             ],
         ),
-        *[(n, []) for n in NAMES if n not in ("prefix-timestamp", "broken-chain", "duplicate-when")],
+        ("v1-beta19-graph", ["3 migration folder(s) have no snapshot.json, first 20261207102238_seed_system_account "]),
+        ("v1-rc4", ["1 migration folder(s) have no snapshot.json, first 20261207102448_orders_total_positive "]),
+        *[
+            (n, [])
+            for n in NAMES
+            if n not in ("prefix-timestamp", "broken-chain", "duplicate-when", "v1-beta19-graph", "v1-rc4")
+        ],
     ],
 )
 def test_the_history_warnings(name: str, expected: list[str]) -> None:
@@ -162,6 +203,19 @@ def test_only_the_broken_chain_fixture_has_a_broken_chain() -> None:
     problem = load_workspace(FIXTURES / "broken-chain").snapshot_chain_problem()
     assert problem is not None
     assert "drizzle/meta/0002_snapshot.json" in problem and "4a8a0a67-7e84-4a7d-8690-c3cac2c0253d" in problem
-    for name in NAMES:
+    for name in NAMES:  # the v1 ones' merges (several prevIds) and hand-written folders break no chain
         if name not in ("broken-chain", "legacy-no-breakpoints"):
             assert load_workspace(FIXTURES / name).snapshot_chain_problem() is None, name
+
+
+def test_the_v1_fixtures_are_version_8_snapshots_whose_prev_ids_form_a_graph() -> None:
+    for name in V1:
+        snapshots = [m.snapshot() for m in load_workspace(FIXTURES / name).migrations if m.snapshot_path]
+        assert {(s["version"], s["dialect"]) for s in snapshots} == {("8", "postgres")}, name
+        assert all(isinstance(s["ddl"], list) and "type" not in s for s in snapshots), name  # whole, no deltas
+    graph = load_workspace(FIXTURES / "v1-beta19-graph").migrations
+    parents = {m.tag.split("_", 1)[1]: m.snapshot()["prevIds"] for m in graph if m.snapshot_path}
+    ids = {m.tag.split("_", 1)[1]: m.snapshot()["id"] for m in graph if m.snapshot_path}
+    assert sorted(parents["tasks_done"]) == sorted([ids["projects_archived"], ids["tasks"]])  # a merge
+    assert parents["account_name_200"] == parents["account_name_text"] == [ids["tasks_done"]]  # a fork
+    assert parents["account_bio"] == [ids["account_name_text"]]  # --ignore-conflicts: one leaf stays open

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from drizzle_ops.engine.plan import AppliedRow, State, compute_status, plan_migrate
-from drizzle_ops.errors import UserError
+from drizzle_ops.errors import OperationFailed, UserError
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,46 @@ def test_plan_warns_about_rows_without_files() -> None:
     entries = compute_status(files, [AppliedRow(1, "h0", 100), AppliedRow(2, "x", 50)])
     plan = plan_migrate(entries)
     assert plan.to_apply == [] and "no file" in plan.warnings[0]
+
+
+# -- drizzle-kit 1.0 (folder layout): pending by name ----------------------------------------------------
+
+V1 = [
+    F("20260101000000_a", 1767225600000, "h0"),
+    F("20260101000001_b", 1767225601000, "h1"),
+    F("20260101000002_c", 1767225602000, "h2"),
+]
+
+
+def named(id_: int, f: F, name: str | None = None) -> AppliedRow:
+    return AppliedRow(id_, f.hash, f.when, f.tag if name is None else name)
+
+
+def test_v1_applies_an_older_unapplied_folder_by_default_and_names_it() -> None:
+    # drizzle-orm's getMigrationsToRun (1.0.0-beta.16 to rc.5) takes every folder whose name no row has
+    entries = compute_status(V1, [named(1, V1[0]), named(2, V1[2])], by_name=True)
+    assert [e.state for e in entries] == [State.APPLIED, State.OUT_OF_ORDER, State.APPLIED]
+    plan = plan_migrate(entries)
+    assert plan.to_apply == ["20260101000001_b"]
+    assert plan.warnings == [
+        "applying 20260101000001_b, older than the newest applied migration 20260101000002_c, as drizzle-kit 1.0 "
+        "does (it decides by name): it runs after the newer ones here; --strict refuses this"
+    ]
+    assert plan_migrate(entries, to="20260101000000_a").to_apply == []  # --to stops before it: no warning
+
+
+def test_v1_strict_refuses_the_older_folder_unless_allowed() -> None:
+    entries = compute_status(V1, [named(1, V1[0]), named(2, V1[2])], by_name=True)
+    with pytest.raises(OperationFailed, match=r"20260101000001_b not applied but older than .* 20260101000002_c"):
+        plan_migrate(entries, strict=True)
+    assert plan_migrate(entries, strict=True, allow_out_of_order=True).to_apply == ["20260101000001_b"]
+
+
+def test_v1_rows_without_a_name_match_by_the_second_then_by_hash() -> None:
+    # 1.0.0-beta.15's table has no name column: drizzle-orm later matches its rows by created_at, then hash
+    rows = [AppliedRow(1, "h0", V1[0].when + 123), AppliedRow(2, "h2", 5)]
+    assert states_by_name(rows) == [State.APPLIED, State.OUT_OF_ORDER, State.APPLIED]
+
+
+def states_by_name(rows: list[AppliedRow]) -> list[State]:
+    return [e.state for e in compute_status(V1, rows, by_name=True)]

@@ -1,4 +1,4 @@
-"""Folding drizzle-kit v1 snapshots (version 9: a base ddl, then diffs) and reading the rows into the model."""
+"""Folding drizzle-kit v1 snapshots (version 8: whole; version 9: a base ddl, then diffs) and reading the rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from drizzle_ops.engine.workspace import ZERO_UUID, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.model import Column, ForeignKey, Index, IndexColumn, PrimaryKey, UniqueConstraint
-from drizzle_ops.verify.snapshot_v1 import expected_v1, fold, from_rows, key_of, workspace_snapshots
+from drizzle_ops.verify.snapshot_v1 import from_rows, key_of
+from drizzle_ops.verify.v1_history import History, LostSnapshot, expected_at, expected_v1, fold, workspace_snapshots
 from tests.helpers import ROOT
 
 V1 = ROOT / "examples" / "drizzle-v1"
@@ -411,9 +412,9 @@ def test_an_unreadable_key_names_the_file() -> None:
         fold(snapshots)
 
 
-def test_an_older_snapshot_version_is_refused() -> None:
-    with pytest.raises(UserError, match=r"0/snapshot.json is a snapshot of version '8'.*drizzle-kit up"):
-        fold([("0/snapshot.json", {**base(table("t")), "version": "8"})])
+def test_a_snapshot_of_another_version_is_refused() -> None:
+    with pytest.raises(UserError, match=r"0/snapshot.json is a snapshot of version '7'; .* versions '8' .* and '9'"):
+        fold([("0/snapshot.json", {**base(table("t")), "version": "7"})])
 
 
 def test_a_diff_that_reaches_no_base_is_refused() -> None:
@@ -440,3 +441,94 @@ def test_a_row_that_cannot_be_read_names_its_file_and_entity() -> None:
         from_rows([table("t"), broken], "x", {("columns", ("public", "t", "a")): "1/snapshot.json"})
     with pytest.raises(UserError, match=r"x: the snapshots have column public\.gone\.b but not its table"):
         from_rows([table("t"), column("gone", "b")], "x")
+
+
+# -- version "8" (1.0.0-beta.x to rc.4): every snapshot is whole ---------------------------------------
+
+
+def whole(id_: str, *rows: dict[str, Any], parents: tuple[str, ...] = (ZERO_UUID,)) -> dict[str, Any]:
+    return {
+        "version": "8",
+        "dialect": "postgres",
+        "id": id_,
+        "prevIds": list(parents),
+        "ddl": list(rows),
+        "renames": [],
+    }
+
+
+def test_a_version_8_snapshot_is_its_own_ddl_whatever_came_before() -> None:
+    snapshots = [
+        ("0", whole("a", table("t"), column("t", "x"))),
+        ("1", whole("b", table("t"), column("t", "y", "text"), parents=("a",))),
+    ]
+    assert {k[3]: r["type"] for k, r in by_key(fold(snapshots)).items() if k[0] == "columns"} == {"y": "text"}
+    assert {k[3] for k in by_key(fold(snapshots, "a")) if k[0] == "columns"} == {"x"}
+    # a lost parent does not matter: the snapshot holds everything
+    assert {k[3] for k in by_key(fold(snapshots[1:])) if k[0] == "columns"} == {"y"}
+
+
+def test_open_branches_merge_from_their_common_ancestor_in_folder_order() -> None:
+    # c and d change one column from one parent and nothing merged them (drizzle-kit's --ignore-conflicts):
+    # migrate ran c, then d, then e, so d's type stands, and c's own column is there too
+    fork = whole("p", table("t"), column("t", "name", "varchar(100)"), parents=("root",))
+    c = whole("c", table("t"), column("t", "name", "varchar(200)"), column("t", "from_c"), parents=("p",))
+    d = whole("d", table("t"), column("t", "name", "text"), parents=("p",))
+    e = whole("e", table("t"), column("t", "name", "text"), column("t", "bio"), parents=("d",))
+    history = History([("0", whole("root", table("t"))), ("1", fork), ("2", c), ("3", d), ("4", e)])
+    assert [n.id for n in history.leaves()] == ["c", "e"]
+    assert history.common_ancestor(["c", "e"]) == "p"
+    rows = by_key(list(history.merged(["c", "e"]).rows.values()))
+    assert {k[3]: r["type"] for k, r in rows.items() if k[0] == "columns"} == {
+        "name": "text",
+        "from_c": "integer",
+        "bio": "integer",
+    }
+
+
+def test_open_version_9_branches_merge_the_same_way() -> None:
+    def alter(value: str) -> dict[str, Any]:
+        return {"op": "alter", "key": key("columns", "public", "t", "c"), "set": {"type": value}}
+
+    history = History(
+        [
+            ("0", base(table("t"), column("t", "c"))),
+            ("1_a", diff("a", alter("varchar(200)"), create(column("t", "from_a")))),
+            ("2_b", diff("b", alter("text"))),
+        ]
+    )
+    rows = by_key(list(history.merged([n.id for n in history.leaves()]).rows.values()))
+    assert rows[("columns", "public", "t", "c")]["type"] == "text"  # b's folder sorts later: it ran last
+    assert ("columns", "public", "t", "from_a") in rows
+
+
+def test_a_migration_without_snapshot_is_no_node_and_the_head_before_it_describes_the_schema(tmp_path: Any) -> None:
+    drizzle = tmp_path / "drizzle"
+    for name, snapshot in [
+        ("20260101000000_init", whole("a", table("t"))),
+        ("20260101000001_by_hand", None),
+        ("20260101000002_u", whole("b", table("t"), table("u"), parents=("a",))),
+        ("20260101000003_v", whole("c", table("t"), table("v"), parents=("a",))),  # a branch from a
+        ("20260101000004_by_hand_too", None),
+    ]:
+        (drizzle / name).mkdir(parents=True)
+        (drizzle / name / "migration.sql").write_text("select 1;")
+        if snapshot:
+            (drizzle / name / "snapshot.json").write_text(json.dumps(snapshot))
+    (tmp_path / "drizzle.config.ts").write_text('export default { dialect: "postgresql", out: "./drizzle" };')
+    workspace = load_workspace(tmp_path)
+    at_hand = expected_at(workspace, workspace.migrations[1])
+    assert at_hand is not None and at_hand.head.tag == "20260101000000_init"
+    last = expected_at(workspace, workspace.migrations[-1])
+    assert last is not None
+    assert (last.head.tag, [m.tag for m in last.merged]) == ("20260101000003_v", ["20260101000002_u"])
+    assert sorted(name for _, name in last.schema.tables) == ["t", "u", "v"]
+
+
+def test_a_lost_snapshot_stops_a_merge_of_heads_it_would_fake() -> None:
+    # b's snapshot.json is gone: c names it, and a looks like an open head beside c
+    history = History([("0/snapshot.json", whole("a", table("t"))), ("2/snapshot.json", whole("c", parents=("b",)))])
+    assert [n.id for n in history.leaves()] == ["a", "c"]
+    with pytest.raises(LostSnapshot, match=r"2/snapshot.json: names the parent snapshot b, which no migration") as lost:
+        history.merged(["a", "c"])
+    assert lost.value.source == "2/snapshot.json"

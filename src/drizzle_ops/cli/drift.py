@@ -104,6 +104,11 @@ def _drift_line(entry: Entry) -> str:
             f"modified: {entry.tag} changed after it was applied (recorded {entry.row.hash[:12]}, "
             f"file {(entry.file_hash or '')[:12]}); restore it, or `inv repair --tag {entry.tag} --yes`"
         )
+    if entry.state is State.OUT_OF_ORDER and entry.by_name:
+        return (
+            f"out-of-order: {entry.tag} is not applied but older than the newest applied migration; drizzle-kit 1.0 "
+            "applies it (it decides by name), and so does `inv migrate` (`--strict` refuses it)"
+        )
     if entry.state is State.OUT_OF_ORDER:
         return (
             f"out-of-order: {entry.tag} is not applied but older than the newest applied migration "

@@ -22,7 +22,10 @@ COMMON_HELP = {
     "url": "database URL; default: --env's variable, then $DATABASE_URL, then the embedded default server",
     "env": "environment declared in invoke.yaml (e.g. staging); its URL comes from the variable it names",
     "json": "print one JSON document on stdout (progress and logs stay on stderr)",
-    "strict": "exit 1 on any warning about the history (a lost snapshot, a broken snapshot chain, a shared `when`)",
+    "strict": (
+        "exit 1 on any warning about the history (a lost snapshot, a broken snapshot chain, a shared `when`, "
+        "an older v1 folder migrate would apply)"
+    ),
 }
 FLEET_HELP = {
     "shard": "on a fleet: run only shard K of N (K/N, e.g. 2/4): every N-th target of the fleet's stable order, "
@@ -62,7 +65,10 @@ def _settings(
         **COMMON_HELP,
         "to": "stop after this migration tag",
         "dry_run": "print the SQL that would run; change nothing",
-        "allow_out_of_order": "also apply unapplied migrations older than the newest applied one",
+        "allow_out_of_order": (
+            "also apply unapplied migrations older than the newest applied one (a v1 workspace applies them "
+            "anyway, as drizzle-kit 1.0 does, unless --strict)"
+        ),
         "allow_modified": "run even though an applied migration's file has changed",
         "lock_wait": "seconds to wait for another migrate to release the lock (default 60)",
         "yes": "confirm work on a protected environment (a terminal also asks for its name)",

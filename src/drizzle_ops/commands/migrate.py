@@ -45,6 +45,7 @@ def migrate(
             to=to,
             allow_out_of_order=allow_out_of_order,
             allow_modified=allow_modified,
+            strict=settings.strict,  # v1: an older unapplied folder is applied, unless --strict
         )
         verifier = None
         if verify:

@@ -65,6 +65,11 @@ def read_workspace(settings: Settings, log: Log | None = None, *, chain: bool = 
         if problem:
             note = f"{problem}; drizzle-kit migrate ignores it, only `generate` needs an intact chain"
             workspace = replace(workspace, warnings=(*workspace.warnings, note))
+        from drizzle_ops.verify.commutativity import conflict_warning  # reads and folds every v1 snapshot
+
+        conflicts = conflict_warning(workspace)
+        if conflicts:
+            workspace = replace(workspace, warnings=(*workspace.warnings, conflicts))
     if workspace.warnings and settings.strict:
         raise OperationFailed(f"{workspace.warnings[0]} (--strict turns warnings into failures)")
     for warning in workspace.warnings:

@@ -69,6 +69,12 @@ def _existing(root: Path, overrides: dict[str, str | None] | None) -> Workspace 
     return workspace
 
 
+def _older_v1_snapshots(migrations: Sequence[Migration]) -> bool:
+    """A v1 history written before 1.0.0-rc.5: its newest snapshot is version 8, which rc.5 wants upgraded."""
+    with_snapshot = [m for m in migrations if m.snapshot_path is not None and m.sql_path.name == "migration.sql"]
+    return bool(with_snapshot) and with_snapshot[-1].snapshot().get("version") == "8"
+
+
 def _newest_snapshot_id(migrations: Sequence[Migration]) -> Any:
     """drizzle-kit chains a new snapshot to the newest one on disk; a lost one is skipped."""
     with_snapshot = [m for m in migrations if m.snapshot_path is not None]
@@ -178,6 +184,14 @@ def generate(
     interactive = node.at_terminal()  # drizzle-kit's rename prompts need a terminal: don't capture there
     run = node.run(command, root, capture=not interactive, echo=True)
     if not run.ok:
+        if _older_v1_snapshots(before):
+            raise OperationFailed(
+                f"`{' '.join(command)}` failed with exit code {run.returncode} (its output is above); this "
+                "history's snapshots are version 8 (drizzle-kit 1.0.0-beta.x to rc.4) and drizzle-kit 1.0.0-rc.5 "
+                "on generates only from version 9: if it asks for `drizzle-kit up`, run that (it rewrites every "
+                "snapshot.json; commit them) and generate again (migrate, status, drift and verify read version 8 "
+                "as it is)"
+            )
         raise OperationFailed(
             f"`{' '.join(command)}` failed with exit code {run.returncode} (its output is above); "
             "fix the schema or drizzle.config.ts and run generate again"

@@ -1,10 +1,16 @@
 """Decide each migration's state from files and bookkeeping rows. Pure: no I/O.
 
-Drizzle records a migration as (hash, created_at = journal `when`) and treats a
-file as pending only when its `when` is newer than the newest recorded row. We
-match rows to files by `when` (and by hash where two entries share one), then say what
-drizzle would silently get wrong: edited files, skipped older entries, and rows
-whose file is gone.
+drizzle-kit 0.31 records a migration as (hash, created_at = journal `when`) and
+treats a file as pending only when its `when` is newer than the newest recorded
+row. We match rows to files by `when` (and by hash where two entries share one),
+then say what drizzle would silently get wrong: edited files, skipped older
+entries, and rows whose file is gone.
+
+drizzle-kit 1.0 (the folder layout) also records the folder's name and applies
+every folder whose name no row has (drizzle-orm's `getMigrationsToRun`, since
+1.0.0-beta.16; 1.0.0-beta.15 compared created_at values the same way). An
+unapplied folder older than an applied one is therefore applied, after the newer
+ones: we do the same, and say so (``--strict`` refuses it).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from drizzle_ops.errors import UserError
+from drizzle_ops.errors import OperationFailed, UserError
 
 
 class State(str, Enum):
@@ -50,6 +56,7 @@ class Entry:
     when: int | None
     file_hash: str | None
     row: AppliedRow | None
+    by_name: bool = False  # drizzle-kit 1.0's bookkeeping: an out-of-order entry is one it applies
 
     @property
     def needs_attention(self) -> bool:
@@ -82,10 +89,10 @@ def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *
             state = State.OUT_OF_ORDER
         else:
             state = State.PENDING
-        entries.append(Entry(state, f.tag, f.when, f.hash, found))
+        entries.append(Entry(state, f.tag, f.when, f.hash, found, by_name))
     for row in ordered:
         if row.id not in matched:
-            entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row))
+            entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row, by_name))
     return entries
 
 
@@ -106,10 +113,18 @@ def _match_rows(
 
     Two journal entries may share a `when` (drizzle-kit applies both to an empty
     database), so among rows with that `when` the one with the file's hash wins.
+    A v1 row without a name (written by 1.0.0-beta.15 and older, before the table
+    had names) is matched by the second of its created_at, then by hash, as
+    drizzle-orm matches such rows when it adds the name column.
     """
     candidates: dict[object, list[AppliedRow]] = {}
     for row in ordered:
-        candidates.setdefault(row.name if by_name else row.created_at, []).append(row)
+        if by_name and row.name is None:
+            if row.created_at is not None:
+                candidates.setdefault(_second(row.created_at), []).append(row)
+            candidates.setdefault(("hash", row.hash), []).append(row)
+        else:
+            candidates.setdefault(row.name if by_name else row.created_at, []).append(row)
     keys = [f.tag if by_name else f.when for f in files]
     matches: list[AppliedRow | None] = [None] * len(files)
     used: set[int] = set()
@@ -117,12 +132,27 @@ def _match_rows(
         for position, (f, key) in enumerate(zip(files, keys, strict=True)):
             if matches[position] is not None:
                 continue
-            for row in candidates.get(key, ()):
+            nameless = [*candidates.get(_second(f.when), []), *candidates.get(("hash", f.hash), [])] if by_name else []
+            for row in [*candidates.get(key, ()), *nameless]:
                 if row.id not in used and (row.hash == f.hash or not same_hash):
                     matches[position] = row
                     used.add(row.id)
                     break
     return matches
+
+
+def _second(millis: int) -> tuple[str, int]:
+    """A key apart from names and `when`s: the created_at cut to its second (a v1 folder name has seconds)."""
+    return ("second", millis // 1000 * 1000)
+
+
+def _listed(tags: Sequence[str]) -> str:
+    return ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+
+
+def _newest_applied(entries: Sequence[Entry]) -> str:
+    """The last file in workspace order that has a row."""
+    return next((e.tag for e in reversed(entries) if e.tag and e.row is not None), "?")
 
 
 def _journal_order_note(entries: Sequence[Entry]) -> str:
@@ -150,8 +180,14 @@ def plan_migrate(
     to: str | None = None,
     allow_out_of_order: bool = False,
     allow_modified: bool = False,
+    strict: bool = False,
 ) -> MigratePlan:
-    """Choose what `migrate` applies, or refuse with the reason and the way out."""
+    """Choose what `migrate` applies, or refuse with the reason and the way out.
+
+    An out-of-order entry of the 0.31 layout needs ``allow_out_of_order`` (drizzle-kit
+    would skip it). One of the v1 layout is applied, as drizzle-kit 1.0 applies it,
+    with a warning naming it; ``strict`` refuses it unless ``allow_out_of_order``.
+    """
     tags = [e.tag for e in entries if e.tag is not None]
     if to is not None and to not in tags:
         raise UserError(f"--to {to}: no such migration in the journal (latest is {tags[-1] if tags else 'none'})")
@@ -162,7 +198,7 @@ def plan_migrate(
             f"{', '.join(t for t in modified if t)} changed after being applied (hash differs); "
             "restore the file, or record the new hash with `inv repair`, or pass --allow-modified"
         )
-    late = [e.tag for e in entries if e.state is State.OUT_OF_ORDER]
+    late = [e.tag for e in entries if e.state is State.OUT_OF_ORDER and not e.by_name]
     if late and not allow_out_of_order:
         raise UserError(
             f"{', '.join(t for t in late if t)} not applied but older than the newest applied migration "
@@ -179,8 +215,23 @@ def plan_migrate(
     for entry in entries:
         if entry.tag is None:
             continue
-        if entry.state is State.PENDING or (entry.state is State.OUT_OF_ORDER and allow_out_of_order):
+        applies_late = entry.state is State.OUT_OF_ORDER and (allow_out_of_order or entry.by_name)
+        if entry.state is State.PENDING or applies_late:
             to_apply.append(entry.tag)
         if entry.tag == to:
             break
+    late_by_name = [e.tag for e in entries if e.state is State.OUT_OF_ORDER and e.by_name and e.tag in to_apply]
+    if late_by_name:
+        newest = _newest_applied(entries)
+        if strict and not allow_out_of_order:
+            raise OperationFailed(
+                f"{_listed(late_by_name)} not applied but older than the newest applied migration {newest}: "
+                "drizzle-kit 1.0 applies it (it decides by name), after the newer ones; check it, then pass "
+                "--allow-out-of-order to apply it (--strict turns warnings into failures)"
+            )
+        warnings.insert(
+            0,
+            f"applying {_listed(late_by_name)}, older than the newest applied migration {newest}, as drizzle-kit "
+            "1.0 does (it decides by name): it runs after the newer ones here; --strict refuses this",
+        )
     return MigratePlan(to_apply=to_apply, warnings=warnings)

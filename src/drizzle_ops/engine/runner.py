@@ -144,12 +144,17 @@ class _Planner:
     to: str | None
     allow_out_of_order: bool
     allow_modified: bool
+    strict: bool  # v1: an older unapplied folder is applied by name, unless --strict
     progress: Progress
     warned: set[str] = field(default_factory=set)
 
     def make(self, entries: list[Entry]) -> MigratePlan:
         plan = plan_migrate(
-            entries, to=self.to, allow_out_of_order=self.allow_out_of_order, allow_modified=self.allow_modified
+            entries,
+            to=self.to,
+            allow_out_of_order=self.allow_out_of_order,
+            allow_modified=self.allow_modified,
+            strict=self.strict,
         )
         for warning in plan.warnings:
             if warning not in self.warned:  # said once, however often the plan is made again
@@ -180,6 +185,7 @@ def migrate(
     dry_run: bool = False,
     allow_out_of_order: bool = False,
     allow_modified: bool = False,
+    strict: bool = False,
     lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
@@ -192,7 +198,7 @@ def migrate(
     sessions = sessions or Sessions(conn)
     result = MigrateResult(dry_run=dry_run)
     by_tag = {m.tag: m for m in workspace.migrations}
-    planner = _Planner(workspace, to, allow_out_of_order, allow_modified, progress)
+    planner = _Planner(workspace, to, allow_out_of_order, allow_modified, strict, progress)
     if dry_run:
         # reads only: no lock, no bookkeeping table created
         plan = planner.make(status(conn, workspace))

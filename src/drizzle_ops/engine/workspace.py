@@ -331,11 +331,15 @@ def _missing_snapshots_warning(migrations: list[Migration], root: Path) -> list[
     if not missing:
         return []
     first = missing[0]
-    expected = (
-        first.sql_path.parent / "snapshot.json"
-        if first.sql_path.name == "migration.sql"
-        else first.sql_path.parent / "meta" / snapshot_file_name(first.tag)
-    )
+    if first.sql_path.name == "migration.sql":
+        # v1: drizzle-kit's snapshots leave such a folder out (the next snapshot's parent is the one before it)
+        return [
+            f"{len(missing)} migration folder(s) have no snapshot.json, first {first.tag} "
+            f"({display_path(first.sql_path.parent, root)}, written by hand?); drizzle-kit's migrate applies them "
+            "and its snapshots leave them out, so schema conformance compares with the newest snapshot before "
+            "such a folder"
+        ]
+    expected = first.sql_path.parent / "meta" / snapshot_file_name(first.tag)
     return [
         f"{len(missing)} migration(s) have no snapshot, first {first.tag} ({display_path(expected, root)}); "
         "drizzle-kit's migrate never reads them, so this only skips schema conformance while such a "

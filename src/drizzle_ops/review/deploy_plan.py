@@ -142,11 +142,13 @@ def build_plan(
     from pglast.parser import ParseError
 
     by_tag = {m.tag: m for m in workspace.migrations}
-    pending = [by_tag[e.tag] for e in entries if e.state is State.PENDING and e.tag]
+    # drizzle-kit 1.0 (and migrate on its layout) applies an older unapplied folder: it is pending there
+    late_applied = [e for e in entries if e.state is State.OUT_OF_ORDER and e.by_name]
+    pending = [by_tag[e.tag] for e in entries if (e.state is State.PENDING or e in late_applied) and e.tag]
     blocked_by = [
         f"{e.tag or 'row ' + str(e.row.id if e.row else '?')}: {e.state.value}"
         for e in entries
-        if e.state in (State.MODIFIED, State.OUT_OF_ORDER)
+        if e.state in (State.MODIFIED, State.OUT_OF_ORDER) and e not in late_applied
     ]
     created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
     index_tables: dict[TableKey, TableKey] = {}  # indexes made by earlier statements -> their tables

@@ -19,7 +19,7 @@ from drizzle_ops.verify.catalog import read_catalog
 from drizzle_ops.verify.compare import Difference, compare
 from drizzle_ops.verify.model import Schema
 from drizzle_ops.verify.snapshot import from_snapshot
-from drizzle_ops.verify.snapshot_v1 import VERSION, expected_v1
+from drizzle_ops.verify.v1_history import VERSIONS, Expected, LostSnapshot, expected_at, expected_v1
 
 CHECK_ID = "snapshot-conformance"
 SNAPSHOT_VERSION = "7"  # what drizzle-kit 0.21 to 0.31 write, and what from_snapshot reads
@@ -34,6 +34,7 @@ class Conformance:
     accepted: list[Difference] = field(default_factory=list)  # failing, but listed as accepted
     stale: list[str] = field(default_factory=list)  # accepted lines that no difference matches any more
     skipped: str | None = None  # why nothing was compared, e.g. "no snapshot for 0008_custom"
+    merged: list[str] = field(default_factory=list)  # v1: other open branches' heads, merged into head's schema
 
     @property
     def ok(self) -> bool:
@@ -53,11 +54,13 @@ def applied_head(workspace: Workspace, entries: Sequence[Entry]) -> Migration | 
 def expected_schema(workspace: Workspace, migration: Migration | None) -> Schema:
     """The schema ``migration``'s snapshot describes (an empty one for None).
 
-    A drizzle-kit 0.31 snapshot (v7) holds the whole schema; a v1 snapshot (version
-    "9", the folder layout) holds a diff, folded from the base through every parent.
+    A drizzle-kit 0.31 snapshot (v7) holds the whole schema; a v1 one (the folder
+    layout) is read with every open branch up to it merged in (v1_history.py).
     """
     if migration is None:
         return from_snapshot({})
+    if workspace.layout == FOLDERS:
+        return expected_v1(workspace, migration)
     snapshot = migration.snapshot()
     if _is_v1(workspace, snapshot):
         return expected_v1(workspace, migration)
@@ -65,7 +68,8 @@ def expected_schema(workspace: Workspace, migration: Migration | None) -> Schema
 
 
 def _is_v1(workspace: Workspace, snapshot: dict[str, object]) -> bool:
-    return workspace.layout == FOLDERS or snapshot.get("version") == VERSION or snapshot.get("type") in ("base", "diff")
+    v1 = snapshot.get("version") in VERSIONS or snapshot.get("type") in ("base", "diff")
+    return workspace.layout == FOLDERS or v1
 
 
 def outdated_snapshot(workspace: Workspace, head: Migration) -> str | None:
@@ -74,6 +78,8 @@ def outdated_snapshot(workspace: Workspace, head: Migration) -> str | None:
     drizzle-kit's own migrate never reads it, and 0.31's `up` cannot always upgrade it,
     so the comparison is skipped rather than the history refused.
     """
+    if workspace.layout == FOLDERS:
+        return None  # v1 versions are checked while folding: each file is named where it is read
     snapshot = head.snapshot()
     version = snapshot.get("version")
     if _is_v1(workspace, snapshot) or version == SNAPSHOT_VERSION:
@@ -89,18 +95,31 @@ def _has_snapshot(migration: Migration) -> bool:
 def missing_snapshot(workspace: Workspace, head: Migration | None) -> Migration | None:
     """The migration whose lost snapshot stops a comparison with ``head``'s, or None when nothing is missing.
 
-    A 0.31 snapshot holds the whole schema, so only the head's own counts; a v1
-    snapshot is folded from every snapshot up to it, so each of those counts.
+    A 0.31 snapshot holds the whole schema, so only the head's own counts. In the
+    v1 layout a folder without snapshot.json is no part of drizzle-kit's snapshots:
+    the newest snapshot before it describes the schema, so only a history with no
+    snapshot up to ``head`` misses one (a snapshot that another one names and that
+    is gone is found while folding, see ``_v1_expected``).
     """
     if head is None:
         return None
-    if not _has_snapshot(head):
-        return head
     if workspace.layout == FOLDERS:
-        for migration in workspace.migrations[: workspace.migrations.index(head)]:
-            if not _has_snapshot(migration):
-                return migration
-    return None
+        position = workspace.migrations.index(head)
+        return None if any(_has_snapshot(m) for m in workspace.migrations[: position + 1]) else head
+    return None if _has_snapshot(head) else head
+
+
+def _v1_expected(workspace: Workspace, head: Migration) -> Expected | str:
+    """The v1 schema up to ``head``, or why it cannot be folded: a snapshot names a parent whose file is lost."""
+    try:
+        expected = expected_at(workspace, head)
+    except LostSnapshot as exc:
+        naming = next((i for i, m in enumerate(workspace.migrations) if str(m.snapshot_path) == exc.source), 0)
+        lost = [m for m in workspace.migrations[:naming] if not _has_snapshot(m)]
+        if not lost:
+            raise
+        return f"no snapshot for {lost[-1].tag}"  # the newest folder before it without one: the likeliest loss
+    return expected if expected is not None else f"no snapshot for {head.tag}"
 
 
 def check_conformance(
@@ -121,7 +140,14 @@ def check_conformance(
     outdated = outdated_snapshot(workspace, head) if head is not None else None
     if head is not None and outdated:
         return Conformance(head.tag, [], 0, skipped=outdated)
-    expected = expected_schema(workspace, head)
+    described, merged = head, list[str]()
+    if head is not None and workspace.layout == FOLDERS:
+        folded = _v1_expected(workspace, head)
+        if isinstance(folded, str):
+            return Conformance(head.tag, [], 0, skipped=folded)
+        expected, described, merged = folded.schema, folded.head, [m.tag for m in folded.merged]
+    else:
+        expected = expected_schema(workspace, head)
     with conn.transaction(force_rollback=True):
         row = conn.execute("select current_setting('search_path')").fetchone()
         parse_path = row[0] if row else "public"
@@ -133,11 +159,12 @@ def check_conformance(
     lines = {line_for(a) for a in accepted or ()}
     failing = [d for d in found if d.failing]
     result = Conformance(
-        head.tag if head else None,
+        described.tag if described else None,
         [d for d in failing if line_for(str(d)) not in lines],
         len(expected.tables),
         warnings=[d for d in found if not d.failing],
         accepted=[d for d in failing if line_for(str(d)) in lines],
+        merged=merged,
     )
     seen = {line_for(str(d)) for d in failing}
     result.stale = list(dict.fromkeys(line_for(a) for a in accepted or () if line_for(a) not in seen))

@@ -96,6 +96,8 @@ def run_conformance(
     if result.skipped:
         return CheckResult(CHECK_ID, description, "skip", result.skipped, time.perf_counter() - started)
     target = f"the snapshot of {result.head}" if result.head else "an empty schema (nothing is applied)"
+    if result.merged:
+        target += f" merged with the open branch head(s) {', '.join(result.merged)}"
     shown = accepted.shown if accepted else "the accepted differences file"
     lines = report_lines(result, shown)
     if result.ok:

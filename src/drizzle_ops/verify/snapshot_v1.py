@@ -1,9 +1,9 @@
-"""Read drizzle-kit v1 snapshots (version "9") into the common schema model.
+"""drizzle-kit v1 snapshot rows: their keys, the deltas between them, and reading them into the schema model.
 
-drizzle-kit v1 keeps the whole schema only in the first migration's snapshot
-(``"type": "base"``, a ``ddl`` list of rows, each with an ``entityType``). Every
-later snapshot (``"type": "diff"``) names its parents in ``prevIds`` and holds
-``deltas`` against them:
+Both v1 snapshot versions describe a schema as rows of drizzle-kit's postgres
+ddl, each with an ``entityType``: version "8" (1.0.0-beta.x to rc.4) keeps every
+row in each snapshot's ``ddl``, version "9" (rc.5) keeps them in its base and then
+``deltas`` (v1_history.py follows both). A delta is one of:
 
 - ``{"op": "create", "row": {...}}`` adds a row (the same row again is no change);
 - ``{"op": "drop", "key": K}`` removes the row with key ``K``, and only that row
@@ -16,16 +16,9 @@ later snapshot (``"type": "diff"``) names its parents in ``prevIds`` and holds
   tables, enums, sequences and views).
 
 A key is ``<entityType>`` NUL ``<JSON array of the row's identity fields>``, e.g.
-``columns\\0["public","users","email"]``.
-
-Folding: the state at a snapshot is its base's ``ddl`` plus the deltas of every
-snapshot on the way, followed along the first parent. A merge (several
-``prevIds``) starts from its first parent's state, then applies the deltas of
-every snapshot that only its other parents descend from, in workspace order
-(folder name order), then its own deltas, which drizzle-kit computed against
-exactly that state. This is how drizzle-kit 1.0.0-rc.5 reconstructs a snapshot.
-An alter, rename or drop of a row that is not there changes nothing (two
-branches may both drop one column), as in drizzle-kit.
+``columns\\0["public","users","email"]``. An alter, rename or drop of a row that
+is not there changes nothing (two branches may both drop one column), as in
+drizzle-kit.
 
 The rows are then read into the same ``Schema`` that ``from_snapshot`` builds for
 0.31 snapshots. Views, policies, roles, privileges and row-level security are
@@ -39,7 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drizzle_ops.engine.workspace import ZERO_UUID, Migration, Workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.identifiers import as_stored
 from drizzle_ops.verify.model import (
@@ -55,7 +47,6 @@ from drizzle_ops.verify.model import (
 )
 from drizzle_ops.verify.snapshot import column_from_snapshot
 
-VERSION = "9"
 Row = dict[str, Any]
 Key = tuple[str, tuple[Any, ...]]  # (entityType, identity values)
 
@@ -187,7 +178,31 @@ def parse_key(text: Any, source: str) -> Key:
     return entity, tuple(values)
 
 
-def _same(a: Row, b: Row) -> bool:
+def encode_key(key: Key) -> str:
+    """The text form of a key, as deltas write it (the inverse of ``parse_key``)."""
+    entity, identity = key
+    return entity + "\0" + json.dumps(list(identity), separators=(",", ":"))
+
+
+def deltas_between(before: Mapping[Key, Row], after: Iterable[Row]) -> list[Row]:
+    """The deltas that turn the rows ``before`` into the rows ``after`` (two whole version "8" snapshots).
+
+    Without the snapshots' rename hints a renamed entity is a drop and a create,
+    as drizzle-kit's own `check` compares two snapshots.
+    """
+    wanted = {key_of(row): row for row in after if isinstance(row, dict) and row.get("entityType") in IDENTITY}
+    deltas: list[Row] = [{"op": "drop", "key": encode_key(key)} for key in before if key not in wanted]
+    for key, row in wanted.items():
+        held = before.get(key)
+        if held is None:
+            deltas.append({"op": "create", "row": row})
+        elif not same_row(held, row):
+            fields = (set(held) | set(row)) - {"entityType", *IDENTITY[key[0]]}
+            deltas.append({"op": "alter", "key": encode_key(key), "set": {f: row.get(f) for f in sorted(fields)}})
+    return deltas
+
+
+def same_row(a: Row, b: Row) -> bool:
     """Equal rows, a missing field counting as null (drizzle-kit fills missing fields with null)."""
     return {k: v for k, v in a.items() if v is not None} == {k: v for k, v in b.items() if v is not None}
 
@@ -199,19 +214,33 @@ class State:
         self.rows: dict[Key, Row] = {}
         self.origin: dict[Key, str] = {}
 
+    def copy(self) -> State:
+        """An independent copy: changes to it leave this one as it is."""
+        other = State()
+        other.rows = {key: dict(row) for key, row in self.rows.items()}
+        other.origin = dict(self.origin)
+        return other
+
+    def load(self, rows: Any, source: str) -> None:
+        """Every row of a whole schema (a version "9" base, a version "8" snapshot): each key once."""
+        for row in rows:
+            if isinstance(row, dict) and row.get("entityType") in IDENTITY and key_of(row) in self.rows:
+                raise UserError(f"{source} lists {describe(key_of(row))} twice; regenerate it with drizzle-kit")
+            self.create(row, source)
+
     def create(self, raw: Any, source: str) -> None:
         if not isinstance(raw, dict) or raw.get("entityType") not in IDENTITY:
             kind = raw.get("entityType") if isinstance(raw, dict) else type(raw).__name__
             raise UserError(
                 f"{source}: a row of entity type {kind!r}, which drizzle-ops does not know (drizzle-kit "
-                "1.0.0-rc.5 writes schemas, tables, enums, columns, indexes, fks, pks, uniques, checks, sequences, "
+                "1.0 writes schemas, tables, enums, columns, indexes, fks, pks, uniques, checks, sequences, "
                 "roles, privileges, policies, views); regenerate the snapshot with drizzle-kit"
             )
         row = dict(raw)
         key = key_of(row)
         held = self.rows.get(key)
         if held is not None:
-            if _same(held, row):
+            if same_row(held, row):
                 return
             raise UserError(
                 f"{source} creates {describe(key)}, which {self.origin[key]} already created differently; "
@@ -288,109 +317,8 @@ class State:
             else:
                 raise UserError(
                     f"{source}: delta {number} has op {op!r}; drizzle-ops reads create, drop, alter and rename "
-                    "(drizzle-kit 1.0.0-rc.5): regenerate the snapshot with drizzle-kit"
+                    "(drizzle-kit 1.0): regenerate the snapshot with drizzle-kit"
                 )
-
-
-# -- following the snapshots ------------------------------------------------------------------------
-
-
-def _checked(source: str, snapshot: Any) -> Mapping[str, Any]:
-    if not isinstance(snapshot, dict):
-        raise UserError(f"{source} is not a JSON object; regenerate it with drizzle-kit")
-    version = snapshot.get("version")
-    if version != VERSION:
-        raise UserError(
-            f"{source} is a snapshot of version {version!r}; snapshot conformance reads drizzle-kit v1's version "
-            f"{VERSION!r} (run `drizzle-kit up` to upgrade older v1 snapshots)"
-        )
-    kind, body = snapshot.get("type"), "ddl" if snapshot.get("type") == "base" else "deltas"
-    if kind not in ("base", "diff") or not isinstance(snapshot.get("id"), str):
-        raise UserError(f"{source} has no `id` or a `type` other than base/diff; regenerate it with drizzle-kit")
-    if not isinstance(snapshot.get("prevIds"), list) or not isinstance(snapshot.get(body), list):
-        raise UserError(f"{source} ({kind}) has no `prevIds` or `{body}` list; regenerate it with drizzle-kit")
-    return snapshot
-
-
-def _ancestors(by_id: Mapping[str, tuple[str, Mapping[str, Any]]], ids: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    stack = [i for i in ids if i != ZERO_UUID]
-    while stack:
-        current = stack.pop()
-        if current in found or current not in by_id:
-            continue
-        found.add(current)
-        stack.extend(p for p in by_id[current][1]["prevIds"] if p != ZERO_UUID)
-    return found
-
-
-def fold_state(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> State:
-    """The state at snapshot ``head`` (default: the last one), with the file that wrote each row.
-
-    ``snapshots`` is (file name, parsed snapshot) in workspace order, and must
-    hold every ancestor of ``head``.
-    """
-    state = State()
-    if not snapshots:
-        return state
-    ordered = [(source, _checked(source, snapshot)) for source, snapshot in snapshots]
-    by_id = {snapshot["id"]: (source, snapshot) for source, snapshot in ordered}
-    head_id = head if head is not None else ordered[-1][1]["id"]
-    if head_id not in by_id:
-        raise UserError(f"no snapshot with id {head_id}; regenerate the migrations with drizzle-kit")
-    chain: list[tuple[str, Mapping[str, Any]]] = []
-    visited = {head_id}
-    source, snapshot = by_id[head_id]
-    while snapshot["type"] == "diff":
-        chain.append((source, snapshot))
-        parent = next(iter(snapshot["prevIds"]), ZERO_UUID)
-        if parent == ZERO_UUID or parent not in by_id or parent in visited:
-            raise UserError(
-                f"{source}: its first parent {parent} leads to no base snapshot among the migrations up to "
-                f"{by_id[head_id][0]}; restore the missing migration folders or regenerate with drizzle-kit"
-            )
-        visited.add(parent)
-        source, snapshot = by_id[parent]
-    for row in snapshot["ddl"]:
-        if isinstance(row, dict) and row.get("entityType") in IDENTITY and key_of(row) in state.rows:
-            raise UserError(f"{source} lists {describe(key_of(row))} twice; regenerate it with drizzle-kit")
-        state.create(row, source)
-    for source, snapshot in reversed(chain):
-        first, *others = snapshot["prevIds"]
-        unknown = [p for p in others if p != ZERO_UUID and p not in by_id]
-        if unknown:
-            raise UserError(
-                f"{source}: merges snapshot {unknown[0]}, which no migration up to it has; "
-                "restore the missing migration folder or regenerate with drizzle-kit"
-            )
-        if others:
-            only_others = _ancestors(by_id, others) - _ancestors(by_id, [first])
-            for other_source, other in ordered:
-                if other["id"] in only_others and other["type"] == "diff":
-                    state.apply(other["deltas"], other_source)
-        state.apply(snapshot["deltas"], source)
-    return state
-
-
-def fold(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> list[Row]:
-    """Every ddl row of the schema at snapshot ``head`` (default: the last one)."""
-    return list(fold_state(snapshots, head).rows.values())
-
-
-def workspace_snapshots(workspace: Workspace, head: Migration) -> list[tuple[str, Any]]:
-    """(file, snapshot) of every migration up to ``head``, in workspace order (parents come first)."""
-    position = workspace.migrations.index(head)
-    return [(str(m.snapshot_path), m.snapshot()) for m in workspace.migrations[: position + 1]]
-
-
-def expected_v1(workspace: Workspace, head: Migration) -> Schema:
-    """The schema the v1 snapshot of ``head`` describes, folded from its base through every diff."""
-    snapshots = workspace_snapshots(workspace, head)
-    head_id = snapshots[-1][1].get("id")
-    if not isinstance(head_id, str):
-        raise UserError(f"{head.snapshot_path} has no `id`; regenerate it with drizzle-kit")
-    state = fold_state(snapshots, head_id)
-    return from_rows(list(state.rows.values()), str(head.snapshot_path), state.origin)
 
 
 # -- rows to the model ------------------------------------------------------------------------------
