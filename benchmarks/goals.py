@@ -12,3 +12,4 @@ CONTAINER_SECONDS = 1.2
 REALHISTORY_STATUS_SECONDS = 0.25  # issue 14: `inv status` on 200 real-sized migrations, everything applied
 FLEET_VS_LOOP = 10.0  # issue 12: 200 databases at parallel 8, against the `npx drizzle-kit migrate` shell loop
 FLEET_NOOP_SECONDS = 3.0  # issue 12: the no-op pass over all 200
+LINT_SINCE_SECONDS = 0.5  # issue 22: `lint --since` on 300 migrations, a base that holds them all, 0 findings

@@ -407,6 +407,8 @@ def url(
         "exclude": "comma-separated rule ids not to check",
         "rules": "list the rules with their docs, then exit",
         "pending": "lint only the migrations the database (--url/--env) has not applied yet",
+        "since": "lint only the migrations whose files were added or changed since the branch left this git ref "
+        "(git merge-base REF HEAD; uncommitted and untracked files count): a pull-request gate, e.g. origin/main",
         "url": COMMON_HELP["url"] + " (only with --pending)",
         "env": COMMON_HELP["env"] + " (only with --pending)",
         "pg_version": "the PostgreSQL major the version-dependent rules judge for (default: the target's with "
@@ -426,6 +428,7 @@ def lint(
     env: str | None = None,
     strict: bool = False,
     pg_version: str | None = None,
+    since: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     from drizzle_ops.cli.lint import run_lint
@@ -442,6 +445,7 @@ def lint(
         url=url,
         env=env,
         pg_version=pg_version,
+        since=since,
     )
 
 
