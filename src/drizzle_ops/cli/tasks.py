@@ -199,7 +199,10 @@ def drift(
         "workspace": COMMON_HELP["workspace"],
         "json": COMMON_HELP["json"],
         "rollback_dir": "folder the down draft <tag>.down.sql is written to (default sql/rollback)",
-    }
+        "check": "write nothing: exit 1, with the SQL generate would write, when the schema holds changes that no "
+        "migration does (drizzle-kit runs on a scratch copy of the migrations folder); exit 0 when there are none",
+    },
+    klass=HelpKeepsH,
 )
 def generate(
     c: Context,
@@ -208,11 +211,14 @@ def generate(
     workspace: str | None = None,
     json: bool = False,
     rollback_dir: str | None = None,
+    check: bool = False,
 ) -> None:
     """Run the workspace's drizzle-kit generate, check and lint its output, and draft the down migration."""
     from drizzle_ops.cli.generate import run_generate
 
-    run_generate(_settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json)
+    run_generate(
+        _settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json, check=check
+    )
 
 
 @task(
