@@ -36,3 +36,5 @@ TRACE_ALL_VS_SCRATCH = 8.0
 # the example, 2 s for 1,000 statements) were 50-120x that parse here: bounds against a hang, not goals. The goal
 # is that the rules cost at most twice the parse (1.6-2.0x measured when it was set)
 LINT_VS_PARSE = 3.0
+FLEET_NOOP_SECONDS = 3.0  # issue 12: the no-op pass over all 200
+LINT_SINCE_SECONDS = 0.5  # issue 22: `lint --since` on 300 migrations, a base that holds them all, 0 findings

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from benchmarks.cases import fleet, fresh, history, lint, lockstall, noop, realhistory, scale, server, testdb, trace
+from benchmarks.cases import (
+    fleet,
+    fresh,
+    history,
+    lint,
+    lintsince,
+    lockstall,
+    noop,
+    realhistory,
+    scale,
+    server,
+    testdb,
+    trace,
+)
 from benchmarks.harness import Bench
 from benchmarks.report import CaseResult
 
@@ -18,5 +31,6 @@ class Case(Protocol):
 
 # the order of a full run, and of --cases by default
 CASES: dict[str, Case] = {
-    case.KEY: case for case in (noop, fresh, scale, history, realhistory, testdb, server, lockstall, fleet, trace, lint)
+    case.KEY: case
+    for case in (noop, fresh, scale, history, realhistory, testdb, server, lockstall, fleet, trace, lint, lintsince)
 }

@@ -31,7 +31,7 @@ from drizzle_ops.down_draft.v1_rows import rename_meta, snapshot_from_rows
 from drizzle_ops.engine.workspace import Migration, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.migration_sql import check_sql
-from drizzle_ops.verify.snapshot_v1 import fold, workspace_snapshots
+from drizzle_ops.verify.v1_history import fold, workspace_snapshots
 from tests.helpers import ROOT
 from tests.unit.test_down_draft import USERS, col, fk, snapshot, statements, table
 

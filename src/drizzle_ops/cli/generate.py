@@ -1,16 +1,23 @@
-"""`generate`: drizzle-kit generate, then lint of the new SQL and the down draft, rendered."""
+"""`generate`: drizzle-kit generate, then lint of the new SQL and the down draft, rendered.
+
+`generate --check` is the CI gate for a forgotten generate: exit 1, with the SQL generate
+would write, when the TypeScript schema holds changes that no migration does; else exit 0.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from invoke.exceptions import Exit
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded
-from drizzle_ops.commands.generate import generate
+from drizzle_ops.commands.generate import check_generate, generate
 from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
 from drizzle_ops.lint import Finding
 
 
@@ -28,7 +35,64 @@ def _findings_table(findings: Sequence[Finding]) -> Table:
     return table
 
 
-def run_generate(settings: Settings, *, name: str | None, custom: bool, as_json: bool) -> None:
+CHECK_FAILED = (
+    "generate --check failed: the schema holds changes that no migration does; run `inv generate` "
+    "(drizzle-kit generate) and commit the migration it writes"
+)
+
+
+def run_check(settings: Settings, *, name: str | None, as_json: bool) -> None:
+    with guarded(as_json=as_json):
+        result = check_generate(settings, name=name, log=render.log)
+    migration = result.migration
+    if as_json:
+        render.print_json(
+            {
+                "ok": not result.schema_changes,
+                "check": True,
+                "schema_changes": result.schema_changes,
+                "would_generate": {
+                    "tag": migration.tag,
+                    "sql": migration.text,
+                    "statements": len(migration.statements),
+                }
+                if migration
+                else None,
+                "needs_terminal": result.needs_terminal,
+                "package_manager": result.package_manager,
+                "installed_node_modules": result.installed,
+            }
+        )
+    elif migration is not None:
+        render.out.print(
+            f"drizzle-kit generate would write a migration ({migration.tag}, {len(migration.statements)} "
+            "statement(s)): the schema holds changes that no migration does. Its SQL:",
+            highlight=False,
+        )
+        render.out.print(Syntax(migration.text.rstrip(), "sql", theme="ansi_dark", word_wrap=True))
+    elif result.needs_terminal:
+        render.out.print(
+            "The schema holds changes that no migration does, and drizzle-kit must ask whether a table or column "
+            "was renamed before it can write them: run `inv generate` at a terminal.",
+            highlight=False,
+        )
+    else:
+        render.out.print(
+            "Every change of the schema is in a migration: drizzle-kit generate would write nothing.", highlight=False
+        )
+    if result.schema_changes:
+        raise Exit(CHECK_FAILED, code=1)
+
+
+def run_generate(settings: Settings, *, name: str | None, custom: bool, as_json: bool, check: bool = False) -> None:
+    if check:
+        if custom:
+            with guarded(as_json=as_json):
+                raise UserError(
+                    "--check asks whether the schema needs a migration; --custom writes an empty one: give one of them"
+                )
+        run_check(settings, name=name, as_json=as_json)
+        return
     with guarded(as_json=as_json):
         result = generate(settings, name=name, custom=custom, log=render.log)
     migration, draft = result.migration, result.draft

@@ -3,6 +3,8 @@
 With no paths it lints every migration of the workspace, offline. With --pending it
 asks the target database which migrations are not applied yet and reports on those
 only (the applied ones still inform the rules, e.g. a constraint validated earlier).
+With --since REF it asks git which migration files the branch added or changed since
+it left REF (a pull-request gate), and reports on those only, in the same way.
 Exit 1 when a finding is at or above ``--fail-on`` (default: error).
 """
 
@@ -18,7 +20,7 @@ from rich.text import Text
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.commands.lint import lint_files, lint_pending, lint_workspace
+from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lint_since, lint_workspace
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
@@ -95,6 +97,19 @@ def _output_format(as_json: bool, output_format: str | None, list_rules: bool) -
     return "json" if as_json else (output_format or "table")
 
 
+def _since_json(outcome: LintOutcome) -> dict[str, str] | None:
+    if outcome.since is None:
+        return None
+    return {"ref": outcome.since.ref, "merge_base": outcome.since.merge_base}
+
+
+def _since_text(outcome: LintOutcome) -> str:
+    """ " changed since origin/main (merge base 1a2b3c4d5e6f)": which files the count is about."""
+    if outcome.since is None:
+        return ""
+    return f" changed since {outcome.since.ref} (merge base {outcome.since.merge_base[:12]})"
+
+
 def run_lint(
     settings: Settings,
     *,
@@ -108,6 +123,7 @@ def run_lint(
     env: str | None = None,
     pg_version: str | int | None = None,
     output_format: str | None = None,
+    since: str | None = None,
 ) -> None:
     with guarded(None, as_json):
         chosen = _output_format(as_json, output_format, list_rules)
@@ -120,12 +136,19 @@ def run_lint(
             raise UserError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
         if pending and paths:
             raise UserError("--pending lints the workspace's unapplied migrations; give either files or --pending")
+        if since is not None and (pending or paths):
+            raise UserError(
+                "--since lints the migrations the branch changed, --pending the ones a database lacks, files are "
+                "files: give one of them"
+            )
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(r.strip() for r in (exclude or "").split(",") if r.strip())
         version = parse_pg_version(pg_version)
         if pending:
             outcome = lint_pending(open_context(settings, url=url, env=env, as_json=as_json), rules, version)
+        elif since is not None:
+            outcome = lint_since(open_context(settings, as_json=as_json), since, rules, version)
         elif paths:
             outcome = lint_files(settings, paths, rules, version)
         else:
@@ -144,6 +167,7 @@ def run_lint(
                 "summary": counts,
                 "pg_version": outcome.pg_version,
                 "pg_version_from": outcome.pg_version_from,
+                "since": _since_json(outcome),
                 "seconds": round(seconds, 4),
             }
         )
@@ -163,8 +187,9 @@ def run_lint(
     else:
         if findings:
             _print_findings(findings)
+        scope = f"{len(sources)} file(s){_since_text(outcome)}"
         render.out.print(
-            f"{counts['error']} error(s), {counts['warning']} warning(s) in {len(sources)} file(s) "
+            f"{counts['error']} error(s), {counts['warning']} warning(s) in {scope} "
             f"({seconds * 1000:.0f} ms; judged for PostgreSQL {outcome.pg_version}, {outcome.pg_version_from})",
             highlight=False,
         )

@@ -205,7 +205,10 @@ def drift(
         "workspace": COMMON_HELP["workspace"],
         "json": COMMON_HELP["json"],
         "rollback_dir": "folder the down draft <tag>.down.sql is written to (default sql/rollback)",
-    }
+        "check": "write nothing: exit 1, with the SQL generate would write, when the schema holds changes that no "
+        "migration does (drizzle-kit runs on a scratch copy of the migrations folder); exit 0 when there are none",
+    },
+    klass=HelpKeepsH,
 )
 def generate(
     c: Context,
@@ -214,11 +217,14 @@ def generate(
     workspace: str | None = None,
     json: bool = False,
     rollback_dir: str | None = None,
+    check: bool = False,
 ) -> None:
     """Run the workspace's drizzle-kit generate, check and lint its output, and draft the down migration."""
     from drizzle_ops.cli.generate import run_generate
 
-    run_generate(_settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json)
+    run_generate(
+        _settings(c, workspace, rollback_dir=rollback_dir), name=name, custom=custom, as_json=json, check=check
+    )
 
 
 @task(
@@ -417,6 +423,8 @@ def url(
         "exclude": "comma-separated rule ids not to check",
         "rules": "list the rules with their docs, then exit",
         "pending": "lint only the migrations the database (--url/--env) has not applied yet",
+        "since": "lint only the migrations whose files were added or changed since the branch left this git ref "
+        "(git merge-base REF HEAD; uncommitted and untracked files count): a pull-request gate, e.g. origin/main",
         "url": COMMON_HELP["url"] + " (only with --pending)",
         "env": COMMON_HELP["env"] + " (only with --pending)",
         "pg_version": "the PostgreSQL major the version-dependent rules judge for (default: the target's with "
@@ -439,6 +447,7 @@ def lint(
     strict: bool = False,
     pg_version: str | None = None,
     format: str | None = None,
+    since: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
     from drizzle_ops.cli.lint import run_lint
@@ -456,6 +465,7 @@ def lint(
         env=env,
         pg_version=pg_version,
         output_format=format,
+        since=since,
     )
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.connect import connect
@@ -25,6 +26,9 @@ from drizzle_ops.lint import (
 from drizzle_ops.lint.version import check_pg_version
 from drizzle_ops.paths import display_path
 
+if TYPE_CHECKING:
+    from drizzle_ops.lint.since import Changes
+
 Source = tuple[str, str]  # (the path as shown, the SQL text)
 
 
@@ -35,6 +39,7 @@ class LintOutcome:
     seconds: float
     pg_version: int  # the major the version-dependent rules judged for
     pg_version_from: str  # where that major came from, for the report
+    since: Changes | None = None  # --since: the ref, the merge base and what changed since
 
 
 def offline_version(settings: Settings, given: int | None) -> tuple[int, str]:
@@ -116,3 +121,27 @@ def lint_pending(ctx: Context, rules: Sequence[Rule], pg_version: int | None) ->
         else:
             version = (major_version(c.conn.info.server_version), "the target's server_version_num")
         return _timed(_workspace_sources(ctx), rules, version, pending, catalogue_volatility(c.conn))
+
+
+def lint_since(ctx: Context, ref: str, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+    """Only the migrations whose files were added or changed since the merge base of ``ref`` and HEAD.
+
+    The migrations before the last changed one are linted with them for context, as with
+    --pending, but not reported; with nothing changed nothing is parsed at all.
+    """
+    from drizzle_ops.lint.since import changed_migrations, changed_since
+
+    started = time.perf_counter()
+    version = offline_version(ctx.settings, pg_version)
+    changes = changed_since(ref, ctx.workspace.migrations_dir)
+    migrations = ctx.workspace.migrations
+    changed = changed_migrations(migrations, changes)
+    if not changed:
+        return LintOutcome([], [], time.perf_counter() - started, *version, since=changes)
+    root = ctx.settings.project_root
+    reported = {display_path(m.sql_path, root) for m in changed}
+    last = max(migrations.index(m) for m in changed)
+    sources = [(display_path(m.sql_path, root), m.text) for m in migrations[: last + 1]]
+    outcome = _timed(sources, rules, version, reported)
+    outcome.seconds, outcome.since = time.perf_counter() - started, changes
+    return outcome

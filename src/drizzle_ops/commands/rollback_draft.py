@@ -168,7 +168,8 @@ def _journal_pair(migrations: Sequence[Migration], index: int, snapshots: _Snaps
 def _folded(snapshots: Sequence[tuple[str, Any]], head: str, renames: Any = None) -> dict[str, Any]:
     """The schema at snapshot ``head``, version-7-shaped; ``renames``: the deltas whose renames go to ``_meta``."""
     from drizzle_ops.down_draft.v1_rows import rename_meta, snapshot_from_rows
-    from drizzle_ops.verify.snapshot_v1 import fold, parse_key
+    from drizzle_ops.verify.snapshot_v1 import parse_key
+    from drizzle_ops.verify.v1_history import fold
 
     found = []
     for delta in renames or ():

@@ -52,7 +52,7 @@ def check_name(name: str | None) -> None:
         )
 
 
-def _existing(root: Path, overrides: dict[str, str | None] | None) -> Workspace | None:
+def existing_workspace(root: Path, overrides: dict[str, str | None] | None) -> Workspace | None:
     """The workspace as it is now; None when it has no migrations yet (the first generate)."""
     config = read_drizzle_config(root, overrides)
     out = (root / config.out).resolve()
@@ -170,7 +170,7 @@ def generate(
     check_name(name)
     if not root.is_dir():
         raise UserError(f"workspace {root} does not exist; pass --workspace with the Drizzle package folder")
-    before_ws = _existing(root, overrides)
+    before_ws = existing_workspace(root, overrides)
     before = list(before_ws.migrations) if before_ws else []
     manager = node.detect_package_manager(root)
     node.require_script(root, GENERATE_SCRIPT, "drizzle-kit generate")

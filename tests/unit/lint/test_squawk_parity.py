@@ -81,6 +81,20 @@ INTENTIONAL_DIFFERENCES: dict[tuple[str, str], str] = {
         "the runner does not wrap a file holding CONCURRENTLY, so the COMMIT/BEGIN trick leaves a BEGIN that "
         "nothing commits"
     ),
+    ("tn_savepoint_release.sql", "transaction-nesting"): (
+        "a migration file cannot catch an error, so SAVEPOINT and RELEASE protect nothing (squawk flags only "
+        "ROLLBACK TO)"
+    ),
+    ("tn_prepare_transaction.sql", "transaction-nesting"): (
+        "PREPARE TRANSACTION fails under the default max_prepared_transactions = 0 and otherwise leaves the "
+        "migration's locks held until someone commits it"
+    ),
+    ("tn_marked_savepoint_outside_transaction.sql", "transaction-nesting"): (
+        "a savepoint outside BEGIN … COMMIT fails: Postgres allows them only in a transaction block"
+    ),
+    ("tn_marked_begin_never_committed.sql", "transaction-nesting"): (
+        "a BEGIN that nothing in the file commits; squawk reports it as ban-uncommitted-transaction instead"
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from drizzle_ops.lint.rules import (
     renaming_table,
     require_concurrent_index_creation,
     require_concurrent_index_deletion,
+    transaction_nesting,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -39,6 +40,7 @@ ALL_RULES: tuple[Rule, ...] = (
     disallowed_unique_constraint.RULE,
     adding_serial_primary_key_field.RULE,
     ban_concurrent_index_creation_in_transaction.RULE,
+    transaction_nesting.RULE,
     adding_enum_value.RULE,
     prefer_robust_stmts.RULE,
 )

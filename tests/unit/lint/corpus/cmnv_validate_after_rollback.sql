@@ -1,4 +1,4 @@
--- expect: none
+-- expect: transaction-nesting
 BEGIN;
 ALTER TABLE "invoices" ADD CONSTRAINT "invoices_amount_positive" CHECK ("amount" > 0) NOT VALID;
 ROLLBACK;

@@ -1,3 +1,3 @@
--- expect: none
+-- expect: transaction-nesting
 BEGIN; ALTER TABLE "t" ADD CONSTRAINT "c" CHECK ("x" > 0) NOT VALID; COMMIT;
 BEGIN; ALTER TABLE "t" VALIDATE CONSTRAINT "c"; COMMIT;

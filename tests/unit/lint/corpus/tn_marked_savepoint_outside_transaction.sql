@@ -1,0 +1,4 @@
+-- drizzle-ops: no-transaction
+-- expect: transaction-nesting
+SAVEPOINT "before_cleanup";
+DELETE FROM "sessions" WHERE "expires_at" < now();
