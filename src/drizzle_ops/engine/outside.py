@@ -40,6 +40,7 @@ from drizzle_ops.engine.transactionality import (
     has_marker,
     needs_outside,
 )
+from drizzle_ops.engine.workspace import Statement
 from drizzle_ops.errors import MigrationFailed
 
 T = TypeVar("T")
@@ -190,7 +191,7 @@ def run_outside(
                         if position == 0 and leading:
                             command(conn, "BEGIN")
                     continue
-                raise _report(conn, error, ledger, mode, indexes) from None
+                raise _report(conn, error, ledger, mode, indexes, statement) from None
             ledger.ran(statement.number, chunk.controls, work=chunk.work, in_transaction=_in_transaction(conn))
             position += 1
         stays = f" ({statements_numbered(ledger.stays, 'stays', 'stay')} applied)" if ledger.stays else ""
@@ -231,7 +232,12 @@ def _starts_inside_a_transaction(source: SqlSource, chunks: list[_Chunk]) -> boo
 
 
 def _report(
-    conn: psycopg.Connection, error: MigrationFailed, ledger: Ledger, mode: Mode, indexes: list[Any]
+    conn: psycopg.Connection,
+    error: MigrationFailed,
+    ledger: Ledger,
+    mode: Mode,
+    indexes: list[Any],
+    statement: Statement,
 ) -> MigrationFailed:
     """The failure, saying what of the file stays and what was rolled back with it."""
     rolled_back = ledger.failed()
@@ -251,7 +257,31 @@ def _report(
         )
     if rolled_back:
         notes.append(statements_numbered(rolled_back, "was", "were") + " rolled back with the failed one")
-    left = [] if conn.broken else [i.name for i in indexes if server.index_is_invalid(conn, i.schema, i.name)]
-    if left:
-        notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
-    return error.with_detail("; ".join(notes) or None, partial=bool(ledger.stays))
+    left: list[str] = []
+    if not conn.broken:
+        left = [i.name for i in indexes if server.index_is_invalid(conn, i.schema, i.name)]
+        if left:
+            notes.append(f"invalid index {', '.join(left)} left behind; it is dropped on the next attempt")
+    else:  # nothing more can be asked: a concurrent build commits its catalog entry before it builds
+        left = [i.name for i in concurrent_indexes(_One(statement))]
+        if left:
+            notes.append(
+                f"index {', '.join(left)} may be left behind INVALID (the connection was lost while it was built "
+                "concurrently); it is dropped on the next attempt"
+            )
+    return error.with_detail("; ".join(notes) or None, partial=bool(ledger.stays or left))
+
+
+@dataclass(frozen=True)
+class _One:
+    """One statement of a file, as a source of its own."""
+
+    statement: Statement
+
+    @property
+    def text(self) -> str:
+        return self.statement.sql
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [self.statement]
