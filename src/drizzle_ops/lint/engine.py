@@ -207,6 +207,19 @@ def _transactions(nodes: Sequence[ast.Node], transactional: bool) -> _Transactio
     return _Transactions(inside, explicit, number, frozenset(rolled_back))
 
 
+def _starts_in_a_transaction(nodes: Sequence[ast.Node]) -> bool:
+    """Whether the runner starts an unmarked file inside a transaction (engine/outside.py decides the same).
+
+    A file without transaction control runs in one transaction, unless CONCURRENTLY (or VACUUM) in it
+    makes the runner go statement by statement. A file with its own BEGIN/COMMIT starts inside
+    drizzle-kit's transaction unless what comes before its first control cannot run in one (a BEGIN
+    first then nests in it, a COMMIT first ends it: the same grouping the runner gives).
+    """
+    controls = [i for i, node in enumerate(nodes) if isinstance(node, ast.TransactionStmt)]
+    before = nodes[: controls[0]] if controls else nodes
+    return not any(needs_no_transaction(node) for node in before)
+
+
 def _lint(
     text: str,
     path: str | None,
@@ -219,8 +232,7 @@ def _lint(
     lines = _Lines(text)
     spans, comments = _parse(text, path, lines)
     marked = not migration_is_transactional or has_marker(text)
-    # the runner detects CONCURRENTLY (and VACUUM) and then runs the file statement by statement
-    transactional = not marked and not any(needs_no_transaction(node) for _, _, node in spans)
+    transactional = not marked and _starts_in_a_transaction([node for _, _, node in spans])
     known = {rule.id for rule in (*ALL_RULES, *rules)}  # ignoring an excluded rule is no mistake
     ignores: list[set[str]] = [set() for _ in spans]
     findings: list[Finding] = []

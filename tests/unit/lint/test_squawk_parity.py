@@ -77,10 +77,6 @@ INTENTIONAL_DIFFERENCES: dict[tuple[str, str], str] = {
     ("anf_validate_unknown_constraint.sql", "adding-not-nullable-field"): (
         "a VALIDATE of a constraint this migration does not show proves nothing about the column"
     ),
-    ("bcict_commit_trick.sql", "ban-concurrent-index-creation-in-transaction"): (
-        "the runner does not wrap a file holding CONCURRENTLY, so the COMMIT/BEGIN trick leaves a BEGIN that "
-        "nothing commits"
-    ),
     ("tn_savepoint_release.sql", "transaction-nesting"): (
         "a migration file cannot catch an error, so SAVEPOINT and RELEASE protect nothing (squawk flags only "
         "ROLLBACK TO)"

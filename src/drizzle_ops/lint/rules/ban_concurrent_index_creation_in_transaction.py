@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from drizzle_ops.engine.sqlast import is_concurrent_index_operation
+from pglast import ast
+
+from drizzle_ops.engine.sqlast import closes_transaction, is_concurrent_index_operation
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
 
@@ -14,6 +16,14 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
         return
     if context.explicit_transaction:
         yield Violation("CONCURRENTLY cannot run inside BEGIN … COMMIT: Postgres rejects it and the migration fails")
+    elif any(isinstance(s.node, ast.TransactionStmt) for s in context.statements):
+        # a file with its own BEGIN/COMMIT: both tools honour them, so only drizzle-kit's own transaction is in
+        # the way, open until the file's first COMMIT
+        if not context.marked_no_transaction and not any(closes_transaction(s.node) for s in context.earlier):
+            yield Violation(
+                "CONCURRENTLY before the file's first COMMIT: drizzle-kit's migrate runs it inside its own "
+                "transaction, where Postgres rejects it; put `COMMIT;` before it"
+            )
     elif not context.marked_no_transaction and len(context.statements) > 1:
         # Alone in its file it is fine: the runner (and squawk) run such a file outside a transaction.
         yield Violation(
@@ -53,10 +63,10 @@ RULE = Rule(
             "a transaction block just the same. squawk checks CREATE INDEX only."
         ),
         (
-            "`COMMIT; CREATE INDEX CONCURRENTLY …; BEGIN; …`, the workaround for tools that wrap every migration "
-            "in a transaction, is flagged: drizzle-ops already runs a file holding CONCURRENTLY without one, so the "
-            "COMMIT does nothing and the BEGIN opens a transaction that no COMMIT in the file closes. squawk "
-            "accepts it."
+            "In a file with its own BEGIN/COMMIT (the `COMMIT; CREATE INDEX CONCURRENTLY …; BEGIN;` workaround), "
+            "CONCURRENTLY after a COMMIT is accepted, as squawk accepts it: drizzle-ops runs such a file by its own "
+            "boundaries (transaction-nesting warns about the file itself). Before the file's first COMMIT it is "
+            "flagged: drizzle-kit's own transaction is still open there."
         ),
     ),
     check=check,

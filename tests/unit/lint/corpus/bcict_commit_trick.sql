@@ -1,4 +1,4 @@
--- expect: ban-concurrent-index-creation-in-transaction transaction-nesting
+-- expect: transaction-nesting
 COMMIT;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "orders_ref_idx" ON "orders" ("ref");
 BEGIN;
