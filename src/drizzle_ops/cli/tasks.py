@@ -14,7 +14,8 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import Task, task
 
-from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, settings_from
+from drizzle_ops.cli import flag_values as value
+from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, guarded, settings_from
 from drizzle_ops.context.config import Settings
 
 COMMON_HELP = {
@@ -103,11 +104,15 @@ def migrate(
     accepted: str | None = None,
 ) -> None:
     """Apply pending migrations: one transaction each, under an advisory lock (on a fleet: on every target)."""
-    from drizzle_ops.cli.migrate import run_migrate
+    from drizzle_ops.cli.migrate import RUNNERS, run_migrate
 
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
+        runner = value.choice("--runner", runner, RUNNERS)
+        chosen_shard = value.shard(shard)
     run_migrate(
         _settings(
-            c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir, accepted_differences=accepted
+            c, workspace, strict=strict, lock_wait=wait, rollback_dir=rollback_dir, accepted_differences=accepted
         ),
         url=url,
         env=env,
@@ -119,7 +124,7 @@ def migrate(
         yes=yes,
         verify=verify,
         runner=runner,
-        shard=shard,
+        shard=chosen_shard,
         only=only,
         keep_going=keep_going,
     )
@@ -155,6 +160,8 @@ def status(
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file, not-in-journal."""
     from drizzle_ops.cli.status import run_status
 
+    with guarded(as_json=json):
+        chosen_shard = value.shard(shard)
     run_status(
         _settings(c, workspace, strict=strict, accepted_differences=accepted),
         url=url,
@@ -163,7 +170,7 @@ def status(
         check=check,
         schema=schema,
         show_all=all,
-        shard=shard,
+        shard=chosen_shard,
         only=only,
     )
 
@@ -249,9 +256,9 @@ def repair(
     """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
     from drizzle_ops.cli.repair import run_repair
 
-    run_repair(
-        _settings(c, workspace, strict=strict, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes
-    )
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
+    run_repair(_settings(c, workspace, strict=strict, lock_wait=wait), url=url, env=env, as_json=json, tag=tag, yes=yes)
 
 
 @task(
@@ -292,14 +299,17 @@ def rollback(
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops.cli.rollback import run_rollback
 
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
+        count = value.whole_number("--steps", steps, least=1, of="migrations to undo")
     run_rollback(
         _settings(
-            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted
+            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=wait, accepted_differences=accepted
         ),
         url=url,
         env=env,
         as_json=json,
-        steps=steps,
+        steps=count,
         to=to,
         all_=all,
         dry_run=dry_run,
@@ -347,6 +357,8 @@ def verify(
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
     from drizzle_ops.cli.verify import check_drafts, run_verify
 
+    with guarded(as_json=json):
+        chosen_shard = value.shard(shard)
     if rollback_drafts:
         check_drafts(_settings(c, workspace, strict=strict, rollback_dir=rollback_dir), as_json=json)
         return
@@ -358,7 +370,7 @@ def verify(
         junit=junit,
         only=only,
         accept=accept,
-        shard=shard,
+        shard=chosen_shard,
         targets=targets,
     )
 
@@ -378,8 +390,12 @@ def up(
 ) -> None:
     """Start the disposable default PostgreSQL server (reused by later tasks)."""
     from drizzle_ops.cli.db import db_up
+    from drizzle_ops.disposable.default import PROVIDERS
 
-    db_up(_settings(c), provider=provider, pg_major=pg, as_json=json)
+    with guarded(as_json=json):
+        provider = value.choice("--provider", provider, PROVIDERS)
+        major = value.pg_major("--pg", pg)
+    db_up(_settings(c), provider=provider, pg_major=str(major) if major else None, as_json=json)
 
 
 @task(
@@ -450,20 +466,25 @@ def lint(
     since: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
-    from drizzle_ops.cli.lint import run_lint
+    from drizzle_ops.cli.lint import FAIL_ON, FORMATS, run_lint
 
+    with guarded(as_json=json or format == "json"):
+        format = value.choice("--format", format, FORMATS)
+        fail_on = value.choice("--fail-on", fail_on, list(FAIL_ON)) or "error"
+        excluded = value.rule_ids("--exclude", exclude)
+        major = value.pg_major("--pg-version", pg_version)
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     run_lint(
         _settings(c, workspace, strict=strict),
         paths=paths,
         as_json=json,
         fail_on=fail_on,
-        exclude=exclude,
+        exclude=excluded,
         list_rules=rules,
         pending=pending,
         url=url,
         env=env,
-        pg_version=pg_version,
+        pg_version=major,
         output_format=format,
         since=since,
     )
@@ -493,18 +514,22 @@ def plan(
     explain_lock: str | None = None,
 ) -> None:
     """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
+    from drizzle_ops.cli.plan import FORMATS, run_plan
     from drizzle_ops.cli.plan import explain_lock as explain
-    from drizzle_ops.cli.plan import run_plan
 
-    if explain_lock is not None:
-        explain(explain_lock, as_json=json or format == "json")
+    with guarded(as_json=json or format == "json"):
+        format = value.choice("--format", format, FORMATS)
+        mode = value.lock_mode("--explain-lock", explain_lock)
+        rows = value.whole_number("--large-rows", large_rows, least=0, of="rows")
+    if mode is not None:
+        explain(mode, as_json=json or format == "json")
         return
     run_plan(
         _settings(c, workspace, strict=strict),
         url=url,
         env=env,
         as_json=json,
-        large_rows=int(large_rows) if large_rows is not None else None,
+        large_rows=rows,
         trace=trace,
         trace_url=trace_url,
         output_format=format,
