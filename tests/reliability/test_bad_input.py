@@ -121,7 +121,7 @@ CASES: dict[str, Case] = {
         edit("drizzle/0001_moc_instructions.sql", lambda t: t + "\n-- edited\n"),
     ),
     "unknown --to tag": Case(["migrate", "--to", "0042_nope"], 2, "no migration tagged '0042_nope'"),
-    "unknown environment": Case(["status", "--env", "qa"], 2, "unknown environment 'qa'"),
+    "unknown environment": Case(["status", "--env", "qa"], 2, "--env 'qa': choose an environment invoke.yaml declares"),
     "environment variable unset": Case(["migrate", "--env", "staging"], 2, "$STAGING_DATABASE_URL, which is not set"),
     "protected without --yes": Case(
         ["migrate", "--env", "production"],

@@ -8,7 +8,7 @@ flag takes. Tasks call them before anything else runs, so no bad value reaches a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from drizzle_ops.errors import UserError
@@ -54,6 +54,13 @@ def choice(flag: str, value: str | None, choices: Sequence[str]) -> str | None:
     if value not in choices:
         refuse(flag, value, f"choose one of {', '.join(choices)}")
     return value
+
+
+def environment(value: str | None, declared: Collection[str], flag: str = "--env") -> str | None:
+    """An environment invoke.yaml declares: ``--env staging``."""
+    if value is None or value in declared:
+        return value
+    refuse(flag, value, f"choose an environment invoke.yaml declares: {', '.join(sorted(declared)) or 'none yet'}")
 
 
 def pg_major(flag: str, value: str | int | None) -> int | None:

@@ -55,10 +55,15 @@ def _settings(
     c: Context,
     workspace: str | None = None,
     strict: bool = False,
+    env: str | None = None,
+    as_json: bool = False,
     **flags: Any,
 ) -> Settings:
     # an unset flag must not override `strict: true` in invoke.yaml
-    return settings_from(c.config, workspace=workspace, strict=strict or None, **flags)
+    settings = settings_from(c.config, workspace=workspace, strict=strict or None, **flags)
+    with guarded(as_json=as_json):
+        value.environment(env, settings.environments)
+    return settings
 
 
 @task(
@@ -112,7 +117,7 @@ def migrate(
         chosen_shard = value.shard(shard)
     run_migrate(
         _settings(
-            c, workspace, strict=strict, lock_wait=wait, rollback_dir=rollback_dir, accepted_differences=accepted
+            c, workspace, strict, env, json, lock_wait=wait, rollback_dir=rollback_dir, accepted_differences=accepted
         ),
         url=url,
         env=env,
@@ -163,7 +168,7 @@ def status(
     with guarded(as_json=json):
         chosen_shard = value.shard(shard)
     run_status(
-        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -196,7 +201,7 @@ def drift(
     from drizzle_ops.cli.drift import run_drift
 
     run_drift(
-        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -258,7 +263,9 @@ def repair(
 
     with guarded(as_json=json):
         wait = value.seconds("--lock-wait", lock_wait)
-    run_repair(_settings(c, workspace, strict=strict, lock_wait=wait), url=url, env=env, as_json=json, tag=tag, yes=yes)
+    run_repair(
+        _settings(c, workspace, strict, env, json, lock_wait=wait), url=url, env=env, as_json=json, tag=tag, yes=yes
+    )
 
 
 @task(
@@ -304,7 +311,7 @@ def rollback(
         count = value.whole_number("--steps", steps, least=1, of="migrations to undo")
     run_rollback(
         _settings(
-            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=wait, accepted_differences=accepted
+            c, workspace, strict, env, json, rollback_dir=rollback_dir, lock_wait=wait, accepted_differences=accepted
         ),
         url=url,
         env=env,
@@ -363,7 +370,7 @@ def verify(
         check_drafts(_settings(c, workspace, strict=strict, rollback_dir=rollback_dir), as_json=json)
         return
     run_verify(
-        _settings(c, workspace, strict=strict, checks_dir=checks_dir, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, checks_dir=checks_dir, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -475,7 +482,7 @@ def lint(
         major = value.pg_major("--pg-version", pg_version)
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     run_lint(
-        _settings(c, workspace, strict=strict),
+        _settings(c, workspace, strict, env, json),
         paths=paths,
         as_json=json,
         fail_on=fail_on,
@@ -525,7 +532,7 @@ def plan(
         explain(mode, as_json=json or format == "json")
         return
     run_plan(
-        _settings(c, workspace, strict=strict),
+        _settings(c, workspace, strict, env, json),
         url=url,
         env=env,
         as_json=json,
