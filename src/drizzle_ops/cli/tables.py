@@ -50,8 +50,8 @@ def fit(console: Console, table: Table) -> bool:
     """Size the columns for the console's width with the names whole; False when the width cannot hold them.
 
     rich would squeeze every column alike, names too, and fold words anywhere. Here a name column keeps its
-    width, and the others get at least their longest word (a detail may name a tag too), then a share of the
-    room left in proportion to what they lack.
+    width; the widest other columns give way first, down to their longest word (a detail may name a tag too),
+    so a short column ("done (canary)") stays on one line while a long error wraps.
     """
     columns = table.columns
     cells = [[_text(console, cell) for cell in [column.header, *column.cells]] for column in columns]
@@ -67,10 +67,15 @@ def fit(console: Console, table: Table) -> bool:
         return True
     if sum(least) > room:
         return False
-    lacking = [most - fewest for most, fewest in zip(natural, least, strict=True)]
-    spare = room - sum(least)
-    widths = [fewest + spare * lack // sum(lacking) for fewest, lack in zip(least, lacking, strict=True)]
-    for column, width in zip(columns, widths, strict=True):
+
+    def capped(cap: int) -> list[int]:
+        return [most if column.no_wrap else max(fewest, min(most, cap)) for column, most, fewest in zipped]
+
+    zipped = list(zip(columns, natural, least, strict=True))
+    cap = max(natural)
+    while sum(capped(cap)) > room:  # ends: at a cap of 0 every column is at its least, which fits
+        cap -= 1
+    for column, width in zip(columns, capped(cap), strict=True):
         column.width = width  # fixed: rich squeezes no further
     return True
 
