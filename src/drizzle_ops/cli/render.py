@@ -160,7 +160,7 @@ def _label(entry: Entry) -> str:
 
 def state_counts(entries: Sequence[Entry]) -> list[str]:
     """One part per state present; those that need attention name their migrations when few."""
-    named = [state for state in State if state is not State.APPLIED]
+    named = {state.value for state in State if state is not State.APPLIED}
     return [
         counted(n, state, [_label(e) for e in entries if e.state.value == state] if state in named else [])
         for state, n in summary(entries).items()

@@ -3,8 +3,8 @@
 A table marks its name columns ``no_wrap``. ``show`` lays it out for the console (off a terminal a wide
 one: render.table_console) and wraps the other columns at their words to make room. When even that width
 cannot hold every name and the longest word of each other column, the rows become plain lines instead,
-one record per row. rich alone would squeeze the table and cut names with "…": a cut tag in a CI log is a tag nobody
-can copy into `--to` or `repair --tag`.
+one record per row. rich alone would squeeze the table and cut names with "…": a cut tag in a CI log is a
+tag nobody can copy into `--to` or `repair --tag`.
 """
 
 from __future__ import annotations
@@ -67,11 +67,11 @@ def fit(console: Console, table: Table) -> bool:
         return True
     if sum(least) > room:
         return False
+    sizes = list(zip(columns, natural, least, strict=True))
 
     def capped(cap: int) -> list[int]:
-        return [most if column.no_wrap else max(fewest, min(most, cap)) for column, most, fewest in zipped]
+        return [most if column.no_wrap else max(fewest, min(most, cap)) for column, most, fewest in sizes]
 
-    zipped = list(zip(columns, natural, least, strict=True))
     cap = max(natural)
     while sum(capped(cap)) > room:  # ends: at a cap of 0 every column is at its least, which fits
         cap -= 1
@@ -86,7 +86,7 @@ def records(console: Console, table: Table) -> Iterator[RenderableType]:
     headers = [_text(console, column.header).plain for column in columns]
     grid = [[_text(console, cell) for cell in column.cells] for column in columns]
     for row in range(table.row_count):
-        cells = [(column, header, cells[row]) for column, header, cells in zip(columns, headers, grid, strict=True)]
+        cells = [(column, header, texts[row]) for column, header, texts in zip(columns, headers, grid, strict=True)]
         (_, _, lead), rest = cells[0], cells[1:]
         if lead.plain:
             yield lead
