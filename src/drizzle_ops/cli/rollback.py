@@ -7,6 +7,7 @@ from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.rollback import rollback
 from drizzle_ops.commands.rollback_draft import SKIPPED, STUB, WRITTEN
 from drizzle_ops.context.config import Settings
+from drizzle_ops.errors import UserError
 
 
 def run_rollback(
@@ -94,7 +95,7 @@ def run_rollback_draft(
     settings: Settings,
     *,
     as_json: bool,
-    steps: str | int | None,
+    steps: int | None,
     to: str | None,
     all_: bool,
     dry_run: bool,
@@ -109,7 +110,7 @@ def run_rollback_draft(
                 "--draft writes down files and touches no database, so there is nothing to --verify: "
                 "draft first, then run `rollback --steps N --verify`"
             )
-        outcome = draft_downs(settings, steps=parse_steps(steps), to=to, all_=all_, dry_run=dry_run, log=render.log)
+        outcome = draft_downs(settings, steps=steps, to=to, all_=all_, dry_run=dry_run, log=render.log)
     if as_json:
         render.print_json(
             {

@@ -271,7 +271,7 @@ def repair(
 @task(
     help={
         **COMMON_HELP,
-        "steps": "how many applied migrations to undo, newest first (default 1)",
+        "steps": "how many applied migrations, newest first (default 1)",
         "to": "undo every migration applied after this tag; the tag itself stays applied",
         "all": "undo every applied migration",
         "dry_run": "print the down SQL that would run; change nothing (with --draft: print the drafts, write none)",
@@ -308,7 +308,7 @@ def rollback(
 
     with guarded(as_json=json):
         wait = value.seconds("--lock-wait", lock_wait)
-        count = value.whole_number("--steps", steps, least=1, of="migrations to undo")
+        count = value.whole_number("--steps", steps, least=1, of="migrations")
     run_rollback(
         _settings(
             c, workspace, strict, env, json, rollback_dir=rollback_dir, lock_wait=wait, accepted_differences=accepted
