@@ -67,6 +67,7 @@ FREE = {
     "targets": "labels of a fleet's targets: unknown is exit 2 once the fleet is listed",
     "name": "a migration name, for drizzle-kit",
     "file": "files or folders to lint",
+    "since": "a git ref: one git does not know is exit 2 when lint asks git",
 }
 
 PROGRAM = Path(sys.executable).with_name("drizzle-ops")

@@ -17,6 +17,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import uuid
 from fcntl import ioctl
 from pathlib import Path
 from termios import TIOCSWINSZ
@@ -95,15 +96,24 @@ def project(tmp_path: Path, empty_db: str) -> tuple[Path, str]:
     shutil.copytree(V1, workspace, ignore=shutil.ignore_patterns("node_modules"))
     with psycopg.connect(empty_db, autocommit=True) as conn:
         runner.migrate(conn, load_workspace(workspace))
-    head_snapshot = workspace / "drizzle" / APPLIED[-1] / "snapshot.json"
     column = "billing_account_reference_from_stripe"
-    for tag, up, down in (
-        (OLD, f'CREATE TABLE "{TABLE}" ("id" integer);', f'DROP TABLE "{TABLE}";'),
-        (NEW, f'ALTER TABLE "{TABLE}" ADD COLUMN "{column}" text;', f'ALTER TABLE "{TABLE}" DROP COLUMN "{column}";'),
+    # OLD was generated on a branch cut before init (its parent is the origin), NEW after the applied head;
+    # each snapshot copies one of the example's with an id of its own, which is all these tasks read here
+    for tag, parent, up, down in (
+        (OLD, APPLIED[0], f'CREATE TABLE "{TABLE}" ("id" integer);', f'DROP TABLE "{TABLE}";'),
+        (
+            NEW,
+            APPLIED[-1],
+            f'ALTER TABLE "{TABLE}" ADD COLUMN "{column}" text;',
+            f'ALTER TABLE "{TABLE}" DROP COLUMN "{column}";',
+        ),
     ):
+        snapshot = json.loads((workspace / "drizzle" / parent / "snapshot.json").read_text())
+        snapshot["prevIds"] = snapshot["prevIds"] if tag == OLD else [snapshot["id"]]
+        snapshot["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, tag))
         (workspace / "drizzle" / tag).mkdir()
         (workspace / "drizzle" / tag / "migration.sql").write_text(up)
-        shutil.copy(head_snapshot, workspace / "drizzle" / tag / "snapshot.json")  # the same schema: enough here
+        (workspace / "drizzle" / tag / "snapshot.json").write_text(json.dumps(snapshot))
         (workspace / "rollback" / f"{tag}.down.sql").write_text(down)
     (workspace / "checks").mkdir()
     (workspace / "checks" / "tenants.py").write_text(
