@@ -113,7 +113,7 @@ def test_bad_input_is_one_line_and_exit_2(databases, workspace_copy: Path, tmp_p
     config = fleet_config(tmp_path, protected=True)
     cases = {
         ("migrate", "--yes", "--only", "nowhere:5432/x"): "--only: no target labelled nowhere:5432/x",
-        ("migrate", "--yes", "--shard", "3/2"): "--shard '3/2': K must be between 1 and N",
+        ("migrate", "--yes", "--shard", "3/2"): "--shard '3/2': give K/N with 1 ≤ K ≤ N, such as 2/4",
         ("migrate",): "tenants is a protected environment: migrate 2 database(s) needs --yes",
         ("status", "--schema"): "--schema cannot be used on a fleet",
         ("rollback", "--yes"): "tenants is a fleet of databases: only migrate, status and verify run on a fleet",
@@ -129,7 +129,8 @@ def test_bad_input_is_one_line_and_exit_2(databases, workspace_copy: Path, tmp_p
         single = run_inv(
             *args, "--env", "staging", "--workspace", str(workspace_copy), env={"STAGING_DATABASE_URL": urls[0]}
         )
-        assert single.returncode == 2 and "work only with --env naming a fleet" in single.stderr, single.stderr
+        assert single.returncode == 2, single.stderr
+        assert f"{args[1]} works only with --env naming a fleet" in single.stderr, single.stderr
 
 
 def test_an_unreachable_target_fails_with_its_label_and_the_others_go_on(

@@ -27,9 +27,9 @@ def test_markdown_without_trace_says_locks_are_predicted(empty_db: str, workspac
     [
         (
             ["--explain-lock", "Shared"],
-            "error: unknown lock mode 'Shared'; valid modes: ACCESS SHARE (AccessShareLock),",
+            "error: --explain-lock 'Shared': choose a table lock mode: ACCESS SHARE (AccessShareLock),",
         ),
-        (["--format", "yaml"], "error: unknown --format 'yaml'; choose one of table, json, markdown"),
+        (["--format", "yaml"], "error: --format 'yaml': choose one of table, json, markdown"),
         (["--json", "--format", "markdown"], "error: --json and --format markdown disagree: give one of them"),
         (["--trace-url", "postgresql://x@localhost/db"], "error: --trace-url names the scratch server of a trace"),
         (

@@ -168,9 +168,9 @@ def test_a_dry_run_prints_the_drafts_and_writes_nothing(ws: Path) -> None:
     ("args", "message"),
     [
         (("--verify",), "error: --draft writes down files and touches no database, so there is nothing to --verify"),
-        (("--steps", "0"), "error: --steps 0: give a number of migrations, 1 or more"),
+        (("--steps", "0"), "error: --steps '0': give a whole number of migrations, 1 or more"),
         (("--steps", "11"), "error: --steps 11: the workspace has only 10 migration(s); use --all"),
-        (("--steps", "two"), "error: --steps two: give a whole number of migrations"),
+        (("--steps", "two"), "error: --steps 'two': give a whole number of migrations, 1 or more"),
         (("--steps", "1", "--all"), "error: give only one of --steps, --to and --all"),
         (("--to", "0042_nope"), "error: --to 0042_nope: no migration has that tag"),
     ],

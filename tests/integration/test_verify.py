@@ -100,7 +100,7 @@ def test_verify_before_anything_is_applied(empty_db: str) -> None:
     assert "head nothing applied" in result.stdout
     assert "matches an empty schema" in result.stdout  # conformance passes: nothing is expected
     assert "skipped (0007_wishlist_items not applied)" in result.stdout  # named with --only, still skipped
-    assert "1 of 2 check(s) passed, 1 skipped." in result.stdout
+    assert "1 of 2 check(s) passed, 1 skipped: wishlist.table." in result.stdout
     # and verify did not create the bookkeeping table
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("select to_regclass('drizzle.__drizzle_migrations')").fetchone() == (None,)

@@ -121,7 +121,7 @@ CASES: dict[str, Case] = {
         edit("drizzle/0001_moc_instructions.sql", lambda t: t + "\n-- edited\n"),
     ),
     "unknown --to tag": Case(["migrate", "--to", "0042_nope"], 2, "no migration tagged '0042_nope'"),
-    "unknown environment": Case(["status", "--env", "qa"], 2, "unknown environment 'qa'"),
+    "unknown environment": Case(["status", "--env", "qa"], 2, "--env 'qa': choose an environment invoke.yaml declares"),
     "environment variable unset": Case(["migrate", "--env", "staging"], 2, "$STAGING_DATABASE_URL, which is not set"),
     "protected without --yes": Case(
         ["migrate", "--env", "production"],
@@ -129,10 +129,12 @@ CASES: dict[str, Case] = {
         "protected environment: migrate needs --yes",
         env(PRODUCTION_DATABASE_URL="postgresql://u:p@127.0.0.1:1/db"),
     ),
-    "negative lock wait": Case(["migrate", "--lock-wait", "-1"], 2, "--lock-wait must be zero or more"),
+    "negative lock wait": Case(
+        ["migrate", "--lock-wait", "-1"], 2, "--lock-wait '-1': give a number of seconds, 0 or more"
+    ),
     "malformed URL": Case(["migrate", "--url", "postgresql://u:pw@host:port/db"], 2, "is malformed"),
     "not a postgres URL": Case(["status", "--url", "mysql://u:pw@h/db"], 2, "is not a postgresql:// URL"),
-    "unknown provider": Case(["db.up", "--provider", "podman"], 2, "unknown provider 'podman'"),
+    "unknown provider": Case(["db.up", "--provider", "podman"], 2, "--provider 'podman': choose one of auto"),
     "missing workspace": Case(["status", "--workspace", "/nonexistent/ws"], 2, "does not exist"),
 }
 

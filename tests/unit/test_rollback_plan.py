@@ -1,4 +1,4 @@
-"""Choosing what rollback undoes (pure), reading down files, parsing --steps."""
+"""Choosing what rollback undoes (pure), reading down files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.cli.rollback import parse_steps
 from drizzle_ops.engine.plan import AppliedRow, Entry, State
 from drizzle_ops.engine.rollback import (
     DownFile,
@@ -129,12 +128,6 @@ def test_rollback_failure_message_is_one_line_with_file_and_line() -> None:
     assert failure.message.startswith("rollback of 0006_x failed at statement 2 (sql/rollback/0006_x.down.sql:14)")
     assert "0006_x is still applied (1 newer step(s) stay rolled back: 0007_y)" in failure.message
     assert failure.as_dict()["line"] == 14 and failure.exit_code == 1
-
-
-def test_parse_steps() -> None:
-    assert parse_steps(None) is None and parse_steps("3") == 3
-    with pytest.raises(UserError, match="whole number"):
-        parse_steps("two")
 
 
 def test_the_new_head_is_the_newest_migration_in_journal_order_that_stays_applied() -> None:

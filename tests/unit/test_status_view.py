@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from drizzle_ops.cli import tables
 from drizzle_ops.cli.render import RECENT_APPLIED, SHORT_STATUS_OVER, shown_entries, status_table
 from drizzle_ops.engine.plan import AppliedRow, Entry, State
 
@@ -32,9 +33,9 @@ def test_a_long_history_shows_what_needs_attention_and_the_newest_applied() -> N
 def test_the_table_says_how_many_rows_it_left_out() -> None:
     entries = [entry(n, State.APPLIED) for n in range(30)]
     console = Console(record=True, width=160)
-    console.print(status_table(entries, "db"))
+    tables.show(status_table(entries, "db"), console)
     text = console.export_text()
     assert f"… {30 - RECENT_APPLIED} older applied migration(s) not shown (--all lists every one)" in text
     assert "0029_m" in text and "0000_m" not in text
-    console.print(status_table(entries, "db", show_all=True))
+    tables.show(status_table(entries, "db", show_all=True), console)
     assert "0000_m" in console.export_text()

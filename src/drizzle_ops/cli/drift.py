@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.drift import drift
 from drizzle_ops.context.config import Settings
@@ -66,8 +66,8 @@ def run_drift(
         )
     else:
         title = f"{outcome.database} · {workspace.migrations_schema}.{workspace.migrations_table}"
-        render.out.print(render.status_table(entries, title, show_all=show_all))
-        render.out.print(render.counts_line(entries), highlight=False)
+        tables.show(render.status_table(entries, title, show_all=show_all))
+        render.out.print(render.counts_line(entries), highlight=False, markup=False)
         for e in drifted:
             render.out.print(_drift_line(e), highlight=False, markup=False)
         target = f"the snapshot of {conformance.head}" if conformance.head else "an empty schema (nothing applied)"

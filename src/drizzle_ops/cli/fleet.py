@@ -18,7 +18,7 @@ from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import terminal_prompt
 from drizzle_ops.commands.fleet import Event, FleetRun, State
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Fleet, build_fleet
+from drizzle_ops.context.fleet import Fleet, Shard, build_fleet
 from drizzle_ops.context.request import Reading
 
 
@@ -26,7 +26,7 @@ def open_fleet(
     settings: Settings,
     *,
     env: str,
-    shard: str | None,
+    shard: Shard | None,
     only: Sequence[str] | str | None,
     as_json: bool,
     yes: bool = False,

@@ -8,7 +8,7 @@ from drizzle_ops.context.config import Settings
 from drizzle_ops.context.fleet import is_fleet
 from drizzle_ops.errors import UserError
 
-FLEET_FLAGS_NEED_A_FLEET = "work only with --env naming a fleet (targets_env, targets_file or targets_query)"
+FLEET_FLAGS_NEED_A_FLEET = "only with --env naming a fleet (targets_env, targets_file or targets_query)"
 
 
 def refuse_fleet_flags(settings: Settings, env: str | None, url: str | None, given: Sequence[str]) -> bool:
@@ -16,7 +16,8 @@ def refuse_fleet_flags(settings: Settings, env: str | None, url: str | None, giv
     fleet = not url and is_fleet(settings, env)
     if given and not fleet:
         where = "--url names one database" if url else f"environment {env} is one database" if env else "no --env"
-        raise UserError(f"{', '.join(given)} {FLEET_FLAGS_NEED_A_FLEET}; {where}")
+        flags = f"{', '.join(given[:-1])} and {given[-1]} work" if len(given) > 1 else f"{given[0]} works"
+        raise UserError(f"{flags} {FLEET_FLAGS_NEED_A_FLEET}; {where}")
     return fleet
 
 

@@ -10,7 +10,7 @@ from invoke.exceptions import Exit
 from rich.table import Table
 from rich.text import Text
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded
 from drizzle_ops.cli.fleet import FleetProgress, counts_text, fail_if_not_ok, head, open_fleet, stop_on_signals
 from drizzle_ops.commands.fleet import FleetRun, State, TargetRun
@@ -18,7 +18,7 @@ from drizzle_ops.commands.fleet_tasks import migrate_fleet, status_fleet, verify
 from drizzle_ops.commands.status import StatusOutcome
 from drizzle_ops.commands.verify import VerifyOutcome
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Fleet
+from drizzle_ops.context.fleet import Fleet, Shard
 from drizzle_ops.context.request import Reading
 from drizzle_ops.engine.plan import State as MigrationState
 from drizzle_ops.engine.plan import drifted
@@ -31,13 +31,13 @@ def _result(run: TargetRun[Any]) -> Text:
 
 
 NUMBERS = {"applied", "pending", "drift", "time", "passed", "failed", "skipped"}  # right-justified columns
+NAMES = {"target", "head"}  # whole, never cut or folded: a label is what --only takes back, a head what --to does
 
 
 def _table(title: str, columns: Sequence[str]) -> Table:
     table = Table(title=title, title_justify="left")
     for name in columns:
-        # fold, never cut: a label is what --only takes back
-        table.add_column(name, justify="right" if name in NUMBERS else "left", overflow="fold")
+        table.add_column(name, justify="right" if name in NUMBERS else "left", no_wrap=name in NAMES)
     return table
 
 
@@ -61,7 +61,7 @@ def run_fleet_migrate(
     *,
     env: str,
     as_json: bool,
-    shard: str | None,
+    shard: Shard | None,
     only: Sequence[str] | str | None,
     keep_going: bool,
     yes: bool,
@@ -111,7 +111,7 @@ def run_fleet_migrate(
         )
         for r in run.runs:
             table.add_row(r.label, str(len(r.applied)), _seconds(r), _result(r), Text(r.error or ""))
-        render.table_console().print(table)
+        tables.show(table)
         applied = sum(len(r.applied) for r in run.runs)
         render.out.print(
             f"{counts_text(run)}; {applied} migration(s) applied across {len(fleet.targets)} target(s).",
@@ -153,7 +153,7 @@ def _lag(outcome: StatusOutcome) -> dict[str, Any]:
 
 
 def run_fleet_status(
-    settings: Settings, *, env: str, as_json: bool, check: bool, shard: str | None, only: Sequence[str] | str | None
+    settings: Settings, *, env: str, as_json: bool, check: bool, shard: Shard | None, only: Sequence[str] | str | None
 ) -> None:
     with guarded(as_json=as_json):
         fleet = open_fleet(settings, env=env, shard=shard, only=only, as_json=as_json)
@@ -195,7 +195,7 @@ def run_fleet_status(
                 [str(lag["applied"]), str(lag["pending"]), str(lag["drift"]), lag["head"] or "—"] if lag else [""] * 4
             )
             table.add_row(r.label, *cells, _result(r), Text(r.error or ""))
-        render.table_console().print(table)
+        tables.show(table)
         if lagging:
             behind = f"; lagging: {', '.join(lagging)}"
         elif run.ok:
@@ -225,7 +225,7 @@ def run_fleet_verify(
     env: str,
     as_json: bool,
     checks: tuple[str, ...],
-    shard: str | None,
+    shard: Shard | None,
     only: Sequence[str] | str | None,
 ) -> None:
     with guarded(as_json=as_json):
@@ -273,7 +273,7 @@ def run_fleet_verify(
                 ]
             error = r.error or (f"failed: {', '.join(failing[r.label])}" if r.label in failing else "")
             table.add_row(r.label, *cells, _result(r), Text(error))
-        render.table_console().print(table)
+        tables.show(table)
         render.out.print(
             f"{counts_text(run)}; checks failed on {len(failing)} target(s).", highlight=False, markup=False
         )

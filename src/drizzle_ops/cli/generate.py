@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded
 from drizzle_ops.commands.generate import check_generate, generate
 from drizzle_ops.context.config import Settings
@@ -132,7 +132,7 @@ def run_generate(settings: Settings, *, name: str | None, custom: bool, as_json:
     if result.lint_error:
         render.out.print(f"Lint could not read the new SQL: {result.lint_error}", highlight=False, markup=False)
     elif result.findings:
-        render.out.print(_findings_table(result.findings))
+        tables.show(_findings_table(result.findings))
     else:
         render.out.print("Lint: no findings.", highlight=False)
     if draft is None:

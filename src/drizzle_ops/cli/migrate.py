@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.migrate import migrate
 from drizzle_ops.context.config import Settings
-from drizzle_ops.errors import UserError
+from drizzle_ops.context.fleet import Shard
 
 RUNNERS = ("drizzle-ops", "drizzle")
 
@@ -27,13 +27,11 @@ def run_migrate(
     yes: bool = False,
     verify: bool = False,
     runner: str | None = None,
-    shard: str | None = None,
+    shard: Shard | None = None,
     only: Sequence[str] | str | None = None,
     keep_going: bool = False,
 ) -> None:
     with guarded(as_json=as_json):
-        if (runner or RUNNERS[0]) not in RUNNERS:
-            raise UserError(f"--runner {runner!r}: choose one of {', '.join(RUNNERS)}")
         flags = {"--shard": shard, "--only": only, "--keep-going": keep_going}
         fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
         if fleet:
@@ -108,7 +106,7 @@ def run_migrate(
             render.out.print(f"-- {m.tag} ({m.sql_path})", style="bold", highlight=False)
             render.out.print(m.text.rstrip(), highlight=False, markup=False)
             render.out.print()
-        render.out.print(render.migrate_table(result))
+        tables.show(render.migrate_table(result))
         render.out.print(
             f"Dry run: {len(result.planned)} migration(s) would be applied to {outcome.database}; nothing was changed."
         )
@@ -121,7 +119,7 @@ def run_migrate(
         )
         return
     if len(result.applied) <= render.TABLE_LIMIT:
-        render.out.print(render.migrate_table(result))
+        tables.show(render.migrate_table(result))
     seconds = sum(a.seconds for a in result.applied)
     render.out.print(
         f"Applied {len(result.applied)} migration(s) to {outcome.database} in {seconds:.2f}s.", highlight=False

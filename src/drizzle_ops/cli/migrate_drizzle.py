@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from invoke.exceptions import Exit
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, lock_wait_line, open_context
 from drizzle_ops.commands.migrate_drizzle import migrate_with_drizzle
 from drizzle_ops.context.config import Settings
@@ -48,7 +48,7 @@ def run_migrate_drizzle(
         if not outcome.ok:
             render.err.print(_tail(outcome.output) or "(drizzle-kit printed nothing)", highlight=False, markup=False)
         title = f"{outcome.database} · after drizzle-kit migrate"
-        render.out.print(render.status_table(outcome.entries, title))
+        tables.show(render.status_table(outcome.entries, title))
         if outcome.ok:
             done = f"applied {len(outcome.applied)}: {', '.join(outcome.applied)}" if outcome.applied else "nothing"
             render.out.print(f"drizzle-kit migrate under the drizzle-ops lock: {done}.", highlight=False)

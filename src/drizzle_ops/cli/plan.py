@@ -13,7 +13,7 @@ from invoke.exceptions import Exit
 from rich.syntax import Syntax
 from rich.table import Table
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
@@ -43,7 +43,9 @@ def _rows(n: int | None) -> str:
 def _statements_table(migration: MigrationPlan) -> Table:
     table = Table(title=f"{migration.tag}: what each statement does", title_justify="left")
     for column in ("#", "line", "statement", "table", "lock", "blocks", "rewrite", "scan", "rows", "size"):
-        table.add_column(column, justify="right" if column in ("#", "line", "rows", "size") else "left")
+        table.add_column(
+            column, justify="right" if column in ("#", "line", "rows", "size") else "left", no_wrap=column == "table"
+        )
     for s in migration.statements:
         tx = "" if s.transactional else " [bold](no transaction)[/]"
         if not s.tables:
@@ -80,13 +82,14 @@ def render_plan(plan: DeployPlan) -> None:
         out.print("Nothing pending: migrate would change nothing.")
         return
     for migration in plan.migrations:
-        out.rule(f"{migration.tag} ({migration.path})")
+        tables.heading(f"{migration.tag} ({migration.path})")
         if migration.transactions is Mode.OWN_TRANSACTIONS:
             out.print("[bold]manages its own transactions[/]: its BEGIN and COMMIT decide, as under drizzle-kit")
         elif not migration.runs_in_transaction:
             out.print("[bold]runs outside a transaction, statement by statement[/]")
-        out.print(Syntax(migration.sql.rstrip(), "sql", line_numbers=True, word_wrap=True))
-        out.print(_statements_table(migration))
+        # wrapped at words, not cut at the width: soft_wrap (which the console defaults to) crops a Syntax
+        out.print(Syntax(migration.sql.rstrip(), "sql", line_numbers=True, word_wrap=True), soft_wrap=False)
+        tables.show(_statements_table(migration))
         for flag in migration.flags:
             out.print(f"[red]⚠ {flag}[/]", highlight=False)
         for finding in migration.findings:
@@ -106,13 +109,8 @@ def render_plan(plan: DeployPlan) -> None:
 FORMATS = ("table", "json", "markdown")
 
 
-def explain_lock(mode_text: str, *, as_json: bool) -> None:
-    """``--explain-lock MODE``: what a table lock mode conflicts with and blocks; no database needed."""
-    with guarded(None, as_json):
-        mode = lockmodes.parse_mode(mode_text)
-        if mode is None:
-            valid = ", ".join(f"{m} ({lockmodes.LOCK_MODES[m].pg_locks})" for m in lockmodes.MODES)
-            raise UserError(f"unknown lock mode {mode_text!r}; valid modes: {valid}")
+def explain_lock(mode: str, *, as_json: bool) -> None:
+    """``--explain-lock MODE``: what a table lock mode (read by flag_values.lock_mode) conflicts with and blocks."""
     info = lockmodes.LOCK_MODES[mode]
     if as_json:
         render.print_json(
@@ -132,8 +130,6 @@ def explain_lock(mode_text: str, *, as_json: bool) -> None:
 
 
 def _output_format(as_json: bool, output_format: str | None) -> str:
-    if output_format is not None and output_format not in FORMATS:
-        raise UserError(f"unknown --format {output_format!r}; choose one of {', '.join(FORMATS)}")
     if as_json and output_format not in (None, "json"):
         raise UserError(f"--json and --format {output_format} disagree: give one of them")
     return "json" if as_json else (output_format or "table")
@@ -170,8 +166,6 @@ def run_plan(
 ) -> None:
     with guarded(url, as_json):
         chosen = _output_format(as_json, output_format)
-        if large_rows is not None and large_rows < 0:
-            raise UserError("--large-rows must be zero or more")
         if trace_url and not trace:
             raise UserError("--trace-url names the scratch server of a trace: give --trace too")
         if trace_url:
@@ -222,7 +216,7 @@ def _with_trace(document: dict[str, Any], outcome: PlanOutcome) -> dict[str, Any
 def render_trace(outcome: PlanOutcome) -> None:
     out, result = render.out, outcome.trace
     assert result is not None
-    out.rule("trace: the locks each statement took on a scratch copy")
+    tables.heading("trace: the locks each statement took on a scratch copy")
     out.print(
         f"scratch database {result.database} on {result.server} (PostgreSQL {result.major}), migrated to "
         f"{result.head or 'nothing'} in {result.setup_seconds:.2f} s, traced in {result.seconds:.2f} s, dropped",
@@ -232,7 +226,7 @@ def render_trace(outcome: PlanOutcome) -> None:
         traced = result.for_tag(summary.tag)
         table = Table(title=f"{summary.tag}: traced against predicted", title_justify="left")
         for column in ("#", "table", "predicted", "traced", "blocks", "rewrite", "check"):
-            table.add_column(column, justify="right" if column == "#" else "left")
+            table.add_column(column, justify="right" if column == "#" else "left", no_wrap=column == "table")
         for statement in traced.statements if traced else []:
             if statement.error:
                 table.add_row(str(statement.number), "", "", "", "", "", f"[red]failed: {statement.error}[/]")
@@ -247,7 +241,7 @@ def render_trace(outcome: PlanOutcome) -> None:
                     "yes" if check.traced_rewrite else "",
                     f"[{style}]{check.verdict}[/]" + (f" ({check.note})" if check.note else ""),
                 )
-        out.print(table)
+        tables.show(table)
         lock = (
             f"{summary.strongest_lock} on {summary.table}" if summary.strongest_lock else "no lock on existing tables"
         )

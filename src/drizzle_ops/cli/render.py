@@ -137,9 +137,40 @@ def summary(entries: Sequence[Entry]) -> dict[str, int]:
     return counts
 
 
+# a summary line names what it counts up to this many: "1 out-of-order: 20260224105235_AddGitHubIntegrationSupport"
+FEW = 3
+
+
+def counted(count: int, what: str, names: Sequence[str]) -> str:
+    """ "2 pending: 0007_a, 0008_b", or "12 pending" when they are more than a few."""
+    return f"{count} {what}: {', '.join(names)}" if names and count <= FEW else f"{count} {what}"
+
+
+def listing(parts: Sequence[str]) -> str:
+    """Parts joined by commas, or by a semicolon after a part that names things (its names hold commas)."""
+    text = ""
+    for i, part in enumerate(parts):
+        text += ("; " if ": " in parts[i - 1] else ", ") + part if i else part
+    return text
+
+
+def _label(entry: Entry) -> str:
+    return entry.tag or _orphan_label(entry)
+
+
+def state_counts(entries: Sequence[Entry]) -> list[str]:
+    """One part per state present; those that need attention name their migrations when few."""
+    named = {state.value for state in State if state is not State.APPLIED}
+    return [
+        counted(n, state, [_label(e) for e in entries if e.state.value == state] if state in named else [])
+        for state, n in summary(entries).items()
+        if n
+    ]
+
+
 def counts_line(entries: Sequence[Entry]) -> str:
-    """ "3 applied, 1 pending": the line under a status table."""
-    return ", ".join(f"{n} {state}" for state, n in summary(entries).items() if n) or "no migrations"
+    """ "3 applied, 1 pending: 0004_add_index": the line under a status table."""
+    return listing(state_counts(entries)) or "no migrations"
 
 
 def _when(ms: int | None) -> str:
@@ -172,27 +203,29 @@ def shown_entries(entries: Sequence[Entry], *, show_all: bool = False) -> tuple[
     return shown, len(entries) - len(shown)
 
 
+# Tables: a no_wrap column holds names (tags, files, check ids), which tables.show never cuts.
+
+
 def status_table(entries: Sequence[Entry], title: str, *, show_all: bool = False) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("migration")
+    shown, hidden = shown_entries(entries, show_all=show_all)
+    note = Text(f"… {hidden} older applied migration(s) not shown (--all lists every one)", style="dim")
+    table = Table(title=title, title_justify="left", caption=note if hidden else None, caption_justify="left")
+    table.add_column("migration", no_wrap=True)
     table.add_column("state")
     table.add_column("created (journal)")
     table.add_column("hash")
-    shown, hidden = shown_entries(entries, show_all=show_all)
-    if hidden:
-        table.add_row(Text(f"… {hidden} older applied migration(s) not shown (--all lists every one)", style="dim"))
     # Text cells, not markup: parsing markup was a sixth of the time of a 1,000-row table
     for e in shown:
         digest = e.file_hash or (e.row.hash if e.row else "")
-        note = f" (recorded {e.row.hash[:8]})" if e.state is State.MODIFIED and e.row else ""
+        recorded = f" (recorded {e.row.hash[:8]})" if e.state is State.MODIFIED and e.row else ""
         tag = Text(e.tag) if e.tag else Text(_orphan_label(e), style="dim")
-        table.add_row(tag, Text(e.state.value, style=STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{note}")
+        table.add_row(tag, Text(e.state.value, style=STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{recorded}")
     return table
 
 
 def migrate_table(result: MigrateResult) -> Table:
     table = Table(title="Applied" if not result.dry_run else "Would apply", title_justify="left")
-    table.add_column("migration")
+    table.add_column("migration", no_wrap=True)
     table.add_column("statements", justify="right")
     table.add_column("time", justify="right")
     if result.dry_run:
@@ -224,8 +257,8 @@ class ConsoleRollbackProgress(ConsoleProgress):
 
 def rollback_table(result: RollbackResult) -> Table:
     table = Table(title="Would roll back" if result.dry_run else "Rolled back", title_justify="left")
-    table.add_column("migration")
-    table.add_column("down file")
+    table.add_column("migration", no_wrap=True)
+    table.add_column("down file", no_wrap=True)
     table.add_column("statements", justify="right")
     table.add_column("time", justify="right")
     verified = any(step.verification for step in result.rolled_back)
@@ -256,7 +289,7 @@ def check_detail(result: CheckResult) -> str:
 
 def verify_table(results: Sequence[CheckResult], title: str) -> Table:
     table = Table(title=title, title_justify="left", show_lines=True)
-    table.add_column("check")
+    table.add_column("check", no_wrap=True)
     table.add_column("result")
     table.add_column("detail")
     for r in results:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.rollback import rollback
 from drizzle_ops.commands.rollback_draft import SKIPPED, STUB, WRITTEN
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
-
-
-def parse_steps(steps: str | int | None) -> int | None:
-    if steps is None or steps == "":
-        return None
-    try:
-        return int(steps)
-    except (TypeError, ValueError):
-        raise UserError(f"--steps {steps}: give a whole number of migrations, e.g. --steps 2") from None
 
 
 def run_rollback(
@@ -25,7 +16,7 @@ def run_rollback(
     url: str | None,
     env: str | None,
     as_json: bool,
-    steps: str | int | None,
+    steps: int | None,
     to: str | None,
     all_: bool,
     dry_run: bool,
@@ -38,9 +29,7 @@ def run_rollback(
         return
     with guarded(url, as_json), render.ConsoleRollbackProgress() as progress:
         ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
-        outcome = rollback(
-            ctx, steps=parse_steps(steps), to=to, all_=all_, dry_run=dry_run, verify=verify, progress=progress
-        )
+        outcome = rollback(ctx, steps=steps, to=to, all_=all_, dry_run=dry_run, verify=verify, progress=progress)
     result = outcome.result
     if as_json:
         render.print_json(
@@ -76,7 +65,7 @@ def run_rollback(
             render.out.print(f"-- {down.tag} ({down.display})", style="bold", highlight=False)
             render.out.print(down.text.rstrip(), highlight=False, markup=False)
             render.out.print()
-        render.out.print(render.rollback_table(result))
+        tables.show(render.rollback_table(result))
         render.out.print(
             f"Dry run: {len(result.planned)} migration(s) would be rolled back on {outcome.database}; "
             "nothing was changed.",
@@ -85,7 +74,7 @@ def run_rollback(
         return
     if result.lock_waited > 0.5:
         render.log(f"waited {result.lock_waited:.1f}s for the migration lock")
-    render.out.print(render.rollback_table(result))
+    tables.show(render.rollback_table(result))
     seconds = sum(s.seconds for s in result.rolled_back)
     still = sum(1 for e in outcome.entries if e.row is not None)
     verified = [s.verification for s in result.rolled_back if s.verification]
@@ -106,7 +95,7 @@ def run_rollback_draft(
     settings: Settings,
     *,
     as_json: bool,
-    steps: str | int | None,
+    steps: int | None,
     to: str | None,
     all_: bool,
     dry_run: bool,
@@ -121,7 +110,7 @@ def run_rollback_draft(
                 "--draft writes down files and touches no database, so there is nothing to --verify: "
                 "draft first, then run `rollback --steps N --verify`"
             )
-        outcome = draft_downs(settings, steps=parse_steps(steps), to=to, all_=all_, dry_run=dry_run, log=render.log)
+        outcome = draft_downs(settings, steps=steps, to=to, all_=all_, dry_run=dry_run, log=render.log)
     if as_json:
         render.print_json(
             {

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from invoke.exceptions import Exit
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.status import status
 from drizzle_ops.context.config import Settings
+from drizzle_ops.context.fleet import Shard
 from drizzle_ops.engine.plan import State
 from drizzle_ops.engine.plan import drifted as drifted_entries
 from drizzle_ops.engine.transactionality import Mode
@@ -36,7 +37,7 @@ def run_status(
     check: bool,
     schema: bool = False,
     show_all: bool = False,
-    shard: str | None = None,
+    shard: Shard | None = None,
     only: Sequence[str] | str | None = None,
 ) -> None:
     with guarded(as_json=as_json):
@@ -72,13 +73,10 @@ def run_status(
         )
     else:
         title = f"{database} · {workspace.migrations_schema}.{workspace.migrations_table}"
-        render.out.print(render.status_table(entries, title, show_all=show_all))
-        render.out.print(render.counts_line(entries), highlight=False)
+        tables.show(render.status_table(entries, title, show_all=show_all))
+        render.out.print(render.counts_line(entries), highlight=False, markup=False)
         for tag, mode in outcome.modes.items():
             render.out.print(f"{tag} {mode.description}: {HOW[mode]}", highlight=False)
     if check and (drifted or pending):
-        raise Exit(
-            f"status check failed: {len(pending)} pending, {len(drifted)} drifted "
-            f"({', '.join(sorted({e.state.value for e in drifted})) or 'no drift'})",
-            code=1,
-        )
+        # what fails, by state, with the names when they are few: the one line a CI log shows for sure
+        raise Exit(f"status check failed: {render.listing(render.state_counts([*pending, *drifted]))}", code=1)

@@ -14,7 +14,8 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import Task, task
 
-from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, settings_from
+from drizzle_ops.cli import flag_values as value
+from drizzle_ops.cli.edge import PROJECT_ROOT_KEY, guarded, settings_from
 from drizzle_ops.context.config import Settings
 
 COMMON_HELP = {
@@ -54,10 +55,15 @@ def _settings(
     c: Context,
     workspace: str | None = None,
     strict: bool = False,
+    env: str | None = None,
+    as_json: bool = False,
     **flags: Any,
 ) -> Settings:
     # an unset flag must not override `strict: true` in invoke.yaml
-    return settings_from(c.config, workspace=workspace, strict=strict or None, **flags)
+    settings = settings_from(c.config, workspace=workspace, strict=strict or None, **flags)
+    with guarded(as_json=as_json):
+        value.environment(env, settings.environments)
+    return settings
 
 
 @task(
@@ -103,11 +109,15 @@ def migrate(
     accepted: str | None = None,
 ) -> None:
     """Apply pending migrations: one transaction each, under an advisory lock (on a fleet: on every target)."""
-    from drizzle_ops.cli.migrate import run_migrate
+    from drizzle_ops.cli.migrate import RUNNERS, run_migrate
 
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
+        runner = value.choice("--runner", runner, RUNNERS)
+        chosen_shard = value.shard(shard)
     run_migrate(
         _settings(
-            c, workspace, strict=strict, lock_wait=lock_wait, rollback_dir=rollback_dir, accepted_differences=accepted
+            c, workspace, strict, env, json, lock_wait=wait, rollback_dir=rollback_dir, accepted_differences=accepted
         ),
         url=url,
         env=env,
@@ -119,7 +129,7 @@ def migrate(
         yes=yes,
         verify=verify,
         runner=runner,
-        shard=shard,
+        shard=chosen_shard,
         only=only,
         keep_going=keep_going,
     )
@@ -155,15 +165,17 @@ def status(
     """Show each migration's state: applied, pending, modified, out-of-order, missing-file, not-in-journal."""
     from drizzle_ops.cli.status import run_status
 
+    with guarded(as_json=json):
+        chosen_shard = value.shard(shard)
     run_status(
-        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
         check=check,
         schema=schema,
         show_all=all,
-        shard=shard,
+        shard=chosen_shard,
         only=only,
     )
 
@@ -189,7 +201,7 @@ def drift(
     from drizzle_ops.cli.drift import run_drift
 
     run_drift(
-        _settings(c, workspace, strict=strict, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
@@ -249,15 +261,17 @@ def repair(
     """Record the current hash of an applied migration whose file was edited on purpose (shows the diff)."""
     from drizzle_ops.cli.repair import run_repair
 
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
     run_repair(
-        _settings(c, workspace, strict=strict, lock_wait=lock_wait), url=url, env=env, as_json=json, tag=tag, yes=yes
+        _settings(c, workspace, strict, env, json, lock_wait=wait), url=url, env=env, as_json=json, tag=tag, yes=yes
     )
 
 
 @task(
     help={
         **COMMON_HELP,
-        "steps": "how many applied migrations to undo, newest first (default 1)",
+        "steps": "how many applied migrations, newest first (default 1)",
         "to": "undo every migration applied after this tag; the tag itself stays applied",
         "all": "undo every applied migration",
         "dry_run": "print the down SQL that would run; change nothing (with --draft: print the drafts, write none)",
@@ -292,14 +306,17 @@ def rollback(
     """Undo applied migrations newest first with their down files: one transaction each, under the lock."""
     from drizzle_ops.cli.rollback import run_rollback
 
+    with guarded(as_json=json):
+        wait = value.seconds("--lock-wait", lock_wait)
+        count = value.whole_number("--steps", steps, least=1, of="migrations")
     run_rollback(
         _settings(
-            c, workspace, strict=strict, rollback_dir=rollback_dir, lock_wait=lock_wait, accepted_differences=accepted
+            c, workspace, strict, env, json, rollback_dir=rollback_dir, lock_wait=wait, accepted_differences=accepted
         ),
         url=url,
         env=env,
         as_json=json,
-        steps=steps,
+        steps=count,
         to=to,
         all_=all,
         dry_run=dry_run,
@@ -347,18 +364,20 @@ def verify(
     """Run the database's checks and snapshot conformance read-only; exit 1 on any failure."""
     from drizzle_ops.cli.verify import check_drafts, run_verify
 
+    with guarded(as_json=json):
+        chosen_shard = value.shard(shard)
     if rollback_drafts:
         check_drafts(_settings(c, workspace, strict=strict, rollback_dir=rollback_dir), as_json=json)
         return
     run_verify(
-        _settings(c, workspace, strict=strict, checks_dir=checks_dir, accepted_differences=accepted),
+        _settings(c, workspace, strict, env, json, checks_dir=checks_dir, accepted_differences=accepted),
         url=url,
         env=env,
         as_json=json,
         junit=junit,
         only=only,
         accept=accept,
-        shard=shard,
+        shard=chosen_shard,
         targets=targets,
     )
 
@@ -378,8 +397,12 @@ def up(
 ) -> None:
     """Start the disposable default PostgreSQL server (reused by later tasks)."""
     from drizzle_ops.cli.db import db_up
+    from drizzle_ops.disposable.default import PROVIDERS
 
-    db_up(_settings(c), provider=provider, pg_major=pg, as_json=json)
+    with guarded(as_json=json):
+        provider = value.choice("--provider", provider, PROVIDERS)
+        major = value.pg_major("--pg", pg)
+    db_up(_settings(c), provider=provider, pg_major=str(major) if major else None, as_json=json)
 
 
 @task(
@@ -450,20 +473,25 @@ def lint(
     since: str | None = None,
 ) -> None:
     """Check migration SQL for lock and compatibility hazards (squawk's rule ids); offline unless --pending."""
-    from drizzle_ops.cli.lint import run_lint
+    from drizzle_ops.cli.lint import FAIL_ON, FORMATS, run_lint
 
+    with guarded(as_json=json or format == "json"):
+        format = value.choice("--format", format, FORMATS)
+        fail_on = value.choice("--fail-on", fail_on, list(FAIL_ON)) or "error"
+        excluded = value.rule_ids("--exclude", exclude)
+        major = value.pg_major("--pg-version", pg_version)
     paths = [*(file or []), *shlex.split(getattr(c, "remainder", "") or "")]
     run_lint(
-        _settings(c, workspace, strict=strict),
+        _settings(c, workspace, strict, env, json),
         paths=paths,
         as_json=json,
         fail_on=fail_on,
-        exclude=exclude,
+        exclude=excluded,
         list_rules=rules,
         pending=pending,
         url=url,
         env=env,
-        pg_version=pg_version,
+        pg_version=major,
         output_format=format,
         since=since,
     )
@@ -493,18 +521,22 @@ def plan(
     explain_lock: str | None = None,
 ) -> None:
     """Show what migrate would do: pending SQL, lint findings, each table's size, lock, rewrite and scan."""
+    from drizzle_ops.cli.plan import FORMATS, run_plan
     from drizzle_ops.cli.plan import explain_lock as explain
-    from drizzle_ops.cli.plan import run_plan
 
-    if explain_lock is not None:
-        explain(explain_lock, as_json=json or format == "json")
+    with guarded(as_json=json or format == "json"):
+        format = value.choice("--format", format, FORMATS)
+        mode = value.lock_mode("--explain-lock", explain_lock)
+        rows = value.whole_number("--large-rows", large_rows, least=0, of="rows")
+    if mode is not None:
+        explain(mode, as_json=json or format == "json")
         return
     run_plan(
-        _settings(c, workspace, strict=strict),
+        _settings(c, workspace, strict, env, json),
         url=url,
         env=env,
         as_json=json,
-        large_rows=int(large_rows) if large_rows is not None else None,
+        large_rows=rows,
         trace=trace,
         trace_url=trace_url,
         output_format=format,

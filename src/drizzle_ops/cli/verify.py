@@ -7,11 +7,12 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from drizzle_ops.cli import render
+from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.verify import accept, rollback_drafts, verify
 from drizzle_ops.context.config import Settings
+from drizzle_ops.context.fleet import Shard
 from drizzle_ops.context.request import Reading
 from drizzle_ops.errors import UserError
 
@@ -42,7 +43,7 @@ def run_verify(
     junit: str | None,
     only: Sequence[str] | str | None,
     accept: bool = False,
-    shard: str | None = None,
+    shard: Shard | None = None,
     targets: Sequence[str] | str | None = None,
 ) -> None:
     with guarded(as_json=as_json):
@@ -78,10 +79,11 @@ def run_verify(
         )
     else:
         head = outcome.head or "nothing applied"
-        render.out.print(render.verify_table(results, f"{outcome.database} · head {head}"))
+        tables.show(render.verify_table(results, f"{outcome.database} · head {head}"))
         counts = render.check_counts(results)
-        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
-        render.out.print(f"{counts['passed']} of {len(results)} check(s) passed{skipped}.", highlight=False)
+        skipped = [r.id for r in results if r.status == "skip"]
+        also = f", {render.counted(len(skipped), 'skipped', skipped)}" if skipped else ""
+        render.out.print(f"{counts['passed']} of {len(results)} check(s) passed{also}.", highlight=False, markup=False)
     if failed:
         where = "in the JSON document" if as_json else "in the table above"
         raise Exit(

@@ -25,17 +25,6 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
-def parse_shard(text: str) -> Shard:
-    """``K/N`` with 1 ≤ K ≤ N."""
-    parts = text.strip().split("/")
-    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
-        raise UserError(f"--shard {text!r}: expected K/N, such as 2/4 (the second of four shards)")
-    index, count = int(parts[0]), int(parts[1])
-    if count < 1 or not 1 <= index <= count:
-        raise UserError(f"--shard {text!r}: K must be between 1 and N, and N at least 1")
-    return Shard(index, count)
-
-
 def in_shard(items: Sequence[FleetTarget], shard: Shard) -> list[FleetTarget]:
     """Every N-th target from the K-th on: over 1/N … N/N each target lands in exactly one shard, sizes within one."""
     return [item for position, item in enumerate(items) if position % shard.count == shard.index - 1]
@@ -106,7 +95,7 @@ def build_fleet(
     settings: Settings,
     *,
     env: str,
-    shard: str | None = None,
+    shard: Shard | None = None,
     only: Sequence[str] | str | None = None,
     reading: Reading = Reading.MIGRATIONS,
     as_json: bool = False,
@@ -118,15 +107,14 @@ def build_fleet(
     environment = settings.environment(env)
     if environment.fleet is None:
         raise UserError(f"environment {env} is one database, not a fleet: --shard and --only need a fleet")
-    chosen_shard = parse_shard(shard) if shard else None
     labels = split_labels(only)
-    if chosen_shard and labels:
+    if shard and labels:
         raise UserError("--shard and --only: use one (--only names targets anywhere in the fleet)")
     workspace = read_workspace(settings, log, chain=reading is Reading.SNAPSHOT_CHAIN)
     everyone = fleet_targets(settings, environment)
     selected = everyone
-    if chosen_shard:
-        selected = in_shard(everyone, chosen_shard)
+    if shard:
+        selected = in_shard(everyone, shard)
     elif labels:
         selected = only_labels(everyone, labels)
     shared = Context(
@@ -138,4 +126,4 @@ def build_fleet(
         ask=ask,
         log=log,
     )
-    return Fleet(shared, environment, tuple(selected), len(everyone), chosen_shard, labels)
+    return Fleet(shared, environment, tuple(selected), len(everyone), shard, labels)

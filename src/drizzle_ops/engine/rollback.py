@@ -189,7 +189,7 @@ class RollbackVerifyFailed(OperationFailed):
 def plan_rollback(
     entries: Sequence[Entry], *, steps: int | None = None, to: str | None = None, all_: bool = False
 ) -> list[Entry]:
-    """The applied migrations to undo, newest (highest row id) first; [] when nothing is applied."""
+    """The applied migrations, newest (highest row id) first; [] when nothing is applied."""
     if sum(x is not None and x is not False for x in (steps, to, all_)) > 1:
         raise UserError("give only one of --steps, --to and --all")
     if steps is not None and steps < 1:

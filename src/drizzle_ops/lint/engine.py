@@ -118,8 +118,12 @@ def _directive(comment: str) -> list[str] | None:
 
 
 def _excerpt(text: str, limit: int = 100) -> str:
+    """The statement's first line on one line; past ``limit`` it ends at a space, never inside a name."""
     first = " ".join(text.splitlines()[0].split()) if text else ""
-    return first if len(first) <= limit else first[: limit - 1] + "…"
+    if len(first) <= limit:
+        return first
+    cut = first.rfind(" ", 0, limit - 1)
+    return (first[:cut] if cut > 0 else first.split(" ", 1)[0]) + " …"
 
 
 def lint_sql(

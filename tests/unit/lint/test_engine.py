@@ -235,3 +235,11 @@ def test_no_transaction_migration_runs_statement_by_statement_but_begin_still_co
 def test_concurrently_makes_the_runner_go_statement_by_statement() -> None:
     sql = 'SELECT 1;\nCREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "t" ("a");\nSELECT 2;'
     assert transactions(sql) == ["SELECT 1|||False", "SELECT 2|||False"]
+
+
+def test_a_long_statement_is_shortened_between_words_never_inside_a_name() -> None:
+    table = "github_integration_installations_for_every_workspace"
+    sql = f'CREATE INDEX "github_integration_installations_idx" ON "{table}" ("installation_id", "workspace_id");'
+    (finding,) = lint_sql(sql)
+    assert finding.statement == 'CREATE INDEX "github_integration_installations_idx" ON …'
+    assert len(finding.statement) <= 100
