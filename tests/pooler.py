@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +128,7 @@ def _quoted(value: object) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _write_config(base: Path, params: dict[str, object], user: str, port: int, pool_size: int) -> None:
+def _write_config(base: Path, params: Mapping[str, object], user: str, port: int, pool_size: int) -> None:
     server = " ".join(
         f"{key}={_quoted(params[key])}" for key in ("host", "port", "user", "password") if params.get(key) is not None
     )

@@ -6,6 +6,7 @@ The real PgBouncer runs in tests/integration/test_pooler.py (a URL with the mark
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def test_a_url_without_the_mark_is_returned_unchanged() -> None:
 # -- invoke.yaml: pooler and direct_url_env ---------------------------------------------------------------------------
 
 
-def settings(environments: dict[str, object], **top: object) -> Settings:
+def settings(environments: Mapping[str, object], **top: object) -> Settings:
     return Settings.from_mapping({"environments": environments, **top}, Path("/project"))
 
 
