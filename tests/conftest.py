@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -38,6 +38,9 @@ from tests.helpers import (
     require,
     url_for,
 )
+
+if TYPE_CHECKING:
+    from tests.pooler import Pooler
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -159,6 +162,17 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     finally:
         provider.down(server)
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: Server) -> Iterator[Pooler]:
+    """A real PgBouncer in transaction mode in front of the session's server (tests/pooler.py), stopped at the end
+    (on Ctrl-C and SIGTERM too: pg_server turns SIGTERM into KeyboardInterrupt while it runs)."""
+    from tests import pooler
+
+    require(pooler.pgbouncer_binary() is not None, pooler.NO_PGBOUNCER)
+    with pooler.running(pg_server.url) as running:
+        yield running
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

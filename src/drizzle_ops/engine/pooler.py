@@ -10,7 +10,7 @@ by these marks, unless the environment says so itself (``pooler:`` in invoke.yam
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 # Prisma's mark on a PgBouncer URL; libpq rejects it as an unknown parameter, so it is also removed
 PGBOUNCER_PARAMETER = "pgbouncer"
@@ -36,9 +36,16 @@ def transaction_pooler(url: str) -> str | None:
 
 
 def without_pooler_parameters(url: str) -> str:
-    """``url`` without the ``pgbouncer`` mark, which libpq would refuse; unchanged when it has none."""
+    """``url`` without the ``pgbouncer`` mark, which libpq would refuse; unchanged when it has none.
+
+    The other parameters are kept exactly as written: decoded and encoded again, a space (``%20``)
+    would come back as ``+``, which libpq does not read as a space.
+    """
     if PGBOUNCER_PARAMETER not in url:
         return url
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != PGBOUNCER_PARAMETER]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url  # a malformed URL is reported when connecting, with its own message
+    kept = [item for item in parts.query.split("&") if item and unquote(item.split("=", 1)[0]) != PGBOUNCER_PARAMETER]
+    return urlunsplit(parts._replace(query="&".join(kept)))
