@@ -211,6 +211,34 @@ def test_a_concurrent_index_through_a_recognised_pooler_is_refused_before_anythi
     assert_clean(pgbouncer, admin, direct, server_defaults(pg_server.url))
 
 
+def test_work_that_needs_a_session_through_a_pooler_nothing_marks_is_refused_before_anything_changes(
+    pgbouncer: Pooler,
+    pg_server: Server,
+    admin: psycopg.Connection,
+    databases: Databases,
+    workspace_copy: Path,
+) -> None:
+    """No mark on the URL: a second connection must prove it keeps a session; PgBouncer refuses its probe."""
+    add_migration(workspace_copy, "display_name_index", CIC)
+    direct = databases.create()
+    pooled = pgbouncer.url(direct)  # nothing in it says pooler
+    ws = str(workspace_copy)
+
+    refused = run_inv("migrate", "--url", pooled, "--workspace", ws)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    [line] = error_lines(refused.stderr)
+    assert "migration 0008_display_name_index (it runs outside a transaction) needs a database session" in line
+    assert "goes through a connection pooler that keeps none" in line and "as PgBouncer does" in line
+    assert "set $DIRECT_URL" in line
+    assert ours(direct) == []  # nothing changed, not even the bookkeeping table
+
+    done = run_inv("migrate", "--url", pooled, "--workspace", ws, env={"DIRECT_URL": direct})
+    assert done.returncode == 0, done.stderr
+    assert rows(direct) == expected_rows(workspace_copy)
+    assert index_exists(direct, "users_display_name_idx")
+    assert_clean(pgbouncer, admin, direct, server_defaults(pg_server.url))
+
+
 def test_a_direct_url_that_reaches_another_database_is_refused_before_anything_changes(
     pgbouncer: Pooler, databases: Databases, workspace_copy: Path
 ) -> None:

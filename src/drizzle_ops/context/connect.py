@@ -41,14 +41,23 @@ def connect(ctx: Context) -> Iterator[Connected]:
     assert target.url is not None
     conn = connection.connect(target.url, source=target.source, connect_timeout=settings.connect_timeout)
     direct_url, variable = target.direct_url, target.direct_variable
-    open_direct = None
+    open_direct = open_own = None
     if direct_url is not None:
         source = f"${variable}"
         open_direct = partial(connection.connect, direct_url, source=source, connect_timeout=settings.connect_timeout)
+    elif not target.keeps_session:  # nothing says the URL keeps a session: the second connection must prove it
+        open_own = partial(
+            connection.connect,
+            target.url,
+            source=target.source,
+            connect_timeout=settings.connect_timeout,
+            session_probe=True,
+        )
     sessions = Sessions(
         conn,
         pooled=target.pooled,
         open_direct=open_direct,
+        open_own=open_own,
         direct_source=f"${variable}" if direct_url else None,
         direct_hint=target.direct_hint,
     )

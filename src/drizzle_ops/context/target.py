@@ -36,6 +36,11 @@ class Target:
         return f"set ${variable}{where} to the database's direct URL, which bypasses the pooler"
 
     @property
+    def keeps_session(self) -> bool:
+        """The environment says its URL keeps a session (``pooler: session`` or ``none``): no probe needed."""
+        return self.environment is not None and self.environment.pooler in ("session", "none")
+
+    @property
     def pooled(self) -> str | None:
         """Why the URL is taken for a transaction-mode pooler's (None: it keeps its session)."""
         declared = self.environment.pooler if self.environment is not None else None

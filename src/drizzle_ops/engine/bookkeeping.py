@@ -72,15 +72,22 @@ def bookkeeping_columns(conn: psycopg.Connection, schema: str, table: str) -> li
 
 def read_applied(conn: psycopg.Connection, schema: str, table: str) -> list[AppliedRow]:
     """Rows of the bookkeeping table; none when it does not exist yet (this never creates it)."""
+    return read_table(conn, schema, table)[1]
+
+
+def read_table(conn: psycopg.Connection, schema: str, table: str) -> tuple[bool, list[AppliedRow]]:
+    """Whether the bookkeeping table exists, and its rows (none when it does not; this never creates it)."""
     columns = bookkeeping_columns(conn, schema, table)
     if not columns:
-        return []
+        return False, []
     check_bookkeeping_shape(schema, table, columns)
     name = sql.SQL(", name") if "name" in columns else sql.SQL(", null")
     rows = conn.execute(
         sql.SQL("select id, hash, created_at{} from {} order by id").format(name, _table(schema, table))
     ).fetchall()
-    return [AppliedRow(id=r[0], hash=r[1], created_at=int(r[2]) if r[2] is not None else None, name=r[3]) for r in rows]
+    return True, [
+        AppliedRow(id=r[0], hash=r[1], created_at=int(r[2]) if r[2] is not None else None, name=r[3]) for r in rows
+    ]
 
 
 def insert_applied(
@@ -156,14 +163,21 @@ class Fingerprint:
 
     rows: int
     last_id: int
+    exists: bool = True  # the table existed when it was read (an absent one reads as empty)
 
     @classmethod
-    def of(cls, rows: Sequence[AppliedRow]) -> Fingerprint:
+    def of(cls, rows: Sequence[AppliedRow], *, exists: bool = True) -> Fingerprint:
         """The fingerprint of rows read in one query (so of one snapshot)."""
-        return cls(len(rows), max((row.id for row in rows), default=0))
+        return cls(len(rows), max((row.id for row in rows), default=0), exists)
 
     def after_insert(self, row_id: int) -> Fingerprint:
         return Fingerprint(self.rows + 1, max(self.last_id, row_id))
+
+    def __eq__(self, other: object) -> bool:  # what the guard compares: the rows, not how they were read
+        return isinstance(other, Fingerprint) and (self.rows, self.last_id) == (other.rows, other.last_id)
+
+    def __hash__(self) -> int:
+        return hash((self.rows, self.last_id))
 
 
 def fingerprint(conn: psycopg.Connection, schema: str, table: str) -> Fingerprint:

@@ -63,21 +63,51 @@ def describe(conn: psycopg.Connection) -> str:
     return f"{info.user}@{info.host}:{info.port}/{info.dbname}"
 
 
-def connect(url: str, *, source: str = "--url", connect_timeout: int = 10) -> psycopg.Connection:
+def connect(
+    url: str, *, source: str = "--url", connect_timeout: int = 10, session_probe: bool = False
+) -> psycopg.Connection:
+    """An autocommit connection without prepared statements; ``session_probe``: one that proves it has a session."""
     check_url(url, source)
     url = without_pooler_parameters(url)
     options: dict[str, Any] = {"application_name": APPLICATION_NAME}
-    if "connect_timeout" not in conninfo_to_dict(url):  # the URL's own setting wins
+    params = conninfo_to_dict(url)
+    if "connect_timeout" not in params:  # the URL's own setting wins
         options["connect_timeout"] = connect_timeout
+    if session_probe:
+        options["options"] = f"{params.get('options') or ''} -c {PROBE}=on".strip()
     try:
-        return psycopg.connect(url, autocommit=True, prepare_threshold=None, **options)
+        conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, **options)
     except psycopg.OperationalError as exc:
+        if session_probe and "unsupported startup parameter" in str(exc):
+            raise NoSession(source, "it refused a session's startup options, as PgBouncer does") from None
         params = conninfo_to_dict(url)
         where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
         raise OperationFailed(
             f"cannot connect to {where} (URL from {source}): {redact(connect_reason(exc), url)}; "
             "check that the server is up and the URL is right"
         ) from None
+    if session_probe:
+        row = conn.execute(f"select current_setting('{PROBE}', true)").fetchone()
+        if not row or row[0] != "on":
+            conn.close()
+            raise NoSession(source, "it dropped a session's startup options")
+    return conn
+
+
+# a setting given at connection start-up: only a real session (a server, or a session-mode pooler passing it on)
+# keeps it; PgBouncer refuses startup options it does not know, other poolers drop them
+PROBE = "drizzle_ops.session"
+
+
+class NoSession(UserError):
+    """The URL reaches the server through something that keeps no session (a transaction-mode pooler)."""
+
+    def __init__(self, source: str, how: str) -> None:
+        self.source = source
+        self.how = how
+        super().__init__(
+            f"the database URL from {source} goes through a connection pooler that keeps no session ({how})"
+        )
 
 
 def connect_reason(exc: Exception) -> str:

@@ -426,9 +426,9 @@ def rollback(
     result.planned = [downs[e.tag] for e in chosen if e.tag]
     if dry_run:
         return result  # reads only: no lock
-    for down in result.planned:  # refused before anything changes when a step needs a session and none can be had
+    for down in result.planned:  # opened and checked, or refused, before anything changes
         if needs_session(down):
-            sessions.require(f"down file {down.display} (it cannot run in one transaction)")
+            sessions.connection(f"down file {down.display} (it cannot run in one transaction)")
     lock = MigrationLock(
         lock_key(workspace.migrations_schema, workspace.migrations_table), wait=lock_wait, on_wait=progress.lock_waiting
     )

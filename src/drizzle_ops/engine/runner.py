@@ -172,9 +172,9 @@ def _read(conn: psycopg.Connection, workspace: Workspace) -> tuple[list[Entry], 
     """
     table = f"{workspace.migrations_schema}.{workspace.migrations_table}"
     with step(conn, f"reading the applied migrations from {table}"):
-        rows = bookkeeping.read_applied(conn, workspace.migrations_schema, workspace.migrations_table)
+        exists, rows = bookkeeping.read_table(conn, workspace.migrations_schema, workspace.migrations_table)
     entries = compute_status(workspace.migrations, rows, by_name=workspace.records_names)
-    return entries, bookkeeping.Fingerprint.of(rows)
+    return entries, bookkeeping.Fingerprint.of(rows, exists=exists)
 
 
 def migrate(
@@ -207,6 +207,17 @@ def migrate(
         return result
 
     schema, table = workspace.migrations_schema, workspace.migrations_table
+    # planned from a read that creates nothing: a refusal (drift, a session that cannot be had) changes nothing
+    entries, print_ = _read(conn, workspace)
+    plan = planner.make(entries)
+    result.warnings = plan.warnings
+    result.planned = [by_tag[t] for t in plan.to_apply]
+    if not result.planned and print_.exists:
+        return result  # nothing to do: no lock, no write
+    for migration in result.planned:
+        reason = needs_session(migration)
+        if reason:  # opened (and checked) now, or refused, before anything changes
+            sessions.connection(f"migration {reason}")
     lock = MigrationLock(lock_key(schema, table), wait=lock_wait, on_wait=progress.lock_waiting)
     with step(conn, "taking the migration lock"):
         lock.begin(conn)  # the table is created under the lock: concurrent CREATE TABLE IF NOT EXISTS collide
@@ -217,15 +228,7 @@ def migrate(
         except BaseException:
             rollback_open(conn, quietly=True)
             raise
-    entries, print_ = _read(conn, workspace)
-    plan = planner.make(entries)
-    result.warnings = plan.warnings
-    result.planned = [by_tag[t] for t in plan.to_apply]
-    # work that needs a session is refused here, before anything changes, when none can be had
-    for migration in result.planned:
-        reason = needs_session(migration)
-        if reason:
-            sessions.require(f"migration {reason}")
+    # if another run wrote meanwhile, the first migration's guard sees it and the plan is made again
     run = OneTransaction(conn, workspace, policy, lock)
     pending = list(plan.to_apply)
     try:

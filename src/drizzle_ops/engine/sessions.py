@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from drizzle_ops.engine.connection import NoSession
 from drizzle_ops.errors import UserError
 
 # what identifies one database of one running server, as seen from either URL
@@ -28,14 +29,18 @@ IDENTITY = (
 class Sessions:
     """The connection for session work, given the target's connection ``main``.
 
-    ``pooled``: why ``main`` is taken for a transaction-mode pooler's (None: it keeps its session).
+    ``pooled``: why ``main`` is taken for a transaction-mode pooler's (None: nothing says so).
     ``open_direct``: opens the direct URL's connection, when one is configured; ``direct_hint``
-    says how to configure one, for the refusal.
+    says how to configure one, for the refusal. ``open_own``: opens a second connection to the
+    target's own URL that proves it has a session (engine/connection.py's session probe): no mark
+    on a URL tells every pooler apart, so one is asked. Neither given: ``main`` itself (a caller
+    that knows its connection keeps its session, e.g. declared ``pooler: session``).
     """
 
     main: psycopg.Connection
     pooled: str | None = None
     open_direct: Callable[[], psycopg.Connection] | None = None
+    open_own: Callable[[], psycopg.Connection] | None = None
     direct_source: str | None = None  # where the direct URL came from, for messages ("$DIRECT_URL")
     direct_hint: str = "set DIRECT_URL (or direct_url_env in invoke.yaml) to the database's direct URL"
     _direct: psycopg.Connection | None = field(default=None, init=False, repr=False)
@@ -50,19 +55,31 @@ class Sessions:
             )
 
     def connection(self, what: str) -> psycopg.Connection:
-        """The connection ``what`` runs on: the direct one when configured (opened once), else ``main``."""
+        """The connection ``what`` runs on, opened (and checked) once: the direct one, a probed one of the
+        target's URL, or ``main``. Refused (exit 2) when no session can be had."""
         self.require(what)
-        if self.open_direct is None:
-            return self.main
-        if self._direct is None:
-            direct = self.open_direct()
+        if self._direct is not None:
+            return self._direct
+        if self.open_direct is not None:
+            opened, source = self.open_direct(), self.direct_source or "the direct URL"
+        elif self.open_own is not None:
             try:
-                _same_database(self.main, direct, self.direct_source or "the direct URL")
-            except BaseException:
-                direct.close()
-                raise
-            self._direct = direct
-        return self._direct
+                opened, source = self.open_own(), "the second connection"
+            except NoSession as refused:
+                raise UserError(
+                    f"{what} needs a database session (it cannot run inside one transaction), and the database URL "
+                    f"from {refused.source} goes through a connection pooler that keeps none ({refused.how}); "
+                    f"{self.direct_hint}, or pass the direct URL with --url"
+                ) from None
+        else:
+            return self.main
+        try:
+            _same_database(self.main, opened, source)
+        except BaseException:
+            opened.close()
+            raise
+        self._direct = opened
+        return opened
 
     def used(self) -> list[psycopg.Connection]:
         """Every connection work ran on (to check that none is left inside a transaction)."""

@@ -110,8 +110,7 @@ CASES = [
     ),
     (
         "ban-concurrent-index-creation-in-transaction",
-        'UPDATE "books" SET "title" = trim("title");\nCREATE INDEX CONCURRENTLY "b_t" ON "books" ("title");\n'
-        "COMMIT;",
+        'UPDATE "books" SET "title" = trim("title");\nCREATE INDEX CONCURRENTLY "b_t" ON "books" ("title");\nCOMMIT;',
         1,  # before the file's first COMMIT, drizzle-kit's own transaction is still open
     ),
     # require-concurrent-index-creation
