@@ -92,6 +92,7 @@ def run_migrate(
                 ],
                 "would_apply": [m.tag for m in result.planned] if result.dry_run else [],
                 "lock_waited_seconds": round(result.lock_waited, 3),
+                "applied_by_another_run": result.applied_elsewhere,
                 "warnings": result.warnings,
                 "summary": render.summary(outcome.entries),
             }
@@ -113,6 +114,8 @@ def run_migrate(
         return
     if result.lock_waited > 0.5:
         render.log(f"waited {result.lock_waited:.1f}s for the migration lock")
+    if result.applied_elsewhere:  # planned here, then applied by a run that held the lock first: not ours, not twice
+        render.log(f"applied meanwhile by another run: {', '.join(result.applied_elsewhere)}")
     if not result.applied:
         render.out.print(
             f"Nothing to migrate on {outcome.database}: all {total} migrations are applied.", highlight=False
