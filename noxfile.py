@@ -17,8 +17,9 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "src"))  # works before the project is installed
-from drizzle_ops.devtools.provision import REQUIRE_ALL, provision, require_all
-from drizzle_ops.devtools.pythons import available_pythons
+sys.path.insert(0, os.path.dirname(__file__))  # devtools/: the project's own tooling, not in the wheel
+from devtools.provision import REQUIRE_ALL, provision, require_all
+from devtools.pythons import available_pythons
 
 ROOT = Path(__file__).resolve().parent
 

@@ -29,15 +29,7 @@ import pytest
 from psycopg import sql
 
 from drizzle_ops.disposable.base import Server
-from tests.helpers import (
-    EXAMPLE,
-    NO_DOCKER,
-    NO_PG_BINARIES,
-    docker_engine_answers,
-    pg_binaries,
-    require,
-    url_for,
-)
+from tests.helpers import EXAMPLE, NO_DOCKER, NO_PG_BINARIES, docker_engine_answers, pg_binaries, require, url_for
 
 if TYPE_CHECKING:
     from tests.pooler import Pooler

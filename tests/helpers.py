@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops.devtools.provision import REQUIRE_ALL, require_all
+from devtools.provision import REQUIRE_ALL, require_all
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "wishlist" / "packages" / "backend" / "database-schema"

@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.errors import UserError
 from drizzle_ops.paths import display_path
 
@@ -176,7 +176,7 @@ def check_migrations(checks: Iterable[Check], tags: Sequence[str]) -> None:
 
 def applied_tags(entries: Iterable[Entry]) -> set[str]:
     """The tags whose migrations the database holds: recorded, edited since or not (what a check may rely on)."""
-    return {e.tag for e in entries if e.tag and e.state in (State.APPLIED, State.MODIFIED)}
+    return {e.tag for e in entries if e.tag and e.state in (MigrationState.APPLIED, MigrationState.MODIFIED)}
 
 
 def skip_reason(check: Check, applied: Collection[str]) -> str | None:

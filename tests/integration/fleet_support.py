@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from drizzle_ops.context.fleet_targets import label_of, natural_key
+from drizzle_ops.context.fleet.targets import label_of, natural_key
 from tests.helpers import ROOT, add_migration, run_inv
 
 TARGETS_VAR = "TENANT_DATABASE_URLS"

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from drizzle_ops.context.fleet_targets import label_of
+from drizzle_ops.context.fleet.targets import label_of
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, require, rows
 from tests.integration.fleet_support import (

@@ -10,15 +10,10 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops.context.fleet_targets import label_of
+from drizzle_ops.context.fleet.targets import label_of
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows, run_inv, url_for
-from tests.integration.fleet_support import (
-    TARGETS_VAR,
-    by_label,
-    fleet_config,
-    fleet_inv,
-)
+from tests.integration.fleet_support import TARGETS_VAR, by_label, fleet_config, fleet_inv
 
 EXAMPLE_MIGRATIONS = len(load_workspace(EXAMPLE).migrations)
 

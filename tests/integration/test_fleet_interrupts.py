@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops.context.fleet_targets import label_of
+from drizzle_ops.context.fleet.targets import label_of
 from tests.helpers import add_migration, rows
 from tests.integration.fleet_support import by_label, fleet_config, fleet_inv, spawn_fleet_inv
 

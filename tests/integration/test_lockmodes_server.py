@@ -1,4 +1,4 @@
-"""engine/lockmodes.py's conflict table, checked on the real server: one connection holds each mode, a second
+"""analysis/lockmodes.py's conflict table, checked on the real server: one connection holds each mode, a second
 asks for each mode with a short lock_timeout; it waits (and times out) exactly where the data says it conflicts."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import errors, sql
 
-from drizzle_ops.engine import lockmodes
+from drizzle_ops.analysis import lockmodes
 
 
 def _conflicts_on_server(url: str) -> dict[str, set[str]]:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed, UserError
 from tests.helpers import EXAMPLE, add_migration, rows, run_inv
@@ -49,7 +49,7 @@ def test_to_stops_after_the_named_migration(empty_db: str) -> None:
     with connect(empty_db) as conn:
         runner.migrate(conn, workspace, to=third)
         states = [e.state for e in runner.status(conn, workspace)]
-    assert states == [State.APPLIED] * 3 + [State.PENDING] * (len(workspace.migrations) - 3)
+    assert states == [MigrationState.APPLIED] * 3 + [MigrationState.PENDING] * (len(workspace.migrations) - 3)
     assert "wishlist_items" not in tables(empty_db)
 
 
@@ -82,7 +82,7 @@ def test_modified_file_is_reported_and_refused(migrated_db: str, workspace_copy:
     workspace = load_workspace(workspace_copy)
     with connect(migrated_db) as conn:
         states = {e.tag: e.state for e in runner.status(conn, workspace)}
-        assert states[workspace.migrations[3].tag] is State.MODIFIED
+        assert states[workspace.migrations[3].tag] is MigrationState.MODIFIED
         with pytest.raises(UserError, match="changed after being applied"):
             runner.migrate(conn, workspace)
 
@@ -99,7 +99,7 @@ def test_out_of_order_entry_is_refused_then_applied_when_allowed(migrated_db: st
     tag = _insert_entry_before_last(workspace_copy)
     workspace = load_workspace(workspace_copy)
     with connect(migrated_db) as conn:
-        assert {e.tag: e.state for e in runner.status(conn, workspace)}[tag] is State.OUT_OF_ORDER
+        assert {e.tag: e.state for e in runner.status(conn, workspace)}[tag] is MigrationState.OUT_OF_ORDER
         with pytest.raises(UserError, match="--allow-out-of-order"):
             runner.migrate(conn, workspace)
         assert "late_table" not in tables(migrated_db)
@@ -112,7 +112,7 @@ def test_row_without_file_is_missing_file(migrated_db: str) -> None:
     with connect(migrated_db) as conn:
         conn.execute("insert into drizzle.__drizzle_migrations (hash, created_at) values ('abc', 1)")
         entries = runner.status(conn, load_workspace(EXAMPLE))
-    orphans = [e for e in entries if e.state is State.MISSING_FILE]
+    orphans = [e for e in entries if e.state is MigrationState.MISSING_FILE]
     assert len(orphans) == 1 and orphans[0].row is not None and orphans[0].row.hash == "abc"
 
 

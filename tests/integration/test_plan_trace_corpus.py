@@ -3,7 +3,7 @@
 Each corpus file runs as a pending migration after the example's eight, on a scratch copy, the way
 `inv plan --trace` runs it. Files run after a prelude that makes the tables the example lacks; one
 that makes such a table itself runs again without it. A mismatch here is a bug in
-`engine/lockinfo.py` (or in the plan's catalog reads): fix the prediction, and add the statement to
+`analysis/lockinfo.py` (or in the plan's catalog reads): fix the prediction, and add the statement to
 tests/unit/test_lockinfo.py.
 """
 
@@ -19,8 +19,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from drizzle_ops.analysis import lockmodes
 from drizzle_ops.disposable.base import Server
-from drizzle_ops.engine import lockmodes, runner
+from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.review.deploy_plan import build_plan
 from drizzle_ops.review.trace import MigrationSummary, MigrationTrace, Trace, join, trace_pending

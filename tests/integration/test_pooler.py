@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from drizzle_ops.context.fleet_targets import label_of
+from drizzle_ops.context.fleet.targets import label_of
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import connection
 from drizzle_ops.engine.lock import lock_key

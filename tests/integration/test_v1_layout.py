@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.engine.workspace import FOLDERS, load_workspace
 from drizzle_ops.errors import UserError
 from tests.helpers import NO_DRIZZLE_KIT_V1, ROOT, requires, run_inv
@@ -53,7 +53,7 @@ def test_migrate_writes_v1_rows_and_status_matches_by_name(empty_db: str) -> Non
     with psycopg.connect(empty_db, autocommit=True) as conn:
         runner.migrate(conn, workspace)
         states = [e.state for e in runner.status(conn, workspace)]
-    assert states == [State.APPLIED] * 3
+    assert states == [MigrationState.APPLIED] * 3
     assert v1_rows(empty_db) == [(m.hash, m.when, m.tag, True) for m in workspace.migrations]
 
 
@@ -100,9 +100,9 @@ def test_drift_by_name(empty_db: str, v1_copy: Path) -> None:
     with psycopg.connect(empty_db, autocommit=True) as conn:
         entries = runner.status(conn, load_workspace(v1_copy))
     states = {(e.tag or (e.row.name if e.row else None)): e.state for e in entries}
-    assert states[workspace.migrations[1].tag] is State.MODIFIED
-    assert states["20261124140330_from_branch"] is State.OUT_OF_ORDER
-    assert states["20200101000000_gone"] is State.MISSING_FILE
+    assert states[workspace.migrations[1].tag] is MigrationState.MODIFIED
+    assert states["20261124140330_from_branch"] is MigrationState.OUT_OF_ORDER
+    assert states["20200101000000_gone"] is MigrationState.MISSING_FILE
 
 
 def test_v1_workspace_refuses_a_031_table(empty_db: str) -> None:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import psycopg
 
-from drizzle_ops.devtools.provision import REQUIRE_ALL, require_all
+from devtools.provision import REQUIRE_ALL, require_all
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.local import LocalProvider, has_binaries
 from tests.difference_kinds import KINDS, Kind

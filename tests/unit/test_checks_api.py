@@ -10,9 +10,9 @@ import pytest
 from drizzle_ops.checks_api import Check, applied_tags, check_migrations, load_checks, select, skip_reason
 from drizzle_ops.cli import render as report
 from drizzle_ops.cli.verify import split_only
-from drizzle_ops.engine.plan import AppliedRow, Entry, State
+from drizzle_ops.engine.states import AppliedRow, Entry, MigrationState
 from drizzle_ops.errors import UserError
-from drizzle_ops.verify.run import CheckResult
+from drizzle_ops.verify.run_checks import CheckResult
 from tests.helpers import ROOT
 
 
@@ -123,8 +123,12 @@ def tied(migration: str | None) -> Check:
     return Check(id="t", description="d", sql="select 1", expect=1, migration=migration, source="checks/t.py")
 
 
-def entry(tag: str | None, state: State) -> Entry:
-    row = None if state in (State.PENDING, State.OUT_OF_ORDER) else AppliedRow(id=1, hash="h", created_at=1)
+def entry(tag: str | None, state: MigrationState) -> Entry:
+    row = (
+        None
+        if state in (MigrationState.PENDING, MigrationState.OUT_OF_ORDER)
+        else AppliedRow(id=1, hash="h", created_at=1)
+    )
     return Entry(tag=tag, state=state, when=1, file_hash="h", row=row)
 
 
@@ -138,11 +142,11 @@ def test_a_tied_check_runs_only_when_its_migration_is_applied() -> None:
 
 def test_applied_means_recorded_edited_or_not() -> None:
     entries = [
-        entry("0000_a", State.APPLIED),
-        entry("0001_b", State.MODIFIED),  # still in the database, only its file changed
-        entry("0002_c", State.OUT_OF_ORDER),  # never applied
-        entry("0003_d", State.PENDING),
-        entry(None, State.MISSING_FILE),  # a row with no file
+        entry("0000_a", MigrationState.APPLIED),
+        entry("0001_b", MigrationState.MODIFIED),  # still in the database, only its file changed
+        entry("0002_c", MigrationState.OUT_OF_ORDER),  # never applied
+        entry("0003_d", MigrationState.PENDING),
+        entry(None, MigrationState.MISSING_FILE),  # a row with no file
     ]
     assert applied_tags(entries) == {"0000_a", "0001_b"}
 

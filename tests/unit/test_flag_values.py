@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drizzle_ops.cli import flag_values as value
-from drizzle_ops.context.fleet import Shard
+from drizzle_ops.context.fleet.build import Shard
 from drizzle_ops.errors import UserError
 
 

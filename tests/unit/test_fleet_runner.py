@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.commands.fleet import Event, Interrupted, State, TargetRun, error_line, run_fleet
+from drizzle_ops.commands.fleet.run import Event, Interrupted, TargetRun, TargetState, error_line, run_fleet
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Fleet, build_fleet
-from drizzle_ops.context.fleet_targets import FleetTarget
+from drizzle_ops.context.fleet.build import Fleet, build_fleet
+from drizzle_ops.context.fleet.targets import FleetTarget
 from drizzle_ops.errors import OperationFailed
 from tests.helpers import EXAMPLE
 
@@ -81,7 +81,7 @@ def test_after_a_failure_no_new_target_starts(monkeypatch: pytest.MonkeyPatch) -
 def test_keep_going_starts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_fleet(fleet(monkeypatch, 6, parallel=2), failing_on("t2", "t4"), keep_going=True)
     assert states(result) == ["done", "done", "failed", "done", "failed", "done"] and result.halted is None
-    assert result.count(State.FAILED) == 2
+    assert result.count(TargetState.FAILED) == 2
 
 
 def test_a_stop_lets_running_targets_end_and_starts_nothing_new(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +122,7 @@ def test_the_error_line_is_one_line_without_the_password() -> None:
 def test_events_reach_the_edge_from_the_main_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     heard: list[Event] = []
     run_fleet(fleet(monkeypatch, 3, parallel=2), failing_on(), on_event=heard.append)
-    assert [e.kind for e in heard].count("finished") == 3 and all(e.run.state is State.DONE for e in heard[-1:])
+    assert [e.kind for e in heard].count("finished") == 3 and all(e.run.state is TargetState.DONE for e in heard[-1:])
 
 
 def test_a_stop_after_the_last_start_still_says_stopped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import (
-    Shard,
-    build_fleet,
-    in_shard,
-    is_fleet,
-    only_labels,
-    split_labels,
-)
-from drizzle_ops.context.fleet_targets import FleetTarget, fleet_targets, label_of, natural_key, split_urls
+from drizzle_ops.context.fleet.build import Shard, build_fleet, in_shard, is_fleet, only_labels, split_labels
+from drizzle_ops.context.fleet.targets import FleetTarget, fleet_targets, label_of, natural_key, split_urls
 from drizzle_ops.context.target import Target, resolve_target
 from drizzle_ops.errors import UserError
 from tests.helpers import EXAMPLE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pglast import parse_sql
 
-from drizzle_ops.engine.lockinfo import (
+from drizzle_ops.analysis.lockinfo import (
     ACCESS_EXCLUSIVE,
     SHARE,
     SHARE_ROW_EXCLUSIVE,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drizzle_ops.engine import lockinfo, lockmodes
-from drizzle_ops.engine.lockmodes import LOCK_MODES, MODES
+from drizzle_ops.analysis import lockinfo, lockmodes
+from drizzle_ops.analysis.lockmodes import LOCK_MODES, MODES
 
 # Table 13.2 "Conflicting Lock Modes" of the PostgreSQL documentation ("Explicit Locking"), typed in
 # as it is printed: one row per requested mode, an X under each mode it conflicts with, the columns in

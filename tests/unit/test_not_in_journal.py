@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.engine.plan import AppliedRow, State, compute_status, drifted, not_in_journal
+from drizzle_ops.engine.states import AppliedRow, MigrationState, compute_status, drifted, not_in_journal
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE
 
@@ -38,7 +38,7 @@ def test_a_clean_folder_has_none(ws: Path) -> None:
 def test_not_in_journal_entries_are_shown_but_never_drift() -> None:
     extra = not_in_journal(["0007_branch_only"])
     assert [(e.state, e.tag, e.when, e.file_hash, e.row) for e in extra] == [
-        (State.NOT_IN_JOURNAL, "0007_branch_only", None, None, None)
+        (MigrationState.NOT_IN_JOURNAL, "0007_branch_only", None, None, None)
     ]
     assert extra[0].needs_attention  # listed even in a shortened status table
     orphan = compute_status([], [AppliedRow(1, "abc", 1)])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.devtools.provision import REQUIRE_ALL, main, node_workspaces, provision, require_all
+from devtools.provision import REQUIRE_ALL, main, node_workspaces, provision, require_all
 from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, require, requires
 
 NPM = shutil.which("npm")
@@ -118,7 +118,7 @@ def test_the_module_runs_and_fails_only_when_something_is_required(tmp_path: Pat
     def run(**extra: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != REQUIRE_ALL}
         env.update({"PATH": str(empty), **extra})
-        command = [sys.executable, "-m", "drizzle_ops.devtools.provision", str(tmp_path)]
+        command = [sys.executable, "-m", "devtools.provision", str(tmp_path)]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
 
     relaxed, strict = run(), run(**{REQUIRE_ALL: "1"})

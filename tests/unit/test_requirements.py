@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from drizzle_ops.devtools.provision import REQUIRE_ALL
+from devtools.provision import REQUIRE_ALL
 from tests.helpers import ROOT
 
 SAMPLE = """

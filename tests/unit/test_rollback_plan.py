@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.engine.plan import AppliedRow, Entry, State
 from drizzle_ops.engine.rollback import (
     DownFile,
     RollbackFailed,
@@ -16,6 +15,7 @@ from drizzle_ops.engine.rollback import (
     load_down_files,
     plan_rollback,
 )
+from drizzle_ops.engine.states import AppliedRow, Entry, MigrationState
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import UserError
 from tests.helpers import EXAMPLE
@@ -23,7 +23,8 @@ from tests.helpers import EXAMPLE
 
 def applied(*tags: str) -> list[Entry]:
     return [
-        Entry(State.APPLIED, tag, 1000 + n, f"h{n}", AppliedRow(n + 1, f"h{n}", 1000 + n)) for n, tag in enumerate(tags)
+        Entry(MigrationState.APPLIED, tag, 1000 + n, f"h{n}", AppliedRow(n + 1, f"h{n}", 1000 + n))
+        for n, tag in enumerate(tags)
     ]
 
 
@@ -46,7 +47,7 @@ def test_to_keeps_the_tag_applied() -> None:
 
 def test_all_and_nothing_applied() -> None:
     assert tags(plan_rollback(ENTRIES, all_=True)) == ["d", "c", "b", "a"]
-    pending = [Entry(State.PENDING, "a", 1, "h", None)]
+    pending = [Entry(MigrationState.PENDING, "a", 1, "h", None)]
     assert plan_rollback(pending, steps=5) == [] and plan_rollback([], to="x") == []
 
 
@@ -55,7 +56,7 @@ def test_order_follows_the_rows_not_the_journal() -> None:
     entries = applied("a", "b", "c")
     late = entries[1]
     assert late.row is not None
-    entries[1] = Entry(State.APPLIED, late.tag, late.when, late.file_hash, AppliedRow(9, "h1", late.when))
+    entries[1] = Entry(MigrationState.APPLIED, late.tag, late.when, late.file_hash, AppliedRow(9, "h1", late.when))
     assert tags(plan_rollback(entries, steps=2)) == ["b", "c"]
 
 
@@ -76,7 +77,7 @@ def test_bad_flags(flags: dict[str, object], message: str) -> None:
 
 
 def test_newer_rows_without_a_file_block_the_rollback() -> None:
-    entries = [*applied("a", "b"), Entry(State.MISSING_FILE, None, 5000, None, AppliedRow(7, "x", 5000))]
+    entries = [*applied("a", "b"), Entry(MigrationState.MISSING_FILE, None, 5000, None, AppliedRow(7, "x", 5000))]
     with pytest.raises(UserError, match=r"no file in this workspace \(row 7\)"):
         plan_rollback(entries)
 
@@ -84,7 +85,7 @@ def test_newer_rows_without_a_file_block_the_rollback() -> None:
 def test_a_modified_migration_is_not_rolled_back() -> None:
     entries = applied("a", "b")
     row = entries[1].row
-    entries[1] = Entry(State.MODIFIED, "b", 1001, "new", row)
+    entries[1] = Entry(MigrationState.MODIFIED, "b", 1001, "new", row)
     with pytest.raises(UserError, match="b changed after being applied"):
         plan_rollback(entries)
     assert tags(plan_rollback(entries[:1])) == ["a"]
@@ -139,7 +140,9 @@ def test_the_new_head_is_the_newest_migration_in_journal_order_that_stays_applie
     # journal order decides, not the order rows were written in
     assert head_after(workspace, applied(*reversed(journal)), {journal[-1]}) is workspace.migrations[-2]
     assert head_after(workspace, entries, set(journal)) is None  # nothing stays: an empty schema
-    pending = [e if e.tag != journal[-2] else Entry(State.PENDING, e.tag, e.when, e.file_hash, None) for e in entries]
+    pending = [
+        e if e.tag != journal[-2] else Entry(MigrationState.PENDING, e.tag, e.when, e.file_hash, None) for e in entries
+    ]
     assert head_after(workspace, pending, {journal[-1]}) is workspace.migrations[-3]
 
 

@@ -6,23 +6,26 @@ from rich.console import Console
 
 from drizzle_ops.cli import tables
 from drizzle_ops.cli.render import RECENT_APPLIED, SHORT_STATUS_OVER, shown_entries, status_table
-from drizzle_ops.engine.plan import AppliedRow, Entry, State
+from drizzle_ops.engine.states import AppliedRow, Entry, MigrationState
 
 
-def entry(n: int, state: State) -> Entry:
-    row = AppliedRow(n + 1, f"h{n}", n) if state in (State.APPLIED, State.MODIFIED) else None
+def entry(n: int, state: MigrationState) -> Entry:
+    row = AppliedRow(n + 1, f"h{n}", n) if state in (MigrationState.APPLIED, MigrationState.MODIFIED) else None
     return Entry(state, f"{n:04d}_m", n, f"h{n}", row)
 
 
 def test_a_short_history_shows_every_row() -> None:
-    entries = [entry(n, State.APPLIED) for n in range(SHORT_STATUS_OVER)]
+    entries = [entry(n, MigrationState.APPLIED) for n in range(SHORT_STATUS_OVER)]
     assert shown_entries(entries) == (entries, 0)
 
 
 def test_a_long_history_shows_what_needs_attention_and_the_newest_applied() -> None:
-    entries = [entry(n, State.APPLIED) for n in range(40)]
-    entries[3] = entry(3, State.MODIFIED)
-    entries += [entry(40, State.PENDING), Entry(State.MISSING_FILE, None, 99, None, AppliedRow(99, "x", 99))]
+    entries = [entry(n, MigrationState.APPLIED) for n in range(40)]
+    entries[3] = entry(3, MigrationState.MODIFIED)
+    entries += [
+        entry(40, MigrationState.PENDING),
+        Entry(MigrationState.MISSING_FILE, None, 99, None, AppliedRow(99, "x", 99)),
+    ]
     shown, hidden = shown_entries(entries)
     newest_applied = [f"{n:04d}_m" for n in range(40 - RECENT_APPLIED, 40)]
     assert [e.tag for e in shown] == ["0003_m", *newest_applied, "0040_m", None]
@@ -31,7 +34,7 @@ def test_a_long_history_shows_what_needs_attention_and_the_newest_applied() -> N
 
 
 def test_the_table_says_how_many_rows_it_left_out() -> None:
-    entries = [entry(n, State.APPLIED) for n in range(30)]
+    entries = [entry(n, MigrationState.APPLIED) for n in range(30)]
     console = Console(record=True, width=160)
     tables.show(status_table(entries, "db"), console)
     text = console.export_text()

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from drizzle_ops.cli import tables
 from drizzle_ops.cli.render import counts_line, status_table
-from drizzle_ops.engine.plan import AppliedRow, Entry, State
+from drizzle_ops.engine.states import AppliedRow, Entry, MigrationState
 
 OUT_OF_ORDER = "20260224105235_AddGitHubIntegrationSupport"
 PENDING = "20261201093015_BackfillTenantBillingAccountsFromStripe"
@@ -21,13 +21,13 @@ DOWN = f"sql/rollback/{PENDING}.down.sql"
 
 def entries() -> list[Entry]:
     applied = [
-        Entry(State.APPLIED, tag, 1795529005000 + i, f"{i}" * 64, AppliedRow(i + 1, f"{i}" * 64, i))
+        Entry(MigrationState.APPLIED, tag, 1795529005000 + i, f"{i}" * 64, AppliedRow(i + 1, f"{i}" * 64, i))
         for i, tag in enumerate(APPLIED)
     ]
     return [
-        Entry(State.OUT_OF_ORDER, OUT_OF_ORDER, 1771930355000, "a" * 64, None),
+        Entry(MigrationState.OUT_OF_ORDER, OUT_OF_ORDER, 1771930355000, "a" * 64, None),
         *applied,
-        Entry(State.PENDING, PENDING, 1796117415000, "b" * 64, None),
+        Entry(MigrationState.PENDING, PENDING, 1796117415000, "b" * 64, None),
     ]
 
 
@@ -110,7 +110,7 @@ def test_a_heading_too_long_for_a_rule_is_a_line() -> None:
 
 def test_the_counts_name_what_needs_attention_when_it_is_few() -> None:
     assert counts_line(entries()) == f"3 applied, 1 pending: {PENDING}; 1 out-of-order: {OUT_OF_ORDER}"
-    many = [Entry(State.PENDING, f"{n:04d}_m", n, "h", None) for n in range(4)]
+    many = [Entry(MigrationState.PENDING, f"{n:04d}_m", n, "h", None) for n in range(4)]
     assert counts_line([*entries()[1:4], *many]) == "3 applied, 4 pending"
-    orphan = Entry(State.MISSING_FILE, None, 5, None, AppliedRow(9, "h", 5, name="20200101000000_gone"))
+    orphan = Entry(MigrationState.MISSING_FILE, None, 5, None, AppliedRow(9, "h", 5, name="20200101000000_gone"))
     assert counts_line([orphan]) == "1 missing-file: 20200101000000_gone"

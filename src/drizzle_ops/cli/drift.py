@@ -11,8 +11,8 @@ from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.drift import drift
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.request import Reading
-from drizzle_ops.engine.plan import Entry, State
-from drizzle_ops.engine.plan import drifted as drifted_entries
+from drizzle_ops.engine.states import Entry, MigrationState
+from drizzle_ops.engine.states import drifted as drifted_entries
 
 if TYPE_CHECKING:
     from drizzle_ops.verify.compare import Difference
@@ -39,7 +39,7 @@ def run_drift(
         outcome = drift(open_context(settings, url=url, env=env, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN))
     entries, conformance = outcome.entries, outcome.conformance
     drifted = drifted_entries(entries)
-    pending = [e for e in entries if e.state is State.PENDING] if pending_fails else []
+    pending = [e for e in entries if e.state is MigrationState.PENDING] if pending_fails else []
     workspace = outcome.workspace
     if as_json:
         warnings = [str(w) for w in conformance.warnings]
@@ -99,17 +99,17 @@ def _difference_dict(difference: Difference) -> dict[str, str]:
 
 
 def _drift_line(entry: Entry) -> str:
-    if entry.state is State.MODIFIED and entry.row:
+    if entry.state is MigrationState.MODIFIED and entry.row:
         return (
             f"modified: {entry.tag} changed after it was applied (recorded {entry.row.hash[:12]}, "
             f"file {(entry.file_hash or '')[:12]}); restore it, or `inv repair --tag {entry.tag} --yes`"
         )
-    if entry.state is State.OUT_OF_ORDER and entry.by_name:
+    if entry.state is MigrationState.OUT_OF_ORDER and entry.by_name:
         return (
             f"out-of-order: {entry.tag} is not applied but older than the newest applied migration; drizzle-kit 1.0 "
             "applies it (it decides by name), and so does `inv migrate` (`--strict` refuses it)"
         )
-    if entry.state is State.OUT_OF_ORDER:
+    if entry.state is MigrationState.OUT_OF_ORDER:
         return (
             f"out-of-order: {entry.tag} is not applied but older than the newest applied migration "
             "(drizzle-kit would skip it); `inv migrate --allow-out-of-order` applies it"

@@ -16,7 +16,7 @@ from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.request import Context, Reading, build_context
+from drizzle_ops.context.request import Reading, Request, build_context
 from drizzle_ops.engine.connection import redact
 from drizzle_ops.errors import OpsError
 
@@ -77,7 +77,7 @@ def open_context(
     as_json: bool = False,
     yes: bool = False,
     reading: Reading = Reading.MIGRATIONS,
-) -> Context:
+) -> Request:
     """The request context, resolved once: call it inside ``guarded``."""
     return build_context(
         settings,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from drizzle_ops.errors import UserError
 
 if TYPE_CHECKING:  # imported when a shard is given: tasks.py loads this module for every task
-    from drizzle_ops.context.fleet import Shard
+    from drizzle_ops.context.fleet.build import Shard
 
 # not int() and float(): they also take "1_000", non-ASCII digits, "1e3", "inf" and "nan"
 _WHOLE = re.compile(r"[+-]?[0-9]+")
@@ -77,7 +77,7 @@ def shard(value: str | None, flag: str = "--shard") -> Shard | None:
     """``K/N`` with 1 ≤ K ≤ N: the K-th of N shards of a fleet."""
     if value is None:
         return None
-    from drizzle_ops.context.fleet import Shard
+    from drizzle_ops.context.fleet.build import Shard
 
     parts = value.strip().split("/")
     numbers = [int(part) for part in parts if part.strip().isascii() and part.strip().isdigit()]
@@ -90,7 +90,7 @@ def lock_mode(flag: str, value: str | None) -> str | None:
     """A table lock mode in any spelling PostgreSQL uses: ``SHARE``, ``ShareLock``, ``share row exclusive``."""
     if value is None:
         return None
-    from drizzle_ops.engine import lockmodes
+    from drizzle_ops.analysis import lockmodes
 
     mode = lockmodes.parse_mode(value)
     if mode is None:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
+from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.migrate import migrate
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Shard
+from drizzle_ops.context.fleet.build import Shard
 
 RUNNERS = ("drizzle-ops", "drizzle")
 
@@ -39,7 +39,7 @@ def run_migrate(
                 str(env), [f for f, v in {"--dry-run": dry_run, "--runner": runner == "drizzle"}.items() if v]
             )
     if fleet:  # many databases: each runs exactly the path below, under its own context
-        from drizzle_ops.cli.fleet_tasks import run_fleet_migrate
+        from drizzle_ops.cli.fleet.tasks import run_fleet_migrate
 
         run_fleet_migrate(
             settings,

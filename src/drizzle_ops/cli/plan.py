@@ -13,11 +13,11 @@ from invoke.exceptions import Exit
 from rich.syntax import Syntax
 from rich.table import Table
 
+from drizzle_ops.analysis import lockmodes
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.context.config import Settings
-from drizzle_ops.engine import lockmodes
 from drizzle_ops.engine.connection import check_url
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.errors import UserError

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from drizzle_ops.analysis import lockmodes
 from drizzle_ops.commands.plan import PlanOutcome
-from drizzle_ops.engine import lockmodes
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.review.deploy_plan import MigrationPlan
 from drizzle_ops.review.trace import MigrationSummary, MigrationTrace, StatementTrace

@@ -13,22 +13,22 @@ from rich.table import Table
 from rich.text import Text
 
 from drizzle_ops.engine.lock import LockHolder
-from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.runner import MigrateResult
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.workspace import Migration
 from drizzle_ops.errors import MigrationFailed, OpsError
 
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
     from drizzle_ops.engine.rollback import DownFile, RollbackResult
-    from drizzle_ops.verify.run import CheckResult
+    from drizzle_ops.verify.run_checks import CheckResult
 
 STATE_STYLE = {
-    State.APPLIED: "green",
-    State.PENDING: "yellow",
-    State.MODIFIED: "bold red",
-    State.OUT_OF_ORDER: "bold red",
-    State.MISSING_FILE: "bold red",
-    State.NOT_IN_JOURNAL: "yellow",
+    MigrationState.APPLIED: "green",
+    MigrationState.PENDING: "yellow",
+    MigrationState.MODIFIED: "bold red",
+    MigrationState.OUT_OF_ORDER: "bold red",
+    MigrationState.MISSING_FILE: "bold red",
+    MigrationState.NOT_IN_JOURNAL: "yellow",
 }
 
 out = Console(soft_wrap=True)
@@ -131,7 +131,7 @@ def entry_dict(entry: Entry) -> dict[str, Any]:
 
 
 def summary(entries: Sequence[Entry]) -> dict[str, int]:
-    counts = {state.value: 0 for state in State}
+    counts = {state.value: 0 for state in MigrationState}
     for entry in entries:
         counts[entry.state.value] += 1
     return counts
@@ -160,7 +160,7 @@ def _label(entry: Entry) -> str:
 
 def state_counts(entries: Sequence[Entry]) -> list[str]:
     """One part per state present; those that need attention name their migrations when few."""
-    named = {state.value for state in State if state is not State.APPLIED}
+    named = {state.value for state in MigrationState if state is not MigrationState.APPLIED}
     return [
         counted(n, state, [_label(e) for e in entries if e.state.value == state] if state in named else [])
         for state, n in summary(entries).items()
@@ -217,7 +217,7 @@ def status_table(entries: Sequence[Entry], title: str, *, show_all: bool = False
     # Text cells, not markup: parsing markup was a sixth of the time of a 1,000-row table
     for e in shown:
         digest = e.file_hash or (e.row.hash if e.row else "")
-        recorded = f" (recorded {e.row.hash[:8]})" if e.state is State.MODIFIED and e.row else ""
+        recorded = f" (recorded {e.row.hash[:8]})" if e.state is MigrationState.MODIFIED and e.row else ""
         tag = Text(e.tag) if e.tag else Text(_orphan_label(e), style="dim")
         table.add_row(tag, Text(e.state.value, style=STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{recorded}")
     return table

@@ -8,12 +8,12 @@ from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
+from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.status import status
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Shard
-from drizzle_ops.engine.plan import State
-from drizzle_ops.engine.plan import drifted as drifted_entries
+from drizzle_ops.context.fleet.build import Shard
+from drizzle_ops.engine.states import MigrationState
+from drizzle_ops.engine.states import drifted as drifted_entries
 from drizzle_ops.engine.transactionality import Mode
 
 # how migrate runs a migration that is not one transaction of ours, for the lines under the table
@@ -46,7 +46,7 @@ def run_status(
         if fleet:
             refuse_on_fleet(str(env), ["--schema"] if schema else [])
     if fleet:  # one row per target: applied, pending, drift
-        from drizzle_ops.cli.fleet_tasks import run_fleet_status
+        from drizzle_ops.cli.fleet.tasks import run_fleet_status
 
         run_fleet_status(settings, env=str(env), as_json=as_json, check=check, shard=shard, only=only)
         return
@@ -59,7 +59,7 @@ def run_status(
         outcome = status(open_context(settings, url=url, env=env, as_json=as_json))
     workspace, database, entries = outcome.workspace, outcome.database, outcome.entries
     drifted = drifted_entries(entries)
-    pending = [e for e in entries if e.state is State.PENDING]
+    pending = [e for e in entries if e.state is MigrationState.PENDING]
     if as_json:
         render.print_json(
             {

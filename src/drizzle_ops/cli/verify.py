@@ -9,10 +9,10 @@ from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet_flags import refuse_fleet_flags, refuse_on_fleet
+from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
 from drizzle_ops.commands.verify import accept, rollback_drafts, verify
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Shard
+from drizzle_ops.context.fleet.build import Shard
 from drizzle_ops.context.request import Reading
 from drizzle_ops.errors import UserError
 
@@ -52,7 +52,7 @@ def run_verify(
         if fleet:
             refuse_on_fleet(str(env), [f for f, v in {"--accept": accept, "--junit": junit}.items() if v])
     if fleet:  # checks and conformance on every target
-        from drizzle_ops.cli.fleet_tasks import run_fleet_verify
+        from drizzle_ops.cli.fleet.tasks import run_fleet_verify
 
         run_fleet_verify(settings, env=str(env), as_json=as_json, checks=split_only(only), shard=shard, only=targets)
         return

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drizzle_ops.commands.accepted import accepted_file
+from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import Entry, not_in_journal
+from drizzle_ops.engine.states import Entry, not_in_journal
 from drizzle_ops.engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class DriftOutcome:
     accepted_file: str  # the accepted-differences file as messages name it
 
 
-def drift(ctx: Context) -> DriftOutcome:
+def drift(ctx: Request) -> DriftOutcome:
     """Reads only."""
     from drizzle_ops.verify.conformance import applied_head, check_conformance
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import (
     DEFAULT_PG_VERSION,
@@ -99,22 +99,22 @@ def lint_files(settings: Settings, paths: Sequence[str], rules: Sequence[Rule], 
     return _timed(file_sources(paths), rules, offline_version(settings, pg_version))
 
 
-def _workspace_sources(ctx: Context) -> list[Source]:
+def _workspace_sources(ctx: Request) -> list[Source]:
     root = ctx.settings.project_root
     return [(display_path(m.sql_path, root), m.text) for m in ctx.workspace.migrations]
 
 
-def lint_workspace(ctx: Context, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+def lint_workspace(ctx: Request, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
     """Every migration of the workspace, offline."""
     return _timed(_workspace_sources(ctx), rules, offline_version(ctx.settings, pg_version))
 
 
-def lint_pending(ctx: Context, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+def lint_pending(ctx: Request, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
     """Only the migrations the target has not applied yet, judged for its version and its functions' volatility."""
     workspace, root = ctx.workspace, ctx.settings.project_root
     with connect(ctx) as c:
         entries = runner.status(c.conn, workspace)
-        unapplied = {e.tag for e in entries if e.state in (State.PENDING, State.OUT_OF_ORDER)}
+        unapplied = {e.tag for e in entries if e.state in (MigrationState.PENDING, MigrationState.OUT_OF_ORDER)}
         pending = {display_path(m.sql_path, root) for m in workspace.migrations if m.tag in unapplied}
         if pg_version is not None:
             version = (check_pg_version(pg_version), "--pg-version")
@@ -123,7 +123,7 @@ def lint_pending(ctx: Context, rules: Sequence[Rule], pg_version: int | None) ->
         return _timed(_workspace_sources(ctx), rules, version, pending, catalogue_volatility(c.conn))
 
 
-def lint_since(ctx: Context, ref: str, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
+def lint_since(ctx: Request, ref: str, rules: Sequence[Rule], pg_version: int | None) -> LintOutcome:
     """Only the migrations whose files were added or changed since the merge base of ``ref`` and HEAD.
 
     The migrations before the last changed one are linted with them for context, as with

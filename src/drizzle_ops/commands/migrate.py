@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from drizzle_ops.commands.accepted import accepted_file
+from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import Entry
 from drizzle_ops.engine.runner import MigrateResult, Progress
+from drizzle_ops.engine.states import Entry
 from drizzle_ops.engine.workspace import Workspace
 
 
@@ -23,7 +23,7 @@ class MigrateOutcome:
 
 
 def migrate(
-    ctx: Context,
+    ctx: Request,
     *,
     to: str | None = None,
     dry_run: bool = False,
@@ -53,7 +53,7 @@ def migrate(
             # revertible: refuse before touching anything; the rest are checked before they commit
             planned = run(dry_run=True).planned
             from drizzle_ops.engine.rollback import load_down_files
-            from drizzle_ops.verify.deploy import DeployVerifier
+            from drizzle_ops.verify.migrate_verify import DeployVerifier
 
             committing_first = [m.tag for m in planned if runner.needs_session(m)]
             downs = load_down_files(settings.rollback_dir, committing_first, settings.project_root)

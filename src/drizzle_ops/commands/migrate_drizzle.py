@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
-from drizzle_ops.engine.plan import Entry, State, plan_migrate
+from drizzle_ops.engine.states import Entry, MigrationState, plan_migrate
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.errors import UserError
 
@@ -33,7 +33,7 @@ class DrizzleRunOutcome:
 
 
 def migrate_with_drizzle(
-    ctx: Context,
+    ctx: Request,
     *,
     allow_modified: bool = False,
     on_wait: Callable[[LockHolder | None], None] | None = None,
@@ -61,7 +61,7 @@ def migrate_with_drizzle(
         session = c.sessions.connection("migrate --runner drizzle (the lock is held while drizzle-kit runs)")
         with migration_lock.session(session):
             before = runner.status(c.conn, workspace)
-            late = [e.tag for e in before if e.state is State.OUT_OF_ORDER and e.tag]
+            late = [e.tag for e in before if e.state is MigrationState.OUT_OF_ORDER and e.tag]
             if late:
                 raise UserError(
                     f"{', '.join(late)} not applied but older than the newest applied migration, and drizzle-kit "
@@ -72,7 +72,7 @@ def migrate_with_drizzle(
             run = node.run(command, workspace.root, env={"DATABASE_URL": c.target.url}, capture=True)
             after = runner.status(c.conn, workspace)
         waited = migration_lock.waited
-        pending = {e.tag for e in before if e.state is State.PENDING}
+        pending = {e.tag for e in before if e.state is MigrationState.PENDING}
         applied = [e.tag for e in after if e.tag in pending and e.row is not None and e.tag]
         output = connection.redact(run.output.replace(c.target.url, "<database url>"), c.target.url)
         return DrizzleRunOutcome(workspace, c.database, command, run.returncode, output, applied, after, waited)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import connection, runner, server
-from drizzle_ops.engine.plan import State
+from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.errors import UserError
 
 if TYPE_CHECKING:
@@ -29,12 +29,12 @@ class PlanOutcome:
     trace: Trace | None = None
 
 
-def deploy_plan(ctx: Context, *, large_rows: int | None = None) -> DeployPlan:
+def deploy_plan(ctx: Request, *, large_rows: int | None = None) -> DeployPlan:
     return plan_outcome(ctx, large_rows=large_rows).plan
 
 
 def plan_outcome(
-    ctx: Context, *, large_rows: int | None = None, trace: bool = False, trace_url: str | None = None
+    ctx: Request, *, large_rows: int | None = None, trace: bool = False, trace_url: str | None = None
 ) -> PlanOutcome:
     from drizzle_ops.review.deploy_plan import DEFAULT_LARGE_ROWS, build_plan
     from drizzle_ops.review.trace import join
@@ -59,7 +59,7 @@ def plan_outcome(
                 f"cannot trace: migrate would refuse this target ({'; '.join(plan.blocked_by)}); "
                 "fix that first (see `inv status`)"
             )
-        applied = [e.tag for e in entries if e.state is State.APPLIED and e.tag]
+        applied = [e.tag for e in entries if e.state is MigrationState.APPLIED and e.tag]
         target_major = c.conn.info.server_version // 10000
         target_url = c.target.url
         result = _trace(ctx, plan, applied[-1] if applied else None, target_major, target_url, trace_url)
@@ -68,7 +68,7 @@ def plan_outcome(
 
 
 def _trace(
-    ctx: Context, plan: DeployPlan, head: str | None, target_major: int, target_url: str | None, trace_url: str | None
+    ctx: Request, plan: DeployPlan, head: str | None, target_major: int, target_url: str | None, trace_url: str | None
 ) -> Trace:
     from drizzle_ops.review.trace import trace
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
 from drizzle_ops.engine.repair import RepairPlan, plan_repair, record_hash
@@ -21,7 +21,7 @@ class RepairOutcome:
     plan: RepairPlan | None  # None: the recorded hash already matches the file
 
 
-def repair(ctx: Context, *, tag: str, on_wait: Callable[[LockHolder | None], None] | None = None) -> RepairOutcome:
+def repair(ctx: Request, *, tag: str, on_wait: Callable[[LockHolder | None], None] | None = None) -> RepairOutcome:
     """Without --yes only shows what would change; with it, records the file's hash under the migration lock."""
     workspace, settings = ctx.workspace, ctx.settings
     migration = workspace.by_tag(tag)  # an unknown tag is bad input: say so before connecting

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drizzle_ops.commands.accepted import accepted_file
+from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.plan import Entry
+from drizzle_ops.engine.states import Entry
 from drizzle_ops.engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class RollbackOutcome:
 
 
 def rollback(
-    ctx: Context,
+    ctx: Request,
     *,
     steps: int | None = None,
     to: str | None = None,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drizzle_ops.commands.accepted import accepted_file
+from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.paths import display_path
@@ -15,7 +15,7 @@ from drizzle_ops.paths import display_path
 if TYPE_CHECKING:
     from drizzle_ops.verify.accepted import AcceptedFile, Rewrite
     from drizzle_ops.verify.conformance import Conformance
-    from drizzle_ops.verify.run import CheckResult
+    from drizzle_ops.verify.run_checks import CheckResult
 
 
 @dataclass
@@ -30,10 +30,10 @@ class VerifyOutcome:
         return all(r.ok for r in self.results)
 
 
-def verify(ctx: Context, *, only: tuple[str, ...] = ()) -> VerifyOutcome:
+def verify(ctx: Request, *, only: tuple[str, ...] = ()) -> VerifyOutcome:
     from drizzle_ops.checks_api import applied_tags, check_migrations, load_checks, select
     from drizzle_ops.verify.conformance import CHECK_ID, applied_head
-    from drizzle_ops.verify.run import run_checks, run_conformance
+    from drizzle_ops.verify.run_checks import run_checks, run_conformance
 
     workspace, settings = ctx.workspace, ctx.settings
     checks, builtin = select(load_checks(settings.checks_dir, settings.project_root), only, [CHECK_ID])
@@ -56,7 +56,7 @@ class AcceptOutcome:
     rewrite: Rewrite
 
 
-def accept(ctx: Context) -> AcceptOutcome:
+def accept(ctx: Request) -> AcceptOutcome:
     """`verify --accept`: write today's failing conformance differences to the accepted file; reads the database."""
     from drizzle_ops.verify.accepted import rewrite, save
     from drizzle_ops.verify.conformance import applied_head, check_conformance
@@ -84,7 +84,7 @@ class DraftsOutcome:
     drafts: list[DraftFile]
 
 
-def rollback_drafts(ctx: Context) -> DraftsOutcome:
+def rollback_drafts(ctx: Request) -> DraftsOutcome:
     """Down files of journal migrations that still carry the draft marker (offline: no database)."""
     from drizzle_ops.down_draft import is_draft
     from drizzle_ops.engine.rollback import down_path

@@ -20,7 +20,7 @@ class Environment:
     statement_timeout: str | None = None
     retries: int = 0  # extra attempts after a lock timeout (SQLSTATE 55P03)
     retry_backoff: float = 0.5  # seconds before the first retry; doubles each time
-    fleet: FleetSource | None = None  # a fleet of databases instead of one (context/fleet.py reads it)
+    fleet: FleetSource | None = None  # a fleet of databases instead of one (context/fleet/build.py reads it)
     # the variable holding the direct URL (no pooler) for work that needs a session; None: the settings' default
     direct_url_env: str | None = None
     # what the URL goes through: "transaction" (a transaction-mode pooler), "session"/"none" (keeps its

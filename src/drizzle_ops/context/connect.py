@@ -9,7 +9,7 @@ from functools import partial
 
 import psycopg
 
-from drizzle_ops.context.request import Context
+from drizzle_ops.context.request import Request
 from drizzle_ops.context.target import Target
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.default import DefaultServer
@@ -27,7 +27,7 @@ class Connected:
 
 
 @contextmanager
-def connect(ctx: Context) -> Iterator[Connected]:
+def connect(ctx: Request) -> Iterator[Connected]:
     target, settings = ctx.target, ctx.settings
     started: Server | None = None
     if target.url is None:

@@ -1,7 +1,7 @@
 """The request context: everything a command needs to know about one run, resolved once at the edge.
 
 The edge (drizzle_ops.cli) builds it from flags and invoke.yaml; commands read it and never
-resolve a flag again. A fleet (context/fleet.py) is many targets under one such context: each target
+resolve a flag again. A fleet (context/fleet/build.py) is many targets under one such context: each target
 runs under a copy that differs only in its target.
 """
 
@@ -30,7 +30,7 @@ class Reading(Enum):
 
 
 @dataclass(frozen=True)
-class Context:
+class Request:
     settings: Settings
     target: Target
     workspace_or_none: Workspace | None = None
@@ -88,10 +88,10 @@ def build_context(
     yes: bool = False,
     ask: Ask | None = None,
     log: Log | None = None,
-) -> Context:
+) -> Request:
     """Read the workspace (its warnings first, as every task shows them), then resolve the target once."""
     workspace = None
     if reading is not Reading.NONE:
         workspace = read_workspace(settings, log, chain=reading is Reading.SNAPSHOT_CHAIN)
     target = resolve_target(settings, url, env)
-    return Context(settings, target, workspace, as_json=as_json, yes=yes, ask=ask, log=log)
+    return Request(settings, target, workspace, as_json=as_json, yes=yes, ask=ask, log=log)

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from drizzle_ops.engine.plan import AppliedRow
+from drizzle_ops.engine.states import AppliedRow
 from drizzle_ops.errors import OperationFailed, UserError
 
 

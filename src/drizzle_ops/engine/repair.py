@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from drizzle_ops.engine import bookkeeping
-from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import UserError
 
@@ -87,9 +87,9 @@ def plan_repair(workspace: Workspace, entries: list[Entry], tag: str, display: s
     """What repair would change for ``tag``; None when its recorded hash already matches the file."""
     migration = workspace.by_tag(tag)
     entry = next(e for e in entries if e.tag == tag)
-    if entry.state is State.APPLIED:
+    if entry.state is MigrationState.APPLIED:
         return None
-    if entry.state is not State.MODIFIED or entry.row is None:
+    if entry.state is not MigrationState.MODIFIED or entry.row is None:
         raise UserError(
             f"{tag} is {entry.state.value}, not applied: there is no recorded hash to repair; "
             "apply it with `inv migrate`"

@@ -32,9 +32,9 @@ from drizzle_ops.engine.connection import step
 from drizzle_ops.engine.execution import ExecutionPolicy, run_statement, with_lock_retries
 from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
 from drizzle_ops.engine.outside import run_outside
-from drizzle_ops.engine.plan import Entry, State
 from drizzle_ops.engine.runner import status
 from drizzle_ops.engine.sessions import Sessions
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.transactionality import Mode, mode_of
 from drizzle_ops.engine.workspace import Migration, Statement, Workspace, split_statements
 from drizzle_ops.errors import SQL_ERROR, MigrationFailed, OperationFailed, OpsError, UserError
@@ -217,14 +217,14 @@ def plan_rollback(
         chosen = applied[:count]
     if chosen:
         oldest = min(e.row.id for e in chosen if e.row)
-        orphans = [e for e in entries if e.state is State.MISSING_FILE and e.row and e.row.id > oldest]
+        orphans = [e for e in entries if e.state is MigrationState.MISSING_FILE and e.row and e.row.id > oldest]
         if orphans:
             rows = ", ".join(f"row {e.row.id}" for e in orphans if e.row)
             raise UserError(
                 f"the database has newer applied migrations with no file in this workspace ({rows}); "
                 "roll back from a checkout that has them"
             )
-    modified = [e.tag for e in chosen if e.state is State.MODIFIED]
+    modified = [e.tag for e in chosen if e.state is MigrationState.MODIFIED]
     if modified:
         raise UserError(
             f"{', '.join(t for t in modified if t)} changed after being applied, so its down file may not "
@@ -235,7 +235,11 @@ def plan_rollback(
 
 def head_after(workspace: Workspace, entries: Sequence[Entry], undone: Collection[str]) -> Migration | None:
     """The newest migration in journal order that stays applied once ``undone`` are rolled back (None: none does)."""
-    staying = {e.tag for e in entries if e.tag and e.tag not in undone and e.state in (State.APPLIED, State.MODIFIED)}
+    staying = {
+        e.tag
+        for e in entries
+        if e.tag and e.tag not in undone and e.state in (MigrationState.APPLIED, MigrationState.MODIFIED)
+    }
     head = None
     for migration in workspace.migrations:
         if migration.tag in staying:

@@ -34,8 +34,8 @@ from drizzle_ops.engine.execution import ExecutionPolicy, with_lock_retries
 from drizzle_ops.engine.lock import LockBusy, LockHolder, MigrationLock, lock_key
 from drizzle_ops.engine.one_transaction import Committed, OneTransaction, Stale
 from drizzle_ops.engine.outside import run_outside
-from drizzle_ops.engine.plan import Entry, MigratePlan, compute_status, plan_migrate
 from drizzle_ops.engine.sessions import Sessions
+from drizzle_ops.engine.states import Entry, MigratePlan, compute_status, plan_migrate
 from drizzle_ops.engine.transactionality import Mode, mode_of
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import MigrationFailed, OperationFailed
@@ -72,7 +72,7 @@ class SilentProgress:
 
 
 class Verifier(Protocol):
-    """``migrate --verify``: each migration against its snapshot (verify/deploy.py)."""
+    """``migrate --verify``: each migration against its snapshot (verify/migrate_verify.py)."""
 
     def in_transaction(self, conn: psycopg.Connection, migration: Migration) -> None:
         """Inside the migration's own transaction, before COMMIT: raise to roll it back."""

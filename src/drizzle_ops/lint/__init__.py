@@ -17,14 +17,14 @@ from pathlib import Path
 
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.errors import UserError
-from drizzle_ops.lint.engine import (
+from drizzle_ops.lint.finding import Finding, Severity
+from drizzle_ops.lint.linter import (
     INVALID_IGNORE,
     NO_TRANSACTION_MARKER,
     is_marked_no_transaction,
     lint_migrations,
     lint_sql,
 )
-from drizzle_ops.lint.finding import Finding, Severity
 from drizzle_ops.lint.rule import Rule
 from drizzle_ops.lint.rules import ALL_RULES
 from drizzle_ops.lint.version import DEFAULT_PG_VERSION, major_version

@@ -6,8 +6,8 @@ fails when the page and the rules disagree.
 
 from __future__ import annotations
 
-from drizzle_ops.lint.engine import NO_TRANSACTION_MARKER
 from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.linter import NO_TRANSACTION_MARKER
 from drizzle_ops.lint.rules import ALL_RULES
 from drizzle_ops.lint.version import DEFAULT_PG_VERSION
 

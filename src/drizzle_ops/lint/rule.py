@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pglast import ast
 
-from drizzle_ops.engine.sqlast import TableKey, alter_table_commands, table_key
+from drizzle_ops.analysis.sqlast import TableKey, alter_table_commands, table_key
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.version import DEFAULT_PG_VERSION, assumed
 from drizzle_ops.lint.volatility import Volatility, offline_volatility
@@ -34,7 +34,7 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class Context:
+class RuleContext:
     """What a rule may know beyond the statement itself."""
 
     statements: Sequence[Statement]  # the whole file
@@ -133,7 +133,7 @@ class Violation:
     help: str | None = None  # None: the rule's ``fix``
 
 
-Check = Callable[[Statement, Context], Iterator[Violation]]
+Check = Callable[[Statement, RuleContext], Iterator[Violation]]
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 
+from drizzle_ops.analysis.lockinfo import StatementEffect, TableEffect, analyse
+from drizzle_ops.analysis.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
+from drizzle_ops.analysis.sqlast import TableKey
 from drizzle_ops.engine import server
-from drizzle_ops.engine.lockinfo import StatementEffect, TableEffect, analyse
-from drizzle_ops.engine.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
-from drizzle_ops.engine.plan import Entry, State
-from drizzle_ops.engine.sqlast import TableKey
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.transactionality import MARKER, Mode, has_marker, mode_of
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
@@ -143,12 +143,12 @@ def build_plan(
 
     by_tag = {m.tag: m for m in workspace.migrations}
     # drizzle-kit 1.0 (and migrate on its layout) applies an older unapplied folder: it is pending there
-    late_applied = [e for e in entries if e.state is State.OUT_OF_ORDER and e.by_name]
-    pending = [by_tag[e.tag] for e in entries if (e.state is State.PENDING or e in late_applied) and e.tag]
+    late_applied = [e for e in entries if e.state is MigrationState.OUT_OF_ORDER and e.by_name]
+    pending = [by_tag[e.tag] for e in entries if (e.state is MigrationState.PENDING or e in late_applied) and e.tag]
     blocked_by = [
         f"{e.tag or 'row ' + str(e.row.id if e.row else '?')}: {e.state.value}"
         for e in entries
-        if e.state in (State.MODIFIED, State.OUT_OF_ORDER) and e not in late_applied
+        if e.state in (MigrationState.MODIFIED, MigrationState.OUT_OF_ORDER) and e not in late_applied
     ]
     created: set[TableKey] = set()  # by earlier statements of this deploy: empty when they are touched
     index_tables: dict[TableKey, TableKey] = {}  # indexes made by earlier statements -> their tables

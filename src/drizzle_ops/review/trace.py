@@ -34,7 +34,8 @@ import psycopg
 from psycopg import pq, sql
 from psycopg.conninfo import make_conninfo
 
-from drizzle_ops.engine import connection, lockmodes, runner
+from drizzle_ops.analysis import lockmodes
+from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.batching import rollback_open
 from drizzle_ops.engine.outside import starts_inside_a_transaction
 from drizzle_ops.engine.transactionality import Mode, is_non_transactional, mode_of
@@ -539,7 +540,7 @@ def _controls_transaction(text: str) -> bool:
     from pglast import parse_sql
     from pglast.parser import ParseError
 
-    from drizzle_ops.engine.sqlast import closes_transaction, opens_transaction
+    from drizzle_ops.analysis.sqlast import closes_transaction, opens_transaction
 
     try:
         nodes = [raw.stmt for raw in parse_sql(text) if raw.stmt is not None]

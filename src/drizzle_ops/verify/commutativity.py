@@ -25,7 +25,7 @@ from pathlib import Path
 from drizzle_ops.engine.workspace import FOLDERS, ZERO_UUID, Workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.paths import display_path
-from drizzle_ops.verify.snapshot_v1 import Key, Row, State, same_row
+from drizzle_ops.verify.snapshot_v1 import Key, Row, SchemaRows, same_row
 from drizzle_ops.verify.v1_history import History
 
 Target = tuple[str, str, str]  # (schema, object, column): drizzle-kit's footprint target
@@ -264,7 +264,7 @@ def _path(children: Mapping[str, list[str]], start: str, end: str) -> list[str]:
 def find_conflicts(history: History) -> Report:
     """Every pair of open branches whose changes do not commute, as drizzle-kit's check pairs them."""
     children = _children(history)
-    states: dict[str, State] = {}
+    states: dict[str, SchemaRows] = {}
 
     def rows_at(node_id: str) -> Mapping[Key, Row]:
         if node_id not in history.by_id:

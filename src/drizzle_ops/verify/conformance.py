@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from drizzle_ops.engine.plan import Entry, State
+from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.workspace import FOLDERS, Migration, Workspace
 from drizzle_ops.verify.accepted import line_for
 from drizzle_ops.verify.canonical import Canonicalizer
@@ -43,7 +43,7 @@ class Conformance:
 
 def applied_head(workspace: Workspace, entries: Sequence[Entry]) -> Migration | None:
     """The newest applied migration in journal order (its snapshot describes the whole schema)."""
-    recorded = {e.tag for e in entries if e.tag and e.state in (State.APPLIED, State.MODIFIED)}
+    recorded = {e.tag for e in entries if e.tag and e.state in (MigrationState.APPLIED, MigrationState.MODIFIED)}
     head = None
     for migration in workspace.migrations:
         if migration.tag in recorded:

@@ -24,6 +24,7 @@ from pglast import ast, parse_sql
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 
+from drizzle_ops.analysis.sqlast import do_block_statements
 from drizzle_ops.down_draft.snapshot import (
     PUBLIC,
     Key,
@@ -37,7 +38,6 @@ from drizzle_ops.down_draft.snapshot import (
     read_snapshot,
     unique_same,
 )
-from drizzle_ops.engine.sqlast import do_block_statements
 from drizzle_ops.engine.workspace import Statement
 from drizzle_ops.verify.identifiers import truncate
 

@@ -207,16 +207,16 @@ def same_row(a: Row, b: Row) -> bool:
     return {k: v for k, v in a.items() if v is not None} == {k: v for k, v in b.items() if v is not None}
 
 
-class State:
+class SchemaRows:
     """The rows of a schema, by key, with the file that last wrote each one (for errors)."""
 
     def __init__(self) -> None:
         self.rows: dict[Key, Row] = {}
         self.origin: dict[Key, str] = {}
 
-    def copy(self) -> State:
+    def copy(self) -> SchemaRows:
         """An independent copy: changes to it leave this one as it is."""
-        other = State()
+        other = SchemaRows()
         other.rows = {key: dict(row) for key, row in self.rows.items()}
         other.origin = dict(self.origin)
         return other

@@ -36,7 +36,7 @@ from typing import Any
 from drizzle_ops.engine.workspace import ZERO_UUID, Migration, Workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.model import Schema
-from drizzle_ops.verify.snapshot_v1 import Row, State, deltas_between, from_rows
+from drizzle_ops.verify.snapshot_v1 import Row, SchemaRows, deltas_between, from_rows
 
 WHOLE = "8"  # drizzle-kit 1.0.0-beta.x to rc.4: every snapshot holds the whole ddl
 DELTAS = "9"  # drizzle-kit 1.0.0-rc.5 on: a base, then diffs
@@ -118,7 +118,7 @@ class History:
         # the deepest one has every other common ancestor among its own ancestors: the largest such set
         return max(common, key=lambda i: (len(self.ancestors([i])), self.by_id[i].position), default=None)
 
-    def state(self, head: str) -> State:
+    def state(self, head: str) -> SchemaRows:
         """The schema at snapshot ``head``, with the file that wrote each row."""
         if head not in self.by_id:
             raise UserError(f"no snapshot with id {head}; regenerate the migrations with drizzle-kit")
@@ -136,7 +136,7 @@ class History:
                 )
             visited.add(parent)
             node = self.by_id[parent]
-        state = State()
+        state = SchemaRows()
         state.load(node.body, node.source)
         for node in reversed(chain):
             first, *others = node.parents
@@ -163,7 +163,7 @@ class History:
         before = self.state(first).rows if node.kind == "whole" and first in self.by_id else {}
         return deltas_between(before, node.body)
 
-    def merged(self, heads: Sequence[str]) -> State:
+    def merged(self, heads: Sequence[str]) -> SchemaRows:
         """The schema a database holds after every snapshot up to ``heads`` was applied in workspace order.
 
         One head is its own state. Several (open branches) start from their common
@@ -183,7 +183,7 @@ class History:
                     node.source,
                 )
         base = self.common_ancestor(heads)
-        state = self.state(base) if base is not None else State()
+        state = self.state(base) if base is not None else SchemaRows()
         after = below - (self.ancestors([base]) if base is not None else set())
         for node in self.nodes:
             if node.id in after:
@@ -191,14 +191,14 @@ class History:
         return state
 
 
-def fold_state(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> State:
+def fold_state(snapshots: Sequence[tuple[str, Any]], head: str | None = None) -> SchemaRows:
     """The state at snapshot ``head`` (default: the last one), with the file that wrote each row.
 
     ``snapshots`` is (file name, parsed snapshot) in workspace order, and must
     hold every ancestor of ``head``.
     """
     if not snapshots:
-        return State()
+        return SchemaRows()
     history = History(snapshots)
     return history.state(head if head is not None else history.nodes[-1].id)
 

@@ -16,7 +16,7 @@ from drizzle_ops.lint import (
     lint_sql,
     select_rules,
 )
-from drizzle_ops.lint.rule import Context, Statement, Violation
+from drizzle_ops.lint.rule import RuleContext, Statement, Violation
 
 INDEX = 'CREATE INDEX "users_email_idx" ON "users" ("email")'
 
@@ -177,7 +177,7 @@ def test_a_table_created_by_an_earlier_migration_is_not_new() -> None:
 # The transaction helper: what "earlier in this transaction" means for every rule.
 
 
-def _probe(statement: Statement, context: Context) -> Iterator[Violation]:
+def _probe(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     """Reports, for each SELECT n, the n of the earlier and later SELECTs of its transaction."""
     if isinstance(statement.node, ast.SelectStmt):
         earlier = [s.text for s in context.earlier_in_transaction if isinstance(s.node, ast.SelectStmt)]

@@ -10,19 +10,19 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from drizzle_ops.engine.sqlast import dotted, string_constants
+from drizzle_ops.analysis.sqlast import dotted, string_constants
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 # Before PostgreSQL 12, ALTER TYPE … ADD VALUE "cannot run inside a transaction block".
 _ADD_VALUE_IN_TRANSACTION = 12
 
 
-def _used_later_in_transaction(value: str, context: Context) -> bool:
+def _used_later_in_transaction(value: str, context: RuleContext) -> bool:
     return any(value in set(string_constants(later.node)) for later in context.later_in_transaction)
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     node = statement.node
     if not isinstance(node, ast.AlterEnumStmt) or node.newVal is None or node.oldVal is not None:
         return  # oldVal is set for RENAME VALUE

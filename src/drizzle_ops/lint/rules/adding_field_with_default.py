@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import ConstrType
 
-from drizzle_ops.engine.sqlast import (
+from drizzle_ops.analysis.sqlast import (
     added_column,
     column_constraints,
     column_has,
@@ -17,7 +17,7 @@ from drizzle_ops.engine.sqlast import (
     walk,
 )
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Rule, RuleContext, Statement, Violation
 from drizzle_ops.lint.volatility import Volatility
 
 FAST_DEFAULTS = 11  # PostgreSQL 11 stores a non-volatile default in the catalogue instead of in every row
@@ -30,7 +30,7 @@ def _is_null(expr: ast.Node | None) -> bool:
     return isinstance(expr, ast.A_Const) and bool(expr.isnull)
 
 
-def _declared(context: Context) -> dict[str, tuple[Volatility, Statement]]:
+def _declared(context: RuleContext) -> dict[str, tuple[Volatility, Statement]]:
     """Functions that the migrations themselves create, by unqualified name, with their declared volatility.
 
     CREATE FUNCTION without IMMUTABLE or STABLE makes a VOLATILE function.
@@ -52,7 +52,7 @@ def _declared(context: Context) -> dict[str, tuple[Volatility, Statement]]:
     return found
 
 
-def _volatile_call(expr: ast.Node, context: Context) -> tuple[str, str] | None:
+def _volatile_call(expr: ast.Node, context: RuleContext) -> tuple[str, str] | None:
     """The first volatile function the expression calls, and how we know it is volatile."""
     declared: dict[str, tuple[Volatility, Statement]] | None = None
     for node in walk(expr):
@@ -72,7 +72,7 @@ def _volatile_call(expr: ast.Node, context: Context) -> tuple[str, str] | None:
     return None
 
 
-def _rewrite(column: ast.ColumnDef, context: Context) -> str | None:
+def _rewrite(column: ast.ColumnDef, context: RuleContext) -> str | None:
     """Why adding this column writes every row, or None when it is only a catalogue change."""
     for constraint in column_constraints(column):
         if constraint.contype is ConstrType.CONSTR_GENERATED and constraint.generated_kind != "v":
@@ -95,7 +95,7 @@ def _rewrite(column: ast.ColumnDef, context: Context) -> str | None:
     return None
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
         return

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, NullTestType
 
-from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Rule, RuleContext, Statement, Violation
 
 
 def _not_null_column(constraint: ast.Constraint) -> str | None:
@@ -26,7 +26,7 @@ def _not_null_column(constraint: ast.Constraint) -> str | None:
     return str(last[0].sval) if last and isinstance(last[0], ast.String) else None
 
 
-def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
+def _proven_not_null(context: RuleContext) -> set[tuple[TableKey, str]]:
     """Columns that earlier statements, here or in earlier migrations, proved NOT NULL with a
     valid CHECK constraint (since Postgres 12, SET NOT NULL then skips its scan) or with a
     valid NOT NULL constraint (PostgreSQL 18: the column is NOT NULL already).
@@ -58,7 +58,7 @@ def _proven_not_null(context: Context) -> set[tuple[TableKey, str]]:
 _CHECK_SKIPS_SCAN = 12
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
         return

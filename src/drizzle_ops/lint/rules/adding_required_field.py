@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pglast.enums import ConstrType
 
-from drizzle_ops.engine.sqlast import added_column, column_has, is_serial, table_name
+from drizzle_ops.analysis.sqlast import added_column, column_has, is_serial, table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Rule, RuleContext, Statement, Violation
 from drizzle_ops.lint.rules.adding_field_with_default import FAST_DEFAULTS
 
 _FIX = (
@@ -20,7 +20,7 @@ _FILLED = (ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CO
 _NOT_NULL = (ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)  # a primary key implies NOT NULL
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
         return
@@ -38,7 +38,7 @@ def check(statement: Statement, context: Context) -> Iterator[Violation]:
         )
 
 
-def _fix_before_11(context: Context) -> str:
+def _fix_before_11(context: RuleContext) -> str:
     return (
         "Add it nullable, backfill in batches, and make it NOT NULL later: before PostgreSQL 11 a DEFAULT "
         f"rewrites the whole table ({context.assumed_version})."

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from drizzle_ops.engine.sqlast import closes_transaction, is_concurrent_index_operation
+from drizzle_ops.analysis.sqlast import closes_transaction, is_concurrent_index_operation
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     if not is_concurrent_index_operation(statement.node):
         return
     if context.explicit_transaction:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType
 
-from drizzle_ops.engine.sqlast import alter_table_commands, table_name
+from drizzle_ops.analysis.sqlast import alter_table_commands, table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     relation = getattr(statement.node, "relation", None)
     for cmd in alter_table_commands(statement.node):
         if cmd.subtype is AlterTableType.AT_DropColumn:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType
 
-from drizzle_ops.engine.sqlast import table_name
+from drizzle_ops.analysis.sqlast import table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
         return

@@ -6,16 +6,16 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType, ConstrType
 
-from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 # Postgres accepts NOT VALID on these only; UNIQUE and PRIMARY KEY have rules of their own.
 _CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
 _NOT_NULL_NOT_VALID = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists since PostgreSQL 18
 
 
-def _added_not_valid_in_transaction(context: Context) -> set[tuple[TableKey, str]]:
+def _added_not_valid_in_transaction(context: RuleContext) -> set[tuple[TableKey, str]]:
     """Constraints added NOT VALID by earlier statements of the current transaction."""
     found: set[tuple[TableKey, str]] = set()
     for earlier in context.earlier_in_transaction:
@@ -27,7 +27,7 @@ def _added_not_valid_in_transaction(context: Context) -> set[tuple[TableKey, str
     return found
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     found = context.alters_existing_table(statement.node)
     if found is None:
         return

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType
 
-from drizzle_ops.engine.sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
+from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
 def _track_drops(node: ast.Node, dropped: set[tuple[TableKey, str]]) -> None:
@@ -25,7 +25,7 @@ def _track_drops(node: ast.Node, dropped: set[tuple[TableKey, str]]) -> None:
             dropped.discard((table_key(relation), constraint.conname))
 
 
-def _dropped_if_exists(context: Context) -> set[tuple[TableKey, str]]:
+def _dropped_if_exists(context: RuleContext) -> set[tuple[TableKey, str]]:
     """Constraints that earlier statements drop with IF EXISTS and do not add again since.
 
     The whole file, not only the current transaction: a rerun repeats every statement.
@@ -36,7 +36,7 @@ def _dropped_if_exists(context: Context) -> set[tuple[TableKey, str]]:
     return found
 
 
-def _alter_table(node: ast.AlterTableStmt, context: Context) -> Iterator[str]:
+def _alter_table(node: ast.AlterTableStmt, context: RuleContext) -> Iterator[str]:
     table = table_name(node.relation)
     dropped = _dropped_if_exists(context)
     for cmd in alter_table_commands(node):
@@ -65,7 +65,7 @@ def _temporary(node: ast.CreateStmt) -> bool:
     return node.relation is not None and node.relation.relpersistence == "t"
 
 
-def _problems(node: ast.Node, context: Context) -> Iterator[str]:
+def _problems(node: ast.Node, context: RuleContext) -> Iterator[str]:
     if isinstance(node, ast.CreateStmt) and not node.if_not_exists and not _temporary(node):
         yield f"CREATE TABLE {table_name(node.relation)} without IF NOT EXISTS fails on a rerun"
     elif isinstance(node, ast.IndexStmt):
@@ -84,7 +84,7 @@ def _problems(node: ast.Node, context: Context) -> Iterator[str]:
         yield f"ADD VALUE '{node.newVal}' without IF NOT EXISTS fails on a rerun"
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     if context.in_transaction:
         return  # a failed transactional migration leaves nothing behind to trip over
     node = statement.node

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import ObjectType
 
-from drizzle_ops.engine.sqlast import table_name
+from drizzle_ops.analysis.sqlast import table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     node = statement.node
     if (
         isinstance(node, ast.RenameStmt)

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from drizzle_ops.engine.sqlast import table_name
+from drizzle_ops.analysis.sqlast import table_name
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     node = statement.node
     if not isinstance(node, ast.IndexStmt) or node.concurrent or context.is_new_table(node.relation):
         return

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import ObjectType
 
-from drizzle_ops.engine.sqlast import dotted
+from drizzle_ops.analysis.sqlast import dotted
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     node = statement.node
     if not isinstance(node, ast.DropStmt) or node.removeType is not ObjectType.OBJECT_INDEX or node.concurrent:
         return

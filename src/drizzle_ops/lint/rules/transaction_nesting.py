@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import TransactionStmtKind as Kind
 
-from drizzle_ops.engine.sqlast import closes_transaction
+from drizzle_ops.analysis.sqlast import closes_transaction
 from drizzle_ops.engine.transactionality import MARKER
 from drizzle_ops.lint.finding import Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement, Violation
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 _SAVEPOINTS = frozenset({Kind.TRANS_STMT_SAVEPOINT, Kind.TRANS_STMT_RELEASE, Kind.TRANS_STMT_ROLLBACK_TO})
 _TWO_WORDS = {
@@ -43,7 +43,7 @@ def _ends(node: ast.Node) -> bool:
     return closes_transaction(node) and not (isinstance(node, ast.TransactionStmt) and node.chain)
 
 
-def _open_before(context: Context) -> bool:
+def _open_before(context: RuleContext) -> bool:
     """A transaction is open when the current statement starts."""
     if context.index == 0:
         return context.transactional
@@ -52,7 +52,7 @@ def _open_before(context: Context) -> bool:
     return number is not None and not _ends(context.statements[previous].node)
 
 
-def _never_closed(context: Context, start: int) -> bool:
+def _never_closed(context: RuleContext, start: int) -> bool:
     """The transaction that statement ``start`` runs in is still open at the end of the file."""
     numbers = context.transactions
     if start >= len(numbers) or numbers[start] is None:
@@ -92,7 +92,7 @@ def _in_managed_file(word: str, kind: Kind, open_before: bool) -> Violation:
     return _finish_prepared(word, open_before)
 
 
-def _in_marked_file(word: str, kind: Kind, context: Context, open_before: bool) -> Violation | None:
+def _in_marked_file(word: str, kind: Kind, context: RuleContext, open_before: bool) -> Violation | None:
     """A `-- drizzle-ops: no-transaction` migration: BEGIN … COMMIT groups statements, as the author means."""
     node = context.statements[context.index].node
     if kind in (Kind.TRANS_STMT_BEGIN, Kind.TRANS_STMT_START):
@@ -156,7 +156,7 @@ def _finish_prepared(word: str, open_before: bool) -> Violation:
     return Violation(f"{word} finishes another session's two-phase transaction: that is an operator's job")
 
 
-def check(statement: Statement, context: Context) -> Iterator[Violation]:
+def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     node = statement.node
     if not isinstance(node, ast.TransactionStmt) or node.kind is None:
         return

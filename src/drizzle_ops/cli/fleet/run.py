@@ -16,9 +16,9 @@ from rich.text import Text
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.edge import terminal_prompt
-from drizzle_ops.commands.fleet import Event, FleetRun, State
+from drizzle_ops.commands.fleet.run import Event, FleetRun, TargetState
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Fleet, Shard, build_fleet
+from drizzle_ops.context.fleet.build import Fleet, Shard, build_fleet
 from drizzle_ops.context.request import Reading
 
 
@@ -69,7 +69,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-MARKS = {State.DONE: ("✓", "green"), State.FAILED: ("✗", "red")}
+MARKS = {TargetState.DONE: ("✓", "green"), TargetState.FAILED: ("✗", "red")}
 
 
 class FleetProgress:
@@ -77,7 +77,7 @@ class FleetProgress:
 
     def __init__(self, fleet: Fleet, verb: str) -> None:
         self.total, self.verb, self.name = len(fleet.targets), verb, fleet.environment.name
-        self.counts = {State.DONE: 0, State.FAILED: 0, State.INTERRUPTED: 0}
+        self.counts = {TargetState.DONE: 0, TargetState.FAILED: 0, TargetState.INTERRUPTED: 0}
         self.running = 0
         self.lock = threading.Lock()
         self.status: Status | None = None
@@ -94,10 +94,11 @@ class FleetProgress:
             self.status.stop()
 
     def line(self) -> str:
-        interrupted = self.counts[State.INTERRUPTED]
+        interrupted = self.counts[TargetState.INTERRUPTED]
         stopped = f" · {interrupted} interrupted" if interrupted else ""
         return (
-            f"{self.name}: {self.counts[State.DONE]}/{self.total} done · {self.counts[State.FAILED]} failed{stopped}"
+            f"{self.name}: {self.counts[TargetState.DONE]}/{self.total} done · "
+            f"{self.counts[TargetState.FAILED]} failed{stopped}"
             f" · {self.running} running"
         )
 
@@ -125,7 +126,9 @@ class FleetProgress:
 
 
 def summary(run: FleetRun[Any]) -> dict[str, int]:
-    return {state.value.replace(" ", "_"): run.count(state) for state in State if state is not State.RUNNING}
+    return {
+        state.value.replace(" ", "_"): run.count(state) for state in TargetState if state is not TargetState.RUNNING
+    }
 
 
 def head(fleet: Fleet, run: FleetRun[Any]) -> dict[str, Any]:
@@ -159,7 +162,7 @@ def fail_if_not_ok(fleet: Fleet, run: FleetRun[Any], what: str) -> None:
     """Exit 1 naming the targets that failed or were interrupted, and what was left unstarted."""
     if run.ok:
         return
-    bad = [r.label for r in run.runs if r.state in (State.FAILED, State.INTERRUPTED)]
+    bad = [r.label for r in run.runs if r.state in (TargetState.FAILED, TargetState.INTERRUPTED)]
     shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
     why = f"; {HALT_ADVICE[run.halted]}" if run.halted else ""
     names = f" ({shown})" if bad else ""

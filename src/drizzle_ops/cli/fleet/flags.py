@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import is_fleet
+from drizzle_ops.context.fleet.build import is_fleet
 from drizzle_ops.errors import UserError
 
 FLEET_FLAGS_NEED_A_FLEET = "only with --env naming a fleet (targets_env, targets_file or targets_query)"

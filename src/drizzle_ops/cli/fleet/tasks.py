@@ -12,18 +12,22 @@ from rich.text import Text
 
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.edge import guarded
-from drizzle_ops.cli.fleet import FleetProgress, counts_text, fail_if_not_ok, head, open_fleet, stop_on_signals
-from drizzle_ops.commands.fleet import FleetRun, State, TargetRun
-from drizzle_ops.commands.fleet_tasks import migrate_fleet, status_fleet, verify_fleet
+from drizzle_ops.cli.fleet.run import FleetProgress, counts_text, fail_if_not_ok, head, open_fleet, stop_on_signals
+from drizzle_ops.commands.fleet.run import FleetRun, TargetRun, TargetState
+from drizzle_ops.commands.fleet.tasks import migrate_fleet, status_fleet, verify_fleet
 from drizzle_ops.commands.status import StatusOutcome
 from drizzle_ops.commands.verify import VerifyOutcome
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet import Fleet, Shard
+from drizzle_ops.context.fleet.build import Fleet, Shard
 from drizzle_ops.context.request import Reading
-from drizzle_ops.engine.plan import State as MigrationState
-from drizzle_ops.engine.plan import drifted
+from drizzle_ops.engine.states import MigrationState, drifted
 
-RESULT_STYLE = {State.DONE: "green", State.FAILED: "bold red", State.INTERRUPTED: "yellow", State.NOT_STARTED: "dim"}
+RESULT_STYLE = {
+    TargetState.DONE: "green",
+    TargetState.FAILED: "bold red",
+    TargetState.INTERRUPTED: "yellow",
+    TargetState.NOT_STARTED: "dim",
+}
 
 
 def _result(run: TargetRun[Any]) -> Text:
@@ -42,7 +46,7 @@ def _table(title: str, columns: Sequence[str]) -> Table:
 
 
 def _seconds(run: TargetRun[Any]) -> str:
-    return "—" if run.state is State.NOT_STARTED else f"{run.seconds:.2f}s"
+    return "—" if run.state is TargetState.NOT_STARTED else f"{run.seconds:.2f}s"
 
 
 def _selection(fleet: Fleet) -> str:

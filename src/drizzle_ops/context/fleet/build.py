@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from drizzle_ops.context.config import Environment, FleetSource, Settings
-from drizzle_ops.context.fleet_targets import FleetTarget, fleet_targets
-from drizzle_ops.context.request import Ask, Context, Log, Reading, read_workspace
+from drizzle_ops.context.fleet.targets import FleetTarget, fleet_targets
+from drizzle_ops.context.request import Ask, Log, Reading, Request, read_workspace
 from drizzle_ops.context.target import Target
 from drizzle_ops.errors import UserError
 
@@ -53,7 +53,7 @@ def only_labels(items: Sequence[FleetTarget], labels: Sequence[str]) -> list[Fle
 
 @dataclass(frozen=True)
 class Fleet:
-    context: Context  # shared by every target; its target names the environment, not a database
+    context: Request  # shared by every target; its target names the environment, not a database
     environment: Environment
     targets: tuple[FleetTarget, ...]  # the selected ones, in the fleet's order
     size: int  # how many the whole fleet holds, before --shard and --only
@@ -82,7 +82,7 @@ class Fleet:
         self.context.confirm(f"{action} {len(self.targets)} database(s)")
         return replace(self, context=replace(self.context, yes=True, ask=None))
 
-    def context_for(self, member: FleetTarget) -> Context:
+    def context_for(self, member: FleetTarget) -> Request:
         """The target's own context: confirmed already (``confirm`` asked once for all), so it never asks again."""
         return replace(self.context, target=member.target, yes=True, ask=None)
 
@@ -117,7 +117,7 @@ def build_fleet(
         selected = in_shard(everyone, shard)
     elif labels:
         selected = only_labels(everyone, labels)
-    shared = Context(
+    shared = Request(
         settings,
         Target(None, f"fleet {environment.name}", environment),
         workspace,

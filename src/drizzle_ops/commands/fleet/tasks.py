@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 
-from drizzle_ops.commands.fleet import Event, FleetRun, Interrupted, OnEvent, TargetRun, run_fleet
+from drizzle_ops.commands.fleet.run import Event, FleetRun, Interrupted, OnEvent, TargetRun, run_fleet
 from drizzle_ops.commands.migrate import MigrateOutcome, migrate
 from drizzle_ops.commands.status import StatusOutcome, status
 from drizzle_ops.commands.verify import VerifyOutcome, verify
-from drizzle_ops.context.fleet import Fleet
-from drizzle_ops.context.fleet_targets import FleetTarget
+from drizzle_ops.context.fleet.build import Fleet
+from drizzle_ops.context.fleet.targets import FleetTarget
 from drizzle_ops.engine.lock import LockHolder
 from drizzle_ops.engine.workspace import Migration
 from drizzle_ops.errors import MigrationFailed

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pglast import ast, parser
 from pglast.enums import TransactionStmtKind
 
-from drizzle_ops.engine.sqlast import TableKey, closes_transaction, opens_transaction, table_key
+from drizzle_ops.analysis.sqlast import TableKey, closes_transaction, opens_transaction, table_key
 from drizzle_ops.engine.transactionality import MARKER, has_marker, needs_no_transaction
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint.finding import Finding, Severity
-from drizzle_ops.lint.rule import Context, Rule, Statement
+from drizzle_ops.lint.rule import Rule, RuleContext, Statement
 from drizzle_ops.lint.rules import ALL_RULES
 from drizzle_ops.lint.version import DEFAULT_PG_VERSION, check_pg_version
 from drizzle_ops.lint.volatility import Volatility, VolatilityLookup, as_lookup
@@ -273,7 +273,7 @@ def _lint(
     created: set[TableKey] = set()
     for index, statement in enumerate(statements):
         node = statement.node
-        context = Context(
+        context = RuleContext(
             statements,
             index,
             transactional,

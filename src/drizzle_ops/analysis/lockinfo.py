@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType, ObjectType
 
-from drizzle_ops.engine.lockmodes import (
+from drizzle_ops.analysis.lockmodes import (
     ACCESS_EXCLUSIVE,
     ACCESS_SHARE,
     ROW_EXCLUSIVE,
@@ -21,7 +21,7 @@ from drizzle_ops.engine.lockmodes import (
     SHARE_UPDATE_EXCLUSIVE,
     level,
 )
-from drizzle_ops.engine.sqlast import (
+from drizzle_ops.analysis.sqlast import (
     TableKey,
     do_block_statements,
     is_concurrent_index_operation,
@@ -30,7 +30,7 @@ from drizzle_ops.engine.sqlast import (
     table_key,
 )
 
-# what each mode conflicts with and blocks lives in engine/lockmodes.py; re-exported for the deploy plan
+# what each mode conflicts with and blocks lives in analysis/lockmodes.py; re-exported for the deploy plan
 __all__ = [
     "ACCESS_EXCLUSIVE",
     "ROW_EXCLUSIVE",

@@ -19,8 +19,8 @@ from typing import Generic, TypeVar
 
 import psycopg
 
-from drizzle_ops.context.fleet import Fleet
-from drizzle_ops.context.fleet_targets import FleetTarget
+from drizzle_ops.context.fleet.build import Fleet
+from drizzle_ops.context.fleet.targets import FleetTarget
 from drizzle_ops.engine.connection import redact
 from drizzle_ops.errors import OpsError
 
@@ -31,7 +31,7 @@ class Interrupted(Exception):
     """Raised inside a target's work, between two migrations, once ``stop`` is set."""
 
 
-class State(Enum):
+class TargetState(Enum):
     DONE = "done"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
@@ -45,7 +45,7 @@ class TargetRun(Generic[T]):
 
     label: str
     canary: bool = False
-    state: State = State.NOT_STARTED
+    state: TargetState = TargetState.NOT_STARTED
     seconds: float = 0.0
     outcome: T | None = None
     error: str | None = None  # one line, never a password
@@ -54,7 +54,7 @@ class TargetRun(Generic[T]):
 
     @property
     def ok(self) -> bool:
-        return self.state is State.DONE
+        return self.state is TargetState.DONE
 
 
 @dataclass
@@ -62,7 +62,7 @@ class FleetRun(Generic[T]):
     runs: list[TargetRun[T]]
     halted: str | None = None  # why targets were left unstarted: "canary failed", "a target failed", "stopped"
 
-    def count(self, state: State) -> int:
+    def count(self, state: TargetState) -> int:
         return sum(run.state is state for run in self.runs)
 
     @property
@@ -117,12 +117,12 @@ def run_fleet(
         started = time.perf_counter()
         try:
             run.outcome = work(member, run)
-            run.state = State.DONE
+            run.state = TargetState.DONE
         except Interrupted:
-            run.state = State.INTERRUPTED
+            run.state = TargetState.INTERRUPTED
             run.error = "interrupted: stopped after its current migration; run again to finish"
         except Exception as exc:  # every failure is this target's, reported with its label
-            run.state = State.FAILED
+            run.state = TargetState.FAILED
             run.error = error_line(exc, member.target.url)
         run.seconds = time.perf_counter() - started
 
@@ -130,11 +130,11 @@ def run_fleet(
         canaries, rest = list(range(first)), list(range(first, len(members)))
         # every canary finishes (keep going among them), then one failed canary stops the whole fleet
         if not _run_wave(pool, fleet.parallel, canaries, members, runs, one, stop, tell, True, result):
-            if any(runs[i].state is not State.DONE for i in canaries):
+            if any(runs[i].state is not TargetState.DONE for i in canaries):
                 result.halted = "stopped" if stop.is_set() else "canary failed"
             else:
                 _run_wave(pool, fleet.parallel, rest, members, runs, one, stop, tell, keep_going, result)
-    if result.halted is None and stop.is_set() and result.count(State.INTERRUPTED):
+    if result.halted is None and stop.is_set() and result.count(TargetState.INTERRUPTED):
         result.halted = "stopped"  # the signal came after the last start: it still cut targets short
     return result
 
@@ -160,7 +160,7 @@ def _run_wave(
                 result.halted = "stopped"
                 break
             index = waiting.pop(0)
-            runs[index].state = State.RUNNING
+            runs[index].state = TargetState.RUNNING
             tell(Event("started", runs[index]))  # type: ignore[arg-type]
             running[pool.submit(one, members[index], runs[index])] = index
         if not running:
@@ -171,6 +171,6 @@ def _run_wave(
             index = running.pop(future)
             future.result()  # `one` catches everything a target raises
             tell(Event("finished", runs[index]))  # type: ignore[arg-type]
-            if runs[index].state is State.FAILED and not keep_going and not result.halted:
+            if runs[index].state is TargetState.FAILED and not keep_going and not result.halted:
                 result.halted = "a target failed"
     return result.halted is not None

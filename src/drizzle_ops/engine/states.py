@@ -23,7 +23,7 @@ from typing import Protocol
 from drizzle_ops.errors import OperationFailed, UserError
 
 
-class State(str, Enum):
+class MigrationState(str, Enum):
     APPLIED = "applied"
     PENDING = "pending"
     MODIFIED = "modified"
@@ -51,7 +51,7 @@ class AppliedRow:
 
 @dataclass(frozen=True)
 class Entry:
-    state: State
+    state: MigrationState
     tag: str | None  # None for a row with no file
     when: int | None
     file_hash: str | None
@@ -60,7 +60,7 @@ class Entry:
 
     @property
     def needs_attention(self) -> bool:
-        return self.state is not State.APPLIED
+        return self.state is not MigrationState.APPLIED
 
 
 def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *, by_name: bool = False) -> list[Entry]:
@@ -82,28 +82,32 @@ def compute_status(files: Sequence[MigrationFile], rows: Sequence[AppliedRow], *
     for position, (f, found) in enumerate(zip(files, matches, strict=True)):
         if found is not None:
             matched.add(found.id)
-            state = State.APPLIED if found.hash == f.hash else State.MODIFIED
+            state = MigrationState.APPLIED if found.hash == f.hash else MigrationState.MODIFIED
         elif by_name:
-            state = State.OUT_OF_ORDER if position < last_applied else State.PENDING
+            state = MigrationState.OUT_OF_ORDER if position < last_applied else MigrationState.PENDING
         elif newest_applied is not None and f.when <= newest_applied:
-            state = State.OUT_OF_ORDER
+            state = MigrationState.OUT_OF_ORDER
         else:
-            state = State.PENDING
+            state = MigrationState.PENDING
         entries.append(Entry(state, f.tag, f.when, f.hash, found, by_name))
     for row in ordered:
         if row.id not in matched:
-            entries.append(Entry(State.MISSING_FILE, None, row.created_at, None, row, by_name))
+            entries.append(Entry(MigrationState.MISSING_FILE, None, row.created_at, None, row, by_name))
     return entries
 
 
 def not_in_journal(names: Sequence[str]) -> list[Entry]:
     """Status entries for SQL files the journal does not list (names without .sql); nothing is read from them."""
-    return [Entry(State.NOT_IN_JOURNAL, name, None, None, None) for name in names]
+    return [Entry(MigrationState.NOT_IN_JOURNAL, name, None, None, None) for name in names]
 
 
 def drifted(entries: Sequence[Entry]) -> list[Entry]:
     """The entries `--check` fails on besides pending ones: not-in-journal is a warning, never a failure."""
-    return [e for e in entries if e.state not in (State.APPLIED, State.PENDING, State.NOT_IN_JOURNAL)]
+    return [
+        e
+        for e in entries
+        if e.state not in (MigrationState.APPLIED, MigrationState.PENDING, MigrationState.NOT_IN_JOURNAL)
+    ]
 
 
 def _match_rows(
@@ -159,7 +163,7 @@ def _journal_order_note(entries: Sequence[Entry]) -> str:
     """Why an out-of-order entry may still be in journal order: its `when` went backwards in the journal."""
     files = [e for e in entries if e.tag is not None]
     last_applied = max((i for i, e in enumerate(files) if e.row is not None), default=-1)
-    late = [i for i, e in enumerate(files) if e.state is State.OUT_OF_ORDER]
+    late = [i for i, e in enumerate(files) if e.state is MigrationState.OUT_OF_ORDER]
     if late and min(late) > last_applied:
         return (
             "; it comes after every applied migration in the journal (its `when` goes backwards there, "
@@ -192,20 +196,20 @@ def plan_migrate(
     if to is not None and to not in tags:
         raise UserError(f"--to {to}: no such migration in the journal (latest is {tags[-1] if tags else 'none'})")
     warnings: list[str] = []
-    modified = [e.tag for e in entries if e.state is State.MODIFIED]
+    modified = [e.tag for e in entries if e.state is MigrationState.MODIFIED]
     if modified and not allow_modified:
         raise UserError(
             f"{', '.join(t for t in modified if t)} changed after being applied (hash differs); "
             "restore the file, or record the new hash with `inv repair`, or pass --allow-modified"
         )
-    late = [e.tag for e in entries if e.state is State.OUT_OF_ORDER and not e.by_name]
+    late = [e.tag for e in entries if e.state is MigrationState.OUT_OF_ORDER and not e.by_name]
     if late and not allow_out_of_order:
         raise UserError(
             f"{', '.join(t for t in late if t)} not applied but older than the newest applied migration "
             f"(drizzle would skip it silently){_journal_order_note(entries)}; check it, then pass "
             "--allow-out-of-order to apply it"
         )
-    orphans = [e for e in entries if e.state is State.MISSING_FILE]
+    orphans = [e for e in entries if e.state is MigrationState.MISSING_FILE]
     if orphans:
         warnings.append(
             f"{len(orphans)} applied migration(s) have no file in this workspace "
@@ -215,12 +219,14 @@ def plan_migrate(
     for entry in entries:
         if entry.tag is None:
             continue
-        applies_late = entry.state is State.OUT_OF_ORDER and (allow_out_of_order or entry.by_name)
-        if entry.state is State.PENDING or applies_late:
+        applies_late = entry.state is MigrationState.OUT_OF_ORDER and (allow_out_of_order or entry.by_name)
+        if entry.state is MigrationState.PENDING or applies_late:
             to_apply.append(entry.tag)
         if entry.tag == to:
             break
-    late_by_name = [e.tag for e in entries if e.state is State.OUT_OF_ORDER and e.by_name and e.tag in to_apply]
+    late_by_name = [
+        e.tag for e in entries if e.state is MigrationState.OUT_OF_ORDER and e.by_name and e.tag in to_apply
+    ]
     if late_by_name:
         newest = _newest_applied(entries)
         if strict and not allow_out_of_order:
