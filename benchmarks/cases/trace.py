@@ -11,6 +11,7 @@ from benchmarks.harness import Bench
 from benchmarks.paths import EXAMPLE, ROOT
 from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, times
 from benchmarks.timing import BenchError, CallSpec, ProcessSpec, measure_calls_round_robin, ratio
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine import pg, runner
 from drizzle_ops.engine.workspace import Workspace, load_workspace
 from drizzle_ops.review.trace import trace
@@ -29,7 +30,7 @@ def run(bench: Bench) -> CaseResult:
     bench.recreate(at_0006)
     bench.recreate(empty)
     with psycopg.connect(bench.url(at_0006), autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=tags[6])
+        runner.migrate(conn, workspace, PlanOptions(to=tags[6]))
     case = CaseResult(
         KEY,
         TITLE,
@@ -114,7 +115,7 @@ def _scratch_spec(bench: Bench, name: str, workspace: Workspace, to: str) -> Cal
     def run_scratch(_i: int) -> None:
         bench.recreate(db)
         with pg.connect(bench.url(db)) as conn:
-            applied = runner.migrate(conn, workspace, to=to)
+            applied = runner.migrate(conn, workspace, PlanOptions(to=to))
         bench.drop(db)
         if len(applied.applied) != len(workspace.migrations):
             raise BenchError(f"{name}: {len(applied.applied)} migrations applied, not {len(workspace.migrations)}")

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import CAUSES, cause_of
 from tests.helpers import EXAMPLE, ROOT, add_migration, rows, run_inv
@@ -37,7 +38,7 @@ def error_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
 
 def migrate_to(url: str, tag: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, load_workspace(EXAMPLE), to=tag)
+        runner.migrate(conn, load_workspace(EXAMPLE), PlanOptions(to=tag))
 
 
 def tables(url: str) -> list[str]:

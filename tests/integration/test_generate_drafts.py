@@ -15,6 +15,8 @@ import pytest
 
 from drizzle_ops.down_draft import DRAFT_MARKER, draft_down, is_draft
 from drizzle_ops.engine import rollback, runner
+from drizzle_ops.engine.rollback import RollbackChoice
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
 from tests.helpers import EXAMPLE, rows
@@ -60,17 +62,17 @@ def test_draft_of_each_example_migration_returns_to_the_previous_snapshot(
     reviewed = "".join(line for line in _draft(k).splitlines(keepends=True) if not line.startswith(DRAFT_MARKER))
     (tmp_path / f"{tag}.down.sql").write_text(reviewed)
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        runner.migrate(conn, WORKSPACE, to=tag)
+        runner.migrate(conn, WORKSPACE, PlanOptions(to=tag))
         _seed(conn, k)
         assert _differences(conn, k) == []
         before = rows(empty_db)
 
-        undone = rollback.rollback(conn, WORKSPACE, tmp_path, steps=1)
+        undone = rollback.rollback(conn, WORKSPACE, tmp_path, RollbackChoice(steps=1))
         assert [r.tag for r in undone.rolled_back] == [tag]
         assert _differences(conn, k - 1) == []
         assert rows(empty_db) == before[:-1]
 
-        runner.migrate(conn, WORKSPACE, to=tag)
+        runner.migrate(conn, WORKSPACE, PlanOptions(to=tag))
         assert _differences(conn, k) == []
 
 

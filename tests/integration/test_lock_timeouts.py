@@ -9,6 +9,7 @@ import pytest
 
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.runner import ExecutionPolicy
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed
 from tests.helpers import EXAMPLE, rows
@@ -27,7 +28,7 @@ class Retries(runner.SilentProgress):
 def _migrate_to_before_last(url: str) -> None:
     workspace = load_workspace(EXAMPLE)
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=workspace.migrations[-2].tag)
+        runner.migrate(conn, workspace, PlanOptions(to=workspace.migrations[-2].tag))
 
 
 def test_lock_timeout_retries_then_names_the_blocker(empty_db: str) -> None:

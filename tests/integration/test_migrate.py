@@ -11,7 +11,8 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.states import MigrationState
+from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.states import MigrationState, PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed, UserError
 from tests.helpers import EXAMPLE, add_migration, rows, run_inv
@@ -47,7 +48,7 @@ def test_to_stops_after_the_named_migration(empty_db: str) -> None:
     workspace = load_workspace(EXAMPLE)
     third = workspace.migrations[2].tag
     with connect(empty_db) as conn:
-        runner.migrate(conn, workspace, to=third)
+        runner.migrate(conn, workspace, PlanOptions(to=third))
         states = [e.state for e in runner.status(conn, workspace)]
     assert states == [MigrationState.APPLIED] * 3 + [MigrationState.PENDING] * (len(workspace.migrations) - 3)
     assert "wishlist_items" not in tables(empty_db)
@@ -103,7 +104,7 @@ def test_out_of_order_entry_is_refused_then_applied_when_allowed(migrated_db: st
         with pytest.raises(UserError, match="--allow-out-of-order"):
             runner.migrate(conn, workspace)
         assert "late_table" not in tables(migrated_db)
-        result = runner.migrate(conn, workspace, allow_out_of_order=True)
+        result = runner.migrate(conn, workspace, PlanOptions(allow_out_of_order=True))
     assert [a.tag for a in result.applied] == [tag]
     assert "late_table" in tables(migrated_db)
 
@@ -169,7 +170,7 @@ def test_waiter_names_the_lock_holder(empty_db: str) -> None:
         holder.execute("set application_name = 'deploy-bot'")
         holder.execute("select pg_advisory_lock(%s)", [key])
         with connect(empty_db) as conn, pytest.raises(Exception, match="deploy-bot"):
-            runner.migrate(conn, workspace, lock_wait=0.3, progress=_Recorder(seen))
+            runner.migrate(conn, workspace, policy=ExecutionPolicy(lock_wait=0.3), progress=_Recorder(seen))
     assert seen and seen[0] is not None and seen[0].application_name == "deploy-bot"
     assert not _table_exists(empty_db)  # timed out before touching anything
 

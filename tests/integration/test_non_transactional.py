@@ -8,6 +8,8 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.transactionality import is_non_transactional
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed
@@ -63,7 +65,7 @@ def test_failed_concurrent_index_is_reported_then_dropped_on_the_next_attempt(
     tag = add_migration(workspace_copy, "unique_display_name", "SELECT 1;--> statement-breakpoint\n" + unique)
     workspace = load_workspace(workspace_copy)
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=workspace.migrations[-2].tag)
+        runner.migrate(conn, workspace, PlanOptions(to=workspace.migrations[-2].tag))
         conn.execute("insert into users (email, display_name) values ('a@x', 'same'), ('b@x', 'same')")
         with pytest.raises(MigrationFailed) as caught:
             runner.migrate(conn, workspace)
@@ -96,7 +98,7 @@ def test_a_waiting_runner_does_not_deadlock_a_concurrent_index_build(empty_db: s
     def run() -> None:
         try:
             with psycopg.connect(empty_db, autocommit=True) as conn:
-                results.append(runner.migrate(conn, workspace, lock_wait=30))
+                results.append(runner.migrate(conn, workspace, policy=ExecutionPolicy(lock_wait=30)))
         except BaseException as exc:
             errors.append(exc)
 

@@ -20,6 +20,7 @@ import pytest
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.lock import lock_key
 from drizzle_ops.engine.one_transaction import Committed
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, add_migration, requires, rows, run_inv, schema_dump
 
@@ -271,7 +272,7 @@ def test_no_migration_is_reported_applied_unless_its_row_committed(empty_db: str
     workspace = load_workspace(EXAMPLE)
     migration = workspace.migrations[0]
     with psycopg.connect(empty_db, autocommit=True) as conn, psycopg.connect(empty_db, autocommit=True) as other:
-        runner.migrate(conn, workspace, to=migration.tag)
+        runner.migrate(conn, workspace, PlanOptions(to=migration.tag))
         [(row_id,)] = conn.execute('select id from drizzle."__drizzle_migrations"').fetchall()
         assert runner.confirm_committed([conn], migration, Committed(conn, row_id), workspace).confirmed is True
 

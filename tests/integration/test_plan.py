@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import add_migration, rows, run_inv
 from tests.reliability.catalog import fingerprint
@@ -20,7 +21,7 @@ def prepare(url: str, ws: Path, users: int) -> None:
     add_migration(ws, "users_display_name_idx", DRIZZLE_INDEX)
     workspace = load_workspace(ws)
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=workspace.migrations[-2].tag)
+        runner.migrate(conn, workspace, PlanOptions(to=workspace.migrations[-2].tag))
         conn.execute(
             "insert into users (email, display_name) select 'u' || g || '@x', 'n' || g from generate_series(1, %s) g",
             [users],

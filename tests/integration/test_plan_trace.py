@@ -22,6 +22,7 @@ from markdown_it.token import Token
 
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.review.trace import TRACE_PREFIX
 from tests.helpers import ROOT, add_migration, run_inv, schema_dump
@@ -35,7 +36,7 @@ def scratch_databases(admin: psycopg.Connection) -> list[str]:
 def at_0006(url: str, ws: Path) -> None:
     workspace = load_workspace(ws)
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=workspace.migrations[6].tag)
+        runner.migrate(conn, workspace, PlanOptions(to=workspace.migrations[6].tag))
 
 
 def plan(

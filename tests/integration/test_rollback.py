@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import lock, rollback, runner
+from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.rollback import RollbackChoice
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import LockTimeout
 from tests.helpers import EXAMPLE, ROOT, rows, run_inv
@@ -72,7 +74,7 @@ def test_migrate_again_after_a_rollback_gives_the_same_schema(migrated_db: str, 
 
 def test_all_undoes_everything(migrated_db: str, empty_db: str) -> None:
     with psycopg.connect(migrated_db, autocommit=True) as conn:
-        result = rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, all_=True)
+        result = rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(all=True))
     assert [r.tag for r in result.rolled_back] == TAGS[::-1]
     assert rows(migrated_db) == []
     assert catalog(migrated_db) == catalog(empty_db)  # nothing left but the (empty) bookkeeping table
@@ -126,7 +128,7 @@ def test_nothing_applied_is_a_clear_message_and_exit_0(empty_db: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "Nothing to roll back" in result.stdout and "no migration is applied" in result.stdout
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        assert rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, all_=True).rolled_back == []
+        assert rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(all=True)).rolled_back == []
         # and the bookkeeping table was not created
         assert conn.execute("select to_regclass('drizzle.__drizzle_migrations')").fetchone() == (None,)
 
@@ -140,9 +142,9 @@ def test_more_steps_than_applied_is_bad_input(migrated_db: str) -> None:
 
 def test_to_an_unapplied_or_the_newest_tag(migrated_db: str) -> None:
     with psycopg.connect(migrated_db, autocommit=True) as conn:
-        rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, steps=2)
+        rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(steps=2))
         with pytest.raises(Exception, match="0007_wishlist_items: that migration is not applied"):
-            rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, to=TAGS[7])
+            rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(to=TAGS[7]))
     newest = run_inv("rollback", "--url", migrated_db, "--to", TAGS[5])
     assert newest.returncode == 0 and "is the newest applied migration" in newest.stdout
     assert rows(migrated_db) == ALL_ROWS[:6]
@@ -155,7 +157,7 @@ def test_rollback_across_the_enum_migration_keeps_rows_using_the_enum(migrated_d
             conn.execute(
                 "insert into moc_instructions (user_id, title, status) values (%s, %s, %s)", [user, title, status]
             )
-        rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, to="0005_backfill_display_names")
+        rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(to="0005_backfill_display_names"))
         values = conn.execute("select enum_range(null::moc_status)::text[]").fetchone()[0]
         statuses = dict(conn.execute("select title, status::text from moc_instructions").fetchall())
         default = conn.execute(
@@ -195,7 +197,7 @@ def test_rollback_waits_for_the_migrate_lock(migrated_db: str) -> None:
         holder.execute("set application_name = 'deploy-bot'")
         holder.execute("select pg_advisory_lock(%s)", [key])
         with psycopg.connect(migrated_db, autocommit=True) as conn, pytest.raises(LockTimeout, match="deploy-bot"):
-            rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, lock_wait=0.3)
+            rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, policy=ExecutionPolicy(lock_wait=0.3))
     assert rows(migrated_db) == ALL_ROWS
 
 

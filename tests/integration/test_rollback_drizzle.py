@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from drizzle_ops.engine import rollback
+from drizzle_ops.engine.rollback import RollbackChoice
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
 from tests.helpers import EXAMPLE, ROOT, rows
@@ -18,7 +19,7 @@ def test_drizzle_kit_reapplies_what_we_rolled_back(migrated_db: str, databases) 
     reference = databases.create()
     drizzle_migrate(reference)
     with psycopg.connect(migrated_db, autocommit=True) as conn:
-        undone = rollback.rollback(conn, WORKSPACE, ROOT / "sql" / "rollback", steps=2)
+        undone = rollback.rollback(conn, WORKSPACE, ROOT / "sql" / "rollback", RollbackChoice(steps=2))
     assert [r.tag for r in undone.rolled_back] == ["0007_wishlist_items", "0006_moc_parts_lists"]
     assert len(rows(migrated_db)) == 6
     drizzle_migrate(migrated_db)

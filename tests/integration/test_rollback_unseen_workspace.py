@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
 from tests.helpers import rows, run_inv
@@ -305,7 +306,7 @@ def test_each_snapshot_conforms_after_a_clean_migrate(unseen: tuple[Path, Path],
     workspace = load_workspace(ws)
     with psycopg.connect(empty_db, autocommit=True) as conn:
         for k, migration in enumerate(workspace.migrations):
-            runner.migrate(conn, workspace, to=migration.tag)
+            runner.migrate(conn, workspace, PlanOptions(to=migration.tag))
             assert _conformance(empty_db, ws, k) == []
 
 

@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import rollback, runner
+from drizzle_ops.engine.rollback import RollbackChoice
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import check_conformance
 from tests.helpers import EXAMPLE, ROOT, rows
@@ -73,17 +75,17 @@ def differences(conn: psycopg.Connection, k: int) -> list[str]:
 def test_round_trip(empty_db: str, k: int) -> None:
     tag = WORKSPACE.migrations[k].tag
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        runner.migrate(conn, WORKSPACE, to=tag)
+        runner.migrate(conn, WORKSPACE, PlanOptions(to=tag))
         assert differences(conn, k) == []
         first = catalog(empty_db)
         first_rows = rows(empty_db)
 
-        undone = rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, steps=1)
+        undone = rollback.rollback(conn, WORKSPACE, ROLLBACK_DIR, RollbackChoice(steps=1))
         assert [r.tag for r in undone.rolled_back] == [tag]
         assert differences(conn, k - 1) == []
         assert rows(empty_db) == first_rows[:-1]
 
-        again = runner.migrate(conn, WORKSPACE, to=tag)
+        again = runner.migrate(conn, WORKSPACE, PlanOptions(to=tag))
         assert [a.tag for a in again.applied] == [tag]
         assert differences(conn, k) == []
     assert catalog(empty_db) == first

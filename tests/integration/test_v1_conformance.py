@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.verify.conformance import applied_head, check_conformance
 from tests.helpers import NO_DRIZZLE_KIT_V1, ROOT, requires, run_inv
@@ -31,7 +32,7 @@ def conformance_only(url: str, workspace: Path = V1) -> subprocess.CompletedProc
 def test_each_migration_of_the_example_conforms(empty_db: str, k: int) -> None:
     head = WORKSPACE.migrations[k]
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        runner.migrate(conn, WORKSPACE, to=head.tag)
+        runner.migrate(conn, WORKSPACE, PlanOptions(to=head.tag))
         assert applied_head(WORKSPACE, runner.status(conn, WORKSPACE)) == head
         result = check_conformance(conn, WORKSPACE, head)
     assert result.differences == []
@@ -203,7 +204,7 @@ def test_a_history_generated_by_drizzle_kit_conforms_at_every_step(databases, hi
     for k, migration in enumerate(workspace.migrations):
         url = databases.create()
         with psycopg.connect(url, autocommit=True) as conn:
-            runner.migrate(conn, workspace, to=migration.tag)
+            runner.migrate(conn, workspace, PlanOptions(to=migration.tag))
             result = check_conformance(conn, workspace, migration)
         assert [str(d) for d in result.differences] == [], (k, migration.tag)
         # at branch b, branch a is applied too (it sorts first) and is no ancestor of b: the open branch is merged in

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.states import MigrationState
+from drizzle_ops.engine.states import MigrationState, PlanOptions
 from drizzle_ops.engine.workspace import FOLDERS, load_workspace
 from drizzle_ops.errors import UserError
 from tests.helpers import NO_DRIZZLE_KIT_V1, ROOT, requires, run_inv
@@ -73,7 +73,7 @@ def test_drizzle_v1_continues_where_we_stopped_and_back(databases) -> None:  # t
     url = databases.create()
     workspace = load_workspace(V1)
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, workspace, to=workspace.migrations[0].tag)
+        runner.migrate(conn, workspace, PlanOptions(to=workspace.migrations[0].tag))
     env = {**os.environ, "DATABASE_URL": url}
     proc = subprocess.run([str(V1_KIT), "migrate"], cwd=V1, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

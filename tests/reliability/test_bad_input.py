@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import EXAMPLE, rows, run_inv, url_for
 from tests.reliability.catalog import fingerprint
@@ -153,7 +154,7 @@ SERVER_CASES = [
 def half_migrated(databases) -> str:  # type: ignore[no-untyped-def]
     url = databases.create()
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, load_workspace(EXAMPLE), to=HALF)
+        runner.migrate(conn, load_workspace(EXAMPLE), PlanOptions(to=HALF))
     return url
 
 

@@ -34,6 +34,7 @@ from psycopg.conninfo import conninfo_to_dict
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.disposable.local import LocalProvider
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import NO_DRIZZLE_KIT, only_with_backend, requires, rows, run_inv, url_for
 from tests.integration.test_histories import DRIZZLE_KIT_BIN, FIXTURES, case_named, drizzle_migrate, fixture_copy
@@ -161,7 +162,7 @@ def _drop(admin: psycopg.Connection, name: str) -> None:
 def migrated_to_0002(url: str, workspace: Path) -> None:
     """The history up to 0002 (our runner, in process: this is set-up), then rows for the index builds."""
     with psycopg.connect(url, autocommit=True) as conn:
-        runner.migrate(conn, load_workspace(workspace), to=BEFORE_HACK)
+        runner.migrate(conn, load_workspace(workspace), PlanOptions(to=BEFORE_HACK))
         conn.execute(
             "insert into accounts (org_id, email) "
             "select g %% 50, 'user' || g || '@example.com' from generate_series(1, %s) g",

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import ROOT, rows, run_inv
 from tests.reliability.catalog import fingerprint
@@ -50,7 +51,7 @@ def reference(databases, workspace_copy: Path) -> list[list[str]]:  # type: igno
     prints = [fingerprint(url)]
     with psycopg.connect(url, autocommit=True) as conn:
         for migration in workspace.migrations:
-            runner.migrate(conn, workspace, to=migration.tag)
+            runner.migrate(conn, workspace, PlanOptions(to=migration.tag))
             prints.append(fingerprint(url))
     return prints
 

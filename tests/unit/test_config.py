@@ -42,19 +42,19 @@ def test_database_url_then_embedded_default(monkeypatch: pytest.MonkeyPatch) -> 
 def test_named_environment_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://env/db")
     monkeypatch.setenv("STAGING_URL", "postgresql://staging/db")
-    target = resolve_target(settings(), None, "staging")
+    target = resolve_target(settings(), None, settings().environment("staging"))
     assert (target.url, target.source) == ("postgresql://staging/db", "$STAGING_URL")
 
 
 def test_named_environment_with_unset_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STAGING_URL", raising=False)
     with pytest.raises(UserError, match=r"\$STAGING_URL, which is not set"):
-        resolve_target(settings(), None, "staging")
+        resolve_target(settings(), None, settings().environment("staging"))
 
 
 def test_unknown_environment_lists_known_ones() -> None:
     with pytest.raises(UserError, match="unknown environment 'prod' .*local, staging"):
-        resolve_target(settings(), None, "prod")
+        resolve_target(settings(), None, settings().environment("prod"))
 
 
 def test_bad_numbers_are_user_errors() -> None:

@@ -23,7 +23,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch, count: int, *, parallel: int = 1, can
     env = {"targets_env": "TENANT_URLS", "parallel": parallel, "canary": canary}
     settings = Settings.from_mapping({"workspace": str(EXAMPLE), "environments": {"tenants": env}}, Path("/p"))
     monkeypatch.setenv("TENANT_URLS", " ".join(f"postgresql://u:{PASSWORD}@h/t{i}" for i in range(count)))
-    return build_fleet(settings, env="tenants")
+    return build_fleet(settings, environment=settings.environment("tenants"))
 
 
 def failing_on(*names: str, seen: list[str] | None = None):  # type: ignore[no-untyped-def]

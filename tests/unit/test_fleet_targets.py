@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Shard, build_fleet, in_shard, is_fleet, only_labels, split_labels
+from drizzle_ops.context.fleet.build import Fleet, Shard, build_fleet, in_shard, only_labels, split_labels
 from drizzle_ops.context.fleet.targets import FleetTarget, fleet_targets, label_of, natural_key, split_urls
-from drizzle_ops.context.target import Target, resolve_target
+from drizzle_ops.context.request import Request
+from drizzle_ops.context.resolve import FleetFlags, Where, resolve
+from drizzle_ops.context.target import Target
 from drizzle_ops.errors import UserError
 from tests.helpers import EXAMPLE
 
@@ -63,13 +65,20 @@ def test_canary_zero_is_allowed_and_a_file_is_relative_to_the_project(tmp_path: 
     assert fleet is not None and fleet.canary == 0 and fleet.targets_file == tmp_path / "fleet" / "urls.txt"
 
 
-def test_a_fleet_is_never_resolved_as_one_database(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_where_a_run_goes_is_decided_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENANT_URLS", urls("a"))
+    monkeypatch.setenv("STAGING_URL", "postgresql://h/staging")
     with pytest.raises(UserError, match="tenants is a fleet of databases: only migrate, status and verify"):
-        resolve_target(settings(), None, "tenants")
+        resolve(settings(), Where(env="tenants"))  # a task that runs on one database only
     # --url still names one database, with the environment's policy
-    assert resolve_target(settings(), "postgresql://h/db", "tenants").source == "--url"
-    assert is_fleet(settings(), "tenants") and not is_fleet(settings(), "staging") and not is_fleet(settings(), None)
+    one = resolve(settings(), Where(url="postgresql://h/db", env="tenants"), fleet=FleetFlags())
+    assert isinstance(one, Request) and one.target.source == "--url" and one.target.environment is not None
+    assert isinstance(resolve(settings(), Where(env="tenants"), fleet=FleetFlags()), Fleet)
+    assert isinstance(resolve(settings(), Where(env="staging"), fleet=FleetFlags()), Request)
+    with pytest.raises(UserError, match="--shard works only with --env naming a fleet .*; environment staging is one"):
+        resolve(settings(), Where(env="staging"), fleet=FleetFlags(shard=Shard(1, 2)))
+    with pytest.raises(UserError, match="--dry-run cannot be used on a fleet \\(environment tenants\\)"):
+        resolve(settings(), Where(env="tenants"), fleet=FleetFlags(), not_on_fleet=["--dry-run"])
 
 
 # -- targets -----------------------------------------------------------------------------------------------
@@ -152,11 +161,10 @@ def test_only_keeps_the_fleet_order_and_refuses_an_unknown_label() -> None:
 
 def test_build_fleet_selects_and_shares_one_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENANT_URLS", urls(*(f"t{i}" for i in range(10))))
-    fleet = build_fleet(settings(), env="tenants", shard=Shard(2, 3))
+    tenants = settings().environment("tenants")
+    fleet = build_fleet(settings(), environment=tenants, shard=Shard(2, 3))
     assert [t.label[-2:] for t in fleet.targets] == ["t1", "t4", "t7"] and fleet.size == 10
-    one = fleet.context_for(fleet.targets[0])
-    assert one.target.url is not None and one.workspace is fleet.context.workspace and one.yes and one.ask is None
+    one = fleet.request_for(fleet.targets[0])
+    assert one.target.url is not None and one.workspace is fleet.request.workspace and one.yes and one.ask is None
     with pytest.raises(UserError, match="--shard and --only: use one"):
-        build_fleet(settings(), env="tenants", shard=Shard(1, 2), only="db.internal:5433/t1")
-    with pytest.raises(UserError, match="staging is one database, not a fleet"):
-        build_fleet(settings(), env="staging", shard=Shard(1, 2))
+        build_fleet(settings(), environment=tenants, shard=Shard(1, 2), only="db.internal:5433/t1")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from drizzle_ops.engine.states import AppliedRow, MigrationState, compute_status, plan_migrate
+from drizzle_ops.engine.states import AppliedRow, MigrationState, PlanOptions, compute_status, plan_migrate
 from drizzle_ops.errors import OperationFailed, UserError
 
 
@@ -78,7 +78,10 @@ def test_when_going_backwards_in_the_journal() -> None:
     ]
     with pytest.raises(UserError, match="0002_c not applied .* comes after every applied migration in the journal"):
         plan_migrate(compute_status(files, applied[:2]))
-    assert plan_migrate(compute_status(files, applied[:2]), allow_out_of_order=True).to_apply == ["0002_c", "0003_d"]
+    assert plan_migrate(compute_status(files, applied[:2]), PlanOptions(allow_out_of_order=True)).to_apply == [
+        "0002_c",
+        "0003_d",
+    ]
     # entries before an applied one are out of journal order too: no such note
     with pytest.raises(UserError, match=r"0001_b, 0002_c not applied .*\(drizzle would skip it silently\); check it"):
         plan_migrate(compute_status(files, [applied[0], applied[3]]))
@@ -99,27 +102,27 @@ def test_row_without_file_is_missing_file_and_listed_last() -> None:
 def test_plan_applies_pending_in_journal_order_and_stops_at_to() -> None:
     entries = compute_status(FILES, [AppliedRow(1, "h0", 100)])
     assert plan_migrate(entries).to_apply == ["0001_b", "0002_c"]
-    assert plan_migrate(entries, to="0001_b").to_apply == ["0001_b"]
-    assert plan_migrate(entries, to="0000_a").to_apply == []
+    assert plan_migrate(entries, PlanOptions(to="0001_b")).to_apply == ["0001_b"]
+    assert plan_migrate(entries, PlanOptions(to="0000_a")).to_apply == []
 
 
 def test_plan_refuses_unknown_to_tag() -> None:
     with pytest.raises(UserError, match="--to 9999"):
-        plan_migrate(compute_status(FILES, []), to="9999")
+        plan_migrate(compute_status(FILES, []), PlanOptions(to="9999"))
 
 
 def test_plan_refuses_modified_unless_allowed() -> None:
     entries = compute_status(FILES, [AppliedRow(1, "changed", 100)])
     with pytest.raises(UserError, match="0000_a changed after being applied"):
         plan_migrate(entries)
-    assert plan_migrate(entries, allow_modified=True).to_apply == ["0001_b", "0002_c"]
+    assert plan_migrate(entries, PlanOptions(allow_modified=True)).to_apply == ["0001_b", "0002_c"]
 
 
 def test_plan_refuses_out_of_order_unless_allowed() -> None:
     entries = compute_status(FILES, [AppliedRow(1, "h0", 100), AppliedRow(2, "h2", 300)])
     with pytest.raises(UserError, match="0001_b .*--allow-out-of-order"):
         plan_migrate(entries)
-    assert plan_migrate(entries, allow_out_of_order=True).to_apply == ["0001_b"]
+    assert plan_migrate(entries, PlanOptions(allow_out_of_order=True)).to_apply == ["0001_b"]
 
 
 def test_plan_warns_about_rows_without_files() -> None:
@@ -152,14 +155,14 @@ def test_v1_applies_an_older_unapplied_folder_by_default_and_names_it() -> None:
         "applying 20260101000001_b, older than the newest applied migration 20260101000002_c, as drizzle-kit 1.0 "
         "does (it decides by name): it runs after the newer ones here; --strict refuses this"
     ]
-    assert plan_migrate(entries, to="20260101000000_a").to_apply == []  # --to stops before it: no warning
+    assert plan_migrate(entries, PlanOptions(to="20260101000000_a")).to_apply == []  # --to stops before it: no warning
 
 
 def test_v1_strict_refuses_the_older_folder_unless_allowed() -> None:
     entries = compute_status(V1, [named(1, V1[0]), named(2, V1[2])], by_name=True)
     with pytest.raises(OperationFailed, match=r"20260101000001_b not applied but older than .* 20260101000002_c"):
-        plan_migrate(entries, strict=True)
-    assert plan_migrate(entries, strict=True, allow_out_of_order=True).to_apply == ["20260101000001_b"]
+        plan_migrate(entries, PlanOptions(strict=True))
+    assert plan_migrate(entries, PlanOptions(strict=True, allow_out_of_order=True)).to_apply == ["20260101000001_b"]
 
 
 def test_v1_rows_without_a_name_match_by_the_second_then_by_hash() -> None:

@@ -140,10 +140,10 @@ def test_the_direct_url_comes_from_the_environments_variable_else_the_top_level_
     monkeypatch.setenv("DIRECT_URL", "postgresql://app@default-direct:5432/app")
     monkeypatch.setenv("SUPABASE_DIRECT", "postgresql://app@supabase-direct:5432/app")
     envs = {"staging": {"url_env": "STAGING_URL", "direct_url_env": "STAGING_DIRECT_URL"}, "prod": {}}
-    own = resolve_target(settings(envs), None, "staging")
+    own = resolve_target(settings(envs), None, settings(envs).environment("staging"))
     assert (own.direct_url, own.direct_variable) == ("postgresql://app@direct:5432/app", "STAGING_DIRECT_URL")
     assert own.direct_hint.startswith("set $STAGING_DIRECT_URL (direct_url_env of environment staging)")
-    default = resolve_target(settings(envs), "postgresql://app@pooled:6543/app", "prod")
+    default = resolve_target(settings(envs), "postgresql://app@pooled:6543/app", settings(envs).environment("prod"))
     assert (default.direct_url, default.direct_variable) == ("postgresql://app@default-direct:5432/app", "DIRECT_URL")
     assert "name another variable with direct_url_env for environment prod" in default.direct_hint
     renamed = resolve_target(settings(envs, direct_url_env="SUPABASE_DIRECT"), "postgresql://app@pooled/app", None)
@@ -152,7 +152,7 @@ def test_the_direct_url_comes_from_the_environments_variable_else_the_top_level_
         "SUPABASE_DIRECT",
     )
     monkeypatch.delenv("STAGING_DIRECT_URL")
-    unset = resolve_target(settings(envs), None, "staging")
+    unset = resolve_target(settings(envs), None, settings(envs).environment("staging"))
     assert (unset.direct_url, unset.direct_variable) == (None, "STAGING_DIRECT_URL")  # never the top-level one instead
 
 

@@ -28,6 +28,7 @@ from drizzle_ops.commands.rollback_draft import (
 from drizzle_ops.context.config import Settings
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
 from drizzle_ops.down_draft.v1_rows import rename_meta, snapshot_from_rows
+from drizzle_ops.engine.rollback import RollbackChoice
 from drizzle_ops.engine.workspace import Migration, load_workspace
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.migration_sql import check_sql
@@ -64,14 +65,14 @@ TAGS = [m.tag for m in TEN_WS.migrations]
 
 
 def test_the_newest_migration_by_default_the_newest_n_with_steps_newest_first() -> None:
-    assert [m.tag for m in select(TEN_WS.migrations)] == [TAGS[-1]]
-    assert [m.tag for m in select(TEN_WS.migrations, steps=3)] == TAGS[:-4:-1]
-    assert [m.tag for m in select(TEN_WS.migrations, all_=True)] == TAGS[::-1]
+    assert [m.tag for m in select(TEN_WS.migrations, RollbackChoice())] == [TAGS[-1]]
+    assert [m.tag for m in select(TEN_WS.migrations, RollbackChoice(steps=3))] == TAGS[:-4:-1]
+    assert [m.tag for m in select(TEN_WS.migrations, RollbackChoice(all=True))] == TAGS[::-1]
 
 
 def test_to_keeps_its_tag_and_drafts_every_later_migration() -> None:
-    assert [m.tag for m in select(TEN_WS.migrations, to=TAGS[7])] == [TAGS[9], TAGS[8]]
-    assert select(TEN_WS.migrations, to=TAGS[-1]) == []
+    assert [m.tag for m in select(TEN_WS.migrations, RollbackChoice(to=TAGS[7]))] == [TAGS[9], TAGS[8]]
+    assert select(TEN_WS.migrations, RollbackChoice(to=TAGS[-1])) == []
 
 
 @pytest.mark.parametrize(
@@ -79,13 +80,13 @@ def test_to_keeps_its_tag_and_drafts_every_later_migration() -> None:
     [
         ({"steps": 11}, "--steps 11: the workspace has only 10 migration(s); use --all"),
         ({"steps": 0}, "--steps 0: give a number of migrations, 1 or more"),
-        ({"steps": 1, "all_": True}, "give only one of --steps, --to and --all"),
+        ({"steps": 1, "all": True}, "give only one of --steps, --to and --all"),
         ({"to": "0042_nope"}, "--to 0042_nope: no migration has that tag (newest: 0007_drop_nickname"),
     ],
 )
 def test_bad_selections_are_refused(flags: dict[str, Any], message: str) -> None:
     with pytest.raises(UserError) as refused:
-        select(TEN_WS.migrations, **flags)
+        select(TEN_WS.migrations, RollbackChoice(**flags))
     assert message in refused.value.message
     assert refused.value.exit_code == 2
 
@@ -236,7 +237,7 @@ def test_every_draft_of_the_long_names_history_is_ready(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     shutil.copytree(HISTORIES / "long-names", root)
     settings = Settings.from_mapping({"workspace": str(root), "rollback_dir": str(tmp_path / "rb")}, tmp_path)
-    assert [(f.result, f.ready) for f in draft_downs(settings, all_=True).files] == [(WRITTEN, True)] * 3
+    assert [(f.result, f.ready) for f in draft_downs(settings, RollbackChoice(all=True)).files] == [(WRITTEN, True)] * 3
 
 
 def test_every_statement_of_a_chunk_is_matched_when_no_breakpoint_separates_them() -> None:
@@ -372,7 +373,7 @@ def ten(tmp_path: Path) -> Settings:
 
 
 def test_the_ten_migrations_are_drafted_ready_draft_or_stub_newest_first(ten: Settings) -> None:
-    outcome = draft_downs(ten, all_=True)
+    outcome = draft_downs(ten, RollbackChoice(all=True))
     assert [(f.tag, f.result, f.ready) for f in outcome.files] == [
         ("0009_published_at", WRITTEN, True),
         ("0008_comments", WRITTEN, True),
@@ -394,21 +395,21 @@ def test_an_existing_file_is_never_written_over(ten: Settings) -> None:
     ten.rollback_dir.mkdir()
     mine = ten.rollback_dir / "0009_published_at.down.sql"
     mine.write_text("-- reviewed by hand\n")
-    outcome = draft_downs(ten, steps=2)
+    outcome = draft_downs(ten, RollbackChoice(steps=2))
     assert [(f.tag, f.result) for f in outcome.files] == [("0009_published_at", SKIPPED), ("0008_comments", WRITTEN)]
     assert outcome.files[0].reason == "rb/0009_published_at.down.sql exists; it is never written over"
     assert mine.read_text() == "-- reviewed by hand\n"
 
 
 def test_a_dry_run_writes_nothing(ten: Settings) -> None:
-    outcome = draft_downs(ten, steps=3, dry_run=True)
+    outcome = draft_downs(ten, RollbackChoice(steps=3), dry_run=True)
     assert [f.result for f in outcome.files] == [WRITTEN, WRITTEN, WRITTEN]
     assert outcome.files[0].text.startswith("-- drizzle-ops: down migration for 0009_published_at")
     assert not ten.rollback_dir.exists()
 
 
 def test_the_json_of_a_file_names_its_result_and_notes(ten: Settings) -> None:
-    [stub] = draft_downs(ten, to="0003_tags", dry_run=True).files[-1:]
+    [stub] = draft_downs(ten, RollbackChoice(to="0003_tags"), dry_run=True).files[-1:]
     document = json.loads(json.dumps(stub.as_dict()))
     assert document["tag"] == "0004_backfill_display_names" and document["result"] == STUB
     assert document["ready"] is False and document["statements"] == 0

@@ -8,6 +8,7 @@ import pytest
 
 from drizzle_ops.engine.rollback import (
     DownFile,
+    RollbackChoice,
     RollbackFailed,
     RollbackVerifyFailed,
     StepVerification,
@@ -37,18 +38,18 @@ def tags(entries: list[Entry]) -> list[str | None]:
 
 def test_default_is_one_step_newest_first() -> None:
     assert tags(plan_rollback(ENTRIES)) == ["d"]
-    assert tags(plan_rollback(ENTRIES, steps=3)) == ["d", "c", "b"]
+    assert tags(plan_rollback(ENTRIES, RollbackChoice(steps=3))) == ["d", "c", "b"]
 
 
 def test_to_keeps_the_tag_applied() -> None:
-    assert tags(plan_rollback(ENTRIES, to="b")) == ["d", "c"]
-    assert plan_rollback(ENTRIES, to="d") == []
+    assert tags(plan_rollback(ENTRIES, RollbackChoice(to="b"))) == ["d", "c"]
+    assert plan_rollback(ENTRIES, RollbackChoice(to="d")) == []
 
 
 def test_all_and_nothing_applied() -> None:
-    assert tags(plan_rollback(ENTRIES, all_=True)) == ["d", "c", "b", "a"]
+    assert tags(plan_rollback(ENTRIES, RollbackChoice(all=True))) == ["d", "c", "b", "a"]
     pending = [Entry(MigrationState.PENDING, "a", 1, "h", None)]
-    assert plan_rollback(pending, steps=5) == [] and plan_rollback([], to="x") == []
+    assert plan_rollback(pending, RollbackChoice(steps=5)) == [] and plan_rollback([], RollbackChoice(to="x")) == []
 
 
 def test_order_follows_the_rows_not_the_journal() -> None:
@@ -57,7 +58,7 @@ def test_order_follows_the_rows_not_the_journal() -> None:
     late = entries[1]
     assert late.row is not None
     entries[1] = Entry(MigrationState.APPLIED, late.tag, late.when, late.file_hash, AppliedRow(9, "h1", late.when))
-    assert tags(plan_rollback(entries, steps=2)) == ["b", "c"]
+    assert tags(plan_rollback(entries, RollbackChoice(steps=2))) == ["b", "c"]
 
 
 @pytest.mark.parametrize(
@@ -66,13 +67,13 @@ def test_order_follows_the_rows_not_the_journal() -> None:
         ({"steps": 5}, "--steps 5: only 4 migration(s) are applied; use --all"),
         ({"steps": 0}, "--steps 0: give a number of migrations, 1 or more"),
         ({"steps": 1, "to": "a"}, "give only one of --steps, --to and --all"),
-        ({"to": "a", "all_": True}, "give only one of"),
+        ({"to": "a", "all": True}, "give only one of"),
         ({"to": "zzz"}, "--to zzz: that migration is not applied (newest applied: d)"),
     ],
 )
 def test_bad_flags(flags: dict[str, object], message: str) -> None:
     with pytest.raises(UserError) as caught:
-        plan_rollback(ENTRIES, **flags)  # type: ignore[arg-type]
+        plan_rollback(ENTRIES, RollbackChoice(**flags))  # type: ignore[arg-type]
     assert message in caught.value.message
 
 

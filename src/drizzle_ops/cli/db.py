@@ -5,14 +5,16 @@ from __future__ import annotations
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render
-from drizzle_ops.cli.edge import guarded
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
 from drizzle_ops.commands import db
-from drizzle_ops.context.config import Settings
 from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine.connection import redact
 
 
-def db_up(settings: Settings, *, provider: str | None, pg_major: str | None, as_json: bool) -> None:
+def db_up(given: Given) -> None:
+    settings, as_json, provider = given.settings, given.as_json, given["provider"]
+    pg_major = str(given["pg"]) if given["pg"] else None
     with guarded(as_json=as_json):
         if db.running(settings) is None:
             render.log("starting a disposable PostgreSQL server …")
@@ -26,7 +28,8 @@ def db_up(settings: Settings, *, provider: str | None, pg_major: str | None, as_
         render.out.print("`inv db.url --reveal` prints the URL with its password.", highlight=False)
 
 
-def db_down(settings: Settings, *, all_: bool, as_json: bool) -> None:
+def db_down(given: Given) -> None:
+    settings, as_json, all_ = given.settings, given.as_json, given["all"]
     with guarded(as_json=as_json):
         server = db.down(settings)
         removed = db.remove_leftovers() if all_ else []
@@ -40,7 +43,8 @@ def db_down(settings: Settings, *, all_: bool, as_json: bool) -> None:
         )
 
 
-def db_url(settings: Settings, *, reveal: bool, as_json: bool) -> None:
+def db_url(given: Given) -> None:
+    settings, as_json, reveal = given.settings, given.as_json, given["reveal"]
     with guarded(as_json=as_json):
         server: Server | None = db.running(settings)
     if server is None:

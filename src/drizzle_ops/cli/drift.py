@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import where_to
 from drizzle_ops.commands.drift import drift
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.request import Reading
+from drizzle_ops.context.request import Reading, Request
 from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.states import drifted as drifted_entries
 
@@ -18,25 +19,25 @@ if TYPE_CHECKING:
     from drizzle_ops.verify.compare import Difference
 
 
-def run_drift(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    check: bool,
-    pending_fails: bool = True,
-    show_all: bool = False,
-) -> None:
-    """`status --schema` (``pending_fails``: pending migrations fail --check, as in status) or `inv drift`
-    (they don't: before a deploy they are expected, and only drift should block it).
+def run_drift_task(given: Given) -> None:
+    """`inv drift`: pending migrations do not fail --check (before a deploy they are expected)."""
+    run_drift(given, pending_fails=False)
+
+
+def run_drift(given: Given, *, fleet_flags: bool = False, pending_fails: bool = True) -> None:
+    """`status --schema` (``pending_fails``: pending migrations fail --check, as in status; ``fleet_flags``: it
+    takes status's, and refuses them and a fleet) or `inv drift` (pending is fine: only drift should block).
 
     Accepted differences (the reviewed file) and warnings are shown but never fail; a head
     without a snapshot skips the schema comparison."""
     from drizzle_ops.verify.conformance import report_lines, stale_note
 
-    with guarded(url, as_json):
-        outcome = drift(open_context(settings, url=url, env=env, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN))
+    as_json, check, show_all = given.as_json, given["check"], bool(given.values.get("all"))
+    with guarded(given["url"], as_json):
+        fleet = given.fleet_flags() if fleet_flags else None
+        request = where_to(given, Reading.SNAPSHOT_CHAIN, fleet=fleet, not_on_fleet=["--schema"] if fleet else ())
+        assert isinstance(request, Request)  # a fleet is refused: --schema reads one database
+        outcome = drift(request)
     entries, conformance = outcome.entries, outcome.conformance
     drifted = drifted_entries(entries)
     pending = [e for e in entries if e.state is MigrationState.PENDING] if pending_fails else []

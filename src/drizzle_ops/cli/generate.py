@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
 from drizzle_ops.commands.generate import check_generate, generate
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
@@ -84,8 +85,9 @@ def run_check(settings: Settings, *, name: str | None, as_json: bool) -> None:
         raise Exit(CHECK_FAILED, code=1)
 
 
-def run_generate(settings: Settings, *, name: str | None, custom: bool, as_json: bool, check: bool = False) -> None:
-    if check:
+def run_generate(given: Given) -> None:
+    settings, as_json, name, custom = given.settings, given.as_json, given["name"], given["custom"]
+    if given["check"]:
         if custom:
             with guarded(as_json=as_json):
                 raise UserError(

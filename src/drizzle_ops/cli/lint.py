@@ -10,6 +10,7 @@ Exit 1 when a finding is at or above ``--fail-on`` (default: error).
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,14 +20,15 @@ from rich.table import Table
 from rich.text import Text
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import one_database
 from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lint_since, lint_workspace
-from drizzle_ops.context.config import Settings
+from drizzle_ops.context.request import build_request
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
-FORMATS = ("table", "json", "markdown")
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
 
@@ -99,22 +101,18 @@ def _since_text(outcome: LintOutcome) -> str:
     return f" changed since {outcome.since.ref} (merge base {outcome.since.merge_base[:12]})"
 
 
-def run_lint(
-    settings: Settings,
-    *,
-    paths: Sequence[str],
-    as_json: bool,
-    fail_on: str = "error",
-    exclude: Sequence[str] = (),
-    list_rules: bool = False,
-    pending: bool = False,
-    url: str | None = None,
-    env: str | None = None,
-    pg_version: int | None = None,
-    output_format: str | None = None,
-    since: str | None = None,
-) -> None:
+def run_lint(given: Given) -> None:
+    settings, as_json, fail_on, list_rules = given.settings, bool(given["json"]), given["fail_on"], given["rules"]
+    pending, url, env, pg_version, since = (
+        given["pending"],
+        given["url"],
+        given["env"],
+        given["pg_version"],
+        given["since"],
+    )
+    paths = [*(given["file"] or []), *shlex.split(given.remainder)]
     with guarded(None, as_json):
+        output_format = given["format"]
         chosen = _output_format(as_json, output_format, list_rules)
     as_json = chosen == "json"
     if list_rules:
@@ -130,15 +128,15 @@ def run_lint(
             )
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
-        rules = select_rules(exclude)
+        rules = select_rules(given["exclude"])
         if pending:
-            outcome = lint_pending(open_context(settings, url=url, env=env, as_json=as_json), rules, pg_version)
+            outcome = lint_pending(one_database(given), rules, pg_version)
         elif since is not None:
-            outcome = lint_since(open_context(settings, as_json=as_json), since, rules, pg_version)
+            outcome = lint_since(build_request(settings, as_json=as_json, log=render.log), since, rules, pg_version)
         elif paths:
             outcome = lint_files(settings, paths, rules, pg_version)
         else:
-            outcome = lint_workspace(open_context(settings, as_json=as_json), rules, pg_version)
+            outcome = lint_workspace(build_request(settings, as_json=as_json, log=render.log), rules, pg_version)
     findings, sources, seconds = outcome.findings, outcome.sources, outcome.seconds
     threshold = FAIL_ON[fail_on]
     failing = [f for f in findings if threshold is not None and f.severity.rank >= threshold.rank]

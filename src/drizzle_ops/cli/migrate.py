@@ -2,84 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
-from drizzle_ops.commands.migrate import migrate
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Shard
-
-RUNNERS = ("drizzle-ops", "drizzle")
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import where_to
+from drizzle_ops.commands.migrate import MigrateOptions, migrate
+from drizzle_ops.context.request import Request
 
 
-def run_migrate(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    to: str | None,
-    dry_run: bool,
-    allow_out_of_order: bool,
-    allow_modified: bool,
-    yes: bool = False,
-    verify: bool = False,
-    runner: str | None = None,
-    shard: Shard | None = None,
-    only: Sequence[str] | str | None = None,
-    keep_going: bool = False,
-) -> None:
-    with guarded(as_json=as_json):
-        flags = {"--shard": shard, "--only": only, "--keep-going": keep_going}
-        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
-        if fleet:
-            refuse_on_fleet(
-                str(env), [f for f, v in {"--dry-run": dry_run, "--runner": runner == "drizzle"}.items() if v]
-            )
-    if fleet:  # many databases: each runs exactly the path below, under its own context
-        from drizzle_ops.cli.fleet.tasks import run_fleet_migrate
-
-        run_fleet_migrate(
-            settings,
-            env=str(env),
-            as_json=as_json,
-            shard=shard,
-            only=only,
-            keep_going=keep_going,
-            yes=yes,
-            to=to,
-            allow_out_of_order=allow_out_of_order,
-            allow_modified=allow_modified,
-            verify=verify,
-        )
-        return
-    if runner == "drizzle":  # the workspace's own drizzle-kit migrate, under our lock
+def run_migrate(given: Given) -> None:
+    as_json, options = given.as_json, given.options(MigrateOptions)
+    drizzle_runner = given["runner"] == "drizzle"
+    not_on_fleet = given.named("dry_run") + (["--runner"] if drizzle_runner else [])
+    if drizzle_runner:  # the workspace's own drizzle-kit migrate, under our lock
         from drizzle_ops.cli.migrate_drizzle import run_migrate_drizzle
 
-        given = {"--to": to, "--dry-run": dry_run, "--allow-out-of-order": allow_out_of_order, "--verify": verify}
-        run_migrate_drizzle(
-            settings,
-            url=url,
-            env=env,
-            as_json=as_json,
-            allow_modified=allow_modified,
-            yes=yes,
-            unsupported=[flag for flag, value in given.items() if value],
-        )
+        run_migrate_drizzle(given, not_on_fleet)
         return
-    with guarded(url, as_json), render.ConsoleProgress() as progress:
-        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
-        outcome = migrate(
-            ctx,
-            to=to,
-            dry_run=dry_run,
-            allow_out_of_order=allow_out_of_order,
-            allow_modified=allow_modified,
-            verify=verify,
-            progress=progress,
-        )
+    with guarded(given["url"], as_json):
+        where = where_to(given, fleet=given.fleet_flags(), not_on_fleet=not_on_fleet)
+    if not isinstance(where, Request):  # many databases: each runs exactly the path below, with its own request
+        from drizzle_ops.cli.fleet.tasks import run_fleet_migrate
+
+        run_fleet_migrate(where, given, options)
+        return
+    with guarded(given["url"], as_json), render.ConsoleProgress() as progress:
+        outcome = migrate(where, options, progress)
     result = outcome.result
     if as_json:
         render.print_json(

@@ -7,30 +7,29 @@ from collections.abc import Sequence
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, lock_wait_line, open_context
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import lock_wait_line, where_to
 from drizzle_ops.commands.migrate_drizzle import migrate_with_drizzle
-from drizzle_ops.context.config import Settings
+from drizzle_ops.context.request import Request
 from drizzle_ops.errors import UserError
 
 
-def run_migrate_drizzle(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    allow_modified: bool,
-    yes: bool,
-    unsupported: Sequence[str] = (),
-) -> None:
-    with guarded(url, as_json):
+def run_migrate_drizzle(given: Given, not_on_fleet: Sequence[str]) -> None:
+    as_json = given.as_json
+    unsupported = given.named("to", "dry_run", "allow_out_of_order", "verify")
+
+    def refuse_unsupported() -> None:
         if unsupported:
             raise UserError(
                 f"{', '.join(unsupported)} cannot be combined with --runner drizzle (drizzle-kit migrate applies "
                 "everything pending); leave them out, or use the default runner"
             )
-        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
-        outcome = migrate_with_drizzle(ctx, allow_modified=allow_modified, on_wait=lock_wait_line)
+
+    with guarded(given["url"], as_json):
+        request = where_to(given, fleet=given.fleet_flags(), not_on_fleet=not_on_fleet, then=refuse_unsupported)
+        assert isinstance(request, Request)  # a fleet refuses --runner drizzle
+        outcome = migrate_with_drizzle(request, allow_modified=given["allow_modified"], on_wait=lock_wait_line)
     if as_json:
         render.print_json(
             {

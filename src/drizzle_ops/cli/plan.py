@@ -15,9 +15,10 @@ from rich.table import Table
 
 from drizzle_ops.analysis import lockmodes
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import one_database
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
-from drizzle_ops.context.config import Settings
 from drizzle_ops.engine.connection import check_url
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.errors import UserError
@@ -106,9 +107,6 @@ def render_plan(plan: DeployPlan) -> None:
     )
 
 
-FORMATS = ("table", "json", "markdown")
-
-
 def explain_lock(mode: str, *, as_json: bool) -> None:
     """``--explain-lock MODE``: what a table lock mode (read by flag_values.lock_mode) conflicts with and blocks."""
     info = lockmodes.LOCK_MODES[mode]
@@ -153,17 +151,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_plan(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    large_rows: int | None,
-    trace: bool = False,
-    trace_url: str | None = None,
-    output_format: str | None = None,
-) -> None:
+def run_plan(given: Given) -> None:
+    as_json, url, output_format = bool(given["json"]), given["url"], given["format"]
+    large_rows, trace, trace_url = given["large_rows"], given["trace"], given["trace_url"]
+    if given["explain_lock"] is not None:
+        explain_lock(given["explain_lock"], as_json=given.as_json)
+        return
     with guarded(url, as_json):
         chosen = _output_format(as_json, output_format)
         if trace_url and not trace:
@@ -172,7 +165,7 @@ def run_plan(
             check_url(trace_url, "--trace-url")  # bad input is refused even when nothing is pending
     as_json = chosen == "json"
     with guarded(url, as_json), guarded(trace_url, as_json):
-        ctx = open_context(settings, url=url, env=env, as_json=as_json)
+        ctx = one_database(given)
         if trace:
             try:
                 with _sigterm_as_interrupt():

@@ -8,20 +8,19 @@ from datetime import datetime, timezone
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render
-from drizzle_ops.cli.edge import guarded, lock_wait_line, open_context
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import lock_wait_line, one_database
 from drizzle_ops.commands.repair import repair
-from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 
 
-def run_repair(
-    settings: Settings, *, url: str | None, env: str | None, as_json: bool, tag: str | None, yes: bool
-) -> None:
-    with guarded(url, as_json):
+def run_repair(given: Given) -> None:
+    as_json, tag = given.as_json, given["tag"]
+    with guarded(given["url"], as_json):
         if not tag:
             raise UserError("repair needs --tag TAG: the migration whose edited file should be recorded as applied")
-        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
-        outcome = repair(ctx, tag=tag, on_wait=lock_wait_line)
+        outcome = repair(one_database(given), tag=tag, on_wait=lock_wait_line)
     plan = outcome.plan
     if as_json:
         render.print_json(

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.commands.rollback import rollback
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import one_database
+from drizzle_ops.commands.rollback import RollbackOptions, rollback
 from drizzle_ops.commands.rollback_draft import SKIPPED, STUB, WRITTEN
-from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 
 
-def run_rollback(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    steps: int | None,
-    to: str | None,
-    all_: bool,
-    dry_run: bool,
-    yes: bool,
-    verify: bool = False,
-    draft: bool = False,
-) -> None:
-    if draft:
-        run_rollback_draft(settings, as_json=as_json, steps=steps, to=to, all_=all_, dry_run=dry_run, verify=verify)
+def run_rollback(given: Given) -> None:
+    options, as_json = given.options(RollbackOptions), given.as_json
+    verify, to = options.verify, options.choice.to
+    if given["draft"]:
+        run_rollback_draft(given, options)
         return
-    with guarded(url, as_json), render.ConsoleRollbackProgress() as progress:
-        ctx = open_context(settings, url=url, env=env, as_json=as_json, yes=yes)
-        outcome = rollback(ctx, steps=steps, to=to, all_=all_, dry_run=dry_run, verify=verify, progress=progress)
+    with guarded(given["url"], as_json), render.ConsoleRollbackProgress() as progress:
+        outcome = rollback(one_database(given), options, progress)
     result = outcome.result
     if as_json:
         render.print_json(
@@ -91,26 +80,18 @@ def run_rollback(
     )
 
 
-def run_rollback_draft(
-    settings: Settings,
-    *,
-    as_json: bool,
-    steps: int | None,
-    to: str | None,
-    all_: bool,
-    dry_run: bool,
-    verify: bool,
-) -> None:
-    """`rollback --draft`: write down drafts from the snapshots; no context, since no database is read."""
+def run_rollback_draft(given: Given, options: RollbackOptions) -> None:
+    """`rollback --draft`: write down drafts from the snapshots; no request, since no database is read."""
     from drizzle_ops.commands.rollback_draft import draft_downs
 
+    as_json, choice, to = given.as_json, options.choice, options.choice.to
     with guarded(as_json=as_json):
-        if verify:
+        if options.verify:
             raise UserError(
                 "--draft writes down files and touches no database, so there is nothing to --verify: "
                 "draft first, then run `rollback --steps N --verify`"
             )
-        outcome = draft_downs(settings, steps=steps, to=to, all_=all_, dry_run=dry_run, log=render.log)
+        outcome = draft_downs(given.settings, choice, dry_run=options.dry_run, log=render.log)
     if as_json:
         render.print_json(
             {

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import where_to
 from drizzle_ops.commands.status import status
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Shard
+from drizzle_ops.context.request import Request
 from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.engine.states import drifted as drifted_entries
 from drizzle_ops.engine.transactionality import Mode
@@ -28,35 +26,22 @@ def _with_mode(entry: dict[str, object], modes: dict[str, Mode]) -> dict[str, ob
     return {**entry, "transactions": mode.description} if mode is not None else entry
 
 
-def run_status(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    check: bool,
-    schema: bool = False,
-    show_all: bool = False,
-    shard: Shard | None = None,
-    only: Sequence[str] | str | None = None,
-) -> None:
-    with guarded(as_json=as_json):
-        flags = {"--shard": shard, "--only": only}
-        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
-        if fleet:
-            refuse_on_fleet(str(env), ["--schema"] if schema else [])
-    if fleet:  # one row per target: applied, pending, drift
-        from drizzle_ops.cli.fleet.tasks import run_fleet_status
-
-        run_fleet_status(settings, env=str(env), as_json=as_json, check=check, shard=shard, only=only)
-        return
-    if schema:  # --schema: also compare the live schema with the snapshot of the applied head
+def run_status(given: Given) -> None:
+    as_json, check, show_all = given.as_json, given["check"], given["all"]
+    if given["schema"]:  # --schema: also compare the live schema with the snapshot of the applied head
         from drizzle_ops.cli.drift import run_drift
 
-        run_drift(settings, url=url, env=env, as_json=as_json, check=check, show_all=show_all)
+        run_drift(given, fleet_flags=True, pending_fails=True)
         return
-    with guarded(url, as_json):
-        outcome = status(open_context(settings, url=url, env=env, as_json=as_json))
+    with guarded(given["url"], as_json):
+        where = where_to(given, fleet=given.fleet_flags())
+    if not isinstance(where, Request):  # one row per target: applied, pending, drift
+        from drizzle_ops.cli.fleet.tasks import run_fleet_status
+
+        run_fleet_status(where, as_json=as_json, check=check)
+        return
+    with guarded(given["url"], as_json):
+        outcome = status(where)
     workspace, database, entries = outcome.workspace, outcome.database, outcome.entries
     drifted = drifted_entries(entries)
     pending = [e for e in entries if e.state is MigrationState.PENDING]

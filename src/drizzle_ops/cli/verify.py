@@ -8,12 +8,11 @@ from pathlib import Path
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded, open_context
-from drizzle_ops.cli.fleet.flags import refuse_fleet_flags, refuse_on_fleet
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.where import where_to
 from drizzle_ops.commands.verify import accept, rollback_drafts, verify
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Shard
-from drizzle_ops.context.request import Reading
+from drizzle_ops.context.request import Reading, Request, build_request
 from drizzle_ops.errors import UserError
 
 
@@ -34,34 +33,29 @@ def _write_junit(path: str, xml: str) -> None:
         raise UserError(f"cannot write --junit {path}: {exc.strerror}; choose a writable path") from None
 
 
-def run_verify(
-    settings: Settings,
-    *,
-    url: str | None,
-    env: str | None,
-    as_json: bool,
-    junit: str | None,
-    only: Sequence[str] | str | None,
-    accept: bool = False,
-    shard: Shard | None = None,
-    targets: Sequence[str] | str | None = None,
-) -> None:
-    with guarded(as_json=as_json):
-        flags = {"--shard": shard, "--targets": targets}
-        fleet = refuse_fleet_flags(settings, env, url, [flag for flag, value in flags.items() if value])
-        if fleet:
-            refuse_on_fleet(str(env), [f for f, v in {"--accept": accept, "--junit": junit}.items() if v])
-    if fleet:  # checks and conformance on every target
+def run_verify(given: Given) -> None:
+    as_json, junit, only = given.as_json, given["junit"], split_only(given["only"])
+    if given["rollback_drafts"]:
+        check_drafts(given)
+        return
+    if given["accept"]:
+        accept_differences(given)
+        return
+    with guarded(given["url"], as_json):
+        where = where_to(
+            given,
+            Reading.SNAPSHOT_CHAIN,
+            fleet=given.fleet_flags(only="targets"),
+            only_flag="--targets",
+            not_on_fleet=given.named("accept", "junit"),
+        )
+    if not isinstance(where, Request):  # checks and conformance on every target
         from drizzle_ops.cli.fleet.tasks import run_fleet_verify
 
-        run_fleet_verify(settings, env=str(env), as_json=as_json, checks=split_only(only), shard=shard, only=targets)
+        run_fleet_verify(where, as_json=as_json, checks=only)
         return
-    if accept:
-        accept_differences(settings, url=url, env=env, as_json=as_json)
-        return
-    with guarded(url, as_json):
-        ctx = open_context(settings, url=url, env=env, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN)
-        outcome = verify(ctx, only=split_only(only))
+    with guarded(given["url"], as_json):
+        outcome = verify(where, only=only)
         if junit:
             _write_junit(junit, render.junit_xml(outcome.results, "drizzle-ops verify"))
     results = outcome.results
@@ -85,10 +79,10 @@ def run_verify(
         also = f", {render.counted(len(skipped), 'skipped', skipped)}" if skipped else ""
         render.out.print(f"{counts['passed']} of {len(results)} check(s) passed{also}.", highlight=False, markup=False)
     if failed:
-        where = "in the JSON document" if as_json else "in the table above"
+        shown = "in the JSON document" if as_json else "in the table above"
         raise Exit(
             f"error: {len(failed)} of {len(results)} check(s) failed ({', '.join(r.id for r in failed)}); "
-            f"see the details {where}",
+            f"see the details {shown}",
             code=1,
         )
 
@@ -96,10 +90,18 @@ def run_verify(
 # -- verify --accept --------------------------------------------------------------------------------------
 
 
-def accept_differences(settings: Settings, *, url: str | None, env: str | None, as_json: bool) -> None:
+def accept_differences(given: Given) -> None:
     """Write today's failing conformance differences to the accepted file; exit 0 (the file is for review)."""
-    with guarded(url, as_json):
-        outcome = accept(open_context(settings, url=url, env=env, as_json=as_json))
+    as_json = given.as_json
+    with guarded(given["url"], as_json):
+        request = where_to(
+            given,
+            fleet=given.fleet_flags(only="targets"),
+            only_flag="--targets",
+            not_on_fleet=given.named("accept", "junit"),
+        )
+        assert isinstance(request, Request)  # a fleet is refused: the accepted file is one database's
+        outcome = accept(request)
     conformance, change, shown = outcome.conformance, outcome.rewrite, outcome.file.shown
     warnings = [str(w) for w in conformance.warnings]
     if as_json:
@@ -154,10 +156,11 @@ def accept_differences(settings: Settings, *, url: str | None, env: str | None, 
 # -- verify --rollback-drafts -------------------------------------------------------------------------
 
 
-def check_drafts(settings: Settings, *, as_json: bool) -> None:
-    """`inv verify --rollback-drafts`: fail while a down file of a journal migration is still a draft."""
+def check_drafts(given: Given) -> None:
+    """`inv verify --rollback-drafts`: fail while a down file of a journal migration is still a draft (offline)."""
+    as_json = given.as_json
     with guarded(as_json=as_json):
-        outcome = rollback_drafts(open_context(settings, as_json=as_json))
+        outcome = rollback_drafts(build_request(given.settings, as_json=as_json, log=render.log))
     workspace, drafts = outcome.workspace, outcome.drafts
     if as_json:
         render.print_json(

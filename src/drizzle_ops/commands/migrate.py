@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 
 from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.runner import MigrateResult, Progress
-from drizzle_ops.engine.states import Entry
+from drizzle_ops.engine.states import Entry, PlanOptions
 from drizzle_ops.engine.workspace import Workspace
 
 
@@ -22,46 +21,39 @@ class MigrateOutcome:
     entries: list[Entry]
 
 
-def migrate(
-    ctx: Request,
-    *,
-    to: str | None = None,
-    dry_run: bool = False,
-    allow_out_of_order: bool = False,
-    allow_modified: bool = False,
-    verify: bool = False,
-    progress: Progress | None = None,
-) -> MigrateOutcome:
-    workspace, settings, policy = ctx.workspace, ctx.settings, ctx.target.policy
-    if to is not None:
-        workspace.by_tag(to)  # an unknown tag is bad input: say so before connecting
-    if not dry_run:
-        ctx.confirm("migrate")
-    with connect(ctx) as c:
-        run = partial(
-            runner.migrate,
-            c.conn,
-            workspace,
-            to=to,
-            allow_out_of_order=allow_out_of_order,
-            allow_modified=allow_modified,
-            strict=settings.strict,  # v1: an older unapplied folder is applied, unless --strict
-        )
+@dataclass(frozen=True)
+class MigrateOptions:
+    """What `migrate` was asked: which migrations (the plan's options), and how."""
+
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    dry_run: bool = False
+    verify: bool = False  # each migration against its snapshot; a difference undoes it and stops the run
+
+
+def migrate(request: Request, options: MigrateOptions, progress: Progress | None = None) -> MigrateOutcome:
+    workspace, settings, policy = request.workspace, request.settings, request.policy
+    if options.plan.to is not None:
+        workspace.by_tag(options.plan.to)  # an unknown tag is bad input: say so before connecting
+    if not options.dry_run:
+        request.confirm("migrate")
+    with connect(request) as c:
         verifier = None
-        if verify:
+        if options.verify:
             # a migration that will commit before it can be checked (outside one transaction) must be
             # revertible: refuse before touching anything; the rest are checked before they commit
-            planned = run(dry_run=True).planned
+            planned = runner.migrate(c.conn, workspace, options.plan, dry_run=True).planned
             from drizzle_ops.engine.rollback import load_down_files
             from drizzle_ops.verify.migrate_verify import DeployVerifier
 
             committing_first = [m.tag for m in planned if runner.needs_session(m)]
             downs = load_down_files(settings.rollback_dir, committing_first, settings.project_root)
             accepted = accepted_file(settings).entries
-            verifier = DeployVerifier(workspace, downs, policy=policy, log=ctx.log, accepted=accepted)
-        result = run(
-            dry_run=dry_run,
-            lock_wait=settings.lock_wait,
+            verifier = DeployVerifier(workspace, downs, policy=policy, log=request.log, accepted=accepted)
+        result = runner.migrate(
+            c.conn,
+            workspace,
+            options.plan,
+            dry_run=options.dry_run,
             policy=policy,
             progress=progress,
             verifier=verifier,

@@ -9,7 +9,7 @@ from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Request
 from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
-from drizzle_ops.engine.states import Entry, MigrationState, plan_migrate
+from drizzle_ops.engine.states import Entry, MigrationState, PlanOptions, plan_migrate
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.errors import UserError
 
@@ -45,7 +45,7 @@ def migrate_with_drizzle(
     """
     from drizzle_ops.drizzle_kit import node
 
-    workspace, settings = ctx.workspace, ctx.settings
+    workspace = ctx.workspace
     ctx.confirm("migrate")
     manager = node.detect_package_manager(workspace.root)
     node.require_script(workspace.root, MIGRATE_SCRIPT, "drizzle-kit migrate")
@@ -55,7 +55,7 @@ def migrate_with_drizzle(
     with connect(ctx) as c:
         assert c.target.url is not None
         key = lock_key(workspace.migrations_schema, workspace.migrations_table)
-        migration_lock = MigrationLock(key, wait=settings.lock_wait, on_wait=on_wait)
+        migration_lock = MigrationLock(key, wait=ctx.policy.lock_wait, on_wait=on_wait)
         # drizzle-kit runs on its own connection while we hold the lock: a session lock, on a connection that keeps
         # its session (the direct URL through a pooler; refused without one)
         session = c.sessions.connection("migrate --runner drizzle (the lock is held while drizzle-kit runs)")
@@ -67,7 +67,7 @@ def migrate_with_drizzle(
                     f"{', '.join(late)} not applied but older than the newest applied migration, and drizzle-kit "
                     "would skip it silently; apply it with `inv migrate --allow-out-of-order` instead"
                 )
-            plan_migrate(before, allow_modified=allow_modified)  # refuses edited applied files
+            plan_migrate(before, PlanOptions(allow_modified=allow_modified))  # refuses edited applied files
             ctx.say(f"running `{' '.join(command)}` (drizzle-kit migrate) against {c.database} under the lock …")
             run = node.run(command, workspace.root, env={"DATABASE_URL": c.target.url}, capture=True)
             after = runner.status(c.conn, workspace)

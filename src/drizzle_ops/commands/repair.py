@@ -35,7 +35,7 @@ def repair(ctx: Request, *, tag: str, on_wait: Callable[[LockHolder | None], Non
             )
         key = lock_key(workspace.migrations_schema, workspace.migrations_table)
         # one transaction that takes the lock, reads the row and records the hash: nothing depends on the session
-        with MigrationLock(key, wait=settings.lock_wait, on_wait=on_wait).transaction(c.conn):
+        with MigrationLock(key, wait=ctx.policy.lock_wait, on_wait=on_wait).transaction(c.conn):
             plan = plan_repair(workspace, runner.status(c.conn, workspace), tag, shown)
             if plan is not None:
                 record_hash(c.conn, workspace, plan)

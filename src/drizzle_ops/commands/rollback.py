@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from drizzle_ops.context.accepted import accepted_file
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Request
 from drizzle_ops.engine import runner
+from drizzle_ops.engine.rollback import RollbackChoice, RollbackProgress, RollbackResult
 from drizzle_ops.engine.states import Entry
 from drizzle_ops.engine.workspace import Workspace
-
-if TYPE_CHECKING:
-    from drizzle_ops.engine.rollback import RollbackProgress, RollbackResult
 
 
 @dataclass
@@ -24,40 +21,37 @@ class RollbackOutcome:
     entries: list[Entry]
 
 
-def rollback(
-    ctx: Request,
-    *,
-    steps: int | None = None,
-    to: str | None = None,
-    all_: bool = False,
-    dry_run: bool = False,
-    verify: bool = False,
-    progress: RollbackProgress | None = None,
-) -> RollbackOutcome:
-    from drizzle_ops.engine import rollback as engine
+@dataclass(frozen=True)
+class RollbackOptions:
+    """What `rollback` was asked: which migrations (``choice``), and how."""
 
-    workspace, settings = ctx.workspace, ctx.settings
-    engine.plan_rollback([], steps=steps, to=to, all_=all_)  # bad flags are bad input: say so before connecting
-    if to is not None:
-        workspace.by_tag(to)
+    choice: RollbackChoice = field(default_factory=RollbackChoice)
+    dry_run: bool = False
+    verify: bool = False  # each step against the new head's snapshot, before it commits
+
+
+def rollback(request: Request, options: RollbackOptions, progress: RollbackProgress | None = None) -> RollbackOutcome:
+    from drizzle_ops.engine import rollback as engine  # the module: plan_rollback, rollback
+
+    workspace, settings, choice, dry_run = request.workspace, request.settings, options.choice, options.dry_run
+    engine.plan_rollback([], choice)  # bad flags are bad input: say so before connecting
+    if choice.to is not None:
+        workspace.by_tag(choice.to)
     if not dry_run:
-        ctx.confirm("rollback")
+        request.confirm("rollback")
     step_verifier = None
-    if verify and not dry_run:
+    if options.verify and not dry_run:
         from drizzle_ops.verify.after_rollback import verifier
 
-        step_verifier = verifier(workspace, accepted=accepted_file(settings).entries, log=ctx.log)
-    with connect(ctx) as c:
+        step_verifier = verifier(workspace, accepted=accepted_file(settings).entries, log=request.log)
+    with connect(request) as c:
         result = engine.rollback(
             c.conn,
             workspace,
             settings.rollback_dir,
-            steps=steps,
-            to=to,
-            all_=all_,
+            choice,
             dry_run=dry_run,
-            lock_wait=settings.lock_wait,
-            policy=ctx.target.policy,
+            policy=request.policy,
             progress=progress,
             display_base=settings.project_root,
             verify=step_verifier,

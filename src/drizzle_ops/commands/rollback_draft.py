@@ -23,6 +23,7 @@ from typing import Any
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.request import Log, read_workspace
 from drizzle_ops.down_draft import ROLLBACK_DRAFT, Draft, draft_down, nothing_to_undo, stub_down
+from drizzle_ops.engine.rollback import RollbackChoice
 from drizzle_ops.engine.workspace import FOLDERS, ZERO_UUID, Migration, Workspace, snapshot_file_name
 from drizzle_ops.errors import OperationFailed, UserError
 from drizzle_ops.paths import display_path
@@ -73,19 +74,11 @@ class Pair:
 # -- which migrations ---------------------------------------------------------------------------------
 
 
-def check_flags(*, steps: int | None, to: str | None, all_: bool) -> None:
-    if sum(x is not None and x is not False for x in (steps, to, all_)) > 1:
-        raise UserError("give only one of --steps, --to and --all")
-    if steps is not None and steps < 1:
-        raise UserError(f"--steps {steps}: give a number of migrations, 1 or more")
-
-
-def select(
-    migrations: Sequence[Migration], *, steps: int | None = None, to: str | None = None, all_: bool = False
-) -> list[Migration]:
+def select(migrations: Sequence[Migration], choice: RollbackChoice) -> list[Migration]:
     """The migrations whose down files to draft, newest first: the newest ``steps`` (default 1), those after
     ``to`` (``to`` itself stays), or all of them."""
-    check_flags(steps=steps, to=to, all_=all_)
+    choice.check()
+    steps, to, all_ = choice.steps, choice.to, choice.all
     newest_first = list(reversed(migrations))
     if to is not None:
         tags = [m.tag for m in migrations]
@@ -278,21 +271,15 @@ def _write(path: Path, text: str, shown: str) -> bool:
 
 
 def draft_downs(
-    settings: Settings,
-    *,
-    steps: int | None = None,
-    to: str | None = None,
-    all_: bool = False,
-    dry_run: bool = False,
-    log: Log | None = None,
+    settings: Settings, choice: RollbackChoice, *, dry_run: bool = False, log: Log | None = None
 ) -> DraftOutcome:
     """Draft the down files of the chosen migrations into the rollback folder. Opens no connection."""
     from drizzle_ops.engine.rollback import down_path
 
-    check_flags(steps=steps, to=to, all_=all_)  # bad flags are bad input: say so before reading anything
+    choice.check()  # bad flags are bad input: say so before reading anything
     workspace = read_workspace(settings, log)
     base = settings.project_root
-    chosen = select(workspace.migrations, steps=steps, to=to, all_=all_)
+    chosen = select(workspace.migrations, choice)
     position = {m.tag: i for i, m in enumerate(workspace.migrations)}
     snapshots = _Snapshots(workspace, base)
     files: list[DraftedFile] = []

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from drizzle_ops.context.config import Settings
+from drizzle_ops.context.config import Environment, Settings
 from drizzle_ops.context.safety import confirm_protected
 from drizzle_ops.context.target import Target, resolve_target
+from drizzle_ops.engine.execution import ExecutionPolicy
 from drizzle_ops.engine.workspace import Workspace, load_workspace
 from drizzle_ops.errors import OperationFailed, UserError
 
@@ -44,6 +45,11 @@ class Request:
         if self.workspace_or_none is None:
             raise UserError("this task needs a Drizzle workspace (give --workspace, or set it in invoke.yaml)")
         return self.workspace_or_none
+
+    @property
+    def policy(self) -> ExecutionPolicy:
+        """The target environment's limits, with how long to wait for another run's lock (--lock-wait)."""
+        return replace(self.target.policy, lock_wait=self.settings.lock_wait)
 
     def say(self, message: str) -> None:
         if self.log is not None:
@@ -78,11 +84,11 @@ def read_workspace(settings: Settings, log: Log | None = None, *, chain: bool = 
     return workspace
 
 
-def build_context(
+def build_request(
     settings: Settings,
     *,
     url: str | None = None,
-    env: str | None = None,
+    environment: Environment | None = None,
     reading: Reading = Reading.MIGRATIONS,
     as_json: bool = False,
     yes: bool = False,
@@ -93,5 +99,5 @@ def build_context(
     workspace = None
     if reading is not Reading.NONE:
         workspace = read_workspace(settings, log, chain=reading is Reading.SNAPSHOT_CHAIN)
-    target = resolve_target(settings, url, env)
+    target = resolve_target(settings, url, environment)
     return Request(settings, target, workspace, as_json=as_json, yes=yes, ask=ask, log=log)

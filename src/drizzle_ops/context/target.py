@@ -21,11 +21,12 @@ class Target:
     # the direct URL (no pooler) for work that needs a session, and the variable it is read from
     direct_url: str | None = None
     direct_variable: str | None = None
+    fleet_member: bool = False  # one database of a fleet: its URL came from the fleet's list
 
     @property
     def direct_hint(self) -> str:
         """How to give the direct URL, for a refusal."""
-        if self.environment is not None and self.environment.is_fleet:
+        if self.fleet_member:
             return "list the targets' direct URLs in the fleet's targets instead of pooled ones"
         variable = self.direct_variable or "DIRECT_URL"
         where = ""
@@ -69,13 +70,13 @@ class Target:
         )
 
 
-def resolve_target(settings: Settings, url: str | None, env: str | None) -> Target:
+def resolve_target(settings: Settings, url: str | None, environment: Environment | None) -> Target:
     """--url, else --env's variable, else DATABASE_URL, else the embedded default server.
 
     An explicit --env wins over DATABASE_URL: asking for staging and silently
-    getting whatever DATABASE_URL points at would be the worst surprise.
+    getting whatever DATABASE_URL points at would be the worst surprise. (Whether the run
+    goes to a fleet instead was decided before: context/resolve.py.)
     """
-    environment = settings.environment(env) if env else None
     target = _main_target(settings, url, environment)
     if target.url is None:
         return target  # the embedded default server is reached directly
@@ -86,12 +87,6 @@ def resolve_target(settings: Settings, url: str | None, env: str | None) -> Targ
 def _main_target(settings: Settings, url: str | None, environment: Environment | None) -> Target:
     if url:
         return Target(url, "--url", environment)
-    if environment is not None and environment.is_fleet:
-        # its url_env, if any, names the control database of targets_query: never a target by itself
-        raise UserError(
-            f"environment {environment.name} is a fleet of databases: only migrate, status and verify run on a "
-            "fleet (or name one database with --url)"
-        )
     if environment is not None and environment.url_env:
         value = os.environ.get(environment.url_env)
         if not value:

@@ -33,6 +33,7 @@ class ExecutionPolicy:
     retries: int = 0  # extra attempts after SQLSTATE 55P03 (lock_not_available)
     backoff: float = 0.5  # first wait in seconds; doubles each attempt, with jitter
     environment: str | None = None  # the invoke.yaml environment these came from, for error messages
+    lock_wait: float = 60.0  # seconds to wait for another run's migration lock (--lock-wait, lock_wait)
 
     def describe(self, sqlstate: str | None) -> str | None:
         """For a timeout error: which setting stopped it, its value, and who set it."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -186,14 +187,29 @@ class RollbackVerifyFailed(OperationFailed):
 # -- choosing what to undo (pure) -------------------------------------------------------------------
 
 
-def plan_rollback(
-    entries: Sequence[Entry], *, steps: int | None = None, to: str | None = None, all_: bool = False
-) -> list[Entry]:
-    """The applied migrations, newest (highest row id) first; [] when nothing is applied."""
-    if sum(x is not None and x is not False for x in (steps, to, all_)) > 1:
-        raise UserError("give only one of --steps, --to and --all")
-    if steps is not None and steps < 1:
-        raise UserError(f"--steps {steps}: give a number of migrations, 1 or more")
+@dataclass(frozen=True)
+class RollbackChoice:
+    """Which applied migrations to undo: the newest ``steps`` (default 1), those after ``to``, or ``all``."""
+
+    steps: int | None = None
+    to: str | None = None
+    all: bool = False
+
+    def check(self) -> None:
+        """Bad input (exit 2) before anything is read: more than one way to choose, or no migration at all."""
+        if sum(x is not None and x is not False for x in (self.steps, self.to, self.all)) > 1:
+            raise UserError("give only one of --steps, --to and --all")
+        if self.steps is not None and self.steps < 1:
+            raise UserError(f"--steps {self.steps}: give a number of migrations, 1 or more")
+
+
+NEWEST = RollbackChoice()  # no flag: the newest applied migration
+
+
+def plan_rollback(entries: Sequence[Entry], choice: RollbackChoice = NEWEST) -> list[Entry]:
+    """The applied migrations to undo, newest (highest row id) first; [] when nothing is applied."""
+    choice.check()
+    steps, to, all_ = choice.steps, choice.to, choice.all
     applied = sorted(
         (e for e in entries if e.row is not None and e.tag is not None),
         key=lambda e: e.row.id if e.row else 0,
@@ -405,12 +421,9 @@ def rollback(
     conn: psycopg.Connection,
     workspace: Workspace,
     rollback_dir: Path,
+    choice: RollbackChoice = NEWEST,
     *,
-    steps: int | None = None,
-    to: str | None = None,
-    all_: bool = False,
     dry_run: bool = False,
-    lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: RollbackProgress | None = None,
     display_base: Path | None = None,
@@ -418,6 +431,7 @@ def rollback(
     sessions: Sessions | None = None,
 ) -> RollbackResult:
     progress = progress or SilentRollbackProgress()
+    policy = policy or ExecutionPolicy()
     sessions = sessions or Sessions(conn)
     result = RollbackResult(dry_run=dry_run)
     entries: list[Entry] = []
@@ -425,7 +439,7 @@ def rollback(
     with step(conn, f"reading the applied migrations from {table}", command="rollback"):
         entries[:] = status(conn, workspace)
     result.applied_before = sum(1 for e in entries if e.row is not None)
-    chosen = plan_rollback(entries, steps=steps, to=to, all_=all_)
+    chosen = plan_rollback(entries, choice)
     downs = load_down_files(rollback_dir, [e.tag for e in chosen if e.tag], display_base)
     result.planned = [downs[e.tag] for e in chosen if e.tag]
     if dry_run:
@@ -434,7 +448,9 @@ def rollback(
         if needs_session(down):
             sessions.connection(f"down file {down.display} (it cannot run in one transaction)")
     lock = MigrationLock(
-        lock_key(workspace.migrations_schema, workspace.migrations_table), wait=lock_wait, on_wait=progress.lock_waiting
+        lock_key(workspace.migrations_schema, workspace.migrations_table),
+        wait=policy.lock_wait,
+        on_wait=progress.lock_waiting,
     )
     try:
         for entry in chosen:
@@ -447,24 +463,13 @@ def rollback(
             hook = None
             if verify is not None:
                 hook = _verify_step(verify, down, head_after(workspace, entries, {*done, down.tag}), done, found)
+            step_conn = sessions.connection(f"down file {down.display}") if needs_session(down) else conn
+            # one that cannot run in one transaction holds the lock at session level meanwhile
+            held = lock.session(step_conn) if needs_session(down) else nullcontext()
             try:
-                if needs_session(down):
-                    session = sessions.connection(f"down file {down.display}")
-                    with lock.session(session):
-                        revert(
-                            session,
-                            workspace,
-                            down,
-                            entry.row.id,
-                            lock=lock,
-                            policy=policy,
-                            done=done,
-                            before_commit=hook,
-                            progress=progress,
-                        )
-                else:
+                with held:
                     revert(
-                        conn,
+                        step_conn,
                         workspace,
                         down,
                         entry.row.id,

@@ -35,7 +35,14 @@ from drizzle_ops.engine.lock import LockBusy, LockHolder, MigrationLock, lock_ke
 from drizzle_ops.engine.one_transaction import Committed, OneTransaction, Stale
 from drizzle_ops.engine.outside import run_outside
 from drizzle_ops.engine.sessions import Sessions
-from drizzle_ops.engine.states import Entry, MigratePlan, compute_status, plan_migrate
+from drizzle_ops.engine.states import (
+    EVERYTHING_PENDING,
+    Entry,
+    MigratePlan,
+    PlanOptions,
+    compute_status,
+    plan_migrate,
+)
 from drizzle_ops.engine.transactionality import Mode, mode_of
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import MigrationFailed, OperationFailed
@@ -140,22 +147,12 @@ def needs_session(migration: Migration) -> str | None:
 class _Planner:
     """The plan, made again from the table whenever another run changed it."""
 
-    workspace: Workspace
-    to: str | None
-    allow_out_of_order: bool
-    allow_modified: bool
-    strict: bool  # v1: an older unapplied folder is applied by name, unless --strict
+    options: PlanOptions
     progress: Progress
     warned: set[str] = field(default_factory=set)
 
     def make(self, entries: list[Entry]) -> MigratePlan:
-        plan = plan_migrate(
-            entries,
-            to=self.to,
-            allow_out_of_order=self.allow_out_of_order,
-            allow_modified=self.allow_modified,
-            strict=self.strict,
-        )
+        plan = plan_migrate(entries, self.options)
         for warning in plan.warnings:
             if warning not in self.warned:  # said once, however often the plan is made again
                 self.warned.add(warning)
@@ -180,13 +177,9 @@ def _read(conn: psycopg.Connection, workspace: Workspace) -> tuple[list[Entry], 
 def migrate(
     conn: psycopg.Connection,
     workspace: Workspace,
+    plan_options: PlanOptions = EVERYTHING_PENDING,
     *,
-    to: str | None = None,
     dry_run: bool = False,
-    allow_out_of_order: bool = False,
-    allow_modified: bool = False,
-    strict: bool = False,
-    lock_wait: float = 60.0,
     policy: ExecutionPolicy | None = None,
     progress: Progress | None = None,
     verifier: Verifier | None = None,
@@ -198,7 +191,7 @@ def migrate(
     sessions = sessions or Sessions(conn)
     result = MigrateResult(dry_run=dry_run)
     by_tag = {m.tag: m for m in workspace.migrations}
-    planner = _Planner(workspace, to, allow_out_of_order, allow_modified, strict, progress)
+    planner = _Planner(plan_options, progress)
     if dry_run:
         # reads only: no lock, no bookkeeping table created
         plan = planner.make(status(conn, workspace))
@@ -218,7 +211,7 @@ def migrate(
         reason = needs_session(migration)
         if reason:  # opened (and checked) now, or refused, before anything changes
             sessions.connection(f"migration {reason}")
-    lock = MigrationLock(lock_key(schema, table), wait=lock_wait, on_wait=progress.lock_waiting)
+    lock = MigrationLock(lock_key(schema, table), wait=policy.lock_wait, on_wait=progress.lock_waiting)
     with step(conn, "taking the migration lock"):
         lock.begin(conn)  # the table is created under the lock: concurrent CREATE TABLE IF NOT EXISTS collide
     with step(conn, f"creating the bookkeeping table {schema}.{table}"):

@@ -178,26 +178,33 @@ class MigratePlan:
     warnings: list[str]
 
 
-def plan_migrate(
-    entries: Sequence[Entry],
-    *,
-    to: str | None = None,
-    allow_out_of_order: bool = False,
-    allow_modified: bool = False,
-    strict: bool = False,
-) -> MigratePlan:
+@dataclass(frozen=True)
+class PlanOptions:
+    """The flags that decide what `migrate` applies."""
+
+    to: str | None = None  # stop after this tag
+    allow_out_of_order: bool = False
+    allow_modified: bool = False
+    strict: bool = False  # v1: an older unapplied folder is refused instead of applied with a warning
+
+
+EVERYTHING_PENDING = PlanOptions()  # no flag: every pending migration
+
+
+def plan_migrate(entries: Sequence[Entry], options: PlanOptions = EVERYTHING_PENDING) -> MigratePlan:
     """Choose what `migrate` applies, or refuse with the reason and the way out.
 
     An out-of-order entry of the 0.31 layout needs ``allow_out_of_order`` (drizzle-kit
     would skip it). One of the v1 layout is applied, as drizzle-kit 1.0 applies it,
     with a warning naming it; ``strict`` refuses it unless ``allow_out_of_order``.
     """
+    to, allow_out_of_order = options.to, options.allow_out_of_order
     tags = [e.tag for e in entries if e.tag is not None]
     if to is not None and to not in tags:
         raise UserError(f"--to {to}: no such migration in the journal (latest is {tags[-1] if tags else 'none'})")
     warnings: list[str] = []
     modified = [e.tag for e in entries if e.state is MigrationState.MODIFIED]
-    if modified and not allow_modified:
+    if modified and not options.allow_modified:
         raise UserError(
             f"{', '.join(t for t in modified if t)} changed after being applied (hash differs); "
             "restore the file, or record the new hash with `inv repair`, or pass --allow-modified"
@@ -229,7 +236,7 @@ def plan_migrate(
     ]
     if late_by_name:
         newest = _newest_applied(entries)
-        if strict and not allow_out_of_order:
+        if options.strict and not allow_out_of_order:
             raise OperationFailed(
                 f"{_listed(late_by_name)} not applied but older than the newest applied migration {newest}: "
                 "drizzle-kit 1.0 applies it (it decides by name), after the newer ones; check it, then pass "

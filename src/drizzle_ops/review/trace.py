@@ -38,6 +38,7 @@ from drizzle_ops.analysis import lockmodes
 from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.batching import rollback_open
 from drizzle_ops.engine.outside import starts_inside_a_transaction
+from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.transactionality import Mode, is_non_transactional, mode_of
 from drizzle_ops.engine.workspace import Migration, Statement, Workspace
 from drizzle_ops.errors import OperationFailed
@@ -362,7 +363,7 @@ def trace(
         try:
             if head is not None:
                 say(f"tracing on scratch database {name}: migrating it to {head} …")
-                runner.migrate(conn, workspace, to=head)
+                runner.migrate(conn, workspace, PlanOptions(to=head))
             result.setup_seconds = time.perf_counter() - started
             by_tag = {m.tag: m for m in workspace.migrations}
             result.migrations = trace_pending(conn, server_url, name, [by_tag[tag] for tag in pending], log=say)

@@ -9,6 +9,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import lint as cli_lint
+from drizzle_ops.cli.tasks import given_for
 from drizzle_ops.context.config import Settings
 from tests.helpers import ROOT, run_inv
 
@@ -30,13 +31,16 @@ def run(
     code = 0
     try:
         cli_lint.run_lint(
-            SETTINGS,
-            paths=list(paths),
-            as_json=as_json,
-            fail_on=fail_on,
-            exclude=exclude,
-            list_rules=list_rules,
-            pending=pending,
+            given_for(
+                "lint",
+                SETTINGS,
+                file=list(paths),
+                json=as_json,
+                fail_on=fail_on,
+                exclude=",".join(exclude) or None,
+                rules=list_rules,
+                pending=pending,
+            )
         )
     except Exit as exc:
         code = exc.code

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 
 from drizzle_ops.cli import lint as cli_lint
 from drizzle_ops.cli.lint_markdown import MARKER
+from drizzle_ops.cli.tasks import given_for
 from drizzle_ops.context.config import Settings
 from tests.helpers import ROOT
 
@@ -20,7 +21,12 @@ SETTINGS = Settings.from_mapping({"workspace": "examples/wishlist/packages/backe
 def run(capsys: pytest.CaptureFixture[str], *paths: str, **flags: object) -> tuple[int, str, str]:
     code = 0
     try:
-        cli_lint.run_lint(SETTINGS, paths=list(paths), as_json=bool(flags.pop("as_json", False)), **flags)  # type: ignore[arg-type]
+        as_json = bool(flags.pop("as_json", False))
+        if "output_format" in flags:
+            flags["format"] = flags.pop("output_format")
+        if "list_rules" in flags:
+            flags["rules"] = flags.pop("list_rules")
+        cli_lint.run_lint(given_for("lint", SETTINGS, file=list(paths), json=as_json, **flags))
     except Exit as exc:
         code = exc.code
         if exc.message:

@@ -12,6 +12,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import lint as cli_lint
+from drizzle_ops.cli.tasks import given_for
 from drizzle_ops.context.config import Settings
 from tests.helpers import EXAMPLE, ROOT, add_migration, run_inv
 
@@ -50,7 +51,7 @@ def run(
     settings = Settings.from_mapping({"workspace": str(ws)}, ws.parent.parent)
     code = 0
     try:
-        cli_lint.run_lint(settings, paths=list(paths), as_json=True, since=since, pending=pending)
+        cli_lint.run_lint(given_for("lint", settings, file=list(paths), json=True, since=since, pending=pending))
     except Exit as exc:
         code = exc.code
         if exc.message:

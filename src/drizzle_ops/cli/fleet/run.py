@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,35 +15,8 @@ from rich.status import Status
 from rich.text import Text
 
 from drizzle_ops.cli import render
-from drizzle_ops.cli.edge import terminal_prompt
 from drizzle_ops.commands.fleet.run import Event, FleetRun, TargetState
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Fleet, Shard, build_fleet
-from drizzle_ops.context.request import Reading
-
-
-def open_fleet(
-    settings: Settings,
-    *,
-    env: str,
-    shard: Shard | None,
-    only: Sequence[str] | str | None,
-    as_json: bool,
-    yes: bool = False,
-    reading: Reading = Reading.MIGRATIONS,
-) -> Fleet:
-    """The fleet, resolved once: call it inside ``guarded``."""
-    return build_fleet(
-        settings,
-        env=env,
-        shard=shard,
-        only=only,
-        reading=reading,
-        as_json=as_json,
-        yes=yes,
-        ask=terminal_prompt(),
-        log=render.log,
-    )
+from drizzle_ops.context.fleet.build import Fleet
 
 
 @contextmanager

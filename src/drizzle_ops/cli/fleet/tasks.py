@@ -11,15 +11,15 @@ from rich.table import Table
 from rich.text import Text
 
 from drizzle_ops.cli import render, tables
-from drizzle_ops.cli.edge import guarded
-from drizzle_ops.cli.fleet.run import FleetProgress, counts_text, fail_if_not_ok, head, open_fleet, stop_on_signals
+from drizzle_ops.cli.flags import Given
+from drizzle_ops.cli.fleet.run import FleetProgress, counts_text, fail_if_not_ok, head, stop_on_signals
+from drizzle_ops.cli.guard import guarded
 from drizzle_ops.commands.fleet.run import FleetRun, TargetRun, TargetState
 from drizzle_ops.commands.fleet.tasks import migrate_fleet, status_fleet, verify_fleet
+from drizzle_ops.commands.migrate import MigrateOptions
 from drizzle_ops.commands.status import StatusOutcome
 from drizzle_ops.commands.verify import VerifyOutcome
-from drizzle_ops.context.config import Settings
-from drizzle_ops.context.fleet.build import Fleet, Shard
-from drizzle_ops.context.request import Reading
+from drizzle_ops.context.fleet.build import Fleet
 from drizzle_ops.engine.states import MigrationState, drifted
 
 RESULT_STYLE = {
@@ -60,37 +60,15 @@ def _selection(fleet: Fleet) -> str:
 # -- migrate ------------------------------------------------------------------------------------------------
 
 
-def run_fleet_migrate(
-    settings: Settings,
-    *,
-    env: str,
-    as_json: bool,
-    shard: Shard | None,
-    only: Sequence[str] | str | None,
-    keep_going: bool,
-    yes: bool,
-    to: str | None,
-    allow_out_of_order: bool,
-    allow_modified: bool,
-    verify: bool,
-) -> None:
+def run_fleet_migrate(fleet: Fleet, given: Given, options: MigrateOptions) -> None:
+    as_json, keep_going = given.as_json, bool(given["keep_going"])
     with guarded(as_json=as_json):
-        fleet = open_fleet(settings, env=env, shard=shard, only=only, as_json=as_json, yes=yes)
         if not fleet.targets:
             _nothing_selected(fleet, as_json)
             return
         fleet = fleet.confirm("migrate")  # before Ctrl-C means "start nothing new": at the prompt it still quits
         with stop_on_signals() as stop, FleetProgress(fleet, "{n} applied") as progress:
-            run = migrate_fleet(
-                fleet,
-                keep_going=keep_going,
-                to=to,
-                allow_out_of_order=allow_out_of_order,
-                allow_modified=allow_modified,
-                verify_each=verify,
-                stop=stop,
-                on_event=progress,
-            )
+            run = migrate_fleet(fleet, options, keep_going=keep_going, stop=stop, on_event=progress)
     if as_json:
         render.print_json(
             {
@@ -156,11 +134,8 @@ def _lag(outcome: StatusOutcome) -> dict[str, Any]:
     }
 
 
-def run_fleet_status(
-    settings: Settings, *, env: str, as_json: bool, check: bool, shard: Shard | None, only: Sequence[str] | str | None
-) -> None:
+def run_fleet_status(fleet: Fleet, *, as_json: bool, check: bool) -> None:
     with guarded(as_json=as_json):
-        fleet = open_fleet(settings, env=env, shard=shard, only=only, as_json=as_json)
         if not fleet.targets:
             _nothing_selected(fleet, as_json)
             return
@@ -169,7 +144,7 @@ def run_fleet_status(
     lags = {r.label: _lag(r.outcome) for r in run.runs if r.outcome is not None}
     lagging = [label for label, lag in lags.items() if lag["pending"]]
     drifting = [label for label, lag in lags.items() if lag["drift"]]
-    total = len(fleet.context.workspace.migrations)
+    total = len(fleet.request.workspace.migrations)
     if as_json:
         render.print_json(
             {
@@ -223,17 +198,8 @@ def run_fleet_status(
 # -- verify -------------------------------------------------------------------------------------------------
 
 
-def run_fleet_verify(
-    settings: Settings,
-    *,
-    env: str,
-    as_json: bool,
-    checks: tuple[str, ...],
-    shard: Shard | None,
-    only: Sequence[str] | str | None,
-) -> None:
+def run_fleet_verify(fleet: Fleet, *, as_json: bool, checks: tuple[str, ...]) -> None:
     with guarded(as_json=as_json):
-        fleet = open_fleet(settings, env=env, shard=shard, only=only, as_json=as_json, reading=Reading.SNAPSHOT_CHAIN)
         if not fleet.targets:
             _nothing_selected(fleet, as_json)
             return

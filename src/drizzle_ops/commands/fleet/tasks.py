@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from drizzle_ops.commands.fleet.run import Event, FleetRun, Interrupted, OnEvent, TargetRun, run_fleet
-from drizzle_ops.commands.migrate import MigrateOutcome, migrate
+from drizzle_ops.commands.migrate import MigrateOptions, MigrateOutcome, migrate
 from drizzle_ops.commands.status import StatusOutcome, status
 from drizzle_ops.commands.verify import VerifyOutcome, verify
 from drizzle_ops.context.fleet.build import Fleet
@@ -53,31 +53,24 @@ class TargetProgress:
 
 def migrate_fleet(
     fleet: Fleet,
+    options: MigrateOptions,
     *,
     keep_going: bool = False,
-    to: str | None = None,
-    allow_out_of_order: bool = False,
-    allow_modified: bool = False,
-    verify_each: bool = False,
     stop: threading.Event | None = None,
     on_event: OnEvent | None = None,
 ) -> FleetRun[MigrateOutcome]:
-    """Canary first and alone, then ``parallel`` at a time; a rerun finds up-to-date targets and does nothing there."""
+    """Canary first and alone, then ``parallel`` at a time; a rerun finds up-to-date targets and does nothing there.
+
+    Each target runs the single-target `migrate` with the same ``options``.
+    """
     stop = stop or threading.Event()
     tell = on_event or (lambda event: None)
-    if to is not None:
-        fleet.context.workspace.by_tag(to)  # an unknown tag is bad input: say so before any target starts
+    if options.plan.to is not None:
+        fleet.request.workspace.by_tag(options.plan.to)  # an unknown tag is bad input: say so before any target starts
     fleet = fleet.confirm("migrate")  # a no-op when the edge confirmed already
 
     def work(member: FleetTarget, run: TargetRun[MigrateOutcome]) -> MigrateOutcome:
-        return migrate(
-            fleet.context_for(member),
-            to=to,
-            allow_out_of_order=allow_out_of_order,
-            allow_modified=allow_modified,
-            verify=verify_each,
-            progress=TargetProgress(run, stop, tell),
-        )
+        return migrate(fleet.request_for(member), options, TargetProgress(run, stop, tell))
 
     return run_fleet(fleet, work, keep_going=keep_going, stop=stop, on_event=tell)
 
@@ -87,7 +80,7 @@ def status_fleet(
 ) -> FleetRun[StatusOutcome]:
     return run_fleet(
         fleet,
-        lambda member, run: status(fleet.context_for(member)),
+        lambda member, run: status(fleet.request_for(member)),
         keep_going=True,
         canary=0,
         stop=stop,
@@ -104,7 +97,7 @@ def verify_fleet(
 ) -> FleetRun[VerifyOutcome]:
     return run_fleet(
         fleet,
-        lambda member, run: verify(fleet.context_for(member), only=checks),
+        lambda member, run: verify(fleet.request_for(member), only=checks),
         keep_going=True,
         canary=0,
         stop=stop,

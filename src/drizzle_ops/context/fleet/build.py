@@ -53,7 +53,7 @@ def only_labels(items: Sequence[FleetTarget], labels: Sequence[str]) -> list[Fle
 
 @dataclass(frozen=True)
 class Fleet:
-    context: Request  # shared by every target; its target names the environment, not a database
+    request: Request  # shared by every target; its target names the environment, not a database
     environment: Environment
     targets: tuple[FleetTarget, ...]  # the selected ones, in the fleet's order
     size: int  # how many the whole fleet holds, before --shard and --only
@@ -79,22 +79,18 @@ class Fleet:
         Returns the fleet as confirmed, which never asks again: the edge confirms before it turns Ctrl-C
         into "start nothing new", so Ctrl-C at the prompt still ends the run.
         """
-        self.context.confirm(f"{action} {len(self.targets)} database(s)")
-        return replace(self, context=replace(self.context, yes=True, ask=None))
+        self.request.confirm(f"{action} {len(self.targets)} database(s)")
+        return replace(self, request=replace(self.request, yes=True, ask=None))
 
-    def context_for(self, member: FleetTarget) -> Request:
-        """The target's own context: confirmed already (``confirm`` asked once for all), so it never asks again."""
-        return replace(self.context, target=member.target, yes=True, ask=None)
-
-
-def is_fleet(settings: Settings, env: str | None) -> bool:
-    return bool(env) and settings.environment(str(env)).is_fleet
+    def request_for(self, member: FleetTarget) -> Request:
+        """The target's own request: confirmed already (``confirm`` asked once for all), so it never asks again."""
+        return replace(self.request, target=member.target, yes=True, ask=None)
 
 
 def build_fleet(
     settings: Settings,
     *,
-    env: str,
+    environment: Environment,
     shard: Shard | None = None,
     only: Sequence[str] | str | None = None,
     reading: Reading = Reading.MIGRATIONS,
@@ -103,10 +99,7 @@ def build_fleet(
     ask: Ask | None = None,
     log: Log | None = None,
 ) -> Fleet:
-    """Read the workspace once, list the fleet's targets once, then apply --shard or --only."""
-    environment = settings.environment(env)
-    if environment.fleet is None:
-        raise UserError(f"environment {env} is one database, not a fleet: --shard and --only need a fleet")
+    """Read the workspace once, list the fleet's targets once, then apply --shard or --only (context/resolve.py)."""
     labels = split_labels(only)
     if shard and labels:
         raise UserError("--shard and --only: use one (--only names targets anywhere in the fleet)")

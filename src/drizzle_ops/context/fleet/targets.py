@@ -57,7 +57,7 @@ def fleet_targets(settings: Settings, environment: Environment) -> list[FleetTar
         label = given if given is not None else label_of(url)
         if label in members:
             raise UserError(f"{source.origin} lists {label} twice (entry {number}); each database once, please")
-        members[label] = FleetTarget(label, Target(url, source.origin, environment))
+        members[label] = FleetTarget(label, Target(url, source.origin, environment, fleet_member=True))
     if not members:
         raise UserError(f"environment {environment.name}: {source.origin} holds no database URL")
     return sorted(members.values(), key=lambda member: natural_key(member.label))
