@@ -13,7 +13,7 @@ from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, tim
 from benchmarks.timing import BenchError, CallSpec, ProcessSpec, measure_calls_round_robin, ratio
 from drizzle_ops.engine import pg, runner
 from drizzle_ops.engine.workspace import Workspace, load_workspace
-from drizzle_ops.review.trace import trace
+from drizzle_ops.review.tracer import trace
 
 KEY = "trace"
 TITLE = "Trace: plan --trace on a scratch copy"
@@ -37,7 +37,7 @@ def run(bench: Bench) -> CaseResult:
         "already running, given as `--trace-url`: a warm embedded server), migrates it to the target's applied "
         "head with the runner, runs each pending migration as migrate would while reading `pg_locks` and "
         "`pg_class` after every statement, then drops it. Two targets: the example at 0006 (0007 pending) and an "
-        "empty database (all 8 pending). **In process**: `drizzle_ops.review.trace.trace()` alone (scratch "
+        "empty database (all 8 pending). **In process**: `drizzle_ops.review.tracer.trace()` alone (scratch "
         "database, migrate, trace, drop), what the goals measure, in turns with its baseline: the same work "
         "without the trace (create a database on the same server, `runner.migrate` it to the same migration, "
         "drop it). **Whole process**: `inv plan --trace` against `inv plan` on the same target, to show what "
