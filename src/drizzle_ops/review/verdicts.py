@@ -8,7 +8,7 @@ is held (an estimate from the trace's duration and the target's rows), and a ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from drizzle_ops.analysis import lockmodes
@@ -245,11 +245,4 @@ def _check_dict(check: TableCheck) -> dict[str, Any]:
 
 
 def _lock_dict(lock: TracedLock) -> dict[str, Any]:
-    return {
-        "relation": lock.relation,
-        "kind": lock.kind,
-        "mode": lock.mode,
-        "granted": lock.granted,
-        "new": lock.new,
-        "blocks": lock.blocks,
-    }
+    return {**asdict(lock), "blocks": lock.blocks}  # relation, kind, mode, granted, new, then what it blocks
