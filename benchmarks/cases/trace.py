@@ -11,10 +11,10 @@ from benchmarks.harness import Bench
 from benchmarks.paths import EXAMPLE, ROOT
 from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, times
 from benchmarks.timing import BenchError, CallSpec, ProcessSpec, measure_calls_round_robin, ratio
+from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.states import PlanOptions
-from drizzle_ops.engine import pg, runner
 from drizzle_ops.engine.workspace import Workspace, load_workspace
-from drizzle_ops.review.trace import trace
+from drizzle_ops.review.tracer import trace
 
 KEY = "trace"
 TITLE = "Trace: plan --trace on a scratch copy"
@@ -38,7 +38,7 @@ def run(bench: Bench) -> CaseResult:
         "already running, given as `--trace-url`: a warm embedded server), migrates it to the target's applied "
         "head with the runner, runs each pending migration as migrate would while reading `pg_locks` and "
         "`pg_class` after every statement, then drops it. Two targets: the example at 0006 (0007 pending) and an "
-        "empty database (all 8 pending). **In process**: `drizzle_ops.review.trace.trace()` alone (scratch "
+        "empty database (all 8 pending). **In process**: `drizzle_ops.review.tracer.trace()` alone (scratch "
         "database, migrate, trace, drop), what the goals measure, in turns with its baseline: the same work "
         "without the trace (create a database on the same server, `runner.migrate` it to the same migration, "
         "drop it). **Whole process**: `inv plan --trace` against `inv plan` on the same target, to show what "
@@ -114,7 +114,7 @@ def _scratch_spec(bench: Bench, name: str, workspace: Workspace, to: str) -> Cal
 
     def run_scratch(_i: int) -> None:
         bench.recreate(db)
-        with pg.connect(bench.url(db)) as conn:
+        with connection.connect(bench.url(db)) as conn:
             applied = runner.migrate(conn, workspace, PlanOptions(to=to))
         bench.drop(db)
         if len(applied.applied) != len(workspace.migrations):

@@ -24,7 +24,7 @@ from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
-from drizzle_ops.review.trace import TRACE_PREFIX
+from drizzle_ops.review.tracer import TRACE_PREFIX
 from tests.helpers import ROOT, add_migration, run_inv, schema_dump
 
 

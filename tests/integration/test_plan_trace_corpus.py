@@ -24,7 +24,8 @@ from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.review.deploy_plan import build_plan
-from drizzle_ops.review.trace import MigrationSummary, MigrationTrace, Trace, join, trace_pending
+from drizzle_ops.review.tracer import MigrationTrace, Trace, trace_pending
+from drizzle_ops.review.verdicts import MigrationSummary, join
 from tests.helpers import EXAMPLE, add_migration, url_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "unit" / "lint" / "corpus"

@@ -196,7 +196,7 @@ def run_plan(given: Given) -> None:
 
 def _with_trace(document: dict[str, Any], outcome: PlanOutcome) -> dict[str, Any]:
     """The plan's JSON, unchanged, with the trace under new keys only."""
-    from drizzle_ops.review.trace import migration_trace_dict, trace_dict
+    from drizzle_ops.review.verdicts import migration_trace_dict, trace_dict
 
     assert outcome.trace is not None
     by_tag = {s.tag: s for s in outcome.summaries}

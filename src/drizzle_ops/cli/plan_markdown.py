@@ -6,7 +6,8 @@ from drizzle_ops.analysis import lockmodes
 from drizzle_ops.commands.plan import PlanOutcome
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.review.deploy_plan import MigrationPlan
-from drizzle_ops.review.trace import MigrationSummary, MigrationTrace, StatementTrace
+from drizzle_ops.review.tracer import MigrationTrace, StatementTrace
+from drizzle_ops.review.verdicts import MigrationSummary
 
 MARKER = "<!-- drizzle-ops:plan -->"  # the CI job finds its earlier comment by this line
 VERDICT_ICON = {

@@ -1,7 +1,7 @@
 """`plan`: what migrate would do on the target, for review; reads only.
 
 With a trace, the pending migrations also run on a scratch copy (never on the target): see
-``review/trace.py``. This module decides which server holds the copy.
+``review/tracer.py``. This module decides which server holds the copy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from drizzle_ops.errors import UserError
 
 if TYPE_CHECKING:
     from drizzle_ops.review.deploy_plan import DeployPlan
-    from drizzle_ops.review.trace import MigrationSummary, Trace
+    from drizzle_ops.review.tracer import Trace
+    from drizzle_ops.review.verdicts import MigrationSummary
 
 
 @dataclass
@@ -37,7 +38,7 @@ def plan_outcome(
     ctx: Request, *, large_rows: int | None = None, trace: bool = False, trace_url: str | None = None
 ) -> PlanOutcome:
     from drizzle_ops.review.deploy_plan import DEFAULT_LARGE_ROWS, build_plan
-    from drizzle_ops.review.trace import join
+    from drizzle_ops.review.verdicts import join
 
     workspace, environment = ctx.workspace, ctx.target.environment
     with connect(ctx) as c:
@@ -70,7 +71,7 @@ def plan_outcome(
 def _trace(
     ctx: Request, plan: DeployPlan, head: str | None, target_major: int, target_url: str | None, trace_url: str | None
 ) -> Trace:
-    from drizzle_ops.review.trace import trace
+    from drizzle_ops.review.tracer import trace
 
     settings = ctx.settings
     if trace_url:

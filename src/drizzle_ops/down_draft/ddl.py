@@ -12,7 +12,8 @@ from typing import Any
 
 from psycopg import sql
 
-from drizzle_ops.down_draft.snapshot import PUBLIC, Key, Table, default_sql, enum_named
+from drizzle_ops.down_draft.snapshot import enum_named
+from drizzle_ops.snapshot_reader import PUBLIC, Key, Table, default_sql, fk_target
 
 MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 
@@ -110,7 +111,7 @@ def index_sql(table: Key, index: Mapping[str, Any]) -> str:
 
 
 def fk_sql(table: Key, fk: Mapping[str, Any]) -> str:
-    target = (str(fk.get("schemaTo") or PUBLIC), str(fk["tableTo"]))
+    target = fk_target(fk)
     on_delete, on_update = fk.get("onDelete") or "no action", fk.get("onUpdate") or "no action"
     return (
         f"ALTER TABLE {tref(table)} ADD CONSTRAINT {q(str(fk['name']))} "

@@ -49,22 +49,24 @@ from drizzle_ops.down_draft.ddl import (
     unique_body,
 )
 from drizzle_ops.down_draft.snapshot import (
-    PUBLIC,
-    SNAPSHOT_VERSIONS,
-    Key,
-    Snapshot,
-    Table,
     column_changed,
-    default_of,
-    default_sql,
     enum_key_of,
     fk_same,
     in_old_names,
     index_same,
     read_renames,
-    read_snapshot,
     type_key,
     unique_same,
+)
+from drizzle_ops.snapshot_reader import (
+    SNAPSHOT_VERSIONS,
+    Key,
+    Snapshot,
+    Table,
+    default_of,
+    default_sql,
+    fk_target,
+    read_snapshot,
 )
 
 DRAFT_MARKER = "-- drizzle-ops: DRAFT"
@@ -123,10 +125,7 @@ class _Writer:
 
 def _drop_order(created: Mapping[Key, Table]) -> list[list[Key]]:
     """Created tables, each dropped before the tables it references; a reference cycle is dropped in one statement."""
-    refs = {
-        key: {(str(fk.get("schemaTo") or PUBLIC), str(fk["tableTo"])) for fk in t.fks.values()} & set(created) - {key}
-        for key, t in created.items()
-    }
+    refs = {key: {fk_target(fk) for fk in t.fks.values()} & set(created) - {key} for key, t in created.items()}
     order: list[list[Key]] = []
     left = dict(refs)
     while left:

@@ -1,8 +1,8 @@
-"""drizzle-kit PostgreSQL snapshots (versions 5-7) as the draft reads them: tables by (schema, name), renames.
+"""Two drizzle-kit snapshots compared as the draft compares them: renames, and which entries really changed.
 
-Raw snapshot entries are kept as they are (types, defaults and expressions are
-drizzle-kit's own SQL text); only their keys are normalised, and comparisons
-ignore what does not change the schema.
+The snapshots are read by ``snapshot_reader.read_snapshot`` (entries as drizzle-kit wrote them);
+comparisons here ignore what does not change the schema (a default spelled as a boolean or as text,
+an index method left out for btree, a foreign key's missing 'no action').
 """
 
 from __future__ import annotations
@@ -12,83 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PUBLIC = "public"
-SNAPSHOT_VERSIONS = ("5", "6", "7")  # drizzle-kit 0.2x-0.31 PostgreSQL snapshots
-Key = tuple[str, str]  # (schema, name)
-Raw = dict[str, Any]
-
-
-def default_sql(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def schema_of(raw: Mapping[str, Any]) -> str:
-    return str(raw.get("schema") or PUBLIC)
-
-
-@dataclass
-class Table:
-    key: Key
-    columns: dict[str, Raw] = field(default_factory=dict)
-    pk: tuple[str | None, tuple[str, ...]] | None = None  # (constraint name, None when column-level; columns)
-    indexes: dict[str, Raw] = field(default_factory=dict)
-    fks: dict[str, Raw] = field(default_factory=dict)
-    uniques: dict[str, Raw] = field(default_factory=dict)
-    checks: dict[str, Raw] = field(default_factory=dict)
-    extras: Raw = field(default_factory=dict)  # policies and RLS: compared, never drafted
-
-
-@dataclass
-class Snapshot:
-    tables: dict[Key, Table] = field(default_factory=dict)
-    enums: dict[Key, tuple[str, ...]] = field(default_factory=dict)
-    sequences: dict[Key, Raw] = field(default_factory=dict)
-    schemas: set[str] = field(default_factory=set)
-    extras: Raw = field(default_factory=dict)  # views, roles, policies: compared, never drafted
-
-
-def read_table(raw: Mapping[str, Any]) -> Table:
-    table = Table((schema_of(raw), str(raw["name"])))
-    pk_columns: list[str] = []
-    for col in (raw.get("columns") or {}).values():
-        name = str(col["name"])
-        table.columns[name] = dict(col)
-        if col.get("primaryKey"):
-            pk_columns.append(name)
-        if col.get("isUnique"):  # snapshots before v7 kept a column's unique here
-            unique = str(col.get("uniqueName") or f"{table.key[1]}_{name}_unique")
-            table.uniques[unique] = {
-                "name": unique,
-                "columns": [name],
-                "nullsNotDistinct": bool(col.get("nullsNotDistinct", False)),
-            }
-    composite = list((raw.get("compositePrimaryKeys") or {}).values())
-    if composite:
-        table.pk = (str(composite[0].get("name") or "") or None, tuple(composite[0]["columns"]))
-    elif pk_columns:
-        table.pk = (None, tuple(pk_columns))
-    table.indexes = {str(i["name"]): dict(i) for i in (raw.get("indexes") or {}).values()}
-    table.fks = {str(f["name"]): dict(f) for f in (raw.get("foreignKeys") or {}).values()}
-    table.uniques.update({str(u["name"]): dict(u) for u in (raw.get("uniqueConstraints") or {}).values()})
-    table.checks = {str(c["name"]): dict(c) for c in (raw.get("checkConstraints") or {}).values()}
-    table.extras = {"policies": raw.get("policies") or {}, "rls": bool(raw.get("isRLSEnabled", False))}
-    return table
-
-
-def read_snapshot(snapshot: Mapping[str, Any]) -> Snapshot:
-    model = Snapshot()
-    for raw in (snapshot.get("tables") or {}).values():
-        table = read_table(raw)
-        model.tables[table.key] = table
-    for raw in (snapshot.get("enums") or {}).values():
-        model.enums[(schema_of(raw), str(raw["name"]))] = tuple(str(v) for v in raw.get("values", []))
-    for raw in (snapshot.get("sequences") or {}).values():
-        model.sequences[(schema_of(raw), str(raw["name"]))] = dict(raw)
-    model.schemas = {str(s) for s in (snapshot.get("schemas") or {}).values()} - {PUBLIC}
-    model.extras = {k: snapshot.get(k) or {} for k in ("views", "roles", "policies", "privileges")}
-    return model
+from drizzle_ops.snapshot_reader import (
+    PUBLIC,
+    Key,
+    Snapshot,
+    Table,
+    default_of,
+    fk_action,
+    fk_target,
+    split_array,
+)
 
 
 def quoted_parts(text: str) -> list[str]:
@@ -150,7 +83,7 @@ def in_old_names(new: Snapshot, renames: Renames) -> Snapshot:
         }
         moved.fks = {}
         for n, fk in table.fks.items():
-            target = (str(fk.get("schemaTo") or PUBLIC), str(fk["tableTo"]))
+            target = fk_target(fk)
             old_target = table_key(target)
             moved.fks[n] = {
                 **fk,
@@ -181,11 +114,6 @@ def column_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     )
 
 
-def default_of(column: Mapping[str, Any]) -> str | None:
-    value = column.get("default")
-    return None if value is None else default_sql(value)
-
-
 def index_same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     keys = ("columns", "isUnique", "method", "where", "with")
     norm: dict[str, Any] = {"method": "btree", "with": {}, "where": None}
@@ -199,8 +127,8 @@ def fk_same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
             str(fk.get("schemaTo") or PUBLIC),
             fk.get("tableTo"),
             tuple(fk.get("columnsTo", [])),
-            str(fk.get("onDelete") or "no action").lower(),
-            str(fk.get("onUpdate") or "no action").lower(),
+            fk_action(fk.get("onDelete")),
+            fk_action(fk.get("onUpdate")),
         )
 
     return norm(a) == norm(b)
@@ -219,10 +147,9 @@ def enum_named(enums: Iterable[Key], name: str) -> Key | None:
 
 def enum_key_of(column: Mapping[str, Any], enums: Iterable[Key]) -> tuple[Key, bool] | None:
     """(enum, is_array) when the column's type is one of ``enums``."""
-    type_ = str(column.get("type", ""))
-    base = re.sub(r"(\[\d*\])+$", "", type_)
+    base, array = split_array(str(column.get("type", "")))
     schema = column.get("typeSchema")
     key = (str(schema), base) if schema else enum_named(enums, base)
     if key is None or key not in set(enums):
         return None
-    return key, base != type_
+    return key, array

@@ -13,14 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from drizzle_ops.snapshot_reader import (
+    PUBLIC,
+    fk_action,
+    fk_target,
+    schema_of,
+    v1_column_type,
+    v1_opclass,
+    v1_storage_parameters,
+)
+
 Row = Mapping[str, Any]
-PUBLIC = "public"
 
 
 def _table_of(tables: dict[str, dict[str, Any]], row: Row) -> dict[str, Any]:
-    key = f"{row.get('schema') or PUBLIC}.{row['table']}"
+    key = f"{schema_of(row)}.{row['table']}"
     if key not in tables:  # a row whose table the rows do not have: keep it, the draft shows what it can
-        tables[key] = _empty_table(str(row.get("schema") or PUBLIC), str(row["table"]))
+        tables[key] = _empty_table(schema_of(row), str(row["table"]))
     return tables[key]
 
 
@@ -40,12 +49,12 @@ def _empty_table(schema: str, name: str) -> dict[str, Any]:
 
 
 def _column(row: Row) -> dict[str, Any]:
-    type_schema = row.get("typeSchema")
+    type_, type_schema = v1_column_type(row)
     identity = row.get("identity")
     return {
         "name": str(row["name"]),
-        "type": str(row["type"]) + "[]" * int(row.get("dimensions") or 0),
-        "typeSchema": None if type_schema in (None, "pg_catalog") else type_schema,
+        "type": type_,
+        "typeSchema": type_schema,
         "primaryKey": False,
         "notNull": bool(row.get("notNull")),
         "default": row.get("default"),
@@ -59,8 +68,7 @@ def _column(row: Row) -> dict[str, Any]:
 def _index(row: Row) -> dict[str, Any]:
     columns = []
     for col in row.get("columns") or []:
-        opclass = col.get("opclass")
-        named = opclass.get("name") if isinstance(opclass, Mapping) and not opclass.get("default") else None
+        named = v1_opclass(col)
         columns.append(
             {
                 "expression": str(col["value"]),
@@ -70,11 +78,6 @@ def _index(row: Row) -> dict[str, Any]:
                 **({"opclass": named} if named else {}),
             }
         )
-    with_: dict[str, str] = {}
-    for part in str(row.get("with") or "").split(","):  # 'fillfactor=70, deduplicate_items=false'
-        name, _, value = part.strip().partition("=")
-        if name.strip():
-            with_[name.strip()] = value.strip()
     return {
         "name": str(row["name"]),
         "columns": columns,
@@ -82,12 +85,8 @@ def _index(row: Row) -> dict[str, Any]:
         "concurrently": bool(row.get("concurrently")),
         "method": str(row.get("method") or "btree"),
         "where": row.get("where") or None,
-        "with": with_,
+        "with": dict(v1_storage_parameters(row)),
     }
-
-
-def _action(value: Any) -> str:
-    return str(value or "no action").lower()
 
 
 def snapshot_from_rows(rows: Iterable[Row], meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -109,12 +108,12 @@ def snapshot_from_rows(rows: Iterable[Row], meta: Mapping[str, Any] | None = Non
     }
     for row in rows:  # tables first: every other row hangs on one
         if row.get("entityType") == "tables":
-            table = _empty_table(str(row.get("schema") or PUBLIC), str(row["name"]))
+            table = _empty_table(schema_of(row), str(row["name"]))
             table["isRLSEnabled"] = bool(row.get("isRlsEnabled"))
-            tables[f"{row.get('schema') or PUBLIC}.{row['name']}"] = table
+            tables[f"{schema_of(row)}.{row['name']}"] = table
     for row in rows:
         entity = row.get("entityType")
-        schema = str(row.get("schema") or PUBLIC)
+        schema = schema_of(row)
         if entity == "schemas":
             out["schemas"][str(row["name"])] = str(row["name"])
         elif entity == "enums":
@@ -145,15 +144,16 @@ def snapshot_from_rows(rows: Iterable[Row], meta: Mapping[str, Any] | None = Non
         elif entity == "indexes":
             _table_of(tables, row)["indexes"][str(row["name"])] = _index(row)
         elif entity == "fks":
+            schema_to, table_to = fk_target(row)
             _table_of(tables, row)["foreignKeys"][str(row["name"])] = {
                 "name": str(row["name"]),
                 "tableFrom": str(row["table"]),
                 "columnsFrom": list(row.get("columns") or []),
-                "schemaTo": str(row.get("schemaTo") or PUBLIC),
-                "tableTo": str(row["tableTo"]),
+                "schemaTo": schema_to,
+                "tableTo": table_to,
                 "columnsTo": list(row.get("columnsTo") or []),
-                "onDelete": _action(row.get("onDelete")),
-                "onUpdate": _action(row.get("onUpdate")),
+                "onDelete": fk_action(row.get("onDelete")),
+                "onUpdate": fk_action(row.get("onUpdate")),
             }
         elif entity == "uniques":
             _table_of(tables, row)["uniqueConstraints"][str(row["name"])] = {

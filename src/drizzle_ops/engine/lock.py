@@ -139,16 +139,17 @@ class MigrationLock:
         self.waited += time.monotonic() - started
 
     def pause(self, conn: psycopg.Connection, started: float | None = None) -> float:
-        """One round of waiting after the lock was found taken: name the holder (once per run), give up
-        with LockTimeout after ``wait`` seconds, else sleep a poll interval. No transaction may be open.
+        """One round of waiting after the lock was found taken: name the holder (once per run, once one is seen),
+        give up with LockTimeout after ``wait`` seconds, else sleep a poll interval. No transaction may be open.
 
         ``started``: when this wait began (None: now); returned, for the next round of the same wait.
         """
         started = time.monotonic() if started is None else started
         holder = lock_holder(conn, self.key)
-        if not self._announced and self.on_wait is not None:
-            self.on_wait(holder)
-        self._announced = True
+        if holder is not None and not self._announced:  # a holder that left at once is no wait worth a line
+            self._announced = True
+            if self.on_wait is not None:
+                self.on_wait(holder)
         waited = time.monotonic() - started
         if waited >= self.wait:
             self.waited += waited

@@ -198,7 +198,7 @@ def build_plan(
     return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by, pg_version)
 
 
-# what the SQL alone cannot tell, read from the target's catalog (found by tracing: see review/trace.py)
+# what the SQL alone cannot tell, read from the target's catalog (found by tracing: see review/tracer.py)
 _INDEX_TABLE_SQL = """
 select n.nspname, c.relname from pg_index i
 join pg_class x on x.oid = i.indexrelid join pg_namespace xn on xn.oid = x.relnamespace

@@ -25,20 +25,9 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 
 from drizzle_ops.analysis.sqlast import do_block_statements
-from drizzle_ops.down_draft.snapshot import (
-    PUBLIC,
-    Key,
-    Snapshot,
-    Table,
-    column_changed,
-    fk_same,
-    in_old_names,
-    index_same,
-    read_renames,
-    read_snapshot,
-    unique_same,
-)
+from drizzle_ops.down_draft.snapshot import column_changed, fk_same, in_old_names, index_same, read_renames, unique_same
 from drizzle_ops.engine.workspace import Statement
+from drizzle_ops.snapshot_reader import PUBLIC, Key, Snapshot, Table, read_snapshot
 from drizzle_ops.verify.identifiers import truncate
 
 SHOWN = 60  # characters of a statement quoted in a note

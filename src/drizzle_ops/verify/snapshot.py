@@ -1,4 +1,4 @@
-"""Read a drizzle-kit 0.31 snapshot (v7 JSON) into the common schema model.
+"""A drizzle-kit 0.31 snapshot (v7 JSON), as ``snapshot_reader`` reads it, in the common schema model.
 
 Only what the snapshot promises the database holds is kept, spelled the way
 PostgreSQL's format_type() spells it, so the comparison is between like and like.
@@ -7,22 +7,14 @@ PostgreSQL's format_type() spells it, so the comparison is between like and like
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from drizzle_ops import snapshot_reader
 from drizzle_ops.errors import UserError
+from drizzle_ops.snapshot_reader import default_of, default_sql, fk_action, fk_target, split_array
+from drizzle_ops.verify import model
 from drizzle_ops.verify.identifiers import as_stored, truncate
-from drizzle_ops.verify.model import (
-    PUBLIC,
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    Index,
-    IndexColumn,
-    PrimaryKey,
-    Schema,
-    Table,
-    UniqueConstraint,
-)
 from drizzle_ops.verify.storage_rules import split_collation
 
 SERIALS = {
@@ -62,17 +54,6 @@ def quote_ident(name: str) -> str:
     return name if _SIMPLE_IDENT.match(name) else '"' + name.replace('"', '""') + '"'
 
 
-def split_array(type_: str) -> tuple[str, bool]:
-    """'text[]' -> ('text', True); PostgreSQL ignores declared dimensions, so '[][]' and '[3]' are one array."""
-    base = type_.strip()
-    array = False
-    while True:
-        match = re.search(r"\s*\[\d*\]$", base)
-        if not match:
-            return base, array
-        base, array = base[: match.start()], True
-
-
 def normalise_type(type_: str) -> str:
     """A built-in type spelled as format_type() spells it.
 
@@ -95,19 +76,7 @@ def normalise_type(type_: str) -> str:
     return text + ("[]" if array else "")
 
 
-def _default(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _schema_of(entry: dict[str, Any]) -> str:
-    return str(entry.get("schema") or PUBLIC)
-
-
-def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Column:
+def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> model.Column:
     """A column as a snapshot describes it (v7's column objects; snapshot_v1 passes v9 rows shaped alike)."""
     type_raw, collation = split_collation(str(raw.get("type", "")))
     base, array = split_array(type_raw)
@@ -122,12 +91,12 @@ def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]])
         type_ = normalise_type(type_raw)
     identity = raw.get("identity")
     generated = raw.get("generated")
-    return Column(
+    return model.Column(
         name=str(raw["name"]),
         type=type_,
         type_qualified=bool(type_schema),
         not_null=bool(raw.get("notNull", False)),
-        default=None if generated or serial else _default(raw.get("default")),
+        default=None if generated or serial else default_of(raw),
         serial=serial,
         identity=str(identity.get("type")) if isinstance(identity, dict) else None,
         generated=str(generated.get("as")) if isinstance(generated, dict) else None,
@@ -135,7 +104,7 @@ def column_from_snapshot(raw: dict[str, Any], enum_schemas: dict[str, set[str]])
     )
 
 
-def _index(raw: dict[str, Any]) -> Index:
+def _index(raw: dict[str, Any]) -> model.Index:
     columns = []
     for col in raw.get("columns", []):
         opclass = col.get("opclass") or None
@@ -146,7 +115,7 @@ def _index(raw: dict[str, Any]) -> Index:
             # drizzle-kit writes only the operator class then, never DESC or NULLS
             desc, nulls_first = False, False
         columns.append(
-            IndexColumn(
+            model.IndexColumn(
                 expression=str(col["expression"]),
                 is_expression=bool(col.get("isExpression", False)),
                 desc=desc,
@@ -155,75 +124,74 @@ def _index(raw: dict[str, Any]) -> Index:
             )
         )
     with_ = raw.get("with") or {}
-    return Index(
+    return index_from_snapshot(
+        raw, columns, ((str(k).lower(), "" if v is None else default_sql(v)) for k, v in with_.items())
+    )
+
+
+def index_from_snapshot(
+    raw: Mapping[str, Any], columns: Iterable[model.IndexColumn], with_: Iterable[tuple[str, str]]
+) -> model.Index:
+    """An index as a snapshot describes it (a v7 index or a v1 row: name, isUnique, method and where alike)."""
+    return model.Index(
         name=str(raw["name"]),
         columns=tuple(columns),
         unique=bool(raw.get("isUnique", False)),
         method=str(raw.get("method") or "btree").lower(),
         where=raw.get("where") or None,
-        with_=tuple(sorted((str(k).lower(), _default(v) or "") for k, v in with_.items())),
+        with_=tuple(sorted(with_)),
     )
 
 
-def _table(raw: dict[str, Any], enum_schemas: dict[str, set[str]]) -> Table:
-    table = Table(schema=_schema_of(raw), name=str(raw["name"]))
-    pk_columns: list[str] = []
-    for col in (raw.get("columns") or {}).values():
+def _table(read: snapshot_reader.Table, enum_schemas: dict[str, set[str]]) -> model.Table:
+    table = model.Table(schema=read.key[0], name=read.key[1])
+    for col in read.columns.values():
         column = column_from_snapshot(col, enum_schemas)
         table.columns[column.name] = column
-        if col.get("primaryKey"):
-            pk_columns.append(column.name)
-        if col.get("isUnique"):  # older snapshots kept column-level unique here
-            name = str(col.get("uniqueName") or f"{table.name}_{column.name}_unique")
-            table.uniques[name] = UniqueConstraint(name, (column.name,), bool(col.get("nullsNotDistinct", False)))
-    composite = list((raw.get("compositePrimaryKeys") or {}).values())
-    if composite:
-        table.primary_key = PrimaryKey(str(composite[0].get("name") or "") or None, tuple(composite[0]["columns"]))
-    elif pk_columns:
-        table.primary_key = PrimaryKey(None, tuple(pk_columns))
-    for idx in (raw.get("indexes") or {}).values():
+    if read.pk is not None:
+        table.primary_key = model.PrimaryKey(*read.pk)
+    for idx in read.indexes.values():
         index = _index(idx)
         table.indexes[index.name] = index
-    for fk in (raw.get("foreignKeys") or {}).values():
-        table.foreign_keys[fk["name"]] = ForeignKey(
-            name=str(fk["name"]),
+    for name, fk in read.fks.items():
+        target_schema, target_table = fk_target(fk)
+        table.foreign_keys[name] = model.ForeignKey(
+            name=name,
             columns=tuple(fk.get("columnsFrom", [])),
-            target_schema=str(fk.get("schemaTo") or PUBLIC),
-            target_table=str(fk["tableTo"]),
+            target_schema=target_schema,
+            target_table=target_table,
             target_columns=tuple(fk.get("columnsTo", [])),
-            on_delete=str(fk.get("onDelete") or "no action").lower(),
-            on_update=str(fk.get("onUpdate") or "no action").lower(),
+            on_delete=fk_action(fk.get("onDelete")),
+            on_update=fk_action(fk.get("onUpdate")),
         )
-    for uq in (raw.get("uniqueConstraints") or {}).values():
-        table.uniques[uq["name"]] = UniqueConstraint(
-            str(uq["name"]), tuple(uq.get("columns", [])), bool(uq.get("nullsNotDistinct", False))
+    for name, uq in read.uniques.items():
+        table.uniques[name] = model.UniqueConstraint(
+            name, tuple(uq.get("columns", [])), bool(uq.get("nullsNotDistinct", False))
         )
-    for ck in (raw.get("checkConstraints") or {}).values():
-        table.checks[ck["name"]] = CheckConstraint(str(ck["name"]), str(ck["value"]))
+    for name, ck in read.checks.items():
+        table.checks[name] = model.CheckConstraint(name, str(ck["value"]))
     return table
 
 
-def from_snapshot(snapshot: dict[str, Any], source: str = "snapshot") -> Schema:
+def from_snapshot(snapshot: dict[str, Any], source: str = "snapshot") -> model.Schema:
     """The schema a snapshot describes, names cut as PostgreSQL stores them; ``source`` names the file in errors."""
     try:
-        model = Schema(schemas={PUBLIC})
-        enums = snapshot.get("enums") or {}
+        read = snapshot_reader.read_snapshot(snapshot)
+        schema = model.Schema(schemas={model.PUBLIC, *read.schemas})
         enum_schemas: dict[str, set[str]] = {}
-        for raw in enums.values():
-            schema = _schema_of(raw)
-            model.enums[(schema, str(raw["name"]))] = tuple(str(v) for v in raw.get("values", []))
-            enum_schemas.setdefault(str(raw["name"]), set()).add(schema)
-            model.schemas.add(schema)
-        for raw in (snapshot.get("tables") or {}).values():
+        for key, values in read.enums.items():
+            schema.enums[key] = values
+            enum_schemas.setdefault(key[1], set()).add(key[0])
+            schema.schemas.add(key[0])
+        for raw in read.tables.values():
             table = _table(raw, enum_schemas)
-            model.tables[(table.schema, table.name)] = table
-            model.schemas.add(table.schema)
-        for raw in (snapshot.get("sequences") or {}).values():
-            model.sequences.add((_schema_of(raw), str(raw["name"])))
-            model.schemas.add(_schema_of(raw))
-        model.schemas.update(str(s) for s in (snapshot.get("schemas") or {}).values())
-    except (KeyError, TypeError, AttributeError) as exc:
+            schema.tables[(table.schema, table.name)] = table
+            schema.schemas.add(table.schema)
+        for key in read.sequences:
+            schema.sequences.add(key)
+            schema.schemas.add(key[0])
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UserError(
             f"{source} is not a drizzle-kit v7 snapshot ({type(exc).__name__}: {exc}); regenerate it with drizzle-kit"
         ) from None
-    return as_stored(model)
+    return as_stored(schema)

@@ -33,19 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from drizzle_ops.errors import UserError
+from drizzle_ops.snapshot_reader import fk_action, fk_target, v1_column_type, v1_opclass, v1_storage_parameters
+from drizzle_ops.verify import model
 from drizzle_ops.verify.identifiers import as_stored
-from drizzle_ops.verify.model import (
-    PUBLIC,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    IndexColumn,
-    PrimaryKey,
-    Schema,
-    Table,
-    UniqueConstraint,
-)
-from drizzle_ops.verify.snapshot import column_from_snapshot
+from drizzle_ops.verify.snapshot import column_from_snapshot, index_from_snapshot
 
 Row = dict[str, Any]
 Key = tuple[str, tuple[Any, ...]]  # (entityType, identity values)
@@ -324,49 +315,28 @@ class SchemaRows:
 # -- rows to the model ------------------------------------------------------------------------------
 
 
-def _index(row: Row) -> Index:
-    columns = []
-    for col in row.get("columns") or []:
-        opclass = col.get("opclass")
-        # drizzle-kit writes an operator class only when it is not the type's default
-        named = opclass.get("name") if isinstance(opclass, dict) and not opclass.get("default") else None
-        columns.append(
-            IndexColumn(
-                expression=str(col["value"]),
-                is_expression=bool(col.get("isExpression", False)),
-                desc=not col.get("asc", True),
-                nulls_first=bool(col.get("nullsFirst", False)),
-                opclass=str(named) if named else None,
-            )
+def _index(row: Row) -> model.Index:
+    columns = [
+        model.IndexColumn(
+            expression=str(col["value"]),
+            is_expression=bool(col.get("isExpression", False)),
+            desc=not col.get("asc", True),
+            nulls_first=bool(col.get("nullsFirst", False)),
+            opclass=v1_opclass(col),
         )
-    params = []
-    for part in str(row.get("with") or "").split(","):  # 'fillfactor=70, deduplicate_items=false'
-        name, _, value = part.strip().lower().partition("=")
-        if name:
-            params.append((name.strip(), value.strip()))
-    return Index(
-        name=str(row["name"]),
-        columns=tuple(columns),
-        unique=bool(row.get("isUnique", False)),
-        method=str(row.get("method") or "btree").lower(),
-        where=row.get("where") or None,
-        with_=tuple(sorted(params)),
-    )
+        for col in row.get("columns") or []
+    ]
+    return index_from_snapshot(row, columns, ((k.lower(), v.lower()) for k, v in v1_storage_parameters(row)))
 
 
 def _column_raw(row: Row) -> Row:
     """A v9 column row shaped as snapshot.py reads v7 columns: the array dimensions back on the type."""
-    dimensions = int(row.get("dimensions") or 0)
-    type_schema = row.get("typeSchema")
-    return {
-        **row,
-        "type": str(row["type"]) + "[]" * dimensions,
-        "typeSchema": None if type_schema == "pg_catalog" else type_schema,
-    }
+    type_, type_schema = v1_column_type(row)
+    return {**row, "type": type_, "typeSchema": type_schema}
 
 
-def _table(model: Schema, row: Row, origin: str) -> Table:
-    table = model.tables.get((str(row["schema"]), str(row["table"])))
+def _table(schema: model.Schema, row: Row, origin: str) -> model.Table:
+    table = schema.tables.get((str(row["schema"]), str(row["table"])))
     if table is None:
         raise UserError(
             f"{origin}: the snapshots have {describe(key_of(row))} but not its table; "
@@ -375,42 +345,45 @@ def _table(model: Schema, row: Row, origin: str) -> Table:
     return table
 
 
-def _add(model: Schema, row: Row, enum_schemas: dict[str, set[str]], origin: str) -> None:
+def _add(schema: model.Schema, row: Row, enum_schemas: dict[str, set[str]], origin: str) -> None:
     entity = row["entityType"]
     if entity == "columns":
         column = column_from_snapshot(_column_raw(row), enum_schemas)
-        _table(model, row, origin).columns[column.name] = column
+        _table(schema, row, origin).columns[column.name] = column
     elif entity == "pks":
-        table = _table(model, row, origin)
+        table = _table(schema, row, origin)
         if table.primary_key is not None:
             raise UserError(f"{origin}: table {table.label} has two primary keys; regenerate it with drizzle-kit")
         # a name drizzle-kit chose is PostgreSQL's default (<table>_pkey): PostgreSQL names it, so don't compare
         name = str(row["name"]) if row.get("nameExplicit") else None
-        table.primary_key = PrimaryKey(name, tuple(str(c) for c in row["columns"]))
+        table.primary_key = model.PrimaryKey(name, tuple(str(c) for c in row["columns"]))
     elif entity == "indexes":
         index = _index(row)
-        _table(model, row, origin).indexes[index.name] = index
+        _table(schema, row, origin).indexes[index.name] = index
     elif entity == "fks":
-        _table(model, row, origin).foreign_keys[str(row["name"])] = ForeignKey(
+        target_schema, target_table = fk_target(row)
+        _table(schema, row, origin).foreign_keys[str(row["name"])] = model.ForeignKey(
             name=str(row["name"]),
             columns=tuple(str(c) for c in row["columns"]),
-            target_schema=str(row.get("schemaTo") or PUBLIC),
-            target_table=str(row["tableTo"]),
+            target_schema=target_schema,
+            target_table=target_table,
             target_columns=tuple(str(c) for c in row["columnsTo"]),
-            on_delete=str(row.get("onDelete") or "no action").lower(),
-            on_update=str(row.get("onUpdate") or "no action").lower(),
+            on_delete=fk_action(row.get("onDelete")),
+            on_update=fk_action(row.get("onUpdate")),
         )
     elif entity == "uniques":
-        _table(model, row, origin).uniques[str(row["name"])] = UniqueConstraint(
+        _table(schema, row, origin).uniques[str(row["name"])] = model.UniqueConstraint(
             str(row["name"]), tuple(str(c) for c in row["columns"]), bool(row.get("nullsNotDistinct", False))
         )
     elif entity == "checks":
-        _table(model, row, origin).checks[str(row["name"])] = CheckConstraint(str(row["name"]), str(row["value"]))
+        _table(schema, row, origin).checks[str(row["name"])] = model.CheckConstraint(
+            str(row["name"]), str(row["value"])
+        )
 
 
-def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Key, str] | None = None) -> Schema:
+def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Key, str] | None = None) -> model.Schema:
     """The schema a folded list of v9 ddl rows describes; errors name the file and the entity."""
-    model = Schema(schemas={PUBLIC})
+    schema = model.Schema(schemas={model.PUBLIC})
     enum_schemas: dict[str, set[str]] = {}
     # containers first (schemas, enums, tables, sequences), then what lives in tables
     first = ("schemas", "enums", "tables", "sequences")
@@ -420,23 +393,23 @@ def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Ke
         origin = (origins or {}).get(key_of(row), source) if entity in IDENTITY else source
         try:
             if entity == "schemas":
-                model.schemas.add(str(row["name"]))
+                schema.schemas.add(str(row["name"]))
             elif entity == "enums":
                 key = (str(row["schema"]), str(row["name"]))
-                model.enums[key] = tuple(str(v) for v in row["values"])
+                schema.enums[key] = tuple(str(v) for v in row["values"])
                 enum_schemas.setdefault(key[1], set()).add(key[0])
-                model.schemas.add(key[0])
+                schema.schemas.add(key[0])
             elif entity == "tables":
-                table = Table(schema=str(row["schema"]), name=str(row["name"]))
-                model.tables[(table.schema, table.name)] = table
-                model.schemas.add(table.schema)
+                table = model.Table(schema=str(row["schema"]), name=str(row["name"]))
+                schema.tables[(table.schema, table.name)] = table
+                schema.schemas.add(table.schema)
             elif entity == "sequences":
-                model.sequences.add((str(row["schema"]), str(row["name"])))
-                model.schemas.add(str(row["schema"]))
+                schema.sequences.add((str(row["schema"]), str(row["name"])))
+                schema.schemas.add(str(row["schema"]))
             elif entity in IGNORED:
                 continue
             elif entity in IDENTITY:
-                _add(model, row, enum_schemas, origin)
+                _add(schema, row, enum_schemas, origin)
             else:
                 raise UserError(f"{origin}: a row of unknown entity type {entity!r}; regenerate it with drizzle-kit")
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -444,4 +417,4 @@ def from_rows(rows: Sequence[Row], source: str = "snapshot", origins: Mapping[Ke
             raise UserError(
                 f"{origin}: cannot read {what} ({type(exc).__name__}: {exc}); regenerate the snapshot with drizzle-kit"
             ) from None
-    return as_stored(model)  # names cut to 63 bytes, as the server stores them
+    return as_stored(schema)  # names cut to 63 bytes, as the server stores them

@@ -1,4 +1,4 @@
-"""Trace what each pending statement really locks and rewrites, on a scratch copy; join it with the static plan.
+"""Trace what each pending statement really locks and rewrites, on a scratch copy.
 
 The scratch database is made on a disposable server (never the target): the workspace is migrated
 there up to the target's applied head with the engine's runner, then each pending migration runs as
@@ -16,6 +16,8 @@ non-transactional migration). After each statement the tracer reads, from the sa
 The last migration is rolled back and the scratch database dropped at the end, also after Ctrl-C
 (or SIGTERM, which the edge turns into one). Its name starts with ``TRACE_PREFIX``, so a leftover of
 a killed run is dropped by the next trace on that server (or goes with ``inv db.down``).
+
+What the trace means for a deploy (its join with the static plan, verdicts, JSON) is ``verdicts.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg import pq, sql
@@ -44,7 +46,6 @@ from drizzle_ops.engine.workspace import Migration, Statement, Workspace
 from drizzle_ops.errors import OperationFailed
 
 TRACE_PREFIX = "drizzle_ops_trace_"
-TABLE_KINDS = {"r", "p", "m"}  # what other sessions read and write: tables, partitioned tables, matviews
 KIND_NAMES = {
     "r": "table",
     "p": "table",
@@ -66,12 +67,6 @@ CONSTRAINT_KINDS = {
     "n": "not null",
     "t": "trigger",
 }
-
-# rough rates for what a locked table's size costs on ordinary hardware: the hold-time estimate only
-SCAN_ROWS_PER_SECOND = 2_000_000  # validation of a constraint, SET NOT NULL
-INDEX_ROWS_PER_SECOND = 500_000  # building an index
-REWRITE_ROWS_PER_SECOND = 250_000  # copying the table (and rebuilding its indexes)
-WINDOW_SECONDS = 1.0  # a blocking lock held this long on a populated table needs a maintenance window
 
 Log = Callable[[str], None]
 
@@ -162,20 +157,10 @@ class TracedLock:
     def blocks(self) -> str:
         return lockmodes.blocks(self.mode)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "relation": self.relation,
-            "kind": self.kind,
-            "mode": self.mode,
-            "granted": self.granted,
-            "new": self.new,
-            "blocks": self.blocks,
-        }
-
 
 @dataclass
 class TableCheck:
-    """One table's traced lock against the static prediction."""
+    """One table's traced lock against the static prediction (``verdicts.join`` makes them)."""
 
     table: str
     predicted: str | None
@@ -185,17 +170,18 @@ class TableCheck:
     verdict: str  # confirmed, mismatch, trace-only, unverified (outside a transaction, too brief to see)
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "predicted": self.predicted,
-            "traced": self.traced,
-            "blocks": lockmodes.blocks(self.traced) if self.traced else None,
-            "predicted_rewrite": self.predicted_rewrite,
-            "traced_rewrite": self.traced_rewrite,
-            "verdict": self.verdict,
-            "note": self.note,
-        }
+
+class NewIndex(TypedDict):
+    index: str  # schema.name
+    table: str | None
+    implicit: bool  # made by a constraint (primary key, unique, exclusion)
+    constraint: str | None
+
+
+class NewConstraint(TypedDict):
+    constraint: str  # schema.table.name
+    type: str  # primary key, unique, foreign key, …
+    validated: bool
 
 
 @dataclass
@@ -207,21 +193,13 @@ class StatementTrace:
     locks: list[TracedLock] = field(default_factory=list)
     rewrites: list[str] = field(default_factory=list)  # relations given a new relfilenode
     created: list[str] = field(default_factory=list)
-    new_indexes: list[dict[str, Any]] = field(default_factory=list)
-    new_constraints: list[dict[str, Any]] = field(default_factory=list)
+    new_indexes: list[NewIndex] = field(default_factory=list)
+    new_constraints: list[NewConstraint] = field(default_factory=list)
     validated_constraints: list[str] = field(default_factory=list)
     volatile_columns: list[str] = field(default_factory=list)  # added to an existing table, volatile default
     error: str | None = None
-    checks: list[TableCheck] = field(default_factory=list)  # filled in by ``join``
+    checks: list[TableCheck] = field(default_factory=list)  # filled in by ``verdicts.join``
     watched: bool = False  # seen while it ran (outside a transaction, or with its own COMMIT)
-
-    @property
-    def verdict(self) -> str:
-        verdicts = {c.verdict for c in self.checks}
-        for verdict in ("mismatch", "trace-only", "unverified", "confirmed"):
-            if verdict in verdicts:
-                return verdict
-        return "no table locks"
 
     def table_locks(self) -> dict[str, tuple[set[str], set[str]]]:
         """Per existing table: (modes taken by this statement, modes held before it)."""
@@ -232,24 +210,6 @@ class StatementTrace:
             new, held = result.setdefault(lock.relation, (set(), set()))
             (new if lock.new else held).add(lock.mode)
         return result
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "seconds": round(self.seconds, 6),
-            "in_transaction": self.in_transaction,
-            "verdict": self.verdict,
-            "checks": [c.as_dict() for c in self.checks],
-            "locks": [lk.as_dict() for lk in self.locks],
-            "rewrite": bool(self.rewrites),
-            "rewrites": self.rewrites,
-            "created": self.created,
-            "new_indexes": self.new_indexes,
-            "new_constraints": self.new_constraints,
-            "validated_constraints": self.validated_constraints,
-            "volatile_columns": self.volatile_columns,
-            "error": self.error,
-        }
 
 
 @dataclass
@@ -476,7 +436,7 @@ class _Tracer:
         tables = [r for r in before.rels.values() if r.kind in ("r", "p") and r.oid not in exclusive]
         observer = _connect(self.server_url, self.dbname)
         seen: dict[tuple[int, str], bool] = {}  # (relation, mode) -> ever granted
-        outcome: dict[str, Any] = {}
+        outcome = _Outcome()
         try:
             observer.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             if tables:
@@ -493,8 +453,8 @@ class _Tracer:
                 try:
                     conn.execute(statement.sql)
                 except BaseException as exc:
-                    outcome["error"] = exc
-                outcome["seconds"] = time.perf_counter() - began
+                    outcome.error = exc
+                outcome.seconds = time.perf_counter() - began
 
             worker = threading.Thread(target=run, name="drizzle-ops trace", daemon=True)
             started_at = time.perf_counter()
@@ -518,8 +478,8 @@ class _Tracer:
         finally:
             observer.close()
         waited = (released_at - started_at) if released_at is not None else 0.0  # held up by the observer
-        traced.seconds = max(outcome.get("seconds", 0.0) - waited, 0.0)
-        error = outcome.get("error")
+        traced.seconds = max(outcome.seconds - waited, 0.0)
+        error = outcome.error
         if isinstance(error, psycopg.Error):
             traced.error = _error(error)
             rollback_open(conn, quietly=True)  # the file's own BEGIN (or our transaction) is left failed: end it
@@ -529,6 +489,14 @@ class _Tracer:
         after = Snapshot.read(conn)
         _record(traced, before, after, {(rel, mode, granted) for (rel, mode), granted in seen.items()})
         return traced, after
+
+
+@dataclass
+class _Outcome:
+    """What the thread that ran a watched statement saw."""
+
+    seconds: float = 0.0
+    error: BaseException | None = None
 
 
 _TRANSACTION_WORDS = re.compile(r"\b(begin|commit|rollback|abort|end|start|prepare)\b", re.IGNORECASE)
@@ -607,187 +575,3 @@ def _record(traced: StatementTrace, before: Snapshot, after: Snapshot, locks: se
         if volatile and (table_oid, column) not in before.cols and table_oid in before.rels:
             table = before.rels[table_oid]
             traced.volatile_columns.append(f"{table.qualified}.{column}")
-
-
-# -- the join with the static plan ---------------------------------------------------------------------
-
-
-@dataclass
-class MigrationSummary:
-    """Per migration: the strongest lock on an existing table, how long it is held (an estimate), a verdict."""
-
-    tag: str
-    strongest_lock: str | None
-    table: str | None
-    blocks: str
-    rewrite: bool
-    trace_seconds: float | None  # None: not traced
-    estimated_hold_seconds: float | None
-    verdict: str  # safe, needs a maintenance window, blocked by lint, fails
-    reasons: list[str]
-    mismatches: int
-    traced: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "strongest_lock": self.strongest_lock,
-            "table": self.table,
-            "blocks": self.blocks,
-            "rewrite": self.rewrite,
-            "seconds": None if self.trace_seconds is None else round(self.trace_seconds, 6),
-            "estimated_hold_seconds": (
-                None if self.estimated_hold_seconds is None else round(self.estimated_hold_seconds, 3)
-            ),
-            "estimate": "trace duration plus the target's rows at rough rates per row; an estimate, not a measurement",
-            "verdict": self.verdict,
-            "reasons": self.reasons,
-            "mismatches": self.mismatches,
-        }
-
-
-def join(plan: Any, result: Trace | None, sizes: dict[str, int | None] | None = None) -> list[MigrationSummary]:
-    """Fill each traced statement's checks from ``plan`` (a DeployPlan), and summarise every migration.
-
-    ``sizes``: rows of tables the trace saw that the static plan does not name (schema.name → rows).
-    """
-    summaries = []
-    for migration in plan.migrations:
-        traced = result.for_tag(migration.tag) if result is not None else None
-        if traced is not None:
-            for statement_trace in traced.statements:
-                statement_plan = next((s for s in migration.statements if s.number == statement_trace.number), None)
-                statement_trace.checks = _checks(statement_plan, statement_trace)
-        summaries.append(_summary(migration, traced, sizes or {}))
-    return summaries
-
-
-def _checks(statement_plan: Any, traced: StatementTrace) -> list[TableCheck]:
-    if traced.error:
-        return []
-    predicted = {t.table: t for t in statement_plan.tables} if statement_plan is not None else {}
-    rewritten = {r.rsplit(" (", 1)[0] for r in traced.rewrites}
-    checks = []
-    table_locks = traced.table_locks()
-    taken = [table for table, (new, _held) in table_locks.items() if new]
-    born = {c.rsplit(" (", 1)[0] for c in traced.created if c.endswith("(table)")}
-    for table in dict.fromkeys([*predicted, *taken]):
-        if table in born:
-            continue  # made by this very statement: no other session can see it, let alone wait for it
-        new, held = table_locks.get(table, (set(), set()))
-        impact = predicted.get(table)
-        lock = impact.lock if impact is not None else None
-        strongest_new = lockmodes.strongest(new)
-        static_rewrite = bool(impact and impact.rewrite)
-        traced_rewrite = table in rewritten
-        note = ""
-        if lock is None:
-            verdict = "trace-only"
-        elif lock in held and (strongest_new is None or lockmodes.level(strongest_new) < lockmodes.level(lock)):
-            # the transaction holds it already: taking the same mode again adds no row to pg_locks
-            verdict, strongest_new = "confirmed", lock
-            note = "held since an earlier statement"
-        elif strongest_new == lock:
-            verdict = "confirmed"
-        elif strongest_new is None and traced.watched and not lockmodes.conflicts(lock, lockmodes.ACCESS_SHARE):
-            # the observer's ACCESS SHARE holds up only ACCESS EXCLUSIVE: weaker locks may come and go unseen
-            verdict = "unverified"
-            note = "taken and released inside the statement, before the trace could see it"
-        else:
-            verdict = "mismatch"
-        if traced_rewrite and not static_rewrite:
-            verdict, note = "mismatch", "rewritten, but the static plan predicts no rewrite"
-        elif static_rewrite and not traced_rewrite and verdict != "mismatch":
-            note = "the static plan predicts a rewrite that this server did not do"
-        checks.append(TableCheck(table, lock, strongest_new, static_rewrite, traced_rewrite, verdict, note))
-    return checks
-
-
-def _summary(migration: Any, traced: MigrationTrace | None, sizes: dict[str, int | None]) -> MigrationSummary:
-    rows_of: dict[str, int | None] = dict(sizes)
-    for statement in migration.statements:
-        for table in statement.tables:
-            rows_of[table.table] = table.rows
-    candidates: list[tuple[str, str]] = []  # (mode, table): traced when there is a trace, else predicted
-    rewrite = False
-    work = 0.0  # seconds the target's rows add under the lock (estimate)
-    if traced is not None:
-        for statement_trace in traced.statements:
-            candidates += [(c.traced, c.table) for c in statement_trace.checks if c.traced]
-            rewrite |= any(rows_of.get(c.table) is not None and c.traced_rewrite for c in statement_trace.checks)
-    for statement in migration.statements:
-        traced_statement = (
-            next((t for t in traced.statements if t.number == statement.number), None) if traced else None
-        )
-        rewritten = {c.table for c in traced_statement.checks if c.traced_rewrite} if traced_statement else set()
-        for table in statement.tables:
-            rows = rows_of.get(table.table)
-            if traced is None:
-                candidates.append((table.lock, table.table))
-                rewrite |= table.rewrite and rows is not None
-            if table.rewrite or table.table in rewritten:
-                work += max(rows or 0, 0) / REWRITE_ROWS_PER_SECOND
-            elif table.scan and any(w.startswith(("build index", "add unique", "add primary key")) for w in table.why):
-                work += max(rows or 0, 0) / INDEX_ROWS_PER_SECOND
-            elif table.scan:
-                work += max(rows or 0, 0) / SCAN_ROWS_PER_SECOND
-    # the strongest lock on a table that exists on the target (a table this deploy creates blocks nobody)
-    best = max(candidates, key=lambda c: (rows_of.get(c[1]) is not None, lockmodes.level(c[0])), default=None)
-    mode, table_name = best if best else (None, None)
-    blocks = lockmodes.blocks(mode) if mode else lockmodes.NOTHING
-    seconds = traced.seconds if traced is not None and traced.skipped is None else None
-    estimate = (seconds or 0.0) + work  # without a trace: the rows' share alone
-    mismatches = sum(1 for s in (traced.statements if traced else []) for c in s.checks if c.verdict == "mismatch")
-    reasons: list[str] = []
-    errors = [f for f in migration.findings if f.severity.value == "error"]
-    if traced is not None and traced.error:
-        verdict = "fails"
-        reasons.append(f"fails on the scratch copy: {traced.error}")
-    elif errors:
-        verdict = "blocked by lint"
-        reasons += [f"{f.rule} ({f.location})" for f in errors]
-    elif migration.flags:
-        verdict = "needs a maintenance window"
-        reasons += migration.flags
-    elif blocks != lockmodes.NOTHING and (rows_of.get(table_name or "") or 0) > 0 and work >= WINDOW_SECONDS:
-        verdict = "needs a maintenance window"
-        reasons.append(f"{mode} on {table_name} blocks {blocks} for about {work:.1f} s (estimate)")
-    else:
-        verdict = "safe"
-    if traced is not None and traced.skipped:
-        reasons.append(f"not traced: {traced.skipped}")
-    return MigrationSummary(
-        migration.tag,
-        mode,
-        table_name,
-        blocks,
-        rewrite,
-        seconds,
-        estimate,
-        verdict,
-        reasons,
-        mismatches,
-        traced is not None and traced.skipped is None,
-    )
-
-
-def trace_dict(result: Trace) -> dict[str, Any]:
-    return {
-        "server": result.server,
-        "major": result.major,
-        "scratch_database": result.database,
-        "dropped": result.dropped,
-        "head": result.head,
-        "setup_seconds": round(result.setup_seconds, 6),
-        "seconds": round(result.seconds, 6),
-    }
-
-
-def migration_trace_dict(traced: MigrationTrace | None, summary: MigrationSummary) -> dict[str, Any]:
-    return {
-        **summary.as_dict(),
-        "in_transaction": traced.in_transaction if traced else None,
-        "transactions": traced.transactions.description if traced else None,
-        "error": traced.error if traced else None,
-        "skipped": traced.skipped if traced else "not traced",
-        "statements": [s.as_dict() for s in traced.statements] if traced else [],
-    }
