@@ -45,7 +45,8 @@ FORMATS = ("table", "json", "markdown")  # lint's and plan's --format
 def _fail_on(given: str | None) -> str:
     from drizzle_ops.lint.finding import Severity  # loaded when lint runs, never for the other tasks
 
-    return value.choice("--fail-on", given, [*(level.value for level in Severity), "never"]) or "error"
+    levels = [level.value for level in sorted(Severity, key=lambda level: -level.rank)]  # error, warning
+    return value.choice("--fail-on", given, [*levels, "never"]) or "error"
 
 
 def _provider(given: str | None) -> str | None:
