@@ -14,8 +14,7 @@ terminal, or for a table that needs wrapping, rich draws it (``Table.to_rich``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from drizzle_ops.cli.console import PIPE_WIDTH, Part, out, table_console
 
@@ -28,22 +27,24 @@ if TYPE_CHECKING:
 NARROW = frozenset("—…·")
 
 
-@dataclass
-class Column:
+class Column(NamedTuple):
     header: str
     justify: Literal["left", "right"] = "left"
     no_wrap: bool = False  # a name: printed whole on one line, never wrapped or cut
 
 
-@dataclass
 class Table:
-    """Columns and rows of literal text (never markup), each cell with the style it has at a terminal."""
+    """Columns and rows of literal text (never markup), each cell with the style it has at a terminal.
 
-    title: str | None = None
-    caption: Part | None = None  # a line under the table
-    show_lines: bool = False  # a rule between rows
-    columns: list[Column] = field(default_factory=list)
-    rows: list[list[Part]] = field(default_factory=list)
+    A plain class, not a dataclass: making a dataclass costs more at start-up than a short run's table.
+    """
+
+    def __init__(self, title: str | None = None, *, caption: Part | None = None, show_lines: bool = False) -> None:
+        self.title = title
+        self.caption = caption  # a line under the table
+        self.show_lines = show_lines  # a rule between rows
+        self.columns: list[Column] = []
+        self.rows: list[list[Part]] = []
 
     def add_column(self, header: str, *, justify: Literal["left", "right"] = "left", no_wrap: bool = False) -> None:
         self.columns.append(Column(header, justify, no_wrap))
