@@ -214,3 +214,83 @@ def test_a_status_table_and_progress_in_a_pipe_do_not_import_rich() -> None:
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
     assert "│ 0000_init │ applied │" in done.stdout and "1 applied" in done.stdout
     assert done.stderr.splitlines() == ["warning: a warning", "waited 1.0s for the migration lock", "rich modules: []"]
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Printed:
+    """stdout and stderr that rich takes for a terminal (its own TTY_COMPATIBLE=1), colour and all."""
+    for name in RICH_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+    def printed() -> str:
+        captured = capsys.readouterr()
+        return captured.out + captured.err
+
+    return printed
+
+
+def terminal_console() -> tuple[Console, io.StringIO]:
+    stream = io.StringIO()
+    return Console(file=stream, force_terminal=True, soft_wrap=True, emoji=False), stream
+
+
+@pytest.mark.parametrize("text", LINES)
+def test_at_a_terminal_a_line_with_no_style_is_written_as_rich_writes_it_without_rich(
+    terminal: Printed, text: str
+) -> None:
+    stdout = output.Output(stderr=False)
+    stdout.print(text, highlight=False)
+    stdout.line(text.rstrip("\n"))
+    assert stdout._console is None  # rich was not needed
+    console, expected = terminal_console()
+    console.print(text, highlight=False)
+    console.print(Text(text.rstrip("\n")), highlight=False)
+    assert terminal() == expected.getvalue()
+
+
+def test_at_a_terminal_colour_and_highlighting_are_rich_s(terminal: Printed) -> None:
+    stdout = output.Output(stderr=False)
+    stdout.print("Applied 8 migration(s) in 0.03s.")  # highlighted: the numbers are coloured
+    stdout.line(("✓", "green"), " 0000_init_users (2 statements) 5 ms")
+    console, expected = terminal_console()
+    console.print("Applied 8 migration(s) in 0.03s.")
+    console.print(Text.assemble(("✓", "green"), " 0000_init_users (2 statements) 5 ms"), highlight=False)
+    printed = terminal()
+    assert printed == expected.getvalue() and "\x1b[" in printed
+
+
+def test_at_a_terminal_once_rich_drew_on_a_stream_it_writes_everything_there(terminal: Printed) -> None:
+    stderr = output.Output(stderr=True)
+    stderr.line(("✓", "green"), " a styled line: rich")  # a spinner could be live on this stream from now on
+    stderr.print("a plain line", highlight=False)
+    console, expected = terminal_console()
+    console.print(Text.assemble(("✓", "green"), " a styled line: rich"), highlight=False)
+    console.print("a plain line", highlight=False)
+    assert stderr._console is not None and terminal() == expected.getvalue()
+
+
+def test_at_a_terminal_plain_lines_do_not_import_rich_and_a_table_does() -> None:
+    program = textwrap.dedent(
+        """
+        import sys
+        from drizzle_ops.cli import render, tables
+        from drizzle_ops.engine.states import Entry, MigrationState
+        render.out.print("Nothing to migrate on db: all 8 migrations are applied.", highlight=False)
+        render.log("waited 1.0s for the migration lock")
+        print("rich before the table:", "rich" in sys.modules, file=sys.stderr)
+        entries = [Entry(MigrationState.APPLIED, "0000_init", 1795529005000, "ab" * 32, None)]
+        tables.show(render.status_table(entries, "db"))
+        print("rich after the table:", "rich" in sys.modules, file=sys.stderr)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in RICH_ENV} | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.startswith("Nothing to migrate on db: all 8 migrations are applied.\n")
+    assert "│ 0000_init │ applied │" in done.stdout
+    assert done.stderr.splitlines() == [
+        "waited 1.0s for the migration lock",
+        "rich before the table: False",
+        "rich after the table: True",
+    ]

@@ -1,10 +1,12 @@
-"""stdout and stderr as every task writes to them: plain lines off a terminal, rich only when it draws.
+"""stdout and stderr as every task writes to them: plain lines as they are, rich only when it draws.
 
 Importing rich costs more than a short run's whole work (a no-op migrate, a status), and in a pipe or a
 CI log rich prints nothing that plain text cannot: no colour, no spinner, no width to fit. So an ``Output``
-writes what it can as plain text and makes its rich Console on first need: at a terminal (as rich would
-judge it), or for anything that is not plain text (a rich Table, markup, a tab, a control character).
-What it writes plain is byte for byte what rich would write there (tests/unit/test_console.py compares).
+writes what it can as plain text, and makes its rich Console on first need: for colour, a spinner or a
+table at a terminal (as rich judges one), and for anything that is not plain text (a rich Table, markup,
+a tab, a control character). A line with no style is written as it is at a terminal too, until rich has
+drawn on that stream. What it writes itself is byte for byte what rich would write (tests/unit/test_console.py
+compares).
 """
 
 from __future__ import annotations
@@ -60,22 +62,23 @@ class Output:
         return proxied
 
     @property
-    def plain(self) -> bool:
-        """No terminal here as rich sees one (its own rules, in its order), and an encoding rich draws boxes in.
-
-        Where rich has rules of its own (Windows, Jupyter, IDLE) rich decides: never plain.
-        """
-        environ = os.environ
+    def rich_decides(self) -> bool:
+        """Where rich has rules of its own (Windows, Jupyter, IDLE), or an encoding it draws ASCII boxes in."""
         if sys.platform == "win32" or hasattr(builtins, "get_ipython"):
-            return False
+            return True
         if getattr(sys.stdin, "__module__", "").startswith("idlelib"):
+            return True
+        return not (getattr(self.file, "encoding", None) or "utf-8").lower().startswith("utf")
+
+    @property
+    def plain(self) -> bool:
+        """No terminal here, as rich sees one (its own rules, in its order)."""
+        if self.rich_decides:
             return False
-        if not (getattr(self.file, "encoding", None) or "utf-8").lower().startswith("utf"):
-            return False  # rich would draw ASCII boxes
-        compatible = environ.get("TTY_COMPATIBLE", "")
+        compatible = os.environ.get("TTY_COMPATIBLE", "")
         if compatible in ("0", "1"):
             return compatible == "0"
-        force = environ.get("FORCE_COLOR")
+        force = os.environ.get("FORCE_COLOR")
         if force is not None:
             return force == ""
         isatty = getattr(self.file, "isatty", None)
@@ -83,6 +86,11 @@ class Output:
             return isatty is None or not isatty()
         except ValueError:  # a closed file
             return True
+
+    def _straight(self, *, unstyled: bool) -> bool:
+        """Whether text rich would write as it is goes straight out: off a terminal, always; at a terminal, text
+        with no style to colour it, while nothing on this stream was drawn by rich (its spinner may be live)."""
+        return self.plain or (unstyled and self._console is None and not self.rich_decides)
 
     @property
     def is_terminal(self) -> bool:
@@ -121,7 +129,7 @@ class Output:
             or soft_wrap is False
             or (markup is not False and "[" in text)
             or not plain_ok(text)
-            or not self.plain
+            or not self._straight(unstyled=highlight is False and style is None)
         ):
             self.console.print(
                 *objects,
@@ -139,7 +147,7 @@ class Output:
     def line(self, *parts: Part) -> None:
         """One line of literal text (never markup), each part with the style it has at a terminal."""
         texts = [part if isinstance(part, str) else part[0] for part in parts]
-        if self.plain and plain_ok("".join(texts)):
+        if plain_ok("".join(texts)) and self._straight(unstyled=all(isinstance(part, str) for part in parts)):
             self.write("".join(texts) + "\n")
             return
         from rich.text import Text
