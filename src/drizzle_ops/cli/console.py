@@ -33,10 +33,10 @@ def plain_ok(text: str) -> bool:
     return all(line.isprintable() for line in text.split("\n"))
 
 
-def rich_width(environ: os._Environ[str] | dict[str, str] = os.environ) -> int:
+def rich_width() -> int:
     """The width rich gives a console that is not a terminal: $COLUMNS, else a terminal on stdin, stdout or
     stderr, else 80 (rich's own rule, so a table laid out here is laid out as rich would)."""
-    columns = environ.get("COLUMNS")
+    columns = os.environ.get("COLUMNS")
     if columns is not None and columns.isdigit():
         return int(columns)
     for descriptor in (0, 1, 2):
