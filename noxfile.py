@@ -1,4 +1,5 @@
-"""Nox sessions: lint, typecheck, tests on every Python found, and the Postgres-major container matrix.
+"""Nox sessions: lint, typecheck, tests on every Python found, the Postgres-major container matrix, and
+the start-up budget of the short runs (importtime).
 
 `nox` runs what CI runs. Before pytest, every test session installs the example
 workspaces' Node packages (drizzle-kit) where node_modules is missing and npm is
@@ -154,6 +155,13 @@ def mutation(session: nox.Session) -> None:
     """Each kind of difference verify reports is caught: silenced in a scratch copy, its test must fail (~1 min)."""
     install_project(session, "pytest")
     session.run("python", "-m", "tests.mutation.check", *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def importtime(session: nox.Session) -> None:
+    """Start-up budget: what `status` and a no-op `migrate` import beyond psycopg and invoke, and how long (~20 s)."""
+    install_project(session)
+    session.run("python", "-m", "devtools.importtime", *session.posargs, env={"PYTHONPATH": os.getcwd()})
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)

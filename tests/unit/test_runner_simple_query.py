@@ -97,3 +97,20 @@ def test_a_failed_result_is_traced_back_to_its_statement() -> None:
     assert [_statement_at(i, counts) for i in range(4)] == [0, 2, 2, 3]
     assert _statement_at(4, counts) is None  # past the statements: the bookkeeping row
     assert _statement_at(-1, counts) is None  # before them: BEGIN, the timeouts, or the text did not parse
+
+
+def test_a_dollar_tag_is_what_postgresql_reads_as_one_at_every_character() -> None:
+    """A tag starts with a letter, "_" or any non-ASCII character, and goes on with those and digits."""
+    from drizzle_ops.engine.batching import _DOLLAR_TAG
+
+    def starts(c: str) -> bool:
+        return not c.isascii() or c.isalpha() or c == "_"
+
+    wrong = [
+        c
+        for c in map(chr, range(0x110000))
+        if bool(_DOLLAR_TAG.fullmatch(f"${c}$")) != starts(c)
+        or bool(_DOLLAR_TAG.fullmatch(f"$a{c}$")) != (starts(c) or c.isdigit())
+    ]
+    assert not wrong, [hex(ord(c)) for c in wrong[:10]]
+    assert _DOLLAR_TAG.fullmatch("$$") and _DOLLAR_TAG.fullmatch("$_tag_1$") and not _DOLLAR_TAG.fullmatch("$1a$")

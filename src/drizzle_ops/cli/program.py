@@ -8,8 +8,11 @@ flag or task) exits 2, as every other bad input does, instead of invoke's 1.
 from __future__ import annotations
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
+# before anything imports invoke: invoke without unittest.mock, which no run uses (see there)
+import drizzle_ops.cli.invoke_without_mock  # noqa: F401
+
+# isort: split
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
@@ -38,6 +41,10 @@ class DrizzleOps(Program):
         with _parse_errors_exit_2():
             super().parse_cleanup()
 
+    def print_version(self) -> None:
+        self.version = _version()  # looked up when asked: it reads the installed packages' metadata
+        super().print_version()
+
 
 class _parse_errors_exit_2:
     def __enter__(self) -> None:
@@ -49,13 +56,15 @@ class _parse_errors_exit_2:
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("drizzle-ops")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
 
 
-program = DrizzleOps(name="drizzle-ops", binary="drizzle-ops", namespace=namespace(), version=_version())
+program = DrizzleOps(name="drizzle-ops", binary="drizzle-ops", namespace=namespace())
 
 
 def main() -> None:

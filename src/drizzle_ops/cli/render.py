@@ -1,4 +1,8 @@
-"""Rendering: rich tables on stdout, progress and logs on stderr, or one JSON document."""
+"""Rendering: tables on stdout, progress and logs on stderr, or one JSON document.
+
+``out`` and ``err`` write plain text off a terminal and load rich only to draw (cli/console.py); the
+tables here are cli/tables.py's, laid out without rich in a pipe.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,21 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.console import Console
-from rich.status import Status
-from rich.table import Table
-from rich.text import Text
-
-from drizzle_ops.engine.lock import LockHolder
-from drizzle_ops.engine.runner import MigrateResult
+from drizzle_ops.cli.console import Output, Part
+from drizzle_ops.cli.console import err as err
+from drizzle_ops.cli.console import out as out
+from drizzle_ops.cli.console import table_console as table_console
+from drizzle_ops.cli.tables import Table
 from drizzle_ops.engine.states import Entry, MigrationState
-from drizzle_ops.engine.workspace import Migration
 from drizzle_ops.errors import MigrationFailed, OpsError
 
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
+    from rich.status import Status
+
+    from drizzle_ops.engine.lock import LockHolder
     from drizzle_ops.engine.rollback import DownFile, RollbackResult
+    from drizzle_ops.engine.runner import MigrateResult
+    from drizzle_ops.engine.workspace import Migration
     from drizzle_ops.verify.run_checks import CheckResult
 
 STATE_STYLE = {
@@ -30,14 +36,6 @@ STATE_STYLE = {
     MigrationState.MISSING_FILE: "bold red",
     MigrationState.NOT_IN_JOURNAL: "yellow",
 }
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def table_console() -> Console:
-    """stdout for a wide table: in a CI log or a file (no terminal) rich would squeeze it into 80 columns."""
-    return out if out.is_terminal else Console(width=max(out.width, 160), soft_wrap=True)
 
 
 WARNING = "warning: "
@@ -72,7 +70,7 @@ class ConsoleProgress:
     Use it as a context manager so the spinner always stops.
     """
 
-    def __init__(self, console: Console = err) -> None:
+    def __init__(self, console: Output = err) -> None:
         self.console = console
         self._status: Status | None = None
         self._label = ""
@@ -96,26 +94,24 @@ class ConsoleProgress:
 
     def lock_waiting(self, holder: LockHolder | None) -> None:
         who = str(holder) if holder else "another process"
-        self.console.print(f"[yellow]waiting[/] for the migration lock, held by {who} …", highlight=False)
+        self.console.line(("waiting", "yellow"), f" for the migration lock, held by {who} …")
 
     def migration_started(self, migration: Migration, statements: int) -> None:
         self._label = f"{migration.tag} ({statements} statement{'s' if statements != 1 else ''})"
         self._show(f"applying {self._label}")
 
     def migration_finished(self, migration: Migration, seconds: float) -> None:
-        self.console.print(f"[green]✓[/] {self._label} {seconds * 1000:.0f} ms", highlight=False)
+        self.console.line(("✓", "green"), f" {self._label} {seconds * 1000:.0f} ms")
 
     def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None:
         outcome = "failed; part of it stays (see below)" if failure.partial else "rolled back"
-        self.console.print(f"[red]✗[/] {self._label} {outcome}", highlight=False)
+        self.console.line(("✗", "red"), f" {self._label} {outcome}")
 
     def warning(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        self.console.line(("warning:", "yellow"), f" {message}")
 
     def retrying(self, migration: Migration | DownFile, attempt: int, delay: float, reason: str) -> None:
-        self.console.print(
-            f"[yellow]↻[/] {self._label}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s", highlight=False
-        )
+        self.console.line(("↻", "yellow"), f" {self._label}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s")
         self._show(f"applying {self._label} (retry {attempt})")
 
 
@@ -203,28 +199,28 @@ def shown_entries(entries: Sequence[Entry], *, show_all: bool = False) -> tuple[
     return shown, len(entries) - len(shown)
 
 
-# Tables: a no_wrap column holds names (tags, files, check ids), which tables.show never cuts.
+# Tables: a no_wrap column holds names (tags, files, check ids), which tables.show never cuts. Every cell is
+# literal text, never markup: a "[" in a tag or a detail is printed as it is.
 
 
 def status_table(entries: Sequence[Entry], title: str, *, show_all: bool = False) -> Table:
     shown, hidden = shown_entries(entries, show_all=show_all)
-    note = Text(f"… {hidden} older applied migration(s) not shown (--all lists every one)", style="dim")
-    table = Table(title=title, title_justify="left", caption=note if hidden else None, caption_justify="left")
+    note = (f"… {hidden} older applied migration(s) not shown (--all lists every one)", "dim")
+    table = Table(title=title, caption=note if hidden else None)
     table.add_column("migration", no_wrap=True)
     table.add_column("state")
     table.add_column("created (journal)")
     table.add_column("hash")
-    # Text cells, not markup: parsing markup was a sixth of the time of a 1,000-row table
     for e in shown:
         digest = e.file_hash or (e.row.hash if e.row else "")
         recorded = f" (recorded {e.row.hash[:8]})" if e.state is MigrationState.MODIFIED and e.row else ""
-        tag = Text(e.tag) if e.tag else Text(_orphan_label(e), style="dim")
-        table.add_row(tag, Text(e.state.value, style=STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{recorded}")
+        tag: Part = e.tag if e.tag else (_orphan_label(e), "dim")
+        table.add_row(tag, (e.state.value, STATE_STYLE[e.state]), _when(e.when), f"{digest[:12]}{recorded}")
     return table
 
 
 def migrate_table(result: MigrateResult) -> Table:
-    table = Table(title="Applied" if not result.dry_run else "Would apply", title_justify="left")
+    table = Table(title="Applied" if not result.dry_run else "Would apply")
     table.add_column("migration", no_wrap=True)
     table.add_column("statements", justify="right")
     table.add_column("time", justify="right")
@@ -247,16 +243,16 @@ class ConsoleRollbackProgress(ConsoleProgress):
         self._show(f"rolling back {self._label}")
 
     def rollback_finished(self, down: DownFile, seconds: float) -> None:
-        self.console.print(f"[green]✓[/] rolled back {self._label} {seconds * 1000:.0f} ms", highlight=False)
+        self.console.line(("✓", "green"), f" rolled back {self._label} {seconds * 1000:.0f} ms")
 
     def rollback_failed(self, down: DownFile, failure: OpsError) -> None:
         partial = isinstance(failure, MigrationFailed) and failure.partial
         outcome = "part of it stays (see below)" if partial else "that step was undone"
-        self.console.print(f"[red]✗[/] {self._label} failed; {outcome}", highlight=False)
+        self.console.line(("✗", "red"), f" {self._label} failed; {outcome}")
 
 
 def rollback_table(result: RollbackResult) -> Table:
-    table = Table(title="Would roll back" if result.dry_run else "Rolled back", title_justify="left")
+    table = Table(title="Would roll back" if result.dry_run else "Rolled back")
     table.add_column("migration", no_wrap=True)
     table.add_column("down file", no_wrap=True)
     table.add_column("statements", justify="right")
@@ -268,11 +264,11 @@ def rollback_table(result: RollbackResult) -> Table:
         for down in result.planned:
             table.add_row(down.tag, down.display, str(len(down.statements)), "—")
     for step in result.rolled_back:
-        cells: list[str | Text] = [step.tag, step.file, str(step.statements), f"{step.seconds * 1000:.0f} ms"]
+        cells: list[Part] = [step.tag, step.file, str(step.statements), f"{step.seconds * 1000:.0f} ms"]
         if verified:
             check = step.verification
             shown = (f"skipped ({check.detail})" if check.status == "skip" else check.detail) if check else "—"
-            cells.append(Text(shown))
+            cells.append(shown)
         table.add_row(*cells)
     return table
 
@@ -288,13 +284,12 @@ def check_detail(result: CheckResult) -> str:
 
 
 def verify_table(results: Sequence[CheckResult], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=True)
+    table = Table(title=title, show_lines=True)
     table.add_column("check", no_wrap=True)
     table.add_column("result")
     table.add_column("detail")
     for r in results:
-        detail = Text(check_detail(r) or r.description)
-        table.add_row(Text(r.id), Text(r.status, style=RESULT_STYLE.get(r.status, "bold red")), detail)
+        table.add_row(r.id, (r.status, RESULT_STYLE.get(r.status, "bold red")), check_detail(r) or r.description)
     return table
 
 
