@@ -9,7 +9,7 @@ driver) and invoke (the task runner), ``python -c 'import psycopg, invoke.progra
    fresh interpreter with stdout and stderr on pipes (a CI log), under Python's import timer
    (``PYTHONPROFILEIMPORTTIME``, as ``python -X importtime``), import nothing of FORBIDDEN: rich (it draws at
    a terminal only), pglast (the SQL parser), docker, drizzle-ops' analysis, lint, verify, review and
-   down_draft; `drizzle-ops` not unittest.mock either. importlib.metadata may load, but only from the floor
+   down_draft. importlib.metadata and unittest.mock may load, but only from the floor
    (psycopg and invoke each read their own version with it), never from drizzle-ops.
 2. Exact: each of those runs imports at most MODULES_OVER_FLOOR modules beyond the floor's: a new dependency,
    or a heavy part loaded too early, shows here first.
@@ -17,7 +17,6 @@ driver) and invoke (the task runner), ``python -c 'import psycopg, invoke.progra
    against the CPU time of importing the floor in the same interpreter, just before; the median over ROUNDS
    fresh interpreters stays within HOT_PATH_OVER_FLOOR. CPU time, not -X importtime's figures: those are
    wall-clock times, and on a shared machine one preempted import moves them by more than the margin.
-   The floor here loads unittest.mock, which `drizzle-ops` does not: the ratio is drizzle-ops' own share.
 
 Run it by hand from the repository root, in an environment with the project installed:
 ``python -m devtools.importtime`` starts (and stops) a disposable local server; ``--url`` uses one of yours.
@@ -110,15 +109,14 @@ class Imports:
 class Command:
     label: str
     argv: tuple[str, ...]
-    is_program: bool = False  # the `drizzle-ops` program, which imports invoke without unittest.mock
 
 
 def hot_path(url: str) -> list[Command]:
     binaries = Path(sys.executable).parent
     program, inv = str(binaries / "drizzle-ops"), shutil.which("inv", path=str(binaries)) or "inv"
     return [
-        Command("drizzle-ops status", (program, "status", "--url", url), is_program=True),
-        Command("drizzle-ops migrate (no-op)", (program, "migrate", "--url", url), is_program=True),
+        Command("drizzle-ops status", (program, "status", "--url", url)),
+        Command("drizzle-ops migrate (no-op)", (program, "migrate", "--url", url)),
         Command("inv status", (inv, "status", "--url", url)),
         Command("inv migrate (no-op)", (inv, "migrate", "--url", url)),
     ]
@@ -175,8 +173,6 @@ def problems(command: Command, run: Imports, floor: Imports) -> list[str]:
     """What is wrong with what ``command`` imports, a line each (none: within the budget)."""
     found = []
     forbidden = [name for name in run.modules if _forbidden(name)]
-    if command.is_program and "unittest.mock" in run.modules:
-        forbidden.append("unittest.mock")
     if forbidden:
         found.append(f"{command.label} imports {grouped(forbidden)}: nothing of it belongs on the hot path")
     for name in FLOOR_ONLY:

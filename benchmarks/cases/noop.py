@@ -30,8 +30,7 @@ FLOOR = (
     "The floor of a short run is the interpreter with invoke and psycopg imported. Both import "
     "`importlib.metadata` to read their own versions (psycopg its own and psycopg-binary's), invoke's vendored "
     "YAML reader compiles a pattern over all of Unicode, psycopg imports asyncio, and invoke imports "
-    "`unittest.mock` (for MockContext): `drizzle-ops` imports invoke without it, `inv` cannot (invoke's program "
-    "imports invoke before tasks.py). rich is not imported unless something is drawn at a terminal."
+    "`unittest.mock` (for MockContext). rich is not imported unless something is drawn at a terminal."
 )
 
 

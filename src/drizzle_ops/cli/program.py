@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 
-# before anything imports invoke: invoke without unittest.mock, which no run uses (see there)
-import drizzle_ops.cli.invoke_without_mock  # noqa: F401
-
-# isort: split
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
