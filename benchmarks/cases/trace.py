@@ -11,7 +11,7 @@ from benchmarks.harness import Bench
 from benchmarks.paths import EXAMPLE, ROOT
 from benchmarks.report import CaseResult, MeasureTable, ratio_goal, seconds, times
 from benchmarks.timing import BenchError, CallSpec, ProcessSpec, measure_calls_round_robin, ratio
-from drizzle_ops.engine import pg, runner
+from drizzle_ops.engine import connection, runner
 from drizzle_ops.engine.workspace import Workspace, load_workspace
 from drizzle_ops.review.trace import trace
 
@@ -113,7 +113,7 @@ def _scratch_spec(bench: Bench, name: str, workspace: Workspace, to: str) -> Cal
 
     def run_scratch(_i: int) -> None:
         bench.recreate(db)
-        with pg.connect(bench.url(db)) as conn:
+        with connection.connect(bench.url(db)) as conn:
             applied = runner.migrate(conn, workspace, to=to)
         bench.drop(db)
         if len(applied.applied) != len(workspace.migrations):

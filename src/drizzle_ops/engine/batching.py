@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import select
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -24,15 +25,73 @@ _UNBATCHABLE = frozenset(
     {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "prepare", "copy"}
 )
 # ';' inside one statement: a rule's action list, a BEGIN ATOMIC function body
-_INNER_SEMICOLONS = re.compile(r"\b(?:rule|atomic)\b")
+_INNER_SEMICOLON_WORDS = ("rule", "atomic")
+_INNER_SEMICOLONS = re.compile(r"\b(?:rule|atomic)\b")  # in lower-cased text
+_INNER_SEMICOLON_WORD = re.compile(r"rule|atomic", re.IGNORECASE | re.ASCII)
+_WORD_CHARACTER = re.compile(r"\w")
+_PIECE = 1 << 20  # characters lower-cased at a time (see lowered_pieces)
 # ordinary text with double-quoted names and single-quoted strings that have no backslash:
-# it stops at ';', '$', a comment, a backslash, or a quote it cannot close
-_PLAIN = re.compile(r"""(?:[^'"$;/\\-]+|/(?!\*)|-(?!-)|"[^"]*"|'[^'\\]*')*""")
+# it stops at ';', '$', a comment, a backslash, or a quote it cannot close. A bounded repeat, run
+# again until it stops: sre keeps state for every repetition of a group until its match ends
+# (about 150 bytes each: 100 MB for one 13 MB INSERT), so an unbounded `*` costs memory by the text
+_PLAIN = re.compile(r"""(?:[^'"$;/\\-]+|/(?!\*)|-(?!-)|"[^"]*"|'[^'\\]*'){0,1024}""")
 _SPACE = re.compile(r"[ \t\n\r\f\v]*")  # PostgreSQL's whitespace (a no-break space is an identifier character)
 _WORD = re.compile(r"[A-Za-z_]+")
 _BLOCK_COMMENT = re.compile(r"/\*|\*/")
 _PARAMETER = re.compile(r"\$[0-9]+")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
+
+
+def _skip_plain(text: str, i: int) -> int:
+    """The index where ordinary text starting at ``i`` stops (see ``_PLAIN``)."""
+    while True:
+        end = _PLAIN.match(text, i).end()  # type: ignore[union-attr]
+        if end == i:
+            return i
+        i = end
+
+
+def lowered_pieces(text: str, overlap: int) -> Iterator[tuple[int, int, str]]:
+    """``text`` lower-cased a piece at a time, with where each piece starts and stops in ``text``.
+
+    Pieces overlap by ``overlap`` characters. An ASCII word of up to ``overlap + 1`` letters is in
+    ``text.lower()`` exactly when it is in one of the pieces: only ASCII letters lower to ASCII
+    letters, apart from 'İ' (to 'i' and a combining dot) and the Kelvin sign (to 'k'), each one
+    character of ``text``. Never a whole lower-cased copy, which would double a large seed.
+    """
+    for start in range(0, len(text), _PIECE):
+        stop = min(start + _PIECE + overlap, len(text))
+        yield start, stop, text[start:stop].lower()
+
+
+def contains_lowered(text: str, words: tuple[str, ...]) -> bool:
+    """``any(word in text.lower() for word in words)`` for lower-case ASCII ``words``, in pieces."""
+    if len(text) <= _PIECE:  # one piece: lowered whole
+        lowered = text.lower()
+        return any(word in lowered for word in words)
+    overlap = max(len(word) for word in words) - 1
+    return any(word in piece for _, _, piece in lowered_pieces(text, overlap) for word in words)
+
+
+def _has_inner_semicolon_words(text: str) -> bool:
+    """Whether ``text.lower()`` has the word rule or atomic (``\\b(?:rule|atomic)\\b``), in pieces.
+
+    Where a piece has one of them, each is checked where it stands in ``text``: the characters
+    beside it, lower-cased as the whole text would have them, must not be word characters.
+    """
+    if len(text) <= _PIECE:  # one piece: lowered whole
+        lowered = text.lower()
+        return any(word in lowered for word in _INNER_SEMICOLON_WORDS) and _INNER_SEMICOLONS.search(lowered) is not None
+    overlap = max(len(word) for word in _INNER_SEMICOLON_WORDS) - 1
+    for start, stop, piece in lowered_pieces(text, overlap):
+        if not any(word in piece for word in _INNER_SEMICOLON_WORDS):
+            continue
+        for found in _INNER_SEMICOLON_WORD.finditer(text, start, stop):
+            before = text[found.start() - 1].lower()[-1] if found.start() else " "
+            after = text[found.end()].lower()[0] if found.end() < len(text) else " "
+            if not _WORD_CHARACTER.match(before) and not _WORD_CHARACTER.match(after):
+                return True
+    return False
 
 
 def _identifier_char(c: str) -> bool:
@@ -85,8 +144,7 @@ def simple_query_statements(text: str) -> int | None:
     '$', transaction control or COPY, or ';' that may belong inside one statement. Only
     text with a definite answer is ever joined with other text.
     """
-    lowered = text.lower()
-    if ("rule" in lowered or "atomic" in lowered) and _INNER_SEMICOLONS.search(lowered):
+    if _has_inner_semicolon_words(text):
         return None
     n, i, count, starting = len(text), 0, 0, True
     while i < n:
@@ -107,7 +165,7 @@ def simple_query_statements(text: str) -> int | None:
                 return None
             count += 1
             starting = False
-        i = _PLAIN.match(text, i).end()  # type: ignore[union-attr]
+        i = _skip_plain(text, i)
         if i >= n:
             break
         if text[i] == ";":

@@ -15,17 +15,23 @@ first, so that most files never pay for the parser.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from drizzle_ops.engine.batching import simple_query_statements
+from drizzle_ops.engine.batching import contains_lowered, simple_query_statements
 from drizzle_ops.engine.workspace import BOM, Statement
 
 MARKER = "-- drizzle-ops: no-transaction"
 
 # cheap pre-check so files without these words never pay for the parser
 _WORDS = ("concurrently", "vacuum")
+# the marker as the first line with text (str.strip's whitespace around it), its letters in any case as
+# in the lower-cased line: only ASCII letters lower to ASCII letters here (see batching.lowered_pieces)
+_MARKER_LINE = re.compile(
+    r"\s*" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in MARKER) + r"[^\S\n]*(?:\n|\Z)"
+)
 
 
 class Mode(str, Enum):
@@ -83,8 +89,8 @@ class SqlSource(Protocol):
 
 
 def has_marker(text: str) -> bool:
-    first = text.removeprefix(BOM).lstrip().split("\n", 1)[0]
-    return first.strip().lower() == MARKER
+    """Whether the first line with text is the marker; read in place, never copying a large text."""
+    return _MARKER_LINE.match(text, 1 if text.startswith(BOM) else 0) is not None
 
 
 def _parse(sql: str) -> list[object]:
@@ -156,8 +162,7 @@ def transaction_control(source: SqlSource) -> dict[int, list[ControlStatement]]:
 
 def needs_outside(statement: Statement) -> bool:
     """Whether a chunk must run outside any transaction block (CONCURRENTLY, VACUUM)."""
-    lowered = statement.sql.lower()
-    if not any(word in lowered for word in _WORDS):
+    if not contains_lowered(statement.sql, _WORDS):
         return False
     return any(needs_no_transaction(node) for node in _parse(statement.sql))
 
@@ -181,7 +186,7 @@ def concurrent_indexes(source: SqlSource) -> list[ConcurrentIndex]:
 
     found = []
     for statement in source.statements:
-        if "concurrently" not in statement.sql.lower():
+        if not contains_lowered(statement.sql, ("concurrently",)):
             continue
         for node in _parse(statement.sql):
             if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:

@@ -4,7 +4,9 @@ What drizzle-kit's own `migrate` needs (the journal and the SQL files) is
 validated when the workspace is loaded, and every problem names its file.
 Snapshots are optional, as they are to drizzle-kit: a missing one is a warning,
 and the chain of `prevId`s is read only by the tasks that need it (generate,
-conformance). File contents are read once and kept.
+conformance). File contents are read once and kept: each SQL file as one str (its bytes are hashed
+as they are read, then dropped), its statements as slices of it only where breakpoints cut it (a
+file without breakpoints, such as a large seed INSERT, is its own single statement, not a copy).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -29,6 +32,8 @@ FOLDERS = "folders"  # drizzle-kit v1: <YYYYMMDDHHMMSS>_<name>/migration.sql and
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 # every journal dialect drizzle-kit 0.31's migrate reads for Postgres: "pg" is the header before 0.21
 JOURNAL_DIALECTS = (None, "postgresql", "pg")
+_LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() takes (the same whitespace), found without a copy
+_HASHED_AT_ONCE = 1 << 20  # characters encoded at a time when a text's hash is not known from its bytes
 
 
 @dataclass(frozen=True)
@@ -44,22 +49,35 @@ def split_statements(text: str) -> list[Statement]:
     """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
     result: list[Statement] = []
     line = 1
-    # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement
+    # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement.
+    # Without a breakpoint (and a BOM) the one chunk is ``text`` itself: split copies nothing then
     for chunk in text.removeprefix(BOM).split(BREAKPOINT):
-        if chunk.strip():
-            leading = chunk[: len(chunk) - len(chunk.lstrip())]
-            result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
+        leading = _leading_space(chunk)
+        if leading < len(chunk):  # chunk.strip() is not empty; strip and lstrip would copy the chunk
+            result.append(Statement(len(result) + 1, chunk, line + chunk.count("\n", 0, leading)))
         line += chunk.count("\n")
     return result
+
+
+def _leading_space(text: str) -> int:
+    """How many characters ``text.lstrip()`` would take off."""
+    return _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
 
 
 def line_of(statement: Statement, position: int | None) -> int:
     """Line in the file of a 1-based character position inside a statement."""
     if not position:
         return statement.line
-    before = statement.sql[: position - 1]
-    leading = statement.sql[: len(statement.sql) - len(statement.sql.lstrip())]
-    return statement.line - leading.count("\n") + before.count("\n")
+    sql = statement.sql
+    return statement.line - sql.count("\n", 0, _leading_space(sql)) + sql.count("\n", 0, position - 1)
+
+
+def text_hash(text: str) -> str:
+    """sha256 of ``text`` in UTF-8, as drizzle hashes a migration, encoding a piece at a time (no whole copy)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(text), _HASHED_AT_ONCE):
+        digest.update(text[start : start + _HASHED_AT_ONCE].encode("utf-8"))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,12 +89,14 @@ class Migration:
     sql_path: Path
     snapshot_path: Path | None  # None: no snapshot file (a lost one); drizzle-kit's migrate never reads them
     text: str = field(repr=False)
+    # sha256 of the file's bytes, taken as they were read; None: worked out from ``text``
+    digest: str | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def hash(self) -> str:
-        # drizzle hashes the file's text as Node decoded it; we reject
-        # non-UTF-8 files on load, so the bytes re-encode identically.
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        # drizzle hashes the file's text as Node decoded it; we reject non-UTF-8 files
+        # on load, so that text encodes back to exactly the bytes read
+        return self.digest if self.digest is not None else text_hash(self.text)
 
     @cached_property
     def statements(self) -> list[Statement]:
@@ -157,7 +177,8 @@ def _load_json(path: Path) -> Any:
         ) from None
 
 
-def _read_sql(path: Path) -> str:
+def _read_sql(path: Path) -> tuple[str, str]:
+    """The file's text and the sha256 of its bytes (drizzle's hash: the text encodes back to those bytes)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -167,7 +188,7 @@ def _read_sql(path: Path) -> str:
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), hashlib.sha256(raw).hexdigest()
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
 
@@ -243,6 +264,7 @@ def _journal_migrations(migrations_dir: Path) -> tuple[list[Migration], list[str
     for entry in entries:
         name = snapshot_file_name(entry["tag"])
         sql_path = migrations_dir / f"{entry['tag']}.sql"
+        text, digest = _read_sql(sql_path)
         migrations.append(
             Migration(
                 idx=entry["idx"],
@@ -251,7 +273,8 @@ def _journal_migrations(migrations_dir: Path) -> tuple[list[Migration], list[str
                 breakpoints=bool(entry.get("breakpoints", True)),
                 sql_path=sql_path,
                 snapshot_path=meta / name if name in present and owner[name] == entry["tag"] else None,
-                text=_read_sql(sql_path),
+                text=text,
+                digest=digest,
             )
         )
     return migrations, warnings
@@ -310,6 +333,7 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
                 "rename it the way drizzle-kit generate names folders"
             )
         snapshot_path = folder / "snapshot.json"
+        text, digest = _read_sql(folder / "migration.sql")
         migrations.append(
             Migration(
                 idx=idx,
@@ -318,7 +342,8 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
                 breakpoints=True,
                 sql_path=folder / "migration.sql",
                 snapshot_path=snapshot_path if snapshot_path.is_file() else None,
-                text=_read_sql(folder / "migration.sql"),
+                text=text,
+                digest=digest,
             )
         )
     return migrations
