@@ -80,7 +80,7 @@ def split_statements(text: str) -> list[Statement]:
     result: list[Statement] = []
     line = 1
     # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement.
-    # Without a breakpoint (and a BOM) the one chunk is ``text`` itself: split copies nothing then
+    # Without a breakpoint or a BOM the one chunk is ``text`` itself: split copies nothing then
     for chunk in text.removeprefix(BOM).split(BREAKPOINT):
         leading = _leading_space(chunk)
         if leading < len(chunk):  # chunk.strip() is not empty; strip and lstrip would copy the chunk
