@@ -34,7 +34,7 @@ _CONTROL_WORDS = frozenset({"begin", "start", "commit", "end", "rollback", "abor
 _OUTSIDE_WORDS = frozenset({"create", "drop", "reindex", "vacuum", "analyze", "analyse"})
 _CREATE = frozenset({"create"})
 # the marker as the first line with text (str.strip's whitespace around it), its letters in any case as
-# in the lower-cased line: only ASCII letters lower to ASCII letters here (see batching.lowered_pieces)
+# in the lower-cased line: only ASCII letters lower to ASCII letters here (see engine/scan.py)
 _MARKER_LINE = re.compile(
     r"\s*" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in MARKER) + r"[^\S\n]*(?:\n|\Z)"
 )
@@ -167,8 +167,7 @@ def statement_controls(statement: Statement) -> list[ControlStatement]:
 
 def chunk_controls(statement: Statement) -> tuple[list[ControlStatement], bool]:
     """The chunk's transaction-control statements, and whether it also holds any other statement (work)."""
-    words = first_words(statement.source)
-    if words is not None and words.isdisjoint(_CONTROL_WORDS):
+    if _starts_with_none(statement, _CONTROL_WORDS):
         return [], True  # the scan read every statement's first word, and none starts or ends a transaction
     nodes = _parse(statement.sql)
     controls = [control for node in nodes if (control := control_of(node)) is not None]
