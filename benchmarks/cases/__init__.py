@@ -14,6 +14,7 @@ from benchmarks.cases import (
     noop,
     realhistory,
     scale,
+    seed,
     server,
     testdb,
     trace,
@@ -32,5 +33,19 @@ class Case(Protocol):
 # the order of a full run, and of --cases by default
 CASES: dict[str, Case] = {
     case.KEY: case
-    for case in (noop, fresh, scale, history, realhistory, testdb, server, lockstall, fleet, trace, lint, lintsince)
+    for case in (
+        noop,
+        fresh,
+        scale,
+        seed,
+        history,
+        realhistory,
+        testdb,
+        server,
+        lockstall,
+        fleet,
+        trace,
+        lint,
+        lintsince,
+    )
 }

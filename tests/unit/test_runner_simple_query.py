@@ -8,6 +8,8 @@ real server).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from drizzle_ops.engine.batching import simple_query_statements
@@ -101,7 +103,9 @@ def test_a_failed_result_is_traced_back_to_its_statement() -> None:
 
 def test_a_dollar_tag_is_what_postgresql_reads_as_one_at_every_character() -> None:
     """A tag starts with a letter, "_" or any non-ASCII character, and goes on with those and digits."""
-    from drizzle_ops.engine.batching import _DOLLAR_TAG
+    from drizzle_ops.engine.scan import _NAME_CHARACTER, _TEXT
+
+    _DOLLAR_TAG = _TEXT.dollar_tag
 
     def starts(c: str) -> bool:
         return not c.isascii() or c.isalpha() or c == "_"
@@ -114,3 +118,8 @@ def test_a_dollar_tag_is_what_postgresql_reads_as_one_at_every_character() -> No
     ]
     assert not wrong, [hex(ord(c)) for c in wrong[:10]]
     assert _DOLLAR_TAG.fullmatch("$$") and _DOLLAR_TAG.fullmatch("$_tag_1$") and not _DOLLAR_TAG.fullmatch("$1a$")
+    name = re.compile(_NAME_CHARACTER)
+    wrong_name = [
+        c for c in map(chr, range(0x110000)) if bool(name.fullmatch(c)) != (starts(c) or c.isdigit() or c == "$")
+    ]
+    assert not wrong_name, [hex(ord(c)) for c in wrong_name[:10]]

@@ -3,13 +3,12 @@
 A chunk of a migration is sent as one simple query. Several chunks can travel as ONE simple
 query, joined by a newline, ";" and a newline, when that cannot change what the server runs: each chunk must end
 outside any quote or comment, and we must know how many statements (so how many results) each
-chunk gives, to name the one that failed. ``simple_query_statements`` answers that, or None when
-it is not sure; None sends the chunks one by one.
+chunk gives, to name the one that failed. ``simple_query_statements`` (engine/scan.py) answers
+that, or None when it is not sure; None sends the chunks one by one.
 """
 
 from __future__ import annotations
 
-import re
 import select
 from contextlib import suppress
 from dataclasses import dataclass
@@ -19,111 +18,10 @@ from psycopg import pq
 from psycopg.errors import error_from_result
 from psycopg.pq.abc import PGconn, PGresult
 
-# statements that end or start transactions, or switch the protocol: never sent together
-_UNBATCHABLE = frozenset(
-    {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "prepare", "copy"}
-)
-# ';' inside one statement: a rule's action list, a BEGIN ATOMIC function body
-_INNER_SEMICOLONS = re.compile(r"\b(?:rule|atomic)\b")
-# ordinary text with double-quoted names and single-quoted strings that have no backslash:
-# it stops at ';', '$', a comment, a backslash, or a quote it cannot close
-_PLAIN = re.compile(r"""(?:[^'"$;/\\-]+|/(?!\*)|-(?!-)|"[^"]*"|'[^'\\]*')*""")
-_SPACE = re.compile(r"[ \t\n\r\f\v]*")  # PostgreSQL's whitespace (a no-break space is an identifier character)
-_WORD = re.compile(r"[A-Za-z_]+")
-_BLOCK_COMMENT = re.compile(r"/\*|\*/")
-_PARAMETER = re.compile(r"\$[0-9]+")
-# a letter, "_" or any non-ASCII character, then digits too: written as what it is not, since a class that spells
-# out \x80-\U0010ffff took 16 ms to compile, at every start
-_DOLLAR_TAG = re.compile(r"\$(?:[^\x00-@\[-^`{-\x7f][^\x00-/:-@\[-^`{-\x7f]*)?\$")
+from drizzle_ops.engine.scan import simple_query_statements
 
-
-def _identifier_char(c: str) -> bool:
-    return not c.isascii() or c.isalnum() or c in "_$"
-
-
-def _skip_comment(text: str, i: int) -> int:
-    """The index after the comment starting at ``i`` ('--' or a nested '/*'), or -1 when it never ends."""
-    if text.startswith("--", i):
-        end = text.find("\n", i)
-        return len(text) if end < 0 else end + 1
-    depth, i = 1, i + 2
-    while depth:
-        found = _BLOCK_COMMENT.search(text, i)
-        if found is None:
-            return -1
-        depth += 1 if found.group() == "/*" else -1
-        i = found.end()
-    return i
-
-
-def _skip_dollar(text: str, i: int) -> int:
-    """At a '$' outside quotes: the index to go on from, or -1 when unsure how PostgreSQL reads it."""
-    start = i
-    while start > 0 and _identifier_char(text[start - 1]):
-        start -= 1
-    if start < i:  # right after a name: part of it (PostgreSQL allows '$' in names); after a number: unsure
-        first = text[start]
-        return i + 1 if first.isalpha() or first == "_" or not first.isascii() else -1
-    parameter = _PARAMETER.match(text, i)
-    if parameter is not None:
-        end = parameter.end()
-    else:
-        tag = _DOLLAR_TAG.match(text, i)
-        if tag is None:
-            return -1
-        close = text.find(tag.group(), tag.end())
-        if close < 0:
-            return -1
-        end = close + len(tag.group())
-    # a quote or parameter that ends where a name would go on: unusual enough not to guess
-    return -1 if end < len(text) and _identifier_char(text[end]) else end
-
-
-def simple_query_statements(text: str) -> int | None:
-    """How many statements (so results) the server runs when ``text`` is sent as a simple query.
-
-    None when unsure: a quote or comment left open (text joined after it would be read
-    differently), a backslash in a string (its meaning depends on settings), an unusual
-    '$', transaction control or COPY, or ';' that may belong inside one statement. Only
-    text with a definite answer is ever joined with other text.
-    """
-    lowered = text.lower()
-    if ("rule" in lowered or "atomic" in lowered) and _INNER_SEMICOLONS.search(lowered):
-        return None
-    n, i, count, starting = len(text), 0, 0, True
-    while i < n:
-        if starting:
-            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
-            if i >= n:
-                break
-            if text.startswith(("--", "/*"), i):
-                i = _skip_comment(text, i)
-                if i < 0:
-                    return None
-                continue
-            if text[i] == ";":  # an empty statement gives no result
-                i += 1
-                continue
-            word = _WORD.match(text, i)
-            if word and word.group().lower() in _UNBATCHABLE:
-                return None
-            count += 1
-            starting = False
-        i = _PLAIN.match(text, i).end()  # type: ignore[union-attr]
-        if i >= n:
-            break
-        if text[i] == ";":
-            starting = True
-            i += 1
-        elif text.startswith(("--", "/*"), i):
-            i = _skip_comment(text, i)
-        elif text[i] == "$":
-            i = _skip_dollar(text, i)
-        else:  # a backslash, or a quote that does not close
-            return None
-        if i < 0:
-            return None
-    return count
+# the count lives in engine/scan.py; re-exported beside the exchange that relies on it
+__all__ = ["Exchange", "command", "commit_confirming", "exchange", "rollback_open", "simple_query_statements"]
 
 
 @dataclass

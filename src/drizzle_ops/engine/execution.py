@@ -68,7 +68,8 @@ def run_statement(
 ) -> None:
     """Send one chunk as drizzle would; on an error raise ``failure`` naming tag, statement, file:line and SQLSTATE."""
     try:
-        conn.execute(statement.sql)  # no parameters: simple protocol, like node-postgres
+        # no parameters: simple protocol, like node-postgres; a migration's chunk goes as the bytes read from its file
+        conn.execute(statement.encoded(conn.info.encoding))
     except psycopg.Error as exc:
         position = int(exc.diag.statement_position) if exc.diag.statement_position else None
         raise failure_of(

@@ -37,7 +37,7 @@ from drizzle_ops.engine.transactionality import (
     SqlSource,
     chunk_controls,
     concurrent_indexes,
-    has_marker,
+    marked,
     needs_outside,
 )
 from drizzle_ops.engine.workspace import Statement
@@ -220,7 +220,7 @@ def _starts_inside_a_transaction(source: SqlSource, chunks: list[_Chunk]) -> boo
     """Whether drizzle-kit's BEGIN would hold the file's first statements: not when the file opens with its own
     transaction control or asks for no transaction (the marker), nor when what comes before its first
     control cannot run in a transaction at all."""
-    if has_marker(source.text):
+    if marked(source):
         return False
     for position, (statement, chunk) in enumerate(zip(source.statements, chunks, strict=True)):
         if chunk.controls:

@@ -15,17 +15,29 @@ first, so that most files never pay for the parser.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from drizzle_ops.engine.batching import simple_query_statements
-from drizzle_ops.engine.workspace import BOM, Statement
+from drizzle_ops.engine.scan import contains_lowered, first_words
+from drizzle_ops.engine.workspace import BOM, Migration, Statement, leading_bytes
 
 MARKER = "-- drizzle-ops: no-transaction"
 
 # cheap pre-check so files without these words never pay for the parser
 _WORDS = ("concurrently", "vacuum")
+# the first words of the statements the parser reads as transaction control, and as the statements that
+# cannot run in a transaction (IndexStmt, DropStmt, ReindexStmt, VacuumStmt: VACUUM and ANALYZE): a chunk
+# whose statements start with none of them needs no parse to know it holds none
+_CONTROL_WORDS = frozenset({"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "prepare"})
+_OUTSIDE_WORDS = frozenset({"create", "drop", "reindex", "vacuum", "analyze", "analyse"})
+_CREATE = frozenset({"create"})
+# the marker as the first line with text (str.strip's whitespace around it), its letters in any case as
+# in the lower-cased line: only ASCII letters lower to ASCII letters here (see engine/scan.py)
+_MARKER_LINE = re.compile(
+    r"\s*" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in MARKER) + r"[^\S\n]*(?:\n|\Z)"
+)
 
 
 class Mode(str, Enum):
@@ -83,8 +95,26 @@ class SqlSource(Protocol):
 
 
 def has_marker(text: str) -> bool:
-    first = text.removeprefix(BOM).lstrip().split("\n", 1)[0]
-    return first.strip().lower() == MARKER
+    """Whether the first line with text is the marker; read in place, never copying a large text."""
+    return _MARKER_LINE.match(text, 1 if text.startswith(BOM) else 0) is not None
+
+
+def marked(source: SqlSource) -> bool:
+    """``has_marker(source.text)``; for a migration, read from the start of its file without decoding all of it."""
+    if not isinstance(source, Migration):
+        return has_marker(source.text)
+    chunks = source.file.chunks
+    first = chunks[0]
+    start = leading_bytes(first)
+    end = first.find(b"\n", start)
+    if end < 0:
+        if len(chunks) > 1:  # the line goes on into the breakpoint
+            return False
+        end = len(first)
+    # the first line with text is short when it is the marker (with blanks after it): decoded only then
+    if first[start : start + len(MARKER)].lower() != MARKER.encode():
+        return False
+    return has_marker(first[start:end].decode("utf-8"))
 
 
 def _parse(sql: str) -> list[object]:
@@ -137,7 +167,7 @@ def statement_controls(statement: Statement) -> list[ControlStatement]:
 
 def chunk_controls(statement: Statement) -> tuple[list[ControlStatement], bool]:
     """The chunk's transaction-control statements, and whether it also holds any other statement (work)."""
-    if simple_query_statements(statement.sql) is not None:
+    if _starts_with_none(statement, _CONTROL_WORDS):
         return [], True  # the scan read every statement's first word, and none starts or ends a transaction
     nodes = _parse(statement.sql)
     controls = [control for node in nodes if (control := control_of(node)) is not None]
@@ -156,17 +186,22 @@ def transaction_control(source: SqlSource) -> dict[int, list[ControlStatement]]:
 
 def needs_outside(statement: Statement) -> bool:
     """Whether a chunk must run outside any transaction block (CONCURRENTLY, VACUUM)."""
-    lowered = statement.sql.lower()
-    if not any(word in lowered for word in _WORDS):
+    if not contains_lowered(statement.source, _WORDS) or _starts_with_none(statement, _OUTSIDE_WORDS):
         return False
     return any(needs_no_transaction(node) for node in _parse(statement.sql))
+
+
+def _starts_with_none(statement: Statement, words: frozenset[str]) -> bool:
+    """Whether the scan is sure that no statement of the chunk starts with one of ``words``."""
+    found = first_words(statement.source)
+    return found is not None and found.isdisjoint(words)
 
 
 def mode_of(source: SqlSource) -> Mode:
     """How ``source`` must run (see the module's docstring); its own transaction control wins over the rest."""
     if transaction_control(source):
         return Mode.OWN_TRANSACTIONS
-    if has_marker(source.text) or any(needs_outside(s) for s in source.statements):
+    if marked(source) or any(needs_outside(s) for s in source.statements):
         return Mode.NO_TRANSACTION
     return Mode.TRANSACTION
 
@@ -181,7 +216,7 @@ def concurrent_indexes(source: SqlSource) -> list[ConcurrentIndex]:
 
     found = []
     for statement in source.statements:
-        if "concurrently" not in statement.sql.lower():
+        if not contains_lowered(statement.source, ("concurrently",)) or _starts_with_none(statement, _CREATE):
             continue
         for node in _parse(statement.sql):
             if isinstance(node, ast.IndexStmt) and node.concurrent and node.idxname:

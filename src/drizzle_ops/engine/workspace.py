@@ -4,14 +4,18 @@ What drizzle-kit's own `migrate` needs (the journal and the SQL files) is
 validated when the workspace is loaded, and every problem names its file.
 Snapshots are optional, as they are to drizzle-kit: a missing one is a warning,
 and the chain of `prevId`s is read only by the tasks that need it (generate,
-conformance). File contents are read once and kept.
+conformance). Each SQL file is read once and kept as its bytes, cut at the breakpoints: the form
+its statements are sent in, so a large seed INSERT is held once and is itself the query that
+carries it (engine/one_transaction.py). Its text is decoded whenever it is asked for, and dropped.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -24,45 +28,145 @@ from drizzle_ops.paths import display_path
 
 BREAKPOINT = "--> statement-breakpoint"
 BOM = "\ufeff"
+_BREAKPOINT_BYTES = BREAKPOINT.encode()
+_BOM_BYTES = BOM.encode()
 JOURNAL = "journal"  # drizzle-kit 0.31: meta/_journal.json, <tag>.sql, meta/<prefix>_snapshot.json
 FOLDERS = "folders"  # drizzle-kit v1: <YYYYMMDDHHMMSS>_<name>/migration.sql and snapshot.json
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 # every journal dialect drizzle-kit 0.31's migrate reads for Postgres: "pg" is the header before 0.21
 JOURNAL_DIALECTS = (None, "postgresql", "pg")
+_LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() takes (the same whitespace), found without a copy
+_CHECKED_AT_ONCE = 1 << 16  # bytes decoded at a time to check a file is UTF-8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
-    """One chunk between breakpoints, exactly as drizzle sends it."""
+    """One chunk between breakpoints, exactly as drizzle sends it.
+
+    A migration's chunk keeps the bytes read from its file, the form it is sent in; ``sql``
+    decodes them each time it is read rather than keeping a second copy beside them (a seed
+    INSERT can be tens of MB). A chunk made from text (a down file) keeps its text.
+    """
 
     number: int  # 1-based
-    sql: str
+    source: str | bytes = field(repr=False)  # the chunk's text, or its UTF-8 bytes as read from the file
     line: int  # line in the file where the chunk's text starts
+
+    @property
+    def sql(self) -> str:
+        source = self.source
+        return source if isinstance(source, str) else source.decode("utf-8")
+
+    @property
+    def size(self) -> int:
+        """Its length in UTF-8 bytes."""
+        source = self.source
+        return len(source) if isinstance(source, bytes) else len(source.encode("utf-8"))
+
+    def encoded(self, encoding: str) -> bytes:
+        """The chunk as a connection in ``encoding`` takes it: for UTF-8, the bytes read from the file (no copy)."""
+        if isinstance(self.source, bytes) and is_utf8(encoding):
+            return self.source
+        return self.sql.encode(encoding)
+
+
+def is_utf8(encoding: str) -> bool:
+    """Whether a connection's (Python) encoding name is UTF-8."""
+    return codecs.lookup(encoding).name == "utf-8"
 
 
 def split_statements(text: str) -> list[Statement]:
     """Split like drizzle (no trimming); chunks with nothing but blanks are not sent."""
     result: list[Statement] = []
     line = 1
-    # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement
+    # Postgres rejects a byte-order mark as a syntax error; it is no part of any statement.
+    # Without a breakpoint or a BOM the one chunk is ``text`` itself: split copies nothing then
     for chunk in text.removeprefix(BOM).split(BREAKPOINT):
-        if chunk.strip():
-            leading = chunk[: len(chunk) - len(chunk.lstrip())]
-            result.append(Statement(len(result) + 1, chunk, line + leading.count("\n")))
+        leading = _leading_space(chunk)
+        if leading < len(chunk):  # chunk.strip() is not empty; strip and lstrip would copy the chunk
+            result.append(Statement(len(result) + 1, chunk, line + chunk.count("\n", 0, leading)))
         line += chunk.count("\n")
     return result
+
+
+def _leading_space(text: str) -> int:
+    """How many characters ``text.lstrip()`` would take off."""
+    return _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
 
 
 def line_of(statement: Statement, position: int | None) -> int:
     """Line in the file of a 1-based character position inside a statement."""
     if not position:
         return statement.line
-    before = statement.sql[: position - 1]
-    leading = statement.sql[: len(statement.sql) - len(statement.sql.lstrip())]
-    return statement.line - leading.count("\n") + before.count("\n")
+    sql = statement.sql
+    return statement.line - sql.count("\n", 0, _leading_space(sql)) + sql.count("\n", 0, position - 1)
+
+
+def leading_bytes(chunk: bytes) -> int:
+    """How many bytes of ``chunk`` are what its text's lstrip() takes off; decodes only as much as it must."""
+    size = 256
+    while True:
+        head = chunk[:size].decode("utf-8", errors="ignore")  # a character cut at the end is left out
+        space = _leading_space(head)
+        if space < len(head) or size >= len(chunk):
+            return len(head[:space].encode("utf-8"))
+        size *= 16
+
+
+def check_utf8(raw: bytes) -> None:
+    """Raise UnicodeDecodeError, ``start`` counted from the first byte, unless ``raw`` is UTF-8.
+
+    Decoded a piece at a time and dropped: a whole str of a seed with one emoji in it takes four bytes a
+    character (with a two-byte copy on the way), six times the file.
+    """
+    if raw.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(raw), _CHECKED_AT_ONCE):
+        pending = len(decoder.getstate()[0])  # the bytes of a character the last piece cut
+        try:
+            decoder.decode(raw[start : start + _CHECKED_AT_ONCE], final=start + _CHECKED_AT_ONCE >= len(raw))
+        except UnicodeDecodeError as exc:
+            at = start - pending
+            raise UnicodeDecodeError("utf-8", raw, at + exc.start, at + exc.end, exc.reason) from None
 
 
 @dataclass(frozen=True)
+class SqlFile:
+    """A migration's SQL file as read: its bytes cut at the breakpoints (a byte-order mark apart), and their sha256."""
+
+    chunks: tuple[bytes, ...]
+    bom: bool
+    digest: str  # sha256 of the file's bytes, BOM and all: drizzle's hash (of the text Node decoded, the same bytes)
+
+    @classmethod
+    def of(cls, raw: bytes) -> SqlFile:
+        """The file of these bytes; raises UnicodeDecodeError when they are not UTF-8."""
+        check_utf8(raw)  # the text is decoded only when asked for
+        bom = raw.startswith(_BOM_BYTES)
+        body = raw[len(_BOM_BYTES) :] if bom else raw
+        # without a breakpoint the one chunk is ``body`` itself: split copies nothing then
+        return cls(tuple(body.split(_BREAKPOINT_BYTES)), bom, hashlib.sha256(raw).hexdigest())
+
+    @property
+    def text(self) -> str:
+        """The file's text, decoded anew each time (a file without breakpoints: one decode, no other copy)."""
+        body = BREAKPOINT.join(chunk.decode("utf-8") for chunk in self.chunks)
+        return BOM + body if self.bom else body
+
+    def statements(self) -> list[Statement]:
+        """Split like drizzle, as ``split_statements`` splits the text; each statement keeps its chunk's bytes."""
+        result: list[Statement] = []
+        line = 1
+        for chunk in self.chunks:
+            leading = leading_bytes(chunk)
+            if leading < len(chunk):
+                result.append(Statement(len(result) + 1, chunk, line + chunk.count(b"\n", 0, leading)))
+            line += chunk.count(b"\n")
+        return result
+
+
+@dataclass(frozen=True, init=False)
 class Migration:
     idx: int
     tag: str
@@ -70,17 +174,48 @@ class Migration:
     breakpoints: bool
     sql_path: Path
     snapshot_path: Path | None  # None: no snapshot file (a lost one); drizzle-kit's migrate never reads them
-    text: str = field(repr=False)
+    file: SqlFile = field(repr=False)
 
-    @cached_property
+    def __init__(
+        self,
+        idx: int,
+        tag: str,
+        when: int,
+        breakpoints: bool,
+        sql_path: Path,
+        snapshot_path: Path | None,
+        text: str | None = None,
+        *,
+        file: SqlFile | None = None,
+    ) -> None:
+        """From the file as read (``file``), or from its ``text``."""
+        if file is None:
+            if text is None:
+                raise TypeError("a Migration needs its file or its text")
+            file = SqlFile.of(text.encode("utf-8"))
+        for name, value in (
+            ("idx", idx),
+            ("tag", tag),
+            ("when", when),
+            ("breakpoints", breakpoints),
+            ("sql_path", sql_path),
+            ("snapshot_path", snapshot_path),
+            ("file", file),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def text(self) -> str:
+        """The file's text, decoded from its bytes on each read: hold on to it only as long as needed."""
+        return self.file.text
+
+    @property
     def hash(self) -> str:
-        # drizzle hashes the file's text as Node decoded it; we reject
-        # non-UTF-8 files on load, so the bytes re-encode identically.
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return self.file.digest
 
     @cached_property
     def statements(self) -> list[Statement]:
-        return split_statements(self.text)
+        return self.file.statements()
 
     def line_of(self, statement: Statement, position: int | None) -> int:
         return line_of(statement, position)
@@ -89,7 +224,7 @@ class Migration:
     def notes(self) -> list[str]:
         """Things worth a warning when the migration runs; drizzle-kit would fail or stay silent."""
         notes = []
-        if self.text.startswith(BOM):
+        if self.file.bom:
             notes.append(f"{self.tag} starts with a byte-order mark; it was left out of the SQL (the hash keeps it)")
         if not self.statements:
             notes.append(f"{self.tag} has no statements; it is recorded as applied")
@@ -157,7 +292,7 @@ def _load_json(path: Path) -> Any:
         ) from None
 
 
-def _read_sql(path: Path) -> str:
+def _read_sql(path: Path) -> SqlFile:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -167,7 +302,7 @@ def _read_sql(path: Path) -> str:
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        return raw.decode("utf-8")
+        return SqlFile.of(raw)
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8") from None
 
@@ -251,7 +386,7 @@ def _journal_migrations(migrations_dir: Path) -> tuple[list[Migration], list[str
                 breakpoints=bool(entry.get("breakpoints", True)),
                 sql_path=sql_path,
                 snapshot_path=meta / name if name in present and owner[name] == entry["tag"] else None,
-                text=_read_sql(sql_path),
+                file=_read_sql(sql_path),
             )
         )
     return migrations, warnings
@@ -318,7 +453,7 @@ def _folder_migrations(migrations_dir: Path) -> list[Migration]:
                 breakpoints=True,
                 sql_path=folder / "migration.sql",
                 snapshot_path=snapshot_path if snapshot_path.is_file() else None,
-                text=_read_sql(folder / "migration.sql"),
+                file=_read_sql(folder / "migration.sql"),
             )
         )
     return migrations
