@@ -133,14 +133,28 @@ def record(conn: psycopg.Connection, workspace: Workspace, migration: Migration)
     )
 
 
-def needs_session(migration: Migration) -> str | None:
-    """Why ``migration`` cannot run in one transaction of ours (so needs a session), or None."""
-    mode = mode_of(migration)
+def needs_session(migration: Migration, mode: Mode | None = None) -> str | None:
+    """Why ``migration`` cannot run in one transaction of ours (so needs a session), or None.
+
+    ``mode``: its mode when already known (finding it scans the whole file)."""
+    mode = mode_of(migration) if mode is None else mode
     if mode is Mode.OWN_TRANSACTIONS:
         return f"{migration.tag} (it manages its own transactions)"
     if mode is Mode.NO_TRANSACTION:
         return f"{migration.tag} (it runs outside a transaction)"
     return None
+
+
+@dataclass
+class _Modes:
+    """Each migration's mode, found once per run: finding it scans the whole file."""
+
+    found: dict[str, Mode] = field(default_factory=dict)
+
+    def of(self, migration: Migration) -> Mode:
+        if migration.tag not in self.found:
+            self.found[migration.tag] = mode_of(migration)
+        return self.found[migration.tag]
 
 
 @dataclass
@@ -207,8 +221,9 @@ def migrate(
     result.planned = [by_tag[t] for t in plan.to_apply]
     if not result.planned and print_.exists:
         return result  # nothing to do: no lock, no write
+    modes = _Modes()
     for migration in result.planned:
-        reason = needs_session(migration)
+        reason = needs_session(migration, modes.of(migration))
         if reason:  # opened (and checked) now, or refused, before anything changes
             sessions.connection(f"migration {reason}")
     lock = MigrationLock(lock_key(schema, table), wait=policy.lock_wait, on_wait=progress.lock_waiting)
@@ -232,9 +247,9 @@ def migrate(
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
             try:
-                if needs_session(migration):
+                if needs_session(migration, modes.of(migration)):
                     committed = _apply_with_session(
-                        sessions, lock, workspace, migration, planner, policy, progress, verifier
+                        sessions, lock, workspace, migration, modes.of(migration), planner, policy, progress, verifier
                     )
                 else:
                     committed = _apply_in_one_transaction(run, lock, migration, print_, policy, progress, verifier)
@@ -301,13 +316,14 @@ def _apply_with_session(
     lock: MigrationLock,
     workspace: Workspace,
     migration: Migration,
+    mode: Mode,
     planner: _Planner,
     policy: ExecutionPolicy,
     progress: Progress,
     verifier: Verifier | None,
 ) -> Committed | None:
     """Under the session lock: re-read the table; if ``migration`` is still next, run it. None: it is not."""
-    conn = sessions.connection(f"migration {needs_session(migration)}")
+    conn = sessions.connection(f"migration {needs_session(migration, mode)}")
     with lock.session(conn):
         entries, _ = _read(conn, workspace)
         plan = planner.make(entries)
@@ -317,7 +333,7 @@ def _apply_with_session(
         row_id = run_outside(
             conn,
             migration,
-            mode_of(migration),
+            mode,
             lambda c: record(c, workspace, migration),
             tag=migration.tag,
             path=path,
