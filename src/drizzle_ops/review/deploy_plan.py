@@ -15,7 +15,7 @@ from drizzle_ops.analysis.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, bloc
 from drizzle_ops.analysis.sqlast import TableKey
 from drizzle_ops.engine import server
 from drizzle_ops.engine.states import Entry, MigrationState
-from drizzle_ops.engine.transactionality import MARKER, Mode, has_marker, mode_of
+from drizzle_ops.engine.transactionality import MARKER, Mode, marked, mode_of
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
 
@@ -158,7 +158,7 @@ def build_plan(
     plans = []
     for migration in pending:
         statements = []
-        in_transaction = not has_marker(migration.text)
+        in_transaction = not marked(migration)
         for statement in migration.statements:
             try:
                 nodes = [raw.stmt for raw in parse_sql(statement.sql) if raw.stmt is not None]
