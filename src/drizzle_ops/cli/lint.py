@@ -22,6 +22,7 @@ from rich.text import Text
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.lint_fix import refuse_bad_combinations, run_fix
 from drizzle_ops.cli.where import one_database
 from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lint_since, lint_workspace
 from drizzle_ops.context.request import build_request
@@ -114,6 +115,9 @@ def run_lint(given: Given) -> None:
     with guarded(None, as_json):
         output_format = given["format"]
         chosen = _output_format(as_json, output_format, list_rules)
+        if list_rules and given["fix"]:
+            raise UserError("--rules lists the rules; --fix rewrites migrations: give one of them")
+        refuse_bad_combinations(given, paths, chosen)
     as_json = chosen == "json"
     if list_rules:
         _print_rules(as_json)
@@ -129,6 +133,9 @@ def run_lint(given: Given) -> None:
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(given["exclude"])
+        if given["fix"]:  # its own output and exit codes (cli/lint_fix.py)
+            run_fix(given, paths, rules, as_json)
+            return
         if pending:
             outcome = lint_pending(one_database(given), rules, pg_version)
         elif since is not None:

@@ -344,6 +344,18 @@ lint = declare(
                 "(git merge-base REF HEAD; uncommitted and untracked files count): a pull-request gate, "
                 "e.g. origin/main",
             ),
+            Flag(
+                "fix",
+                "rewrite the flagged statements into their safe versions (CONCURRENTLY, NOT VALID then VALIDATE, "
+                "…) and print the diff; only in migrations no database applied: with --pending (the database's "
+                "pending ones), --since REF (the ones the branch adds) or --file (files git has not committed)",
+                default=False,
+            ),
+            Flag(
+                "check",
+                "with --fix: write nothing, print the diff, and exit 1 when a fix would change a file (CI)",
+                default=False,
+            ),
         ),
         "drizzle_ops.cli.lint:run_lint",
     )

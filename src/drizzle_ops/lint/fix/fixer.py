@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pglast import ast
@@ -71,7 +72,10 @@ class FileFix:
         """A unified diff of the file, as git prints one (a last line without newline says so)."""
         lines: list[str] = []
         old, new = self.before.splitlines(keepends=True), self.after.splitlines(keepends=True)
-        for line in difflib.unified_diff(old, new, f"a/{self.path}", f"b/{self.path}"):
+        before, after = (
+            (self.path, self.path) if Path(self.path).is_absolute() else (f"a/{self.path}", f"b/{self.path}")
+        )
+        for line in difflib.unified_diff(old, new, before, after):
             lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
         return "".join(lines)
 
