@@ -80,7 +80,8 @@ def _print_json(outcome: FixOutcome) -> None:
     )
 
 
-def _show_diff(fix: FileFix) -> None:
+def show_diff(fix: FileFix) -> None:
+    """The file's diff: colored at a terminal, else exactly as `git apply` reads it."""
     diff = fix.diff()
     if render.out.is_terminal:
         render.out.print(Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark", word_wrap=True))
@@ -91,7 +92,7 @@ def _show_diff(fix: FileFix) -> None:
 
 def _print_text(outcome: FixOutcome) -> None:
     for fix in outcome.changed:
-        _show_diff(fix)
+        show_diff(fix)
     left = [(fix.path, u) for fix in outcome.fixes for u in fix.unfixed]
     if left:
         render.out.print("Not fixed (lint still reports these):", style="bold")

@@ -160,6 +160,12 @@ generate = declare(
                 "are none",
                 default=False,
             ),
+            Flag(
+                "fix",
+                "rewrite the new migration's flagged statements into their safe versions, as `lint --fix` does "
+                "(without it generate prints the diff and how to apply it)",
+                default=False,
+            ),
         ),
         "drizzle_ops.cli.generate:run_generate",
         keeps_h=True,

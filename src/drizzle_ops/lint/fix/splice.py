@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from drizzle_ops.engine.workspace import BREAKPOINT
 from drizzle_ops.lint.fix.steps import Placed
 
-_NEXT = f";{BREAKPOINT}\n"
-
 
 @dataclass(frozen=True)
 class Chunk:
@@ -52,25 +50,27 @@ def render(text: str, chunk: Chunk, span: tuple[int, int], placed: Sequence[Plac
     trail_core = trail.rstrip()
     trail_space = trail[len(trail_core) :]
 
+    newline = "\r\n" if "\r\n" in text else "\n"  # a file written on Windows keeps its line ends
+    following = f";{BREAKPOINT}{newline}"
     items: list[tuple[str, bool]] = []  # (sql, is a boundary)
     for one in placed:
-        items += [(b.sql, True) for b in one.before]
+        items += [(b.sql.replace("\n", newline), True) for b in one.before]
         items.append((one.step.sql, False))
-        items += [(b.sql, True) for b in one.after]
+        items += [(b.sql.replace("\n", newline), True) for b in one.after]
     first = next(i for i, (_, boundary) in enumerate(items) if not boundary)
     last = max(i for i, (_, boundary) in enumerate(items) if not boundary)
     pre = [sql for sql, _ in items[:first]]
     body = [sql for sql, _ in items[first : last + 1]]
     post = [sql for sql, _ in items[last + 1 :]]
 
-    out = [lead_space, *(sql + _NEXT for sql in pre), lead_rest, _NEXT.join(body)]
+    out = [lead_space, *(sql + following for sql in pre), lead_rest, following.join(body)]
     if post:
         if not trail_core.startswith(";"):
             out.append(";")
         out.append(trail_core)
         # after a comment on the statement's line, the breakpoint goes on a line of its own
-        out.append(("" if trail_core in ("", ";") else "\n") + BREAKPOINT + "\n")
-        out.append(_NEXT.join(post) + ";")
+        out.append(("" if trail_core in ("", ";") else newline) + BREAKPOINT + newline)
+        out.append(following.join(post) + ";")
     else:
         out.append(trail_core)
     out.append(trail_space)
