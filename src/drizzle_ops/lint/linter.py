@@ -249,9 +249,21 @@ class Analysis:
     statements: list[Statement]
     spans: list[tuple[int, int]]  # each statement's characters in ``text``, without its semicolon
     contexts: list[RuleContext]  # each statement's context, as its rules got it
-    broken: list[frozenset[str]]  # per statement, the ids of the rules it broke (after its ignores)
-    findings: list[Finding]  # ordered by line
+    found: list[list[Finding]]  # per statement, its findings (after its ignores)
+    findings: list[Finding]  # all of them (and those about broken ignores), ordered by line
     applied: list[Statement]  # the statements that take effect (not rolled back), for the next file
+    rules: tuple[Rule, ...] = ALL_RULES
+    history: tuple[Statement, ...] = ()
+    options: _Options = _Options(DEFAULT_PG_VERSION, None)
+
+    @property
+    def broken(self) -> list[frozenset[str]]:
+        """Per statement, the ids of the rules it broke."""
+        return [frozenset(f.rule for f in found) for found in self.found]
+
+    def again(self, text: str) -> Analysis:
+        """Another text of the same file, judged as this one was (same rules, history, version)."""
+        return _analyse(text, self.path, True, self.rules, self.history, self.options)
 
 
 def _analyse(
@@ -302,7 +314,7 @@ def _analyse(
     tx = _transactions([statement.node for statement in statements], transactional)
     created: set[TableKey] = set()
     contexts: list[RuleContext] = []
-    broken: list[frozenset[str]] = []
+    found: list[list[Finding]] = []
     for index, statement in enumerate(statements):
         node = statement.node
         context = RuleContext(
@@ -320,13 +332,12 @@ def _analyse(
             volatility=options.volatility,
         )
         contexts.append(context)
-        broke: set[str] = set()
+        found.append([])
         for rule in rules:
             if rule.id in statement.ignores:
                 continue
             for violation in rule.check(statement, context):
-                broke.add(rule.id)
-                findings.append(
+                found[-1].append(
                     Finding(
                         rule=rule.id,
                         severity=violation.severity or rule.severity,
@@ -337,7 +348,7 @@ def _analyse(
                         help=violation.help or rule.fix,
                     )
                 )
-        broken.append(frozenset(broke))
+        findings += found[-1]
         if isinstance(node, ast.CreateStmt) and node.relation is not None:
             created.add(table_key(node.relation))
         elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None and node.into.rel is not None:
@@ -345,4 +356,6 @@ def _analyse(
     findings.sort(key=lambda f: f.line)
     applied = [s for s, n in zip(statements, tx.number, strict=True) if n is None or n not in tx.rolled_back]
     spans_only = [(start, end) for start, end, _ in spans]
-    return Analysis(path, text, statements, spans_only, contexts, broken, findings, applied)
+    return Analysis(
+        path, text, statements, spans_only, contexts, found, findings, applied, tuple(rules), tuple(history), options
+    )

@@ -11,15 +11,14 @@ from pglast import ast
 
 from drizzle_ops.engine.transactionality import MARKER, has_marker
 from drizzle_ops.engine.workspace import BOM, BREAKPOINT
+from drizzle_ops.errors import OperationFailed
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.fix import splice
 from drizzle_ops.lint.fix.catalogue import FIXES, why_not
 from drizzle_ops.lint.fix.rewrites import Rewrite, is_outside_already, rewrite
 from drizzle_ops.lint.fix.steps import Placed, Step, place
 from drizzle_ops.lint.linter import Analysis, excerpt
-from drizzle_ops.lint.rules import ALL_RULES
 
-_SEVERITY = {rule.id: rule.severity for rule in ALL_RULES}
 _CONCURRENT = "ban-concurrent-index-creation-in-transaction"
 
 
@@ -44,7 +43,8 @@ class Unfixed:
     severity: Severity
     line: int
     statement: str
-    reason: str
+    reason: str  # why lint --fix leaves it
+    message: str = ""  # the finding's own message
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +52,7 @@ class Unfixed:
             "severity": self.severity.value,
             "line": self.line,
             "statement": self.statement,
+            "message": self.message,
             "reason": self.reason,
         }
 
@@ -146,15 +147,35 @@ def fix_analysis(analysis: Analysis, *, breakpoints: bool = True) -> FileFix:
 
     if layout is not None:
         result.after = _rendered(text, layout, analysis, grouped, rewrites)
-    for index, (statement, done, broken) in enumerate(zip(statements, rewrites, analysis.broken, strict=True)):
+    for index, (statement, done) in enumerate(zip(statements, rewrites, strict=True)):
         touched = done.steps is not None or any(p.before or p.after for p in grouped[index])
         if touched and result.changed:
             after = tuple(sql for p in grouped[index] for sql in _sqls(p))
             result.changes.append(Change(statement.line, tuple(sorted(done.fixed)), statement.text, after))
-        for rule in sorted(broken - done.fixed):
-            reason = done.unfixed.get(rule) or (refusal if rule in FIXES and refusal else None) or why_not(rule)
-            result.unfixed.append(Unfixed(rule, _SEVERITY[rule], statement.line, excerpt(statement.text), reason))
+    result.unfixed = _left(analysis, result, grouped, rewrites, refusal)
     return result
+
+
+def _left(
+    analysis: Analysis, result: FileFix, grouped: list[list[Placed]], rewrites: list[Rewrite], refusal: str | None
+) -> list[Unfixed]:
+    """What lint still finds once the fix is made (the fixed text linted again, as the original was), each with
+    why the fix leaves it, at the line of the statement it comes from."""
+    if result.changed:
+        again = analysis.again(result.after)
+        origin = [index for index, group in enumerate(grouped) for one in group for _ in _sqls(one)]
+        if len(origin) != len(again.statements):  # the fix wrote SQL it cannot read back as it meant: a bug
+            raise OperationFailed(f"lint --fix made {result.path} into SQL it cannot read back; please report it")
+        found = [(origin[k], finding) for k, findings in enumerate(again.found) for finding in findings]
+    else:
+        found = [(index, finding) for index, findings in enumerate(analysis.found) for finding in findings]
+    left: list[Unfixed] = []
+    for index, finding in found:
+        statement, done = analysis.statements[index], rewrites[index]
+        rule = finding.rule
+        reason = done.unfixed.get(rule) or (refusal if rule in FIXES and refusal else None) or why_not(rule)
+        left.append(Unfixed(rule, finding.severity, statement.line, excerpt(statement.text), reason, finding.message))
+    return left
 
 
 def _sqls(one: Placed) -> list[str]:

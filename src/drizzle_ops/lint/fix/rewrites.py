@@ -53,6 +53,7 @@ _NOT_NULL_CONSTRAINTS = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists
 _CHECK_SKIPS_SCAN = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
 _ADD_VALUE_IN_TRANSACTION = 12
 _NAMEDATALEN = 63  # the bytes of an identifier Postgres keeps
+_VALUE_STAYS = "a value added to an enum cannot be removed again: nothing to rewrite"
 
 
 @dataclass
@@ -172,10 +173,10 @@ def _enum_value(node: ast.AlterEnumStmt, context: RuleContext) -> Rewrite:
         return Rewrite()
     used = any(value in set(string_constants(later.node)) for later in context.later_in_transaction)
     if not used and context.pg_version >= _ADD_VALUE_IN_TRANSACTION:
-        return Rewrite(unfixed={ENUM_VALUE: "a value added to an enum cannot be removed: nothing to rewrite"})
+        return Rewrite(unfixed={ENUM_VALUE: _VALUE_STAYS})
     safe = copy.deepcopy(node)
     safe.skipIfNewValExists = True
-    return Rewrite([Step(printed(safe), outside=True)], {ENUM_VALUE})
+    return Rewrite([Step(printed(safe), outside=True)], {ENUM_VALUE}, {ENUM_VALUE: _VALUE_STAYS})
 
 
 @dataclass
