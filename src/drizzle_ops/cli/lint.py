@@ -5,7 +5,8 @@ asks the target database which migrations are not applied yet and reports on tho
 only (the applied ones still inform the rules, e.g. a constraint validated earlier).
 With --since REF it asks git which migration files the branch added or changed since
 it left REF (a pull-request gate), and reports on those only, in the same way.
-Exit 1 when a finding is at or above ``--fail-on`` (default: error).
+Exit 1 when a finding is at or above ``--fail-on`` (default: error). With --fix it rewrites
+what it can instead (cli/lint_fix.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lin
 from drizzle_ops.context.request import build_request
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
+from drizzle_ops.lint.fix import FIXES, NO_FIX
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -68,6 +70,7 @@ def _print_rules(as_json: bool) -> None:
                     "fix": r.fix,
                     "squawk": r.squawk,
                     "squawk_differences": list(r.squawk_differences),
+                    "lint_fix": {"fixes": r.id in FIXES, "what": FIXES.get(r.id) or NO_FIX[r.id]},
                 }
                 for r in ALL_RULES
             ]
@@ -77,7 +80,8 @@ def _print_rules(as_json: bool) -> None:
         heading = Text(r.id, style="bold")
         heading.append(f"  {r.severity.value}", style=LEVEL_STYLE[r.severity])
         render.out.print(heading)
-        render.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n"))
+        autofix = FIXES.get(r.id) or f"leaves it: {NO_FIX[r.id]}"
+        render.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n  lint --fix: {autofix}\n"))
     render.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
 
 

@@ -52,7 +52,9 @@ def test_create_index_becomes_concurrent_between_commit_and_begin() -> None:
 
 
 def test_unique_index_keeps_its_columns_order_and_predicate() -> None:
-    fix = fixed('CREATE UNIQUE INDEX "p_idx" ON "posts" USING btree ("a" DESC NULLS LAST,lower("title")) WHERE "b" > 0;')
+    fix = fixed(
+        'CREATE UNIQUE INDEX "p_idx" ON "posts" USING btree ("a" DESC NULLS LAST,lower("title")) WHERE "b" > 0;'
+    )
     assert (
         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS p_idx ON posts (a DESC NULLS LAST, (lower(title))) WHERE b > 0"
         in fix.after
@@ -176,7 +178,8 @@ def test_primary_key_on_not_null_columns_needs_no_proof() -> None:
         LEAVE,
         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS post_tags_post_id_tag_pk ON post_tags (post_id, tag)",
         RETURN,
-        "ALTER TABLE post_tags ADD CONSTRAINT post_tags_post_id_tag_pk PRIMARY KEY USING INDEX post_tags_post_id_tag_pk",
+        "ALTER TABLE post_tags ADD CONSTRAINT post_tags_post_id_tag_pk PRIMARY KEY "
+        "USING INDEX post_tags_post_id_tag_pk",
     )
     assert findings_after(fix, history) == []
 
@@ -209,9 +212,10 @@ def test_two_concurrent_statements_in_a_row_share_one_commit_and_begin() -> None
 
 def test_chunks_that_need_nothing_stay_byte_for_byte() -> None:
     untouched = (
-        '-- Custom SQL migration file, put your code below! --\nUPDATE "posts" SET "title" = \'x\'  WHERE "title" IS NULL;'
+        "-- Custom SQL migration file, put your code below! --\n"
+        'UPDATE "posts" SET "title" = \'x\'  WHERE "title" IS NULL;'
     )
-    text = f"{untouched}{BP}\n\tCREATE INDEX \"i\" ON \"posts\" (\"a\");{BP}\nALTER TABLE \"posts\" ADD COLUMN \"c\" text;\n"
+    text = f'{untouched}{BP}\n\tCREATE INDEX "i" ON "posts" ("a");{BP}\nALTER TABLE "posts" ADD COLUMN "c" text;\n'
     fix = fixed(text)
     assert fix.after.startswith(untouched + BP + "\n\t" + LEAVE)
     assert fix.after.endswith(f'{RETURN};{BP}\nALTER TABLE "posts" ADD COLUMN "c" text;\n')
@@ -285,7 +289,9 @@ def test_an_enum_value_used_in_its_own_transaction_moves_out_of_it() -> None:
 
 
 def test_existing_concurrent_statement_gets_its_boundaries() -> None:
-    text = chunks('ALTER TABLE "posts" ADD COLUMN "c" text', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "posts" ("c")')
+    text = chunks(
+        'ALTER TABLE "posts" ADD COLUMN "c" text', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "posts" ("c")'
+    )
     fix = fixed(text)
     assert fix.after == chunks(
         'ALTER TABLE "posts" ADD COLUMN "c" text',

@@ -155,7 +155,9 @@ def test_json_gives_each_change_and_what_is_left(capsys: pytest.CaptureFixture[s
     unique = next(f for f in document["files"] if f["file"].endswith("0004_authors_email_unique.sql"))
     assert unique["changed"] and unique["diff"].startswith("--- ")
     assert [c["rules"] for c in unique["changes"]] == [["disallowed-unique-constraint"]]
-    assert unique["changes"][0]["before"] == 'ALTER TABLE "authors" ADD CONSTRAINT "authors_email_unique" UNIQUE("email")'
+    assert (
+        unique["changes"][0]["before"] == 'ALTER TABLE "authors" ADD CONSTRAINT "authors_email_unique" UNIQUE("email")'
+    )
     assert [(u["rule"], u["line"]) for u in unique["unfixed"]] == [("changing-column-type", 2)]
     assert "new column" in unique["unfixed"][0]["reason"]
 
