@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drizzle_ops.lint import ALL_RULES, lint_sql
+from drizzle_ops.lint import ALL_RULES, lint_sql, select_rules
 from drizzle_ops.lint.fix import FIXES, NO_FIX, FileFix, fix_analysis
 from drizzle_ops.lint.fix.steps import Boundary, Step, place
 from drizzle_ops.lint.linter import analyse_migrations
@@ -235,6 +235,12 @@ def test_comments_and_line_ends_around_a_rewritten_statement_are_kept() -> None:
 def test_a_statement_flagged_and_ignored_is_left_alone() -> None:
     fix = fixed('-- lint: ignore require-concurrent-index-creation (posts is tiny)\nCREATE INDEX "i" ON "posts" ("a");')
     assert not fix.changed and fix.unfixed == []
+
+
+def test_an_excluded_rule_is_not_fixed() -> None:
+    rules = select_rules(["require-concurrent-index-creation"])
+    sources = [("0000_init.sql", HISTORY), ("0001.sql", 'CREATE INDEX "i" ON "posts" ("a");')]
+    assert not fix_analysis(analyse_migrations(sources, rules=rules)[-1]).changed
 
 
 def test_statements_on_a_new_table_are_not_touched() -> None:
