@@ -71,6 +71,14 @@ def populated(url: str, ws: Path, first: str) -> None:
         conn.execute(ROWS)
 
 
+def plan(ws: Path, url: str) -> list[dict[str, object]]:
+    """`inv plan --json`'s pending migrations (the example's tables are small: every one counts as large)."""
+    done = inv("plan", "--workspace", str(ws), "--url", url, "--json", "--large-rows", "1000")
+    assert done.returncode == 0, done.stderr
+    pending: list[dict[str, object]] = json.loads(done.stdout)["pending"]
+    return pending
+
+
 def query(url: str, sql: str) -> list[tuple[object, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(sql).fetchall()  # type: ignore[arg-type]
@@ -82,6 +90,8 @@ def fixed_twice_applied(databases, tmp_path: Path, name: str, kit: Path, modules
     for url in (theirs, ours, unfixed):
         populated(url, ws, first)
     before = {p: p.read_bytes() for p in sorted(ws.glob("drizzle/**/*.sql"), key=str)}
+    blocking = "blocks writes for the whole build", "while writes wait"
+    assert any(b in flag for m in plan(original, ours) for flag in m["flags"] for b in blocking)
 
     done = inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", ours, "--json")
     assert done.returncode == 0, done.stderr
@@ -93,6 +103,11 @@ def fixed_twice_applied(databases, tmp_path: Path, name: str, kit: Path, modules
     assert all(f["unfixed"] == [] for f in document["files"])
     after = {p: p.read_bytes() for p in before}
     assert [p for p in before if before[p] != after[p]] == list(before)[1:]  # every migration but the applied first
+
+    # the deploy plan of the fixed files: nothing that blocks writes for a build or a scan (a concurrent build
+    # is a note), and SET NOT NULL after its validated CHECK scans nothing
+    flags = [flag for m in plan(ws, ours) for flag in m["flags"]]
+    assert flags and all("it does not block writes" in flag for flag in flags)
 
     drizzle_kit(kit, ws, theirs)
     applied = inv("migrate", "--workspace", str(ws), "--url", ours)
