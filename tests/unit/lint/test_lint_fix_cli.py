@@ -210,3 +210,15 @@ def test_check_without_fix_is_bad_input() -> None:
 def test_help_names_both_flags() -> None:
     done = run_inv("lint", "--help")
     assert "--fix" in done.stdout and "--check" in done.stdout and "git has not committed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--check", "--fix"], "--check asks whether the schema needs a migration and writes nothing; --fix"),
+        (["--custom", "--fix"], "--fix has nothing to rewrite there"),
+    ],
+)
+def test_generate_fix_with_check_or_custom_is_bad_input(tmp_path: Path, flags: list[str], message: str) -> None:
+    done = run_inv("generate", "--workspace", str(tmp_path), *flags)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
