@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from benchmarks.cases import (
+    fix,
     fleet,
     fresh,
     history,
@@ -47,5 +48,6 @@ CASES: dict[str, Case] = {
         trace,
         lint,
         lintsince,
+        fix,
     )
 }

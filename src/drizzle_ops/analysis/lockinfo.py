@@ -7,6 +7,7 @@ ones. Anything not recognised is reported as "unknown" rather than guessed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from pglast import ast
@@ -123,7 +124,7 @@ def _label(value: object) -> str:
     return name.split("_", 1)[-1].lower()
 
 
-def _alter_table(node: ast.AlterTableStmt) -> StatementEffect:
+def _alter_table(node: ast.AlterTableStmt, proven: Collection[tuple[TableKey, str]]) -> StatementEffect:
     if node.relation is None:
         return StatementEffect("alter table", [], known=False)
     key = table_key(node.relation)
@@ -145,6 +146,9 @@ def _alter_table(node: ast.AlterTableStmt) -> StatementEffect:
             )
         elif sub is AlterTableType.AT_AlterColumnType:
             effect.merge(TableEffect(key, ACCESS_EXCLUSIVE, rewrite=True, why=[f"change type of {cmd.name}"]))
+        elif sub is AlterTableType.AT_SetNotNull and (key, cmd.name) in proven:
+            why = f"set {cmd.name} not null (a validated CHECK proves it: no scan)"
+            effect.merge(TableEffect(key, ACCESS_EXCLUSIVE, why=[why]))
         elif sub is AlterTableType.AT_SetNotNull:
             effect.merge(
                 TableEffect(key, ACCESS_EXCLUSIVE, scan=True, validation=True, why=[f"set {cmd.name} not null"])
@@ -234,8 +238,9 @@ def _drop(node: ast.DropStmt) -> StatementEffect:
     )
 
 
-def analyse(node: ast.Node) -> StatementEffect:
-    """The effect of one parsed statement."""
+def analyse(node: ast.Node, proven_not_null: Collection[tuple[TableKey, str]] = ()) -> StatementEffect:
+    """The effect of one parsed statement; ``proven_not_null``: (table, column) pairs a validated CHECK proves
+    NOT NULL (sqlast.NotNullProofs), whose SET NOT NULL then skips its scan (PostgreSQL 12 and later)."""
     if isinstance(node, ast.CreateStmt) and node.relation is not None:
         return StatementEffect("create table", _referenced_tables(node), creates=[table_key(node.relation)])
     if isinstance(node, ast.CreateTrigStmt) and node.relation is not None:
@@ -264,7 +269,7 @@ def analyse(node: ast.Node) -> StatementEffect:
             indexes=indexes,
         )
     if isinstance(node, ast.AlterTableStmt) and node.objtype is ObjectType.OBJECT_TABLE and node.relation is not None:
-        return _alter_table(node)
+        return _alter_table(node, proven_not_null)
     if isinstance(node, ast.DropStmt):
         return _drop(node)
     if isinstance(node, ast.RenameStmt) and node.relation is not None:

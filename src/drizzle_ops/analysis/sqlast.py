@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast, parse_plpgsql, parse_sql
-from pglast.enums import AlterTableType, ConstrType, ObjectType, TransactionStmtKind
+from pglast.enums import AlterTableType, ConstrType, NullTestType, ObjectType, TransactionStmtKind
 from pglast.parser import ParseError
 from pglast.visitors import Visitor
 
@@ -74,6 +74,47 @@ def type_name(column: ast.ColumnDef) -> str:
 
 def is_serial(column: ast.ColumnDef) -> bool:
     return type_name(column) in SERIAL_TYPES
+
+
+def not_null_column(constraint: ast.Constraint) -> str | None:
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint, or of a ``NOT NULL col`` one (PostgreSQL 18)."""
+    keys = constraint.keys or ()
+    if constraint.contype is ConstrType.CONSTR_NOTNULL and len(keys) == 1 and isinstance(keys[0], ast.String):
+        return str(keys[0].sval)
+    expr = constraint.raw_expr
+    if constraint.contype is not ConstrType.CONSTR_CHECK or not isinstance(expr, ast.NullTest):
+        return None
+    if expr.nulltesttype is not NullTestType.IS_NOT_NULL or not isinstance(expr.arg, ast.ColumnRef):
+        return None
+    last = (expr.arg.fields or ())[-1:]
+    return str(last[0].sval) if last and isinstance(last[0], ast.String) else None
+
+
+class NotNullProofs:
+    """Columns that a validated ``CHECK (col IS NOT NULL)`` proves NOT NULL, followed statement by statement:
+    since PostgreSQL 12 SET NOT NULL trusts such a constraint and skips its scan."""
+
+    def __init__(self) -> None:
+        self._unchecked: dict[tuple[TableKey, str], str] = {}  # (table, constraint) -> column, added NOT VALID
+        self.proven: set[tuple[TableKey, str]] = set()  # (table, column)
+
+    def see(self, node: ast.Node) -> None:
+        relation = getattr(node, "relation", None)
+        if not isinstance(relation, ast.RangeVar):
+            return
+        table = table_key(relation)
+        for cmd in alter_table_commands(node):
+            constraint = added_constraint(cmd)
+            column = not_null_column(constraint) if constraint is not None else None
+            if constraint is not None and constraint.contype is ConstrType.CONSTR_CHECK and column is not None:
+                if constraint.skip_validation:
+                    self._unchecked[(table, constraint.conname or "")] = column
+                else:
+                    self.proven.add((table, column))
+            elif cmd.subtype is AlterTableType.AT_ValidateConstraint and (table, str(cmd.name)) in self._unchecked:
+                self.proven.add((table, self._unchecked[(table, str(cmd.name))]))
+            elif cmd.subtype is AlterTableType.AT_DropConstraint:
+                self._unchecked.pop((table, str(cmd.name)), None)
 
 
 def opens_transaction(node: ast.Node) -> bool:

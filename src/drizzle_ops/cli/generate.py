@@ -7,6 +7,7 @@ would write, when the TypeScript schema holds changes that no migration does; el
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from invoke.exceptions import Exit
 from rich.syntax import Syntax
@@ -16,10 +17,14 @@ from rich.text import Text
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.lint_fix import show_diff
 from drizzle_ops.commands.generate import check_generate, generate
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import Finding
+
+if TYPE_CHECKING:
+    from drizzle_ops.drizzle_kit.generate import Generated
 
 
 def _findings_table(findings: Sequence[Finding]) -> Table:
@@ -34,6 +39,42 @@ def _findings_table(findings: Sequence[Finding]) -> Table:
         style = "bold red" if f.severity.value == "error" else "yellow"
         table.add_row(f.location, Text(f.severity.value, style=style), f.rule, detail)
     return table
+
+
+def _fix_json(result: Generated) -> dict[str, Any] | None:
+    fixed = result.fix
+    if fixed is None or not fixed.changed:
+        return None
+    return {
+        "written": result.fix_written,
+        "diff": fixed.diff(),
+        "changes": [c.as_dict() for c in fixed.changes],
+        "unfixed": [u.as_dict() for u in fixed.unfixed],
+    }
+
+
+def _print_fix(result: Generated) -> None:
+    """The safe version of the new migration: written (--fix), or offered with the command that writes it."""
+    fixed = result.fix
+    if fixed is None or not fixed.changed:
+        return
+    if result.fix_written:
+        render.out.print(
+            f"Rewrote {result.sql_display} into its safe version ({len(fixed.changes)} statement(s), --fix):",
+            highlight=False,
+        )
+    else:
+        render.out.print(
+            f"lint --fix would rewrite {len(fixed.changes)} statement(s) of it into their safe versions:",
+            highlight=False,
+        )
+    show_diff(fixed)
+    if not result.fix_written:
+        render.out.print(
+            f"Apply it with `inv lint --fix --file {result.sql_display}` (or `inv generate --fix` next time).",
+            highlight=False,
+            markup=False,
+        )
 
 
 CHECK_FAILED = (
@@ -86,17 +127,22 @@ def run_check(settings: Settings, *, name: str | None, as_json: bool) -> None:
 
 
 def run_generate(given: Given) -> None:
-    settings, as_json, name, custom = given.settings, given.as_json, given["name"], given["custom"]
+    settings, as_json, name, custom, fix = given.settings, given.as_json, given["name"], given["custom"], given["fix"]
     if given["check"]:
-        if custom:
+        if custom or fix:
             with guarded(as_json=as_json):
+                writers = " and ".join(given.named("custom", "fix"))
                 raise UserError(
-                    "--check asks whether the schema needs a migration; --custom writes an empty one: give one of them"
+                    f"--check asks whether the schema needs a migration and writes nothing; {writers} would write "
+                    "one: give one of them"
                 )
         run_check(settings, name=name, as_json=as_json)
         return
+    if custom and fix:
+        with guarded(as_json=as_json):
+            raise UserError("--custom writes an empty migration for your own SQL: --fix has nothing to rewrite there")
     with guarded(as_json=as_json):
-        result = generate(settings, name=name, custom=custom, log=render.log)
+        result = generate(settings, name=name, custom=custom, fix=fix, log=render.log)
     migration, draft = result.migration, result.draft
     if as_json:
         render.print_json(
@@ -110,6 +156,7 @@ def run_generate(given: Given) -> None:
                 "statements": len(migration.statements) if migration else 0,
                 "lint": [f.as_dict() for f in result.findings],
                 "lint_error": result.lint_error,
+                "fix": _fix_json(result),
                 "down_draft": {
                     "path": result.draft_display,
                     "written": result.draft_written,
@@ -137,6 +184,7 @@ def run_generate(given: Given) -> None:
         tables.show(_findings_table(result.findings))
     else:
         render.out.print("Lint: no findings.", highlight=False)
+    _print_fix(result)
     if draft is None:
         return
     if not result.draft_written:

@@ -5,7 +5,8 @@ asks the target database which migrations are not applied yet and reports on tho
 only (the applied ones still inform the rules, e.g. a constraint validated earlier).
 With --since REF it asks git which migration files the branch added or changed since
 it left REF (a pull-request gate), and reports on those only, in the same way.
-Exit 1 when a finding is at or above ``--fail-on`` (default: error).
+Exit 1 when a finding is at or above ``--fail-on`` (default: error). With --fix it rewrites
+what it can instead (cli/lint_fix.py).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from rich.text import Text
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.lint_fix import refuse_bad_combinations, run_fix
 from drizzle_ops.cli.where import one_database
 from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lint_since, lint_workspace
 from drizzle_ops.context.request import build_request
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
+from drizzle_ops.lint.fix import FIXES, NO_FIX
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -67,6 +70,7 @@ def _print_rules(as_json: bool) -> None:
                     "fix": r.fix,
                     "squawk": r.squawk,
                     "squawk_differences": list(r.squawk_differences),
+                    "lint_fix": {"fixes": r.id in FIXES, "what": FIXES.get(r.id) or NO_FIX[r.id]},
                 }
                 for r in ALL_RULES
             ]
@@ -76,7 +80,8 @@ def _print_rules(as_json: bool) -> None:
         heading = Text(r.id, style="bold")
         heading.append(f"  {r.severity.value}", style=LEVEL_STYLE[r.severity])
         render.out.print(heading)
-        render.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n"))
+        autofix = FIXES.get(r.id) or f"leaves it: {NO_FIX[r.id]}"
+        render.out.print(Text(f"  {r.summary}\n  problem: {r.problem}\n  fix: {r.fix}\n  lint --fix: {autofix}\n"))
     render.out.print("Full docs with examples: docs/lint-rules.md", highlight=False)
 
 
@@ -114,6 +119,9 @@ def run_lint(given: Given) -> None:
     with guarded(None, as_json):
         output_format = given["format"]
         chosen = _output_format(as_json, output_format, list_rules)
+        if list_rules and given["fix"]:
+            raise UserError("--rules lists the rules; --fix rewrites migrations: give one of them")
+        refuse_bad_combinations(given, paths, chosen)
     as_json = chosen == "json"
     if list_rules:
         _print_rules(as_json)
@@ -129,6 +137,9 @@ def run_lint(given: Given) -> None:
         if (url or env) and not pending:
             raise UserError("--url and --env only matter with --pending; without it lint never connects")
         rules = select_rules(given["exclude"])
+        if given["fix"]:  # its own output and exit codes (cli/lint_fix.py)
+            run_fix(given, paths, rules, as_json)
+            return
         if pending:
             outcome = lint_pending(one_database(given), rules, pg_version)
         elif since is not None:

@@ -160,6 +160,12 @@ generate = declare(
                 "are none",
                 default=False,
             ),
+            Flag(
+                "fix",
+                "rewrite the new migration's flagged statements into their safe versions, as `lint --fix` does "
+                "(without it generate prints the diff and how to apply it)",
+                default=False,
+            ),
         ),
         "drizzle_ops.cli.generate:run_generate",
         keeps_h=True,
@@ -343,6 +349,18 @@ lint = declare(
                 "lint only the migrations whose files were added or changed since the branch left this git ref "
                 "(git merge-base REF HEAD; uncommitted and untracked files count): a pull-request gate, "
                 "e.g. origin/main",
+            ),
+            Flag(
+                "fix",
+                "rewrite the flagged statements into their safe versions (CONCURRENTLY, NOT VALID then VALIDATE, "
+                "…) and print the diff; only in migrations no database applied: with --pending (the database's "
+                "pending ones), --since REF (the ones the branch adds) or --file (files git has not committed)",
+                default=False,
+            ),
+            Flag(
+                "check",
+                "with --fix: write nothing, print the diff, and exit 1 when a fix would change a file (CI)",
+                default=False,
             ),
         ),
         "drizzle_ops.cli.lint:run_lint",

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from drizzle_ops.drizzle_kit.generate import Generated
 
 
-def generate(settings: Settings, *, name: str | None = None, custom: bool = False, log: Log | None = None) -> Generated:
+def generate(
+    settings: Settings, *, name: str | None = None, custom: bool = False, fix: bool = False, log: Log | None = None
+) -> Generated:
     """No context: generate needs no database, and reads the workspace itself after drizzle-kit has written to it."""
     from drizzle_ops.drizzle_kit.generate import generate as run_generate
 
@@ -23,6 +25,7 @@ def generate(settings: Settings, *, name: str | None = None, custom: bool = Fals
         settings.rollback_dir,
         name=name,
         custom=custom,
+        fix=fix,
         project_root=settings.project_root,
         log=log,
     )

@@ -20,7 +20,9 @@ from drizzle_ops.engine.drizzle_config import read_drizzle_config
 from drizzle_ops.engine.rollback import down_path
 from drizzle_ops.engine.workspace import ZERO_UUID, Migration, Workspace, load_workspace
 from drizzle_ops.errors import OperationFailed, UserError
-from drizzle_ops.lint import Finding, lint_migrations
+from drizzle_ops.lint import Finding
+from drizzle_ops.lint.fix import FileFix, fix_analysis
+from drizzle_ops.lint.linter import analyse_migrations
 from drizzle_ops.paths import display_path
 
 GENERATE_SCRIPT = "db:generate"
@@ -36,6 +38,8 @@ class Generated:
     sql_display: str = ""
     findings: list[Finding] = field(default_factory=list)
     lint_error: str | None = None  # the new SQL could not be linted (it does not parse)
+    fix: FileFix | None = None  # what lint --fix makes of the new file (fix.changed: something to rewrite)
+    fix_written: bool = False  # generate --fix wrote it into the file
     draft: Draft | None = None
     draft_path: Path | None = None
     draft_display: str = ""
@@ -144,15 +148,16 @@ def _no_changes(run: node.ScriptRun, interactive: bool) -> bool | None:
     )
 
 
-def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Finding], str | None]:
-    """Findings for the new file only; the earlier migrations are linted with it for context."""
+def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Finding], str | None, FileFix | None]:
+    """Findings for the new file only (the earlier migrations are linted with it for context), and its fix."""
     sources = [(display_path(m.sql_path, base), m.text) for m in after.migrations]
     shown = display_path(migration.sql_path, base)
     try:
-        findings = lint_migrations(sources)
+        analyses = analyse_migrations(sources)
     except UserError as exc:
-        return [], exc.message
-    return [f for f in findings if f.file == shown], None
+        return [], exc.message, None
+    mine = next(a for a in analyses if a.path == shown)
+    return mine.findings, None, fix_analysis(mine, breakpoints=migration.breakpoints)
 
 
 def generate(
@@ -162,9 +167,11 @@ def generate(
     *,
     name: str | None = None,
     custom: bool = False,
+    fix: bool = False,
     project_root: Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Generated:
+    """drizzle-kit generate, checked; with ``fix`` the new migration is rewritten as `lint --fix` would."""
     root = root.resolve()
     base = project_root or root
     check_name(name)
@@ -209,7 +216,14 @@ def generate(
     # the down draft diffs against the snapshot drizzle-kit diffed against: the newest one on disk
     base_snapshot = next((m for m in reversed(before) if m.snapshot_path is not None), None)
     result.sql_display = display_path(migration.sql_path, base)
-    result.findings, result.lint_error = _lint(after, migration, base)
+    result.findings, result.lint_error, result.fix = _lint(after, migration, base)
+    if fix and result.fix is not None and result.fix.changed:
+        # the file is minutes old and no database has applied it: its new hash harms nobody
+        try:
+            migration.sql_path.write_bytes(result.fix.after.encode("utf-8"))
+        except OSError as exc:
+            raise OperationFailed(f"cannot write the fix into {result.sql_display}: {exc.strerror}") from None
+        result.fix_written = True
 
     result.draft = draft_down(
         base_snapshot.snapshot() if base_snapshot else {},

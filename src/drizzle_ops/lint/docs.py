@@ -7,6 +7,7 @@ fails when the page and the rules disagree.
 from __future__ import annotations
 
 from drizzle_ops.lint.finding import Severity
+from drizzle_ops.lint.fix.catalogue import FIXES, NO_FIX
 from drizzle_ops.lint.linter import NO_TRANSACTION_MARKER
 from drizzle_ops.lint.rules import ALL_RULES
 from drizzle_ops.lint.version import DEFAULT_PG_VERSION
@@ -51,6 +52,10 @@ CREATE INDEX "t_a_idx" ON "t" ("a"); -- lint: ignore require-concurrent-index-cr
 ```
 
 An ignore naming an unknown rule is reported as `invalid-ignore` (a warning).
+
+`inv lint --fix` rewrites what it can into the safe version, in migrations no database
+has applied yet (README, "Safe by default"); each rule below says what it does with
+that rule's findings, or why it leaves them.
 """
 
 
@@ -67,6 +72,10 @@ def rules_markdown() -> str:
         parts.append(f"### Safe alternative\n\n{rule.fix}\n")
         parts.append(f"Flagged:\n\n```sql\n{rule.bad}\n```\n")
         parts.append(f"Instead:\n\n```sql\n{rule.good}\n```\n")
+        if rule.id in FIXES:
+            parts.append(f"### `lint --fix`\n\n{FIXES[rule.id]}\n")
+        else:
+            parts.append(f"### `lint --fix`\n\nLeaves it: {NO_FIX[rule.id]}.\n")
         items = "\n".join(f"- {text}" for text in rule.squawk_differences)
         if rule.squawk is None:
             parts.append(f"### squawk\n\nThis id is ours.\n\n{items}\n")

@@ -117,7 +117,7 @@ def _directive(comment: str) -> list[str] | None:
     return ids
 
 
-def _excerpt(text: str, limit: int = 100) -> str:
+def excerpt(text: str, limit: int = 100) -> str:
     """The statement's first line on one line; past ``limit`` it ends at a space, never inside a name."""
     first = " ".join(text.splitlines()[0].split()) if text else ""
     if len(first) <= limit:
@@ -142,7 +142,7 @@ def lint_sql(
     lint.volatility; ``catalogue_volatility(conn)`` asks a database) and overrides the offline list.
     """
     options = _Options(check_pg_version(pg_version), as_lookup(volatility) if volatility is not None else None)
-    return _lint(text, path, migration_is_transactional, rules, (), options)[0]
+    return _analyse(text, path, migration_is_transactional, rules, (), options).findings
 
 
 def lint_migrations(
@@ -156,14 +156,30 @@ def lint_migrations(
 
     ``pg_version`` and ``volatility`` as for ``lint_sql``.
     """
+    return [
+        finding
+        for analysis in analyse_migrations(sources, rules=rules, pg_version=pg_version, volatility=volatility)
+        for finding in analysis.findings
+    ]
+
+
+def analyse_migrations(
+    sources: Sequence[tuple[str, str]],
+    *,
+    rules: Sequence[Rule] = ALL_RULES,
+    pg_version: int = DEFAULT_PG_VERSION,
+    volatility: VolatilityLookup | None = None,
+) -> list[Analysis]:
+    """What lint_migrations finds, file by file, with each statement, its context and the rules it broke
+    (what `lint --fix` rewrites from)."""
     options = _Options(check_pg_version(pg_version), as_lookup(volatility) if volatility is not None else None)
-    findings: list[Finding] = []
+    analyses: list[Analysis] = []
     history: list[Statement] = []
     for path, text in sources:
-        found, applied = _lint(text, path, True, rules, tuple(history), options)
-        findings += found
-        history += applied
-    return findings
+        analysis = _analyse(text, path, True, rules, tuple(history), options)
+        analyses.append(analysis)
+        history += analysis.applied
+    return analyses
 
 
 @dataclass(frozen=True)
@@ -224,15 +240,41 @@ def _starts_in_a_transaction(nodes: Sequence[ast.Node]) -> bool:
     return not any(needs_no_transaction(node) for node in before)
 
 
-def _lint(
+@dataclass(frozen=True)
+class Analysis:
+    """One file as the rules saw it."""
+
+    path: str | None
+    text: str
+    statements: list[Statement]
+    spans: list[tuple[int, int]]  # each statement's characters in ``text``, without its semicolon
+    contexts: list[RuleContext]  # each statement's context, as its rules got it
+    found: list[list[Finding]]  # per statement, its findings (after its ignores)
+    findings: list[Finding]  # all of them (and those about broken ignores), ordered by line
+    applied: list[Statement]  # the statements that take effect (not rolled back), for the next file
+    rules: tuple[Rule, ...] = ALL_RULES
+    history: tuple[Statement, ...] = ()
+    options: _Options = _Options(DEFAULT_PG_VERSION, None)
+
+    @property
+    def broken(self) -> list[frozenset[str]]:
+        """Per statement, the ids of the rules it broke."""
+        return [frozenset(f.rule for f in found) for found in self.found]
+
+    def again(self, text: str) -> Analysis:
+        """Another text of the same file, judged as this one was (same rules, history, version)."""
+        return _analyse(text, self.path, True, self.rules, self.history, self.options)
+
+
+def _analyse(
     text: str,
     path: str | None,
     migration_is_transactional: bool,
     rules: Sequence[Rule],
     history: Sequence[Statement],
     options: _Options,
-) -> tuple[list[Finding], list[Statement]]:
-    """This file's findings, and its statements that take effect (not rolled back) for the next file."""
+) -> Analysis:
+    """This file's findings, statement by statement."""
     lines = _Lines(text)
     spans, comments = _parse(text, path, lines)
     marked = not migration_is_transactional or has_marker(text)
@@ -271,6 +313,8 @@ def _lint(
     ]
     tx = _transactions([statement.node for statement in statements], transactional)
     created: set[TableKey] = set()
+    contexts: list[RuleContext] = []
+    found: list[list[Finding]] = []
     for index, statement in enumerate(statements):
         node = statement.node
         context = RuleContext(
@@ -287,25 +331,31 @@ def _lint(
             pg_version=options.pg_version,
             volatility=options.volatility,
         )
+        contexts.append(context)
+        found.append([])
         for rule in rules:
             if rule.id in statement.ignores:
                 continue
             for violation in rule.check(statement, context):
-                findings.append(
+                found[-1].append(
                     Finding(
                         rule=rule.id,
                         severity=violation.severity or rule.severity,
                         message=violation.message,
                         file=path,
                         line=statement.line,
-                        statement=_excerpt(statement.text),
+                        statement=excerpt(statement.text),
                         help=violation.help or rule.fix,
                     )
                 )
+        findings += found[-1]
         if isinstance(node, ast.CreateStmt) and node.relation is not None:
             created.add(table_key(node.relation))
         elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None and node.into.rel is not None:
             created.add(table_key(node.into.rel))
     findings.sort(key=lambda f: f.line)
     applied = [s for s, n in zip(statements, tx.number, strict=True) if n is None or n not in tx.rolled_back]
-    return findings, applied
+    spans_only = [(start, end) for start, end, _ in spans]
+    return Analysis(
+        path, text, statements, spans_only, contexts, found, findings, applied, tuple(rules), tuple(history), options
+    )

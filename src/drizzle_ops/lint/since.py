@@ -26,6 +26,7 @@ class Changes:
     ref: str  # as given
     merge_base: str  # the commit REF and HEAD share
     paths: frozenset[Path]  # files under the folder that differ from the merge base (the repository's path resolved)
+    added: frozenset[Path] = frozenset()  # those of them the merge base does not have: no database applied them
 
 
 def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -79,12 +80,43 @@ def changed_since(ref: str, folder: Path) -> Changes:
     base = base_run.stdout.decode().strip()
     where = folder.relative_to(top).as_posix() if folder != top else "."
     diff = _git(["diff", "--name-only", "--no-renames", "-z", base, "--", where], top)
+    new = _git(["diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", base, "--", where], top)
     untracked = _git(["ls-files", "--others", "--exclude-standard", "-z", "--", where], top)
-    for result in (diff, untracked):
+    for result in (diff, new, untracked):
         if result.returncode != 0:
             raise OperationFailed(f"git could not list the changed files: {_first_line(result)}")
     names = _names(diff.stdout) + _names(untracked.stdout)
-    return Changes(ref, base, frozenset(top / name for name in names))
+    added = _names(new.stdout) + _names(untracked.stdout)
+    return Changes(ref, base, frozenset(top / name for name in names), frozenset(top / name for name in added))
+
+
+def committed(paths: Sequence[Path]) -> set[Path]:
+    """Which of these files HEAD holds (so a database may have applied them); none before the first commit.
+
+    For `lint --fix --file`: a file git has not committed yet is one no deploy can have applied.
+    """
+    found: set[Path] = set()
+    by_folder: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_folder.setdefault(path.resolve().parent, []).append(path.resolve())
+    for folder, files in by_folder.items():
+        top_run = _git(["rev-parse", "--show-toplevel"], folder)
+        if top_run.returncode != 0:
+            names = ", ".join(str(f) for f in files)
+            raise UserError(
+                f"{names} is not in a git repository, so lint --fix cannot tell whether a database applied it; "
+                "fix the pending migrations of a database with --pending --url URL instead"
+            )
+        top = Path(top_run.stdout.decode().strip()).resolve()
+        if _git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], top).returncode != 0:
+            continue  # no commit yet: nothing is committed
+        listed = _git(
+            ["ls-tree", "-r", "--name-only", "-z", "HEAD", "--", *(str(f.relative_to(top)) for f in files)], top
+        )
+        if listed.returncode != 0:
+            raise OperationFailed(f"git could not list the committed files: {_first_line(listed)}")
+        found |= {top / name for name in _names(listed.stdout)}
+    return found
 
 
 def changed_migrations(migrations: Sequence[Migration], changes: Changes) -> list[Migration]:

@@ -12,12 +12,14 @@ import psycopg
 
 from drizzle_ops.analysis.lockinfo import StatementEffect, TableEffect, analyse
 from drizzle_ops.analysis.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
-from drizzle_ops.analysis.sqlast import TableKey
+from drizzle_ops.analysis.sqlast import NotNullProofs, TableKey
 from drizzle_ops.engine import server
 from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.transactionality import MARKER, Mode, marked, mode_of
 from drizzle_ops.engine.workspace import Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
+
+CHECK_PROVES_NOT_NULL = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
 
 DEFAULT_LARGE_ROWS = 100_000
 
@@ -155,6 +157,7 @@ def build_plan(
     stats_cache: dict[TableKey, server.TableStats | None] = {}
     pg_version = major_version(conn.info.server_version)
     volatility = catalogue_volatility(conn)  # the target's own functions decide what a default costs
+    proofs = NotNullProofs()  # a CHECK (col IS NOT NULL) validated earlier in the deploy: SET NOT NULL scans nothing
     plans = []
     for migration in pending:
         statements = []
@@ -164,7 +167,10 @@ def build_plan(
                 nodes = [raw.stmt for raw in parse_sql(statement.sql) if raw.stmt is not None]
             except ParseError:
                 nodes = []
-            effects = [analyse(node) for node in nodes]
+            effects = []
+            for node in nodes:
+                effects.append(analyse(node, proofs.proven if pg_version >= CHECK_PROVES_NOT_NULL else ()))
+                proofs.see(node)
             transactional = all(e.transactional for e in effects)
             in_transaction &= transactional
             statements.append(

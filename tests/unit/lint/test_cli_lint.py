@@ -124,6 +124,9 @@ def test_rules_lists_every_rule_with_its_docs(capsys: pytest.CaptureFixture[str]
     assert code == 0 and len(rules) == 18
     enum = next(r for r in rules if r["id"] == "adding-enum-value")
     assert enum["squawk"] is None and enum["problem"] and enum["fix"]
+    assert enum["lint_fix"]["fixes"] is True and "ADD VALUE IF NOT EXISTS" in enum["lint_fix"]["what"]
+    drop = next(r for r in rules if r["id"] == "ban-drop-column")
+    assert drop["lint_fix"]["fixes"] is False and "dropping data is a decision" in drop["lint_fix"]["what"]
 
 
 def test_real_inv_lint(tmp_path: Path) -> None:

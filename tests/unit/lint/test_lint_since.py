@@ -162,7 +162,7 @@ def test_text_output_names_the_ref_and_the_merge_base(tmp_path: Path) -> None:
         (["--since", "no-such-branch"], "git knows no commit by that name"),
         (["--since", "main", "--pending"], "give one of them"),
         (["--since", "main", "--file", "x.sql"], "give one of them"),
-        (["--since=-x"], "a git ref cannot start with '-'"),
+        (["--since=-0"], "a git ref cannot start with '-'"),  # no flag's short form: -x is now --fix's
         (["--since", ""], "--since needs a git ref"),
     ],
 )

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, NullTestType
+from pglast.enums import AlterTableType, ConstrType
 
-from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
+from drizzle_ops.analysis.sqlast import (
+    TableKey,
+    added_constraint,
+    alter_table_commands,
+    not_null_column,
+    table_key,
+    table_name,
+)
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import NEW_TABLE_EXEMPTION, Rule, RuleContext, Statement, Violation
-
-
-def _not_null_column(constraint: ast.Constraint) -> str | None:
-    """The column of a ``CHECK (col IS NOT NULL)`` constraint, or of a ``NOT NULL col`` one (PostgreSQL 18)."""
-    keys = constraint.keys or ()
-    if constraint.contype is ConstrType.CONSTR_NOTNULL and len(keys) == 1 and isinstance(keys[0], ast.String):
-        return str(keys[0].sval)
-    expr = constraint.raw_expr
-    if constraint.contype is not ConstrType.CONSTR_CHECK or not isinstance(expr, ast.NullTest):
-        return None
-    if expr.nulltesttype is not NullTestType.IS_NOT_NULL or not isinstance(expr.arg, ast.ColumnRef):
-        return None
-    last = (expr.arg.fields or ())[-1:]
-    return str(last[0].sval) if last and isinstance(last[0], ast.String) else None
 
 
 def _proven_not_null(context: RuleContext) -> set[tuple[TableKey, str]]:
@@ -41,7 +33,7 @@ def _proven_not_null(context: RuleContext) -> set[tuple[TableKey, str]]:
         table = table_key(relation)
         for cmd in alter_table_commands(earlier.node):
             constraint = added_constraint(cmd)
-            column = _not_null_column(constraint) if constraint is not None else None
+            column = not_null_column(constraint) if constraint is not None else None
             if constraint is not None and constraint.contype is ConstrType.CONSTR_NOTNULL:
                 column = column if context.pg_version >= _NOT_NULL_NOT_VALID else None  # PostgreSQL 18 syntax
             if constraint is not None and column is not None:
