@@ -195,3 +195,39 @@ def test_generate_fix_writes_the_safe_version_that_migrates_a_populated_table(da
     assert query(
         ours, "select attnotnull from pg_attribute where attrelid = 'users'::regclass and attname = 'display_name'"
     ) == [(True,)]
+
+
+@requires(KIT_031.exists, NO_DRIZZLE_KIT)
+def test_a_failed_concurrent_build_is_built_again_when_drizzle_kit_reruns_the_fixed_file(
+    databases, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A unique build that fails (duplicate rows) leaves an INVALID index; after the rows are fixed, drizzle-kit's
+    rerun of the fixed file drops it and builds it again (IF NOT EXISTS would keep it, and USING INDEX then fails)."""
+    ws = workspace(tmp_path, "drizzle-0.31", EXAMPLE / "node_modules")
+    url = databases.create()
+    populated(url, ws, "0003_posts_title_not_null")
+    assert inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", url).returncode == 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("update authors set email = 'twice@example.org' where id in (1, 2)")
+
+    failed = subprocess.run(
+        ["node", str(KIT_031), "migrate", "--config", "drizzle.config.ts"],
+        cwd=ws,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert failed.returncode != 0
+    invalid = "select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where not i.indisvalid"
+    assert query(url, invalid) == [("authors_email_unique",)]
+    assert len(rows(url)) == 4  # 0004 and 0005 not recorded
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("update authors set email = 'once@example.org' where id = 2")
+    drizzle_kit(KIT_031, ws, url)
+    assert query(url, invalid) == []
+    assert query(url, "select conname from pg_constraint where conname = 'authors_email_unique'") == [
+        ("authors_email_unique",)
+    ]
+    assert len(rows(url)) == 6

@@ -45,7 +45,10 @@ def findings_after(fix: FileFix, history: str = HISTORY) -> list[str]:
 def test_create_index_becomes_concurrent_between_commit_and_begin() -> None:
     fix = fixed('CREATE INDEX "posts_title_idx" ON "posts" USING btree ("title");')
     assert fix.after == chunks(
-        LEAVE, "CREATE INDEX CONCURRENTLY IF NOT EXISTS posts_title_idx ON posts (title)", RETURN
+        LEAVE,
+        "DROP INDEX CONCURRENTLY IF EXISTS posts_title_idx",
+        "CREATE INDEX CONCURRENTLY posts_title_idx ON posts (title)",
+        RETURN,
     )
     assert [(c.line, c.rules) for c in fix.changes] == [(1, ("require-concurrent-index-creation",))]
     assert findings_after(fix) == [] and fix.unfixed == []
@@ -56,8 +59,7 @@ def test_unique_index_keeps_its_columns_order_and_predicate() -> None:
         'CREATE UNIQUE INDEX "p_idx" ON "posts" USING btree ("a" DESC NULLS LAST,lower("title")) WHERE "b" > 0;'
     )
     assert (
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS p_idx ON posts (a DESC NULLS LAST, (lower(title))) WHERE b > 0"
-        in fix.after
+        "CREATE UNIQUE INDEX CONCURRENTLY p_idx ON posts (a DESC NULLS LAST, (lower(title))) WHERE b > 0" in fix.after
     )
 
 
@@ -150,7 +152,8 @@ def test_unique_constraint_becomes_a_concurrent_index_then_using_index() -> None
     fix = fixed('ALTER TABLE "users" ADD CONSTRAINT "users_email_unique" UNIQUE("email");')
     assert fix.after == chunks(
         LEAVE,
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_unique ON users (email)",
+        "DROP INDEX CONCURRENTLY IF EXISTS users_email_unique",
+        "CREATE UNIQUE INDEX CONCURRENTLY users_email_unique ON users (email)",
         RETURN,
         "ALTER TABLE users ADD CONSTRAINT users_email_unique UNIQUE USING INDEX users_email_unique",
     )
@@ -162,9 +165,7 @@ def test_unique_keeps_nulls_not_distinct_include_and_deferrable() -> None:
         'ALTER TABLE "posts" ADD CONSTRAINT "u" UNIQUE NULLS NOT DISTINCT("a","b") INCLUDE ("title") '
         "DEFERRABLE INITIALLY DEFERRED;"
     )
-    assert "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS u ON posts (a, b) INCLUDE (title) NULLS NOT DISTINCT" in (
-        fix.after
-    )
+    assert "CREATE UNIQUE INDEX CONCURRENTLY u ON posts (a, b) INCLUDE (title) NULLS NOT DISTINCT" in fix.after
     assert "ALTER TABLE posts ADD CONSTRAINT u UNIQUE USING INDEX u DEFERRABLE INITIALLY DEFERRED" in fix.after
 
 
@@ -176,7 +177,8 @@ def test_primary_key_on_not_null_columns_needs_no_proof() -> None:
     )
     assert fix.after == chunks(
         LEAVE,
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS post_tags_post_id_tag_pk ON post_tags (post_id, tag)",
+        "DROP INDEX CONCURRENTLY IF EXISTS post_tags_post_id_tag_pk",
+        "CREATE UNIQUE INDEX CONCURRENTLY post_tags_post_id_tag_pk ON post_tags (post_id, tag)",
         RETURN,
         "ALTER TABLE post_tags ADD CONSTRAINT post_tags_post_id_tag_pk PRIMARY KEY "
         "USING INDEX post_tags_post_id_tag_pk",
@@ -190,7 +192,8 @@ def test_primary_key_on_a_nullable_column_proves_it_not_null_first() -> None:
     assert fix.after == chunks(
         "ALTER TABLE posts ADD CONSTRAINT posts_b_not_null_check CHECK (b IS NOT NULL) NOT VALID",
         LEAVE,
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS posts_pkey ON posts (a, b)",
+        "DROP INDEX CONCURRENTLY IF EXISTS posts_pkey",
+        "CREATE UNIQUE INDEX CONCURRENTLY posts_pkey ON posts (a, b)",
         RETURN,
         "ALTER TABLE posts VALIDATE CONSTRAINT posts_b_not_null_check",
         "ALTER TABLE posts ALTER COLUMN b SET NOT NULL",
@@ -204,8 +207,10 @@ def test_two_concurrent_statements_in_a_row_share_one_commit_and_begin() -> None
     fix = fixed(chunks('CREATE INDEX "i1" ON "posts" ("a")', 'CREATE INDEX "i2" ON "posts" ("b")'))
     assert fix.after == chunks(
         LEAVE,
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i1 ON posts (a)",
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i2 ON posts (b)",
+        "DROP INDEX CONCURRENTLY IF EXISTS i1",
+        "CREATE INDEX CONCURRENTLY i1 ON posts (a)",
+        "DROP INDEX CONCURRENTLY IF EXISTS i2",
+        "CREATE INDEX CONCURRENTLY i2 ON posts (b)",
         RETURN,
     )
 
@@ -226,7 +231,8 @@ def test_comments_and_line_ends_around_a_rewritten_statement_are_kept() -> None:
     fix = fixed(text)
     assert fix.after == (
         f"{LEAVE.replace(chr(10), chr(13) + chr(10))};{BP}\r\n-- the title index\r\n"
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON posts (title); -- for search\r\n{BP}\r\n"
+        f"DROP INDEX CONCURRENTLY IF EXISTS i;{BP}\r\n"
+        f"CREATE INDEX CONCURRENTLY i ON posts (title); -- for search\r\n{BP}\r\n"
         f"{RETURN.replace(chr(10), chr(13) + chr(10))};\r\n"
     )
     assert findings_after(fix) == []

@@ -84,7 +84,7 @@ def test_since_fixes_only_what_the_branch_adds(capsys: pytest.CaptureFixture[str
     assert [name for name in after if after[name] != before[name]] == list(ADDED)
     assert "lint --fix: fixed 6 statement(s) in 2 file(s); 2 migration(s) added since main" in out
     assert f"--- a/db/drizzle/{ADDED[0]}\n+++ b/db/drizzle/{ADDED[0]}\n" in out  # paths from the project's folder
-    assert "+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS authors_email_unique ON authors (email);" in out
+    assert "+CREATE UNIQUE INDEX CONCURRENTLY authors_email_unique ON authors (email);" in out
     assert git(ws.parent, "diff", "--stat", "main", "--", "db/drizzle/0003_posts_title_not_null.sql") == ""
     # what is left on the branch's files: nothing
     assert set(findings(ws)) == {

@@ -6,8 +6,8 @@ from drizzle_ops.lint.fix import rewrites as r
 
 # rule id -> what the fix writes instead (the details, locks and versions: README "Safe by default")
 FIXES: dict[str, str] = {
-    r.INDEX_BUILD: "CREATE INDEX becomes CREATE INDEX CONCURRENTLY IF NOT EXISTS, with COMMIT before it and BEGIN "
-    "after it.",
+    r.INDEX_BUILD: "CREATE INDEX becomes DROP INDEX CONCURRENTLY IF EXISTS (an INVALID one a failed build left) "
+    "and CREATE INDEX CONCURRENTLY, with COMMIT before them and BEGIN after them.",
     r.INDEX_DROP: "DROP INDEX becomes DROP INDEX CONCURRENTLY IF EXISTS, with COMMIT before it and BEGIN after it "
     "(one index, no CASCADE).",
     r.NOT_VALID: "ADD CONSTRAINT … CHECK or FOREIGN KEY becomes … NOT VALID, then COMMIT, BEGIN and VALIDATE "
@@ -15,11 +15,12 @@ FIXES: dict[str, str] = {
     r.FOREIGN_KEY: "ADD CONSTRAINT … FOREIGN KEY becomes … NOT VALID, then COMMIT, BEGIN and VALIDATE CONSTRAINT.",
     r.NOT_NULL: "SET NOT NULL becomes ADD CONSTRAINT … CHECK (col IS NOT NULL) NOT VALID, COMMIT, BEGIN, "
     "VALIDATE CONSTRAINT, SET NOT NULL (which skips its scan since PostgreSQL 12), DROP CONSTRAINT.",
-    r.UNIQUE: "ADD CONSTRAINT … UNIQUE becomes CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS (between COMMIT "
-    "and BEGIN), then ADD CONSTRAINT … UNIQUE USING INDEX.",
-    r.PRIMARY_KEY: "ADD CONSTRAINT … PRIMARY KEY becomes CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS (between "
-    "COMMIT and BEGIN), its columns proven NOT NULL as for adding-not-nullable-field where the migrations "
-    "do not show them NOT NULL, then ADD CONSTRAINT … PRIMARY KEY USING INDEX.",
+    r.UNIQUE: "ADD CONSTRAINT … UNIQUE becomes CREATE UNIQUE INDEX CONCURRENTLY, after a DROP INDEX CONCURRENTLY "
+    "IF EXISTS (between COMMIT and BEGIN), then ADD CONSTRAINT … UNIQUE USING INDEX.",
+    r.PRIMARY_KEY: "ADD CONSTRAINT … PRIMARY KEY becomes CREATE UNIQUE INDEX CONCURRENTLY, after a DROP INDEX "
+    "CONCURRENTLY IF EXISTS (between COMMIT and BEGIN), its columns proven NOT NULL as for "
+    "adding-not-nullable-field where the migrations do not show them NOT NULL, then ADD CONSTRAINT … "
+    "PRIMARY KEY USING INDEX.",
     r.CONCURRENT_IN_TRANSACTION: "puts COMMIT before the CONCURRENTLY statement and BEGIN after it.",
     r.ENUM_VALUE: "an ADD VALUE that Postgres rejects where it stands (used later in its own transaction, or "
     "in a transaction before PostgreSQL 12) becomes ADD VALUE IF NOT EXISTS between COMMIT and BEGIN; "
@@ -45,7 +46,7 @@ NO_FIX: dict[str, str] = {
     "ignore the rule on that statement",
     "transaction-nesting": "the file's own transaction control is its author's: lint --fix does not move it",
     "prefer-robust-stmts": "guards (IF NOT EXISTS, IF EXISTS) change what a rerun does: add them by hand "
-    "(the statements lint --fix writes outside a transaction have them)",
+    "(the statements lint --fix writes outside a transaction are rerunnable)",
 }
 
 

@@ -149,8 +149,29 @@ def _index_build(node: ast.IndexStmt, context: RuleContext) -> Rewrite:
         return Rewrite(unfixed={INDEX_BUILD: "Postgres cannot build an index on a partitioned table CONCURRENTLY"})
     safe = copy.deepcopy(node)
     safe.concurrent = True
-    safe.if_not_exists = node.if_not_exists or node.idxname is not None  # IF NOT EXISTS needs a name
-    return Rewrite([Step(printed(safe), outside=True)], {INDEX_BUILD})
+    return Rewrite(_concurrent_build(safe), {INDEX_BUILD})
+
+
+def _concurrent_build(index: ast.IndexStmt) -> list[Step]:
+    """A CONCURRENTLY build that a rerun repeats safely: a named index is first dropped IF EXISTS.
+
+    Not IF NOT EXISTS: a failed concurrent build leaves an INVALID index behind, which IF NOT EXISTS would
+    keep on the rerun (never used by queries, still written by every insert). Dropping it first rebuilds it.
+    An index written IF NOT EXISTS by hand keeps its author's meaning (it may exist already, valid).
+    """
+    build = Step(printed(index), outside=True)
+    if index.idxname is None or index.if_not_exists or index.relation is None:
+        return [build]
+    schema = index.relation.schemaname
+    name = (ast.String(schema), ast.String(index.idxname)) if schema else (ast.String(index.idxname),)
+    drop = ast.DropStmt(
+        objects=(name,),
+        removeType=ObjectType.OBJECT_INDEX,
+        behavior=DropBehavior.DROP_RESTRICT,
+        missing_ok=True,
+        concurrent=True,
+    )
+    return [Step(printed(drop), outside=True), build]
 
 
 def _index_drop(node: ast.DropStmt) -> Rewrite:
@@ -389,7 +410,6 @@ def _unique(
         unique=True,
         nulls_not_distinct=constraint.nulls_not_distinct,
         concurrent=True,
-        if_not_exists=True,
     )
     attach = ast.Constraint(
         contype=constraint.contype,
@@ -399,7 +419,7 @@ def _unique(
         initdeferred=constraint.initdeferred,
         is_enforced=True,
     )
-    parts = _Parts(outside=[Step(printed(index), outside=True)])
+    parts = _Parts(outside=_concurrent_build(index))
     if primary:
         nullable = [key for key in keys if key not in _not_null_columns(context, table)]
         _proven_not_null(relation, nullable, missing_ok, parts, set_not_null=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType
+from pglast.enums import AlterTableType, ObjectType
 
 from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, dotted, table_key, table_name
 from drizzle_ops.lint.finding import Severity
@@ -33,6 +33,22 @@ def _dropped_if_exists(context: RuleContext) -> set[tuple[TableKey, str]]:
     found: set[tuple[TableKey, str]] = set()
     for earlier in context.earlier:
         _track_drops(earlier.node, found)
+    return found
+
+
+def _indexes_dropped_if_exists(context: RuleContext) -> set[str]:
+    """Index names an earlier DROP INDEX IF EXISTS removes and no statement since builds again.
+
+    DROP INDEX IF EXISTS i, then CREATE INDEX i, reruns safely, and better than IF NOT EXISTS: a failed
+    CONCURRENTLY build leaves an INVALID index, which IF NOT EXISTS keeps and the drop rebuilds.
+    """
+    found: set[str] = set()
+    for earlier in context.earlier:
+        node = earlier.node
+        if isinstance(node, ast.DropStmt) and node.removeType is ObjectType.OBJECT_INDEX and node.missing_ok:
+            found |= {str(n[-1].sval) for n in node.objects or () if isinstance(n, tuple) and n}
+        elif isinstance(node, ast.IndexStmt) and node.idxname:
+            found.discard(node.idxname)
     return found
 
 
@@ -71,8 +87,8 @@ def _problems(node: ast.Node, context: RuleContext) -> Iterator[str]:
     elif isinstance(node, ast.IndexStmt):
         if node.idxname is None:
             yield "an unnamed index is built again on a rerun (a failed CONCURRENTLY build also leaves an INVALID one)"
-        elif not node.if_not_exists:
-            yield f"CREATE INDEX {node.idxname} without IF NOT EXISTS fails on a rerun"
+        elif not node.if_not_exists and node.idxname not in _indexes_dropped_if_exists(context):
+            yield f"CREATE INDEX {node.idxname} fails on a rerun: drop it IF EXISTS first, or build it IF NOT EXISTS"
     elif isinstance(node, ast.DropStmt) and not node.missing_ok:
         names = ", ".join(dotted(n) if isinstance(n, tuple) else "…" for n in node.objects or ())
         yield f"DROP {names} without IF EXISTS fails on a rerun"
