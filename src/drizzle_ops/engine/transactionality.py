@@ -4,6 +4,8 @@
 - Statement by statement, each committed: Postgres refuses CREATE/DROP INDEX CONCURRENTLY,
   REINDEX CONCURRENTLY and VACUUM inside a transaction block, so a file with one of them (or
   the marker line ``-- drizzle-ops: no-transaction``) runs outside any transaction.
+- In batches: a file whose UPDATE or DELETE follows the line ``-- drizzle-ops: batch rows=N``
+  (engine/batch_statement.py), each batch its own transaction (engine/batches.py).
 - As its own transactions: a file with transaction control (BEGIN, COMMIT, ROLLBACK,
   SAVEPOINT, PREPARE TRANSACTION, …). Teams write ``COMMIT;`` before a CREATE INDEX
   CONCURRENTLY and ``BEGIN;`` after it because drizzle-kit runs every pending migration in one
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from drizzle_ops.engine.batch_statement import has_batch_marker
 from drizzle_ops.engine.batching import simple_query_statements
 from drizzle_ops.engine.workspace import BOM, Statement
 
@@ -32,6 +35,7 @@ class Mode(str, Enum):
     TRANSACTION = "transaction"
     NO_TRANSACTION = "no-transaction"  # statement by statement, each committed on its own
     OWN_TRANSACTIONS = "own-transactions"  # the file's BEGIN/COMMIT statements decide
+    BATCH = "batch"  # one UPDATE or DELETE in keyset batches, each its own transaction
 
     @property
     def description(self) -> str:
@@ -40,6 +44,7 @@ class Mode(str, Enum):
             Mode.TRANSACTION: "one transaction",
             Mode.NO_TRANSACTION: "outside a transaction",
             Mode.OWN_TRANSACTIONS: "manages its own transactions",
+            Mode.BATCH: "in batches",
         }[self]
 
 
@@ -163,7 +168,10 @@ def needs_outside(statement: Statement) -> bool:
 
 
 def mode_of(source: SqlSource) -> Mode:
-    """How ``source`` must run (see the module's docstring); its own transaction control wins over the rest."""
+    """How ``source`` must run (see the module's docstring): a batch marker wins (the file must then hold its
+    statement alone, engine/batch_statement.py checks), then its own transaction control, then the rest."""
+    if has_batch_marker(source.text):
+        return Mode.BATCH
     if transaction_control(source):
         return Mode.OWN_TRANSACTIONS
     if has_marker(source.text) or any(needs_outside(s) for s in source.statements):
