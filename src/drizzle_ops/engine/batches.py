@@ -30,7 +30,6 @@ leaves the catalog as drizzle-kit's run of the same file does.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from drizzle_ops.engine.batch_statement import (
     key_of,
 )
 from drizzle_ops.engine.batching import command, commit_confirming, rollback_open
-from drizzle_ops.engine.bookkeeping import Fingerprint
+from drizzle_ops.engine.bookkeeping import Fingerprint, progress_table_name
 from drizzle_ops.engine.connection import step
 from drizzle_ops.engine.execution import ExecutionPolicy, OnRetry, failure_of, with_lock_retries
 from drizzle_ops.engine.lock import MigrationLock
@@ -59,7 +58,6 @@ from drizzle_ops.errors import MigrationFailed, UserError
 from drizzle_ops.paths import display_path
 
 LAG_POLL_SECONDS = 1.0
-MAX_NAME = 63  # PostgreSQL's identifier limit, in bytes
 
 
 # -- what the edge hears ------------------------------------------------------------------------------------
@@ -203,14 +201,6 @@ def boundary_sql(conn: psycopg.Connection, spec: BatchStatement, target: Target,
 
 
 # -- the progress table ---------------------------------------------------------------------------------------
-
-
-def progress_table_name(bookkeeping_table: str) -> str:
-    """``__drizzle_migrations_batches``; a name too long for PostgreSQL is shortened with a hash, never cut."""
-    name = f"{bookkeeping_table}_batches"
-    if len(name.encode()) <= MAX_NAME:
-        return name
-    return f"drizzle_ops_batches_{hashlib.sha256(bookkeeping_table.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
