@@ -38,3 +38,8 @@ TRACE_ALL_VS_SCRATCH = 8.0
 LINT_VS_PARSE = 3.0
 FLEET_NOOP_SECONDS = 3.0  # issue 12: the no-op pass over all 200
 LINT_SINCE_SECONDS = 0.5  # issue 22: `lint --since` on 300 migrations, a base that holds them all, 0 findings
+# issue 24: a backfill of 5,000,000 rows in batches against the same UPDATE as one statement, in the same run: the
+# batched run keeps at least this share of its rows per second, and a concurrent writer never waits longer than
+# BACKFILL_WRITER_WAIT (a latency users feel, absolute like the lock-stall bar; one UPDATE holds them for all of it)
+BACKFILL_THROUGHPUT_VS_SINGLE = 0.7
+BACKFILL_WRITER_WAIT = 0.100

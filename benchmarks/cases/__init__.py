@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from benchmarks.cases import (
+    backfill,
     fleet,
     fresh,
     history,
@@ -32,5 +33,19 @@ class Case(Protocol):
 # the order of a full run, and of --cases by default
 CASES: dict[str, Case] = {
     case.KEY: case
-    for case in (noop, fresh, scale, history, realhistory, testdb, server, lockstall, fleet, trace, lint, lintsince)
+    for case in (
+        noop,
+        fresh,
+        scale,
+        history,
+        realhistory,
+        testdb,
+        server,
+        lockstall,
+        backfill,
+        fleet,
+        trace,
+        lint,
+        lintsince,
+    )
 }

@@ -1,4 +1,5 @@
-"""Batched data migrations on a real server, through real `inv` processes: once each row, resumable, as drizzle-kit ends.
+"""Batched data migrations on a real server, through real `inv` processes: each row once, resumable, ending as
+drizzle-kit ends.
 
 The workspace is the example's, plus two hand-made migrations (``tests.helpers.add_migration``): ``items`` (a
 table, and a statement-level trigger that logs every UPDATE statement with the rows it changed into
@@ -18,10 +19,9 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.batches import replication_lag
+from drizzle_ops.engine.batches import ProgressTable, replication_lag
 from drizzle_ops.engine.execution import ExecutionPolicy
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
@@ -179,7 +179,8 @@ def test_an_empty_table_is_one_batch_with_the_row(empty_db: str, workspace_copy:
 
 
 def test_sigkill_at_random_batches_then_a_rerun_changes_every_row_exactly_once(
-    databases, workspace_copy: Path  # type: ignore[no-untyped-def]
+    databases,
+    workspace_copy: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     ws = workspace(workspace_copy, f"rows={PER_BATCH} pause=5ms")
     url = seeded(databases.create(), ws)
@@ -226,7 +227,9 @@ def test_ctrl_c_exits_130_says_what_stays_and_the_rerun_resumes(empty_db: str, w
     state = progress(empty_db)
     assert state is not None
     committed, changed = state
-    assert f"interrupted: 0009_backfill_doubled stopped after batch {committed} ({changed:,} rows changed so far)" in err
+    assert (
+        f"interrupted: 0009_backfill_doubled stopped after batch {committed} ({changed:,} rows changed so far)" in err
+    )
     assert "resumes after them" in err
     assert audit(empty_db) == [PER_BATCH] * committed and times(empty_db) == {0: ROWS - changed, 1: changed}
     assert query(empty_db, "select count(*) from pg_stat_activity where state like 'idle in transaction%'") == [(0,)]
@@ -303,7 +306,11 @@ def test_a_row_lock_held_by_the_application_times_out_a_batch_which_is_retried(
 def test_a_table_without_primary_key_is_refused_before_any_batch(empty_db: str, workspace_copy: Path) -> None:
     ws = workspace_copy
     add_migration(ws, "logs", 'CREATE TABLE "logs" ("at" timestamp with time zone, "level" text);')
-    add_migration(ws, "levels", f"{HEADER}-- drizzle-ops: batch rows=100\nUPDATE \"logs\" SET \"level\" = 'info' WHERE \"level\" IS NULL;")
+    add_migration(
+        ws,
+        "levels",
+        f'{HEADER}-- drizzle-ops: batch rows=100\nUPDATE "logs" SET "level" = \'info\' WHERE "level" IS NULL;',
+    )
     refused = run_inv("migrate", "--url", empty_db, "--workspace", str(ws))
     assert refused.returncode == 2
     [line] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
@@ -338,7 +345,8 @@ def test_a_where_that_does_not_exclude_done_rows_is_refused_before_anything_chan
 
 
 def test_drizzle_kit_031_runs_the_file_as_one_update_and_ends_in_the_same_state(
-    databases, workspace_copy: Path  # type: ignore[no-untyped-def]
+    databases,
+    workspace_copy: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     kit = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
     require(kit.exists(), NO_DRIZZLE_KIT)
@@ -374,7 +382,8 @@ def test_drizzle_kit_031_runs_the_file_as_one_update_and_ends_in_the_same_state(
 
 
 def test_drizzle_kit_v1_runs_the_file_as_one_update_and_ends_in_the_same_state(
-    databases, tmp_path: Path  # type: ignore[no-untyped-def]
+    databases,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     kit = V1 / "node_modules" / ".bin" / "drizzle-kit"
     require(kit.exists(), NO_DRIZZLE_KIT_V1)
@@ -392,11 +401,14 @@ def test_drizzle_kit_v1_runs_the_file_as_one_update_and_ends_in_the_same_state(
     drizzle_kit()
     assert run_inv("migrate", "--url", ours, "--workspace", str(ws)).returncode == 0
     for url in (ours, theirs):
-        query(url, "insert into \"sets\" (\"id\", \"name\") select g, 'Set ' || g from generate_series(1, 3500) g returning 1")
+        query(
+            url, 'insert into "sets" ("id", "name") select g, \'Set \' || g from generate_series(1, 3500) g returning 1'
+        )
     folder = ws / "drizzle" / "20261125090000_lowercase_set_names"
     folder.mkdir()
     (folder / "migration.sql").write_text(
-        f'{HEADER}-- drizzle-ops: batch rows=1000\nUPDATE "sets" SET "name" = lower("name") WHERE "name" <> lower("name");\n'
+        f"{HEADER}-- drizzle-ops: batch rows=1000\n"
+        'UPDATE "sets" SET "name" = lower("name") WHERE "name" <> lower("name");\n'
     )
     drizzle_kit()
     done = run_inv("migrate", "--url", ours, "--workspace", str(ws))
@@ -413,7 +425,9 @@ def test_drizzle_kit_v1_runs_the_file_as_one_update_and_ends_in_the_same_state(
 
 
 def test_batches_run_through_a_transaction_mode_pooler_without_a_direct_url(
-    pgbouncer, empty_db: str, workspace_copy: Path  # type: ignore[no-untyped-def]
+    pgbouncer,
+    empty_db: str,
+    workspace_copy: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     ws = workspace(workspace_copy)
     seeded(empty_db, ws, 10_000)
@@ -456,11 +470,7 @@ def test_plan_estimates_batches_and_time_and_says_where_a_stopped_run_resumes(
     # a run stopped after 20 batches: plan says so, in JSON too
     query(empty_db, 'update "items" set "doubled" = "value" * 2, "times" = 1 where id <= 20000 returning 1')
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        conn.execute(
-            "create table drizzle.__drizzle_migrations_batches (tag text primary key, hash text not null, last_key jsonb, "
-            "rows_done bigint not null default 0, keys_done bigint not null default 0, batches bigint not null default 0, "
-            "started_at timestamptz not null default now(), updated_at timestamptz not null default now())"
-        )
+        ProgressTable("drizzle", "__drizzle_migrations_batches").ensure(conn)
         migration = load_workspace(ws).migrations[-1]
         conn.execute(
             "insert into drizzle.__drizzle_migrations_batches (tag, hash, last_key, rows_done, keys_done, batches) "
@@ -474,7 +484,12 @@ def test_plan_estimates_batches_and_time_and_says_where_a_stopped_run_resumes(
     [pending] = json.loads(plan.stdout)["pending"]
     assert pending["transactions"] == "in batches" and pending["runs_in_transaction"] is False
     batch = pending["batch"]
-    assert (batch["table"], batch["key"], batch["rows"], batch["estimated_batches"]) == ("public.items", ["id"], ROWS, 30)
+    assert (batch["table"], batch["key"], batch["rows"], batch["estimated_batches"]) == (
+        "public.items",
+        ["id"],
+        ROWS,
+        30,
+    )
     assert (batch["done_batches"], batch["done_rows"], batch["resumes_after"]) == (20, 20000, ["20000"])
     done = run_inv("migrate", "--url", empty_db, "--workspace", str(ws))
     assert done.returncode == 0, done.stderr
@@ -483,7 +498,9 @@ def test_plan_estimates_batches_and_time_and_says_where_a_stopped_run_resumes(
 
 
 def test_plan_trace_runs_one_batch_on_the_scratch_copy_and_shows_its_locks(
-    empty_db: str, workspace_copy: Path, pg_server  # type: ignore[no-untyped-def]
+    empty_db: str,
+    workspace_copy: Path,
+    pg_server,  # type: ignore[no-untyped-def]
 ) -> None:
     ws = workspace(workspace_copy)
     seeded(empty_db, ws)

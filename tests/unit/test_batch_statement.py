@@ -21,7 +21,7 @@ HEADER = "-- Custom SQL migration file, put your code below! --\n"
 BACKFILL = HEADER + (
     "-- drizzle-ops: batch rows=1000 pause=50ms max-lag=10s\n"
     'UPDATE "users" SET "display_name" = split_part("email", \'@\', 1)\n'
-    "WHERE \"display_name\" IS NULL OR btrim(\"display_name\") = '';\n"
+    'WHERE "display_name" IS NULL OR btrim("display_name") = \'\';\n'
 )
 
 
@@ -71,7 +71,13 @@ def test_bad_options_say_what_is_wrong(options: str, says: str) -> None:
 
 def test_the_marked_statement() -> None:
     spec = parsed(BACKFILL)
-    assert (spec.kind, spec.schema, spec.table, spec.qualifier, spec.only) == ("UPDATE", None, "users", ("users",), False)
+    assert (spec.kind, spec.schema, spec.table, spec.qualifier, spec.only) == (
+        "UPDATE",
+        None,
+        "users",
+        ("users",),
+        False,
+    )
     assert spec.assigned == ("display_name",) and spec.marker_line == 2
     assert spec.options == BatchOptions(1000, 0.05, 10.0)
     # the statement's first word, for file:line in a failure: line 3 of the file
@@ -93,12 +99,12 @@ def test_a_batch_is_the_statement_with_a_key_range_anded_to_its_where() -> None:
     assert first == (
         "UPDATE users SET display_name = split_part(email, '@', 1) "
         "WHERE (display_name IS NULL OR btrim(display_name) = '') "
-        "AND (\"users\".\"id\" <= '9f3e0000-0000-0000-0000-000000000000'::uuid)"
+        'AND ("users"."id" <= \'9f3e0000-0000-0000-0000-000000000000\'::uuid)'
     )
     middle = spec.batch_sql(None, key, ["a"], ["b"])  # type: ignore[arg-type]
-    assert middle.endswith("AND (\"users\".\"id\" > 'a'::uuid AND \"users\".\"id\" <= 'b'::uuid)")
+    assert middle.endswith('AND ("users"."id" > \'a\'::uuid AND "users"."id" <= \'b\'::uuid)')
     last = spec.batch_sql(None, key, ["b"], None)  # type: ignore[arg-type]
-    assert last.endswith("AND (\"users\".\"id\" > 'b'::uuid)")
+    assert last.endswith('AND ("users"."id" > \'b\'::uuid)')
     whole = spec.batch_sql(None, key, None, None)  # type: ignore[arg-type]
     assert whole.endswith("AND true")
     for text in (first, middle, last, whole):  # each parses, as one UPDATE
@@ -107,12 +113,12 @@ def test_a_batch_is_the_statement_with_a_key_range_anded_to_its_where() -> None:
 
 
 def test_a_composite_key_compares_rows_and_quotes_values() -> None:
-    spec = parsed("-- drizzle-ops: batch rows=10\nDELETE FROM \"Line Items\" li WHERE li.qty = 0;")
+    spec = parsed('-- drizzle-ops: batch rows=10\nDELETE FROM "Line Items" li WHERE li.qty = 0;')
     keys = [KeyColumn("order_id", "bigint"), KeyColumn("sku", "character varying(20)")]
     text = spec.batch_sql(None, keys, ["5", "it's"], ["9", "z"])  # type: ignore[arg-type]
     assert text == (
         'DELETE FROM "Line Items" AS li WHERE li.qty = 0 AND (("li"."order_id", "li"."sku") > '
-        "('5'::bigint, 'it''s'::character varying(20)) AND (\"li\".\"order_id\", \"li\".\"sku\") <= "
+        '(\'5\'::bigint, \'it\'\'s\'::character varying(20)) AND ("li"."order_id", "li"."sku") <= '
         "('9'::bigint, 'z'::character varying(20)))"
     )
     assert parse_sql(text)
@@ -121,7 +127,7 @@ def test_a_composite_key_compares_rows_and_quotes_values() -> None:
 def test_a_delete_without_where_gets_the_range_alone() -> None:
     spec = parsed("-- drizzle-ops: batch rows=10\nDELETE FROM events;")
     assert spec.batch_sql(None, [KeyColumn("id", "int")], ["1"], ["2"]) == (  # type: ignore[arg-type]
-        "DELETE FROM events WHERE (\"events\".\"id\" > '1'::int AND \"events\".\"id\" <= '2'::int)"
+        'DELETE FROM events WHERE ("events"."id" > \'1\'::int AND "events"."id" <= \'2\'::int)'
     )
 
 

@@ -128,7 +128,7 @@ class ConsoleProgress:
         self.console.print(f"[red]✗[/] {self._label} {outcome}", highlight=False)
 
     def batch_progress(self, migration: Migration, report: BatchReport) -> None:
-        """A batch migration's bar on a terminal (rows walked, rows changed, time left); elsewhere a line now and then."""
+        """A batch migration's bar at a terminal (rows walked, rows changed, time left); elsewhere a line at times."""
         first = self._batches is None
         self._batches = report
         if first and report.resumed_after:
@@ -198,7 +198,7 @@ def batch_line(report: BatchReport) -> str:
 
 def duration(seconds: float) -> str:
     """``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:

@@ -214,9 +214,13 @@ class KeyColumn:
     type: str  # format_type(): a type name as SQL writes it
 
 
-def key_condition(conn: psycopg.Connection, columns: list[sql.Identifier], op: str, keys: list[KeyColumn], key: Key) -> str:
+def key_condition(
+    conn: psycopg.Connection, columns: list[sql.Identifier], op: str, keys: list[KeyColumn], key: Key
+) -> str:
+    """``"id" > '5'::bigint``, or for a key of several columns a row comparison (btree order, index-friendly)."""
     values = [
-        sql.SQL("{}::{}").format(sql.Literal(value), sql.SQL(column.type)) for value, column in zip(key, keys, strict=True)
+        sql.SQL("{}::{}").format(sql.Literal(value), sql.SQL(column.type))
+        for value, column in zip(key, keys, strict=True)
     ]
     if len(columns) == 1:
         text = sql.SQL("{} " + op + " {}").format(columns[0], values[0])

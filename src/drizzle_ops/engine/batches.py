@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
+from psycopg.pq.abc import PGresult
 
-from drizzle_ops.engine import bookkeeping, server
+from drizzle_ops.engine import batching, bookkeeping, server
 from drizzle_ops.engine.batch_statement import (
     BatchProblem,
     BatchStatement,
@@ -51,7 +52,7 @@ from drizzle_ops.engine.batching import command, commit_confirming, rollback_ope
 from drizzle_ops.engine.bookkeeping import Fingerprint, progress_table_name
 from drizzle_ops.engine.connection import step
 from drizzle_ops.engine.execution import ExecutionPolicy, OnRetry, failure_of, with_lock_retries
-from drizzle_ops.engine.lock import MigrationLock
+from drizzle_ops.engine.lock import BEGIN, LockBusy, MigrationLock
 from drizzle_ops.engine.one_transaction import Committed, Stale, begin_locked_and_unchanged
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.errors import MigrationFailed, UserError
@@ -149,8 +150,8 @@ def find_target(conn: psycopg.Connection, spec: BatchStatement) -> Target:
     name = sql.Identifier(spec.schema, spec.table) if spec.schema else sql.Identifier(spec.table)
     row = conn.execute(
         sql.SQL(
-            "select c.oid, n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            "where c.oid = to_regclass({})"
+            "select c.oid, n.nspname, c.relname, c.relkind from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass({})"
         ).format(sql.Literal(name.as_string(conn)))
     ).fetchone()
     if row is None or row[3] not in ("r", "p"):
@@ -186,9 +187,10 @@ def boundary_sql(conn: psycopg.Connection, spec: BatchStatement, target: Target,
     where: sql.Composable = sql.SQL("")
     if after is not None:
         where = sql.SQL(" WHERE ") + sql.SQL(key_condition(conn, columns, ">", target.keys, after))
-    return (
-        sql.SQL("SELECT jsonb_build_array({})::text FROM {}{}{} ORDER BY {} LIMIT 2 OFFSET {}")
+    return (  # the keys as JSON for the two rows returned only, not for the rows skipped
+        sql.SQL("SELECT jsonb_build_array({})::text FROM (SELECT {} FROM {}{}{} ORDER BY {} LIMIT 2 OFFSET {}) AS k")
         .format(
+            listed,
             listed,
             sql.SQL("ONLY ") if spec.only else sql.SQL(""),
             sql.Identifier(target.schema, target.table),
@@ -202,14 +204,20 @@ def boundary_sql(conn: psycopg.Connection, spec: BatchStatement, target: Target,
 
 # -- the progress table ---------------------------------------------------------------------------------------
 
+MOVED = "drizzle-ops: another run moved the batches on"  # the progress guard's error text, seen in server logs
+
 
 @dataclass(frozen=True)
 class ProgressRow:
     hash: str  # the file's hash: another version of the file starts again
-    last_key: Key | None
+    last_json: str | None  # the last key done, as jsonb_build_array(…)::text (None: none yet)
     rows: int
     keys_done: int
     batches: int
+
+    @property
+    def last_key(self) -> Key | None:
+        return key_of(self.last_json) if self.last_json is not None else None
 
 
 @dataclass(frozen=True)
@@ -250,21 +258,46 @@ class ProgressTable:
         ).fetchone()
         if row is None:
             return None
-        return ProgressRow(str(row[0]), key_of(row[1]) if row[1] else None, int(row[2]), int(row[3]), int(row[4]))
+        last = str(row[1]) if row[1] is not None else None
+        return ProgressRow(str(row[0]), last, int(row[2]), int(row[3]), int(row[4]))
 
-    def write(self, conn: psycopg.Connection, tag: str, row: ProgressRow, key_json: str | None) -> None:
-        conn.execute(
+    def guard_sql(self, conn: psycopg.Connection, tag: str, expected: ProgressRow | None, hash_: str) -> str:
+        """A statement that fails unless the row is as this run last left it (another run may take turns with it)."""
+        found: sql.Composable
+        if expected is None or expected.last_json is None:
+            found = sql.SQL(
+                "not exists (select 1 from {} where tag = {} and hash = {} and last_key is not null)"
+            ).format(self.ident, sql.Literal(tag), sql.Literal(hash_))
+        else:
+            found = sql.SQL("exists (select 1 from {} where tag = {} and hash = {} and last_key = {}::jsonb)").format(
+                self.ident, sql.Literal(tag), sql.Literal(hash_), sql.Literal(expected.last_json)
+            )
+        check = sql.SQL("select (case when {} then '1' else {} end)::int").format(found, sql.Literal(MOVED))
+        return check.as_string(conn)
+
+    def write_sql(self, conn: psycopg.Connection, tag: str, row: ProgressRow) -> str:
+        return (
             sql.SQL(
-                "insert into {} (tag, hash, last_key, rows_done, keys_done, batches) values (%s, %s, %s::jsonb, %s, %s, %s) "
+                "insert into {} (tag, hash, last_key, rows_done, keys_done, batches) "
+                "values ({}, {}, {}::jsonb, {}, {}, {}) "
                 "on conflict (tag) do update set hash = excluded.hash, last_key = excluded.last_key, "
                 "rows_done = excluded.rows_done, keys_done = excluded.keys_done, batches = excluded.batches, "
                 "updated_at = now()"
-            ).format(self.ident),
-            [tag, row.hash, key_json, row.rows, row.keys_done, row.batches],
+            )
+            .format(
+                self.ident,
+                sql.Literal(tag),
+                sql.Literal(row.hash),
+                sql.Literal(row.last_json),
+                sql.Literal(row.rows),
+                sql.Literal(row.keys_done),
+                sql.Literal(row.batches),
+            )
+            .as_string(conn)
         )
 
     def finish(self, conn: psycopg.Connection, tag: str) -> None:
-        """The migration is done: its row goes, and the table with the last row (the catalog as drizzle-kit leaves it)."""
+        """The migration is done: its row goes, and the table with the last row (the catalog as drizzle-kit has it)."""
         conn.execute(sql.SQL("delete from {} where tag = %s").format(self.ident), [tag])
         left = conn.execute(sql.SQL("select exists (select 1 from {})").format(self.ident)).fetchone()
         if not (left and left[0]):
@@ -272,7 +305,7 @@ class ProgressTable:
 
 
 def read_progress(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> ProgressRow | None:
-    """What earlier runs left of ``migration``'s batches (for plan and status); reads only, creates nothing."""
+    """What earlier runs left of ``migration``'s batches (for plan); reads only, creates nothing."""
     table = ProgressTable.of(workspace)
     if not table.exists(conn):
         return None
@@ -294,6 +327,11 @@ class Lag:
     hidden: int  # standbys whose details this role may not read (no pg_read_all_stats)
 
 
+def _keys(result: PGresult) -> list[str]:
+    """The boundary query's answer: up to two keys, as JSON text."""
+    return [bytes(result.get_value(i, 0) or b"").decode() for i in range(result.ntuples)]
+
+
 def replication_lag(conn: psycopg.Connection) -> Lag:
     """The standbys' replay lag, from ``pg_stat_replication`` (no standby: nothing, so never a wait)."""
     row = conn.execute(LAG_SQL).fetchone()
@@ -305,19 +343,28 @@ def replication_lag(conn: psycopg.Connection) -> Lag:
 # -- the run --------------------------------------------------------------------------------------------------
 
 
+class _Moved(Exception):
+    """The progress row is not where this run left it: another run took a turn (internal; read it again)."""
+
+
 @dataclass
 class _Done:
-    """What one batch did."""
+    """What one batch did: the progress it committed, and for the last one the bookkeeping row."""
 
-    final: bool
-    changed: int
     state: ProgressRow
-    committed: Committed | None = None
+    committed: Committed | None = None  # the last batch: the migration's row
 
 
 @dataclass
 class BatchRun:
-    """One batch migration, from wherever earlier runs left it to its bookkeeping row."""
+    """One batch migration, from wherever earlier runs left it to its bookkeeping row.
+
+    Two round trips per batch, each one simple query: BEGIN, the lock, the bookkeeping guard, the progress guard
+    (the row is where this run left it), the timeouts and the statement; then the progress row, the query for
+    where the next batch ends, and COMMIT. That query runs in the batch before, so the next batch's statement
+    can travel with its BEGIN: the key it returns only bounds the batch, it decides nothing else (the ranges
+    stay contiguous: each starts after the last key committed).
+    """
 
     conn: psycopg.Connection
     workspace: Workspace
@@ -332,15 +379,37 @@ class BatchRun:
     before_commit: Callable[[psycopg.Connection, Migration], None] | None = None
     spec: BatchStatement = field(init=False)
     progress: ProgressTable = field(init=False)
-    committed_batches: int = field(default=0, init=False)
-    committed_rows: int = field(default=0, init=False)
+    state: ProgressRow | None = field(default=None, init=False)  # the progress committed last, as this run knows it
+    next: list[str] | None = field(default=None, init=False)  # where the next batch ends (None: read it first)
     path: str = field(default="", init=False)
     hidden_warned: bool = field(default=False, init=False)  # said once: standbys whose lag this role cannot read
+    prelude: tuple[str, ...] = field(default=(), init=False)  # BEGIN, the lock's guard, the bookkeeping guard
+    timeouts: tuple[str, ...] = field(default=(), init=False)  # SET LOCAL lock_timeout, statement_timeout
 
     def __post_init__(self) -> None:
         self.spec = statement_of(self.migration, self.workspace)
         self.progress = ProgressTable.of(self.workspace)
         self.path = display_path(self.migration.sql_path, self.workspace.root)
+        # the same for every batch of this run: written once
+        schema, table, policy = self.workspace.migrations_schema, self.workspace.migrations_table, self.policy
+        self.prelude = (
+            BEGIN,
+            self.lock.guard(),
+            bookkeeping.fingerprint_guard(self.conn, schema, table, self.expected),
+        )
+        self.timeouts = tuple(
+            server.local_timeouts_sql(
+                self.conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
+            )
+        )
+
+    @property
+    def batches(self) -> int:
+        return self.state.batches if self.state is not None else 0
+
+    @property
+    def rows(self) -> int:
+        return self.state.rows if self.state is not None else 0
 
     def run(self) -> Committed:
         """All batches left, then the bookkeeping row with the last one; Stale when another run changed the table."""
@@ -350,29 +419,30 @@ class BatchRun:
             raise BatchInterrupted(self._interrupted()) from None
 
     def _interrupted(self) -> str:
-        if not self.committed_batches:
-            return f"interrupted: {self.migration.tag} ran no batch to the end in this run; run migrate again"
+        if not self.batches:
+            return f"interrupted: {self.migration.tag} committed no batch yet; run migrate again"
         return (
-            f"interrupted: {self.migration.tag} stopped after batch {self.committed_batches} "
-            f"({self.committed_rows:,} rows changed so far); the committed batches stay and `migrate` resumes after "
-            "them (the batch in progress, if any, was rolled back)"
+            f"interrupted: {self.migration.tag} stopped after batch {self.batches} ({self.rows:,} rows changed so "
+            "far); the committed batches stay and `migrate` resumes after them (the batch in progress, if any, "
+            "was rolled back)"
         )
 
     def _run(self) -> Committed:
-        target, start = self._start()
+        target = self._start()
         total = self._estimate(target)
         began = time.monotonic()
-        resumed = start.batches if start is not None else 0
-        walked_before = start.keys_done if start is not None else 0
-        self.committed_batches, self.committed_rows = resumed, start.rows if start is not None else 0
+        resumed = self.batches
+        walked_before = self.state.keys_done if self.state is not None else 0
         paused = 0.0  # seconds of this run spent in pauses: the pace counts the batches alone
         while True:
             self._wait_for_standbys(began, total, resumed)
             done = self._batch(target)
-            self.committed_batches, self.committed_rows = done.state.batches, done.state.rows
+            self.state = done.state
             elapsed = time.monotonic() - began
-            keys = done.state.keys_done if not done.final else max(done.state.keys_done, total or 0)
+            final = done.committed is not None
+            keys = max(done.state.keys_done, total or 0) if final else done.state.keys_done
             shown_total = max(total, keys) if total is not None else None
+            left = 0.0 if final else self._left(keys - walked_before, elapsed - paused, shown_total, keys)
             self.report(
                 BatchReport(
                     self.migration.tag,
@@ -381,9 +451,9 @@ class BatchRun:
                     keys,
                     shown_total,
                     elapsed,
-                    0.0 if done.final else self._left(keys - walked_before, elapsed - paused, shown_total, keys),
+                    left,
                     resumed_after=resumed,
-                    done=done.final,
+                    done=final,
                 )
             )
             if done.committed is not None:
@@ -400,22 +470,7 @@ class BatchRun:
         batches_left = -(-remaining // self.spec.options.rows)
         return remaining / (walked / seconds) + batches_left * self.spec.options.pause
 
-    def _report_now(self, began: float, total: int | None, resumed: int, lag: float | None) -> None:
-        self.report(
-            BatchReport(
-                self.migration.tag,
-                self.committed_batches,
-                self.committed_rows,
-                0,
-                total,
-                time.monotonic() - began,
-                None,
-                resumed_after=resumed,
-                waiting_for_lag=lag,
-            )
-        )
-
-    def _start(self) -> tuple[Target, ProgressRow | None]:
+    def _start(self) -> Target:
         """Under the lock: the table and its key, the progress table, and where earlier runs stopped."""
         conn, schema, table = self.conn, self.workspace.migrations_schema, self.workspace.migrations_table
         with step(conn, f"taking the migration lock for {self.migration.tag}"):
@@ -439,7 +494,8 @@ class BatchRun:
                 "already done"
             )
             found = None
-        return target, found
+        self.state = found
+        return target
 
     def _estimate(self, target: Target) -> int | None:
         stats = server.table_stats(self.conn, target.schema, target.table)
@@ -460,7 +516,20 @@ class BatchRun:
                 )
             if lag.seconds is None or lag.seconds <= limit:
                 return
-            self._report_now(began, total, resumed, lag.seconds)
+            keys = self.state.keys_done if self.state is not None else 0
+            self.report(
+                BatchReport(
+                    self.migration.tag,
+                    self.batches,
+                    self.rows,
+                    keys,
+                    max(total, keys) if total is not None else None,
+                    time.monotonic() - began,
+                    None,
+                    resumed_after=resumed,
+                    waiting_for_lag=lag.seconds,
+                )
+            )
             time.sleep(LAG_POLL_SECONDS)
 
     def _batch(self, target: Target) -> _Done:
@@ -473,89 +542,138 @@ class BatchRun:
         try:
             with_lock_retries(attempt, self.conn, self.policy, self.on_retry)
         except BatchFailed as failure:
-            failure.batches_done = self.committed_batches
-            raise failure.with_detail(self._failure_detail(failure), partial=self.committed_batches > 0) from None
+            failure.batches_done = self.batches
+            raise failure.with_detail(self._failure_detail(failure), partial=self.batches > 0) from None
         return done[-1]
 
     def _failure_detail(self, failure: BatchFailed) -> str:
         notes = [failure.detail] if failure.detail else []
-        batch = self.committed_batches + 1
-        if self.committed_batches:
+        batch = self.batches + 1
+        if self.batches:
             notes.append(
-                f"batches 1-{self.committed_batches} ({self.committed_rows:,} rows changed) are committed and stay; "
-                f"batch {batch} was rolled back"
+                f"batches 1-{self.batches} ({self.rows:,} rows changed) are committed and stay; batch {batch} was "
+                "rolled back"
             )
         else:
             notes.append(f"batch {batch} was rolled back")
         return "; ".join(notes)
 
     def _attempt(self, target: Target) -> _Done:
-        conn, spec, migration = self.conn, self.spec, self.migration
-        schema, table = self.workspace.migrations_schema, self.workspace.migrations_table
-        self.lock.begin(conn)  # BEGIN and the lock, waiting (outside any transaction) while another run holds it
+        """BEGIN … COMMIT of one batch; the transaction is rolled back on any failure."""
+        while True:
+            if self.next is None:
+                self.next = self._boundary(target)
+            try:
+                changed = self._open(target, self.next)
+                break
+            except LockBusy:
+                self.lock.wait_while_held(self.conn)  # nothing is open: wait politely, then try again
+            except _Moved:  # another run took a turn: go on from where it left the batches
+                with step(self.conn, f"reading the batch progress of {self.migration.tag}"):
+                    self.state = self.progress.read(self.conn, self.migration.tag)
+                self.next = None
         try:
-            if bookkeeping.fingerprint(conn, schema, table) != self.expected:
-                raise Stale  # another run applied or undid a migration: the runner plans again
-            server.set_local_timeouts(
-                conn, lock_timeout=self.policy.lock_timeout, statement_timeout=self.policy.statement_timeout
-            )
-            with step(conn, f"reading the batch progress of {migration.tag}"):
-                state = self.progress.read(conn, migration.tag) if self.progress.exists(conn) else None
-            if state is not None and state.hash != migration.hash:
-                state = None  # another version of the file: from the start (said once, when the run began)
-            after = state.last_key if state is not None else None
-            bound = self._keys(boundary_sql(conn, spec, target, after))
-            final = len(bound) < 2
-            upto_json = None if final else str(bound[0][0])
-            upto = key_of(upto_json) if upto_json is not None else None
-            changed = self._changed(spec.batch_sql(conn, target.keys, after, upto))
-            before = state or ProgressRow(migration.hash, None, 0, 0, 0)
-            walked = before.keys_done + (spec.options.rows if not final else len(bound))
-            now = ProgressRow(migration.hash, upto, before.rows + changed, walked, before.batches + 1)
-            if not final:
-                with step(conn, f"writing the batch progress of {migration.tag}"):
-                    self.progress.write(conn, migration.tag, now, upto_json)
-                command(conn, "COMMIT")
-                return _Done(False, changed, now)
-            with step(conn, f"recording {migration.tag} after its last batch"):
-                if self.progress.exists(conn):
-                    self.progress.finish(conn, migration.tag)
-                row_id = self.record(conn)
-            if self.before_commit is not None:
-                self.before_commit(conn, migration)
-            confirm = bookkeeping.committed_row_sql(conn, schema, table, row_id)
-            with step(conn, f"committing the last batch of {migration.tag}"):
-                confirmed = commit_confirming(conn, confirm)
-            return _Done(True, changed, now, Committed(conn, row_id, confirmed))
+            return self._close(target, self.next, changed)
         except BaseException:
+            rollback_open(self.conn, quietly=True)
+            raise
+
+    def _range(self, bound: list[str]) -> tuple[Key | None, Key | None, str | None]:
+        """The batch's keys: after the last one done, up to the first of ``bound`` (none: to the end of the table)."""
+        after = self.state.last_key if self.state is not None else None
+        upto_json = bound[0] if len(bound) == 2 else None  # fewer: nothing past this batch, the last one
+        return after, key_of(upto_json) if upto_json is not None else None, upto_json
+
+    def _boundary(self, target: Target) -> list[str]:
+        """Where the next batch ends, read in a transaction of its own (at the start, or after another run's turn)."""
+        conn = self.conn
+        after = self.state.last_key if self.state is not None else None
+        query = ";\n".join([BEGIN, *self.timeouts, boundary_sql(conn, self.spec, target, after), "COMMIT"])
+        outcome = self._exchange(query)
+        error = outcome.error(conn)
+        if error is not None:  # it reads the statement's table: its failure (a lock timeout) is the statement's
+            rollback_open(conn, quietly=True)
+            raise self._failure(error)
+        return _keys(outcome.results[-2])
+
+    def _open(self, target: Target, bound: list[str]) -> int:
+        """One round trip: BEGIN, the lock, both guards, the timeouts and the statement for this batch; rows changed.
+
+        The transaction stays open for :meth:`_close`; on a failure it is rolled back.
+        """
+        conn, migration = self.conn, self.migration
+        after, upto, _ = self._range(bound)
+        statements = [
+            *self.prelude,
+            self.progress.guard_sql(conn, migration.tag, self.state, migration.hash),
+            *self.timeouts,
+            self.spec.batch_sql(conn, target.keys, after, upto),
+        ]
+        outcome = self._exchange(";\n".join(statements))
+        failed_at = outcome.failed_at()
+        if failed_at is None:
+            return max(int(outcome.results[-1].command_tuples or 0), 0)
+        error = outcome.error(conn)
+        assert error is not None
+        rollback_open(conn, quietly=True)
+        if error.diag.sqlstate == "22P02" and failed_at in (1, 2, 3) and not outcome.lost:  # a guard said no
+            raise (LockBusy, Stale, _Moved)[failed_at - 1]
+        if failed_at == len(statements) - 1:
+            raise self._failure(error)
+        with step(conn, f"starting batch {self.batches + 1} of {migration.tag}"):
+            raise error
+
+    def _close(self, target: Target, bound: list[str], changed: int) -> _Done:
+        """Inside the batch's transaction: the progress row, where the next batch ends, and COMMIT in one round trip;
+        after the last batch, the bookkeeping row instead, committed and confirmed."""
+        conn, spec, migration = self.conn, self.spec, self.migration
+        _after, upto, upto_json = self._range(bound)
+        before = self.state or ProgressRow(migration.hash, None, 0, 0, 0)
+        walked = before.keys_done + (spec.options.rows if upto is not None else len(bound))
+        now = ProgressRow(migration.hash, upto_json, before.rows + changed, walked, before.batches + 1)
+        if upto is not None:
+            query = ";\n".join(
+                [self.progress.write_sql(conn, migration.tag, now), boundary_sql(conn, spec, target, upto), "COMMIT"]
+            )
+            outcome = self._exchange(query)
+            failed_at, error = outcome.failed_at(), outcome.error(conn)
+            if error is not None:
+                rollback_open(conn, quietly=True)
+                if failed_at == 1:
+                    raise self._failure(error)
+                with step(conn, f"writing the batch progress of {migration.tag}"):
+                    raise error
+            self.next = _keys(outcome.results[1])
+            return _Done(now)
+        schema, table = self.workspace.migrations_schema, self.workspace.migrations_table
+        with step(conn, f"recording {migration.tag} after its last batch"):
+            if self.progress.exists(conn):
+                self.progress.finish(conn, migration.tag)
+            row_id = self.record(conn)
+        if self.before_commit is not None:
+            self.before_commit(conn, migration)
+        confirm = bookkeeping.committed_row_sql(conn, schema, table, row_id)
+        with step(conn, f"committing the last batch of {migration.tag}"):
+            confirmed = commit_confirming(conn, confirm)
+        self.next = None
+        return _Done(now, Committed(conn, row_id, confirmed))
+
+    def _exchange(self, query: str) -> batching.Exchange:
+        conn = self.conn
+        try:
+            return batching.exchange(conn, query.encode(conn.info.encoding))
+        except BaseException:  # Ctrl-C: the query was cancelled; leave no transaction open behind us
             rollback_open(conn, quietly=True)
             raise
 
-    def _keys(self, text: str) -> list[tuple[object, ...]]:
-        """The boundary query: it reads the statement's table, so its failure (a lock timeout) is the statement's."""
-        try:
-            return self.conn.execute(text).fetchall()
-        except psycopg.Error as exc:
-            raise self._failure(exc) from None
-
-    def _changed(self, text: str) -> int:
-        """The statement for one batch; the rows it changed."""
-        try:
-            return max(self.conn.execute(text).rowcount, 0)
-        except psycopg.Error as exc:
-            raise self._failure(exc) from None
-
     def _failure(self, exc: psycopg.Error) -> MigrationFailed:
-        statement = self.spec.statement
         return failure_of(
             self.conn,
             exc,
-            statement,
+            self.spec.statement,
             self.spec.position,
             tag=self.migration.tag,
             path=self.path,
             failure=BatchFailed,
             policy=self.policy,
         )
-
-

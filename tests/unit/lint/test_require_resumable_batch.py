@@ -6,7 +6,10 @@ from .util import check, flagged
 
 RULE = "require-resumable-batch"
 HEADER = "-- Custom SQL migration file, put your code below! --\n"
-GOOD = HEADER + '-- drizzle-ops: batch rows=1000 pause=50ms\nUPDATE "users" SET "name" = lower("email") WHERE "name" IS NULL;'
+GOOD = (
+    HEADER
+    + '-- drizzle-ops: batch rows=1000 pause=50ms\nUPDATE "users" SET "name" = lower("email") WHERE "name" IS NULL;'
+)
 
 
 def messages(sql: str) -> list[str]:
@@ -15,7 +18,9 @@ def messages(sql: str) -> list[str]:
 
 def test_an_update_whose_where_excludes_the_rows_it_did_passes() -> None:
     assert not flagged(RULE, GOOD)
-    assert not flagged(RULE, '-- drizzle-ops: batch rows=10\nUPDATE t AS x SET a = 1, b = 2 WHERE x.b IS DISTINCT FROM 2;')
+    assert not flagged(
+        RULE, "-- drizzle-ops: batch rows=10\nUPDATE t AS x SET a = 1, b = 2 WHERE x.b IS DISTINCT FROM 2;"
+    )
     # every branch of an OR tests an assigned column; an AND needs one such condition
     assert not flagged(RULE, "-- drizzle-ops: batch rows=10\nUPDATE t SET a = 1 WHERE (a IS NULL OR a <> 1) AND b > 3;")
     assert not flagged(RULE, "-- drizzle-ops: batch rows=10\nUPDATE t SET (a, b) = (1, 2) WHERE b IS NULL;")
@@ -62,11 +67,18 @@ def test_a_table_the_history_created_without_a_primary_key_is_an_error() -> None
     keyed = [("0000.sql", "CREATE TABLE logs (id bigint PRIMARY KEY, level text);"), ("0001.sql", batch)]
     assert lint_migrations(keyed, rules=rules) == []
     # added later, dropped later, renamed: followed through the history
-    added = [no_key[0], ("0001.sql", 'ALTER TABLE logs ADD CONSTRAINT "logs_pk" PRIMARY KEY (id);'), ("0002.sql", batch)]
+    added = [
+        no_key[0],
+        ("0001.sql", 'ALTER TABLE logs ADD CONSTRAINT "logs_pk" PRIMARY KEY (id);'),
+        ("0002.sql", batch),
+    ]
     assert lint_migrations(added, rules=rules) == []
     dropped = [*added[:2], ("0002.sql", 'ALTER TABLE logs DROP CONSTRAINT "logs_pk";'), ("0003.sql", batch)]
     assert len(lint_migrations(dropped, rules=rules)) == 1
-    renamed = [("0000.sql", "CREATE TABLE old_logs (id bigint, level text);"), ("0001.sql", "ALTER TABLE old_logs RENAME TO logs;")]
+    renamed = [
+        ("0000.sql", "CREATE TABLE old_logs (id bigint, level text);"),
+        ("0001.sql", "ALTER TABLE old_logs RENAME TO logs;"),
+    ]
     assert len(lint_migrations([*renamed, ("0002.sql", batch)], rules=rules)) == 1
     # a table the history does not create: migrate checks the catalog before the first batch
     assert lint_migrations([("0001.sql", batch)], rules=rules) == []

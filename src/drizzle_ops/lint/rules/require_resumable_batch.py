@@ -42,12 +42,14 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     if len(context.statements) > 1:
         yield Violation(_ALONE)
     relation = getattr(statement.node, "relation", None)
-    if shape is None and isinstance(relation, ast.RangeVar):
-        if primary_key_known(context.applied_before, table_key(relation)) is False:
-            yield Violation(
-                f"{table_name(relation)} has no primary key (as the migrations before this one leave it), and batches "
-                "walk the primary key; add one in an earlier migration"
-            )
+    known = (
+        primary_key_known(context.applied_before, table_key(relation)) if isinstance(relation, ast.RangeVar) else None
+    )
+    if shape is None and known is False:
+        yield Violation(
+            f"{table_name(relation)} has no primary key (as the migrations before this one leave it), and batches "
+            "walk the primary key; add one in an earlier migration"
+        )
 
 
 def primary_key_known(history: Sequence[Statement], table: TableKey) -> bool | None:
@@ -127,10 +129,7 @@ RULE = Rule(
         "Put the statement alone in a custom migration (`inv generate --custom`), give its table a primary key, "
         "and make the WHERE exclude finished rows: `WHERE col IS NULL` or `WHERE col IS DISTINCT FROM <new value>`."
     ),
-    bad=(
-        "-- drizzle-ops: batch rows=1000\n"
-        'UPDATE "users" SET "display_name" = split_part("email", \'@\', 1);'
-    ),
+    bad=('-- drizzle-ops: batch rows=1000\nUPDATE "users" SET "display_name" = split_part("email", \'@\', 1);'),
     good=(
         "-- Custom SQL migration file, put your code below! --\n"
         "-- drizzle-ops: batch rows=1000 pause=50ms max-lag=10s\n"
@@ -138,7 +137,7 @@ RULE = Rule(
     ),
     squawk_differences=(
         "squawk has no batched migrations: the marker is drizzle-ops' own (see the README, \"Batched data "
-        "migrations\").",
+        'migrations").',
     ),
     check=check,
 )
