@@ -28,6 +28,7 @@ from benchmarks.timing import BenchError, run_process
 KEY = "backfill"
 TITLE = "Backfill: a data migration over a big table, batched against one UPDATE, with a writer at work"
 
+FULL_ROWS = 5_000_000
 TAG = "0000_backfill_value_doubled"
 BATCH_ROWS = 1000
 UPDATE = (
@@ -40,7 +41,8 @@ BATCHED_SQL = f"{CUSTOM_HEADER}\n-- drizzle-ops: batch rows={BATCH_ROWS}\n{UPDAT
 
 
 def run(bench: Bench) -> CaseResult:
-    rows = 200_000 if bench.options.quick else 5_000_000
+    rows = 200_000 if bench.options.quick else FULL_ROWS
+    at_full = rows >= FULL_ROWS
     runs = 1
     db = "bench_backfill"
     url = bench.url(db)
@@ -157,8 +159,14 @@ def run(bench: Bench) -> CaseResult:
         Goal(
             "backfill throughput",
             f"batched ≥ {BACKFILL_THROUGHPUT_VS_SINGLE:.0%} of one UPDATE's rows per second",
-            f"{throughput:.0%} ({rate(batched):,.0f} vs {rate(single):,.0f} rows/s)",
-            throughput >= BACKFILL_THROUGHPUT_VS_SINGLE,
+            f"{throughput:.0%} ({rate(batched):,.0f} vs {rate(single):,.0f} rows/s)"
+            + (
+                ""
+                if at_full
+                else f" (quick mode: {rows:,} rows, where start-up and the first batch weigh; the goal is "
+                f"at {FULL_ROWS:,})"
+            ),
+            throughput >= BACKFILL_THROUGHPUT_VS_SINGLE if at_full else None,
         ),
         Goal(
             "backfill SIGKILL",

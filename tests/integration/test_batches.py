@@ -259,7 +259,7 @@ def test_a_failing_batch_says_which_batches_stay_and_the_rerun_resumes_after_the
     assert "[22012] division by zero" in line
     assert "batches 1-30 (30,000 rows changed) are committed and stay; batch 31 was rolled back" in line
     assert "0009_backfill_doubled was not recorded as applied; its 30 committed batch(es) stay" in line
-    assert "it resumes after the last committed batch" in line
+    assert "the same file resumes after the last committed batch, no batch twice" in line
     assert "✗ 0009_backfill_doubled (1 statement) failed; part of it stays" in failed.stderr
     assert times(empty_db) == {0: ROWS - 30_000, 1: 30_000} and progress(empty_db) == (30, 30_000)
     query(empty_db, 'update "items" set "value" = 30499 where "value" = 30500 returning 1')  # the data fixed
@@ -267,6 +267,54 @@ def test_a_failing_batch_says_which_batches_stay_and_the_rerun_resumes_after_the
     assert again.returncode == 0, again.stderr
     # the fix itself was one UPDATE of one row; then batches 31-50, each once
     assert times(empty_db) == {1: ROWS} and audit(empty_db) == [PER_BATCH] * 30 + [1] + [PER_BATCH] * 20
+
+
+def test_two_runs_at_once_take_turns_batch_by_batch_and_each_batch_runs_once(
+    empty_db: str, workspace_copy: Path
+) -> None:
+    ws = workspace(workspace_copy, f"rows={PER_BATCH} pause=5ms")
+    seeded(empty_db, ws)
+    procs = [spawn_migrate(empty_db, ws, "--json") for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
+    import json
+
+    documents = [json.loads(out) for out, _ in outputs]
+    applied = [a["tag"] for d in documents for a in d["applied"]]
+    elsewhere = [t for d in documents for t in d["applied_by_another_run"]]
+    assert applied == ["0009_backfill_doubled"] and elsewhere == ["0009_backfill_doubled"]
+    assert times(empty_db) == {1: ROWS} and audit(empty_db) == [PER_BATCH] * BATCHES
+    assert rows(empty_db) == expected_rows(ws) and progress(empty_db) is None
+
+
+def test_a_file_edited_after_some_batches_starts_again_and_its_where_passes_over_the_rows_done(
+    empty_db: str, workspace_copy: Path
+) -> None:
+    ws = workspace(workspace_copy)
+    seeded(empty_db, ws)
+    proc = spawn_migrate(empty_db, ws)
+    assert wait_for_batches(empty_db, proc, 10)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    state = progress(empty_db)
+    assert state is not None
+    sql_path = ws / "drizzle" / "0009_backfill_doubled.sql"
+    sql_path.write_text(backfill(f"rows={PER_BATCH * 2}"))  # bigger batches: another file, another hash
+    done = run_inv("migrate", "--url", empty_db, "--workspace", str(ws))
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"warning: 0009_backfill_doubled changed since its batches began ({state[0]} batch(es), {state[1]:,} rows done "
+        "by the earlier version); it starts again from the first key"
+    ) in done.stderr
+    assert times(empty_db) == {1: ROWS}  # the rows done before were passed over, not changed again
+    assert sum(audit(empty_db)) == ROWS and rows(empty_db) == expected_rows(ws)
+
+
+def test_conformance_leaves_the_progress_table_out_like_the_bookkeeping_table(migrated_db: str) -> None:
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        ProgressTable("drizzle", "__drizzle_migrations_batches").ensure(conn)
+    drift = run_inv("drift", "--url", migrated_db, "--workspace", str(EXAMPLE), "--check")
+    assert drift.returncode == 0, drift.stdout + drift.stderr
 
 
 def test_a_row_lock_held_by_the_application_times_out_a_batch_which_is_retried(

@@ -94,7 +94,10 @@ class BatchFailed(MigrationFailed):
         return f"{self.tag} was not recorded as applied; its {self.batches_done} committed batch(es) stay"
 
     def rerun_note(self) -> str:
-        return " (it resumes after the last committed batch; no batch runs twice)"
+        return (
+            " (the same file resumes after the last committed batch, no batch twice; an edited one starts again "
+            "from the first key, its WHERE passing over the rows done)"
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {**super().as_dict(), "batches_committed": self.batches_done}
