@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.batches import ProgressTable, replication_lag
+from drizzle_ops.engine.batch_migration import ProgressTable, replication_lag
 from drizzle_ops.engine.execution import ExecutionPolicy
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace

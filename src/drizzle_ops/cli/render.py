@@ -22,7 +22,7 @@ from drizzle_ops.errors import MigrationFailed, OpsError
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
     from rich.progress import Progress, TaskID
 
-    from drizzle_ops.engine.batches import BatchReport
+    from drizzle_ops.engine.batch_migration import BatchReport
     from drizzle_ops.engine.rollback import DownFile, RollbackResult
     from drizzle_ops.verify.run_checks import CheckResult
 

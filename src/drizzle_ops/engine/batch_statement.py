@@ -1,6 +1,6 @@
 """A batch statement: the marker line ``-- drizzle-ops: batch rows=N …`` and the UPDATE or DELETE right after it.
 
-What it takes to run the statement in keyset batches, read from the file alone (engine/batches.py runs it):
+What it takes to run the statement in keyset batches, read from the file alone (engine/batch_migration.py runs it):
 
 - the marker: a ``--`` comment directly before the statement (only other comments between), with
   ``rows=N`` (keys per batch), and optionally ``pause=`` (between batches) and ``max-lag=`` (wait while a

@@ -42,7 +42,7 @@ def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str, *, wit
 
 
 def progress_table_name(bookkeeping_table: str) -> str:
-    """Our own table beside drizzle's, in the same schema: a batch migration's progress (engine/batches.py).
+    """Our own table beside drizzle's, in the same schema: a batch migration's progress (engine/batch_migration.py).
 
     ``__drizzle_migrations_batches``; a name too long for PostgreSQL (63 bytes) is shortened with a hash, never cut.
     """

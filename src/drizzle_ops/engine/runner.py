@@ -8,7 +8,7 @@ not applied twice.
 
 A batch migration (one UPDATE or DELETE after ``-- drizzle-ops: batch rows=N``) runs in keyset batches,
 each its own transaction that takes the lock and checks the table the same way, with the migration's
-row written in the last batch's transaction (engine/batches.py): it needs no session either.
+row written in the last batch's transaction (engine/batch_migration.py): it needs no session either.
 
 A migration that cannot (CREATE INDEX CONCURRENTLY, a file with its own BEGIN/COMMIT) holds the
 lock at session level on a connection that keeps its session, re-reads the table under it, and
@@ -31,7 +31,7 @@ import psycopg
 from psycopg import pq
 
 from drizzle_ops.engine import bookkeeping
-from drizzle_ops.engine.batches import BatchReport, BatchRun, statement_of
+from drizzle_ops.engine.batch_migration import BatchReport, BatchRun, statement_of
 from drizzle_ops.engine.batching import command, rollback_open
 from drizzle_ops.engine.bookkeeping import Fingerprint
 from drizzle_ops.engine.connection import step

@@ -5,7 +5,7 @@
   REINDEX CONCURRENTLY and VACUUM inside a transaction block, so a file with one of them (or
   the marker line ``-- drizzle-ops: no-transaction``) runs outside any transaction.
 - In batches: a file whose UPDATE or DELETE follows the line ``-- drizzle-ops: batch rows=N``
-  (engine/batch_statement.py), each batch its own transaction (engine/batches.py).
+  (engine/batch_statement.py), each batch its own transaction (engine/batch_migration.py).
 - As its own transactions: a file with transaction control (BEGIN, COMMIT, ROLLBACK,
   SAVEPOINT, PREPARE TRANSACTION, …). Teams write ``COMMIT;`` before a CREATE INDEX
   CONCURRENTLY and ``BEGIN;`` after it because drizzle-kit runs every pending migration in one

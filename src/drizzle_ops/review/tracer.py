@@ -412,14 +412,14 @@ class _Tracer:
         return result
 
     def _batches(self, migration: Migration, *, last: bool) -> MigrationTrace:
-        """A batch migration: its first batch, as migrate runs it (engine/batches.py), in a transaction of its own.
+        """A batch migration: its first batch, as migrate runs it (engine/batch_migration.py), in its own transaction.
 
         Every batch takes the same locks on fewer or more rows, so one shows them. The rest of the statement then
         runs in the same transaction, unless this migration is the last one traced, so the migrations after it
         see the data as migrate leaves it.
         """
+        from drizzle_ops.engine.batch_migration import boundary_sql, find_target
         from drizzle_ops.engine.batch_statement import BatchProblem, batch_statement, key_of
-        from drizzle_ops.engine.batches import boundary_sql, find_target
 
         conn = self.conn
         result = MigrationTrace(migration.tag, True, transactions=Mode.BATCH)

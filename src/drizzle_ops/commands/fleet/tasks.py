@@ -15,7 +15,7 @@ from drizzle_ops.commands.status import StatusOutcome, status
 from drizzle_ops.commands.verify import VerifyOutcome, verify
 from drizzle_ops.context.fleet.build import Fleet
 from drizzle_ops.context.fleet.targets import FleetTarget
-from drizzle_ops.engine.batches import BatchReport
+from drizzle_ops.engine.batch_migration import BatchReport
 from drizzle_ops.engine.lock import LockHolder
 from drizzle_ops.engine.workspace import Migration
 from drizzle_ops.errors import MigrationFailed
