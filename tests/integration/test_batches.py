@@ -16,9 +16,12 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.batch_migration import ProgressTable, replication_lag
@@ -29,10 +32,13 @@ from tests.helpers import (
     EXAMPLE,
     NO_DRIZZLE_KIT,
     NO_DRIZZLE_KIT_V1,
+    NO_PG_BINARIES,
     ROOT,
     V1,
     add_migration,
     keep_journal_entries,
+    only_with_backend,
+    pg_binaries,
     require,
     rows,
     run_inv,
@@ -572,3 +578,95 @@ def test_plan_trace_runs_one_batch_on_the_scratch_copy_and_shows_its_locks(
     assert pending["trace"]["batch_rows"] == 1000
     table = run_inv("plan", "--url", empty_db, "--workspace", str(ws), "--trace", "--trace-url", pg_server.url)
     assert "one batch of up to 1,000 rows, traced" in table.stdout
+
+
+# -- a real standby: max-lag waits while it lags --------------------------------------------------------------
+
+
+@pytest.fixture
+def primary_with_standby(pg_binaries_present: None) -> Iterator[tuple[str, str]]:
+    """A server of its own (local binaries) and a streaming standby of it (pg_basebackup -R): their URLs."""
+    from drizzle_ops.disposable.base import free_port
+    from drizzle_ops.disposable.local import LocalProvider
+
+    provider = LocalProvider()
+    primary = provider.up()
+    base, bin_dir = Path(primary.details["base_dir"]), Path(primary.details["bin_dir"])
+    user = primary.details.get("user")
+    params = conninfo_to_dict(primary.url)
+    standby_dir = base / "standby"
+    try:
+        subprocess.run(
+            [
+                *(str(bin_dir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(params["port"]), "-U", "postgres"),
+                *("-D", str(standby_dir), "-R", "-X", "stream"),
+            ],
+            user=user,
+            cwd=base,
+            env={**os.environ, "PGPASSWORD": str(params["password"])},
+            capture_output=True,
+            check=True,
+        )
+        port = free_port()
+        subprocess.run(
+            [
+                *(str(bin_dir / "pg_ctl"), "-D", str(standby_dir), "-l", str(base / "standby.log"), "-w"),
+                *("-o", f"-p {port} -k {base}", "start"),
+            ],
+            user=user,
+            cwd=base,
+            capture_output=True,
+            check=True,
+        )
+        yield primary.url, primary.url.replace(f":{params['port']}/", f":{port}/")
+    finally:
+        subprocess.run(
+            [str(bin_dir / "pg_ctl"), "-D", str(standby_dir), "-m", "immediate", "stop"],
+            user=user,
+            cwd=base,
+            capture_output=True,
+        )
+        provider.down(primary)
+
+
+@pytest.fixture
+def pg_binaries_present() -> None:
+    require(pg_binaries(), NO_PG_BINARIES)
+
+
+@only_with_backend("local", "it starts a server of its own and a standby of it: once, in the local session")
+def test_max_lag_holds_the_next_batch_while_a_real_standby_lags(
+    primary_with_standby: tuple[str, str], workspace_copy: Path, tmp_path: Path
+) -> None:
+    primary, standby = primary_with_standby
+    ws = workspace(workspace_copy, f"rows={PER_BATCH} max-lag=1s")
+    seeded(primary, ws, 20_000)
+    with psycopg.connect(standby, autocommit=True) as replica, psycopg.connect(primary, autocommit=True) as conn:
+        replica.execute("select pg_wal_replay_pause()")
+        lagging = 0.0
+        while lagging <= 1.5:  # WAL the standby has not replayed, older than max-lag
+            conn.execute('insert into "batch_audit" ("rows") values (0)')
+            time.sleep(0.1)
+            [(lag,)] = conn.execute("select extract(epoch from replay_lag)::float8 from pg_stat_replication").fetchall()
+            lagging = float(lag or 0)
+        conn.execute('delete from "batch_audit"')
+        stderr = tmp_path / "stderr.txt"
+        with stderr.open("w") as err:
+            env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+            proc = subprocess.Popen(
+                [shutil.which("inv") or "inv", "migrate", "--url", primary, "--workspace", str(ws)],
+                cwd=ROOT,
+                env={**env, "NO_COLOR": "1"},
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
+        while "waiting before the first batch: a standby's replay lag is" not in stderr.read_text():
+            assert proc.poll() is None, stderr.read_text()
+            time.sleep(0.05)
+        time.sleep(1.5)  # it keeps waiting: no batch while the standby is behind
+        assert proc.poll() is None and progress(primary) in (None, (0, 0)) and audit(primary) == []
+        replica.execute("select pg_wal_replay_resume()")
+        assert proc.wait(timeout=60) == 0, stderr.read_text()
+    assert times(primary) == {1: 20_000} and audit(primary) == [PER_BATCH] * 20
+    assert rows(primary) == expected_rows(ws)

@@ -179,10 +179,8 @@ PLAIN_EVERY = 5.0
 def batch_line(report: BatchReport) -> str:
     """``batch 12: 12,000 of ~50,000 rows (24%), 11,998 changed, ~3 s left``."""
     if report.waiting_for_lag is not None:
-        return (
-            f"waiting after batch {report.batches:,}: a standby's replay lag is {report.waiting_for_lag:.1f} s, "
-            "above max-lag"
-        )
+        when = f"after batch {report.batches:,}" if report.batches else "before the first batch"
+        return f"waiting {when}: a standby's replay lag is {report.waiting_for_lag:.1f} s, above max-lag"
     walked = f"{report.keys_done:,}"
     if report.keys_total:
         walked += f" of ~{report.keys_total:,} rows ({min(report.keys_done / report.keys_total, 1.0):.0%})"
