@@ -287,6 +287,8 @@ def test_two_runs_at_once_take_turns_batch_by_batch_and_each_batch_runs_once(
 
     documents = [json.loads(out) for out, _ in outputs]
     applied = [a["tag"] for d in documents for a in d["applied"]]
+    [line] = [a for d in documents for a in d["applied"]]
+    assert (line["batches"], line["rows_changed"]) == (BATCHES, ROWS)  # by both runs together
     elsewhere = [t for d in documents for t in d["applied_by_another_run"]]
     assert applied == ["0009_backfill_doubled"] and elsewhere == ["0009_backfill_doubled"]
     assert times(empty_db) == {1: ROWS} and audit(empty_db) == [PER_BATCH] * BATCHES

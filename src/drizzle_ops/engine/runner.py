@@ -113,6 +113,7 @@ class AppliedMigration:
     tag: str
     statements: int
     seconds: float
+    batches: BatchReport | None = None  # a batch migration: where its last batch left it (batches, rows changed)
 
 
 @dataclass
@@ -235,6 +236,7 @@ def migrate(
     # if another run wrote meanwhile, the first migration's guard sees it and the plan is made again
     run = OneTransaction(conn, workspace, policy, lock)
     pending = list(plan.to_apply)
+    last_batches: dict[str, BatchReport] = {}  # a batch migration's last report, for its line in the result
     try:
         while pending:
             migration = by_tag[pending[0]]
@@ -245,7 +247,7 @@ def migrate(
             committed: Committed | None
             try:
                 if mode_of(migration) is Mode.BATCH:
-                    committed = _apply_in_batches(run, migration, print_, progress, verifier)
+                    committed = _apply_in_batches(run, migration, print_, progress, verifier, last_batches)
                 elif needs_session(migration):
                     committed = _apply_with_session(
                         sessions, lock, workspace, migration, planner, policy, progress, verifier
@@ -266,7 +268,8 @@ def migrate(
             confirm_committed(sessions.used(), migration, committed, workspace)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
-            result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
+            batched = last_batches.pop(migration.tag, None)
+            result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed, batched))
             pending.pop(0)
             if committed.conn is conn:  # our own row, under our lock: the fingerprint moves on by it
                 print_ = print_.after_insert(committed.row_id)
@@ -311,10 +314,20 @@ def _apply_in_one_transaction(
 
 
 def _apply_in_batches(
-    run: OneTransaction, migration: Migration, expected: Fingerprint, progress: Progress, verifier: Verifier | None
+    run: OneTransaction,
+    migration: Migration,
+    expected: Fingerprint,
+    progress: Progress,
+    verifier: Verifier | None,
+    last: dict[str, BatchReport],
 ) -> Committed:
     """In keyset batches on the run's own connection, each batch its own transaction under the lock."""
     workspace = run.workspace
+
+    def report(batches: BatchReport) -> None:
+        last[migration.tag] = batches
+        progress.batch_progress(migration, batches)
+
     return BatchRun(
         run.conn,
         workspace,
@@ -323,7 +336,7 @@ def _apply_in_batches(
         run.lock,
         run.policy,
         record=lambda c: record(c, workspace, migration),
-        report=partial(progress.batch_progress, migration),
+        report=report,
         warn=progress.warning,
         on_retry=partial(progress.retrying, migration),
         before_commit=verifier.in_transaction if verifier is not None else None,
