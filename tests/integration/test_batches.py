@@ -181,6 +181,55 @@ def test_an_empty_table_is_one_batch_with_the_row(empty_db: str, workspace_copy:
     assert rows(empty_db) == expected_rows(ws) and audit(empty_db) == [0] and progress(empty_db) is None
 
 
+def test_a_uuid_key_a_composite_key_and_a_delete_run_in_batches(empty_db: str, workspace_copy: Path) -> None:
+    ws = workspace_copy
+    add_migration(
+        ws,
+        "line_items",
+        'CREATE TABLE "line_items" ("order_id" bigint NOT NULL, "sku" text NOT NULL, "qty" integer NOT NULL, '
+        '"checked" boolean, CONSTRAINT "line_items_pk" PRIMARY KEY ("order_id", "sku"));',
+    )
+    add_migration(  # the example's own backfill, in batches: users has a uuid key
+        ws,
+        "display_names",
+        f"{HEADER}-- drizzle-ops: batch rows=1000\n"
+        'UPDATE "users" SET "display_name" = split_part("email", \'@\', 1) WHERE "display_name" IS NULL;\n',
+    )
+    add_migration(
+        ws,
+        "check_lines",
+        f"{HEADER}-- drizzle-ops: batch rows=1000\n"
+        'UPDATE "line_items" AS li SET "checked" = li."qty" > 0 WHERE li."checked" IS NULL;\n',
+    )
+    add_migration(
+        ws, "drop_empty_lines", f'{HEADER}-- drizzle-ops: batch rows=700\nDELETE FROM "line_items" WHERE "qty" = 0;\n'
+    )
+    heard: dict[str, list[int]] = {}
+
+    class Heard(runner.SilentProgress):
+        def batch_progress(self, migration, report) -> None:  # type: ignore[no-untyped-def]
+            heard.setdefault(migration.tag, []).append(report.rows)
+
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        runner.migrate(conn, load_workspace(ws), PlanOptions(to="0008_line_items"))
+        conn.execute("insert into users (email) select 'user' || g || '@example.org' from generate_series(1, 2500) g")
+        conn.execute(
+            "insert into line_items (order_id, sku, qty) "
+            "select g / 3, 'sku-' || g, g % 4 from generate_series(1, 2400) g"
+        )
+        conn.execute("analyze users; analyze line_items")
+        result = runner.migrate(conn, load_workspace(ws), progress=Heard())
+    assert [a.tag for a in result.applied] == ["0009_display_names", "0010_check_lines", "0011_drop_empty_lines"]
+    assert [a.batches.batches for a in result.applied if a.batches] == [3, 3, 4]
+    # each batch changed its share, and the totals are every matching row
+    assert heard["0009_display_names"] == [1000, 2000, 2500]
+    assert heard["0010_check_lines"] == [1000, 2000, 2400]
+    assert heard["0011_drop_empty_lines"][-1] == 600
+    assert query(empty_db, "select count(*) from users where display_name = split_part(email, '@', 1)") == [(2500,)]
+    assert query(empty_db, "select count(*), count(*) filter (where checked) from line_items") == [(1800, 1800)]
+    assert progress(empty_db) is None and rows(empty_db) == expected_rows(ws)
+
+
 # -- killed, interrupted, failed: resumed, never twice --------------------------------------------------------
 
 
