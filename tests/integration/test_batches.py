@@ -24,8 +24,9 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.engine import runner
-from drizzle_ops.engine.batch_migration import ProgressTable, replication_lag
+from drizzle_ops.engine.batch_progress import ProgressTable
 from drizzle_ops.engine.execution import ExecutionPolicy
+from drizzle_ops.engine.server import replication_lag
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from tests.helpers import (

@@ -39,6 +39,7 @@ from psycopg import sql
 from psycopg.pq.abc import PGresult
 
 from drizzle_ops.engine import batching, bookkeeping, server
+from drizzle_ops.engine.batch_progress import ProgressRow, ProgressTable
 from drizzle_ops.engine.batch_statement import (
     BatchProblem,
     BatchStatement,
@@ -49,7 +50,7 @@ from drizzle_ops.engine.batch_statement import (
     key_of,
 )
 from drizzle_ops.engine.batching import command, commit_confirming, rollback_open
-from drizzle_ops.engine.bookkeeping import Fingerprint, progress_table_name
+from drizzle_ops.engine.bookkeeping import Fingerprint
 from drizzle_ops.engine.connection import step
 from drizzle_ops.engine.execution import ExecutionPolicy, OnRetry, failure_of, with_lock_retries
 from drizzle_ops.engine.lock import BEGIN, LockBusy, MigrationLock
@@ -205,142 +206,9 @@ def boundary_sql(conn: psycopg.Connection, spec: BatchStatement, target: Target,
     )
 
 
-# -- the progress table ---------------------------------------------------------------------------------------
-
-MOVED = "drizzle-ops: another run moved the batches on"  # the progress guard's error text, seen in server logs
-
-
-@dataclass(frozen=True)
-class ProgressRow:
-    hash: str  # the file's hash: another version of the file starts again
-    last_json: str | None  # the last key done, as jsonb_build_array(…)::text (None: none yet)
-    rows: int
-    keys_done: int
-    batches: int
-
-    @property
-    def last_key(self) -> Key | None:
-        return key_of(self.last_json) if self.last_json is not None else None
-
-
-@dataclass(frozen=True)
-class ProgressTable:
-    schema: str
-    name: str
-
-    @classmethod
-    def of(cls, workspace: Workspace) -> ProgressTable:
-        return cls(workspace.migrations_schema, progress_table_name(workspace.migrations_table))
-
-    @property
-    def ident(self) -> sql.Identifier:
-        return sql.Identifier(self.schema, self.name)
-
-    def exists(self, conn: psycopg.Connection) -> bool:
-        row = conn.execute(
-            "select to_regclass(format('%%I.%%I', %s::text, %s::text)) is not null", [self.schema, self.name]
-        ).fetchone()
-        return bool(row and row[0])
-
-    def ensure(self, conn: psycopg.Connection) -> None:
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (tag text PRIMARY KEY, hash text NOT NULL, last_key jsonb, "
-                "rows_done bigint NOT NULL DEFAULT 0, keys_done bigint NOT NULL DEFAULT 0, "
-                "batches bigint NOT NULL DEFAULT 0, started_at timestamptz NOT NULL DEFAULT now(), "
-                "updated_at timestamptz NOT NULL DEFAULT now())"
-            ).format(self.ident)
-        )
-
-    def read(self, conn: psycopg.Connection, tag: str) -> ProgressRow | None:
-        row = conn.execute(
-            sql.SQL("select hash, last_key::text, rows_done, keys_done, batches from {} where tag = %s").format(
-                self.ident
-            ),
-            [tag],
-        ).fetchone()
-        if row is None:
-            return None
-        last = str(row[1]) if row[1] is not None else None
-        return ProgressRow(str(row[0]), last, int(row[2]), int(row[3]), int(row[4]))
-
-    def guard_sql(self, conn: psycopg.Connection, tag: str, expected: ProgressRow | None, hash_: str) -> str:
-        """A statement that fails unless the row is as this run last left it (another run may take turns with it)."""
-        found: sql.Composable
-        if expected is None or expected.last_json is None:
-            found = sql.SQL(
-                "not exists (select 1 from {} where tag = {} and hash = {} and last_key is not null)"
-            ).format(self.ident, sql.Literal(tag), sql.Literal(hash_))
-        else:
-            found = sql.SQL("exists (select 1 from {} where tag = {} and hash = {} and last_key = {}::jsonb)").format(
-                self.ident, sql.Literal(tag), sql.Literal(hash_), sql.Literal(expected.last_json)
-            )
-        check = sql.SQL("select (case when {} then '1' else {} end)::int").format(found, sql.Literal(MOVED))
-        return check.as_string(conn)
-
-    def write_sql(self, conn: psycopg.Connection, tag: str, row: ProgressRow) -> str:
-        return (
-            sql.SQL(
-                "insert into {} (tag, hash, last_key, rows_done, keys_done, batches) "
-                "values ({}, {}, {}::jsonb, {}, {}, {}) "
-                "on conflict (tag) do update set hash = excluded.hash, last_key = excluded.last_key, "
-                "rows_done = excluded.rows_done, keys_done = excluded.keys_done, batches = excluded.batches, "
-                "updated_at = now()"
-            )
-            .format(
-                self.ident,
-                sql.Literal(tag),
-                sql.Literal(row.hash),
-                sql.Literal(row.last_json),
-                sql.Literal(row.rows),
-                sql.Literal(row.keys_done),
-                sql.Literal(row.batches),
-            )
-            .as_string(conn)
-        )
-
-    def finish(self, conn: psycopg.Connection, tag: str) -> None:
-        """The migration is done: its row goes, and the table with the last row (the catalog as drizzle-kit has it)."""
-        conn.execute(sql.SQL("delete from {} where tag = %s").format(self.ident), [tag])
-        left = conn.execute(sql.SQL("select exists (select 1 from {})").format(self.ident)).fetchone()
-        if not (left and left[0]):
-            conn.execute(sql.SQL("DROP TABLE {}").format(self.ident))
-
-
-def read_progress(conn: psycopg.Connection, workspace: Workspace, migration: Migration) -> ProgressRow | None:
-    """What earlier runs left of ``migration``'s batches (for plan); reads only, creates nothing."""
-    table = ProgressTable.of(workspace)
-    if not table.exists(conn):
-        return None
-    row = table.read(conn, migration.tag)
-    return row if row is not None and row.hash == migration.hash else None
-
-
-# -- standbys -------------------------------------------------------------------------------------------------
-
-LAG_SQL = """
-select count(*) filter (where state is null), max(extract(epoch from replay_lag))::float8
-from pg_stat_replication
-"""
-
-
-@dataclass(frozen=True)
-class Lag:
-    seconds: float | None  # the largest replay lag of the standbys we may see; None: none, or all caught up
-    hidden: int  # standbys whose details this role may not read (no pg_read_all_stats)
-
-
 def _keys(result: PGresult) -> list[str]:
     """The boundary query's answer: up to two keys, as JSON text."""
     return [bytes(result.get_value(i, 0) or b"").decode() for i in range(result.ntuples)]
-
-
-def replication_lag(conn: psycopg.Connection) -> Lag:
-    """The standbys' replay lag, from ``pg_stat_replication`` (no standby: nothing, so never a wait)."""
-    row = conn.execute(LAG_SQL).fetchone()
-    if row is None:
-        return Lag(None, 0)
-    return Lag(float(row[1]) if row[1] is not None else None, int(row[0] or 0))
 
 
 # -- the run --------------------------------------------------------------------------------------------------
@@ -510,7 +378,7 @@ class BatchRun:
             return
         while True:
             with step(self.conn, "reading the standbys' replay lag (pg_stat_replication)"):
-                lag = replication_lag(self.conn)
+                lag = server.replication_lag(self.conn)
             if lag.hidden and not self.hidden_warned:
                 self.hidden_warned = True
                 self.warn(

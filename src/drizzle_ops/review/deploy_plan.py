@@ -244,7 +244,8 @@ def batch_plan(
     conn: psycopg.Connection, workspace: Workspace, migration: Migration, created: set[TableKey]
 ) -> BatchPlan:
     """How migrate would run a batch migration on this target, and roughly how long; reads only."""
-    from drizzle_ops.engine.batch_migration import find_target, read_progress
+    from drizzle_ops.engine.batch_migration import find_target
+    from drizzle_ops.engine.batch_progress import read_progress
     from drizzle_ops.engine.batch_statement import BatchProblem, batch_statement
 
     try:
