@@ -2,14 +2,17 @@
 
 Each batch, in one short transaction under the environment's lock_timeout and statement_timeout:
 
-1. BEGIN, the migration lock (``pg_try_advisory_xact_lock``, waiting politely while another run holds it)
-   and the bookkeeping guard (the table is as the plan read it, else the runner plans again);
-2. read this migration's progress row: the last key done (none: from the start);
-3. find the batch's last key: the ``rows``-th key after it in key order (none: this is the last batch,
-   which runs to the end of the table);
-4. run the statement with ``AND <key> > last AND <key> <= next`` added to its WHERE;
-5. write the progress row (the new last key, rows changed, batches), or, after the last batch, delete
-   it and insert the migration's bookkeeping row; COMMIT.
+1. BEGIN, the migration lock (``pg_try_advisory_xact_lock``; while another run holds it, roll back and wait
+   politely), the bookkeeping guard (the table is as the plan read it, else the runner plans again) and the
+   progress guard (this migration's progress row still holds the last key this run committed, else another
+   run took a turn: read it and go on from there);
+2. the statement with ``AND <key> > <last key done> AND <key> <= <this batch's last key>`` added to its
+   WHERE (none for the last batch, which runs to the end of the table);
+3. the progress row (the new last key, rows changed, batches), the query for where the next batch ends
+   (the ``rows``-th key after this one: fewer keys left make the next batch the last), and COMMIT; after
+   the last batch, instead, the progress row goes and the migration's bookkeeping row is inserted.
+
+1 and 2 travel as one simple query, 3 as another: two round trips a batch.
 
 Why no batch runs twice and none is lost: a batch's rows and its progress row commit in the same
 transaction, so after a crash, a SIGKILL or a Ctrl-C either both are there or neither is; the next run
@@ -20,8 +23,8 @@ statement) changes no row twice.
 
 Between batches nothing is held: no transaction, no lock. So it needs no session and runs through a
 transaction-mode pooler like a migration in one transaction does; another run that starts meanwhile
-goes on with the next batch. Before each batch it pauses (``pause=``), and with ``max-lag=`` it waits
-while a standby's replay lag (``pg_stat_replication``) is above the limit.
+goes on with the next batch. After each batch it pauses (``pause=``), and with ``max-lag=`` it waits
+before the next one while a standby's replay lag (``pg_stat_replication``) is above the limit.
 
 Progress lives in a table of ours beside the bookkeeping table (``<table>_batches``, in the same
 schema), created when a batch migration first runs and dropped with its last row, so a finished run
