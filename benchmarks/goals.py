@@ -48,3 +48,8 @@ LINT_SINCE_SECONDS = 0.5  # issue 22: `lint --since` on 300 migrations, a base t
 # issue 24: the writer's longest stall while a migration `lint --fix` made runs (benchmarks/cases/fix.py): a latency
 # users feel, absolute like the lock-stall bar, which the original migration's stall in the same run puts in context
 FIX_STALL_SECONDS = 0.050
+# issue 24: a backfill of 5,000,000 rows in batches against the same UPDATE as one statement, in the same run: the
+# batched run keeps at least this share of its rows per second, and a concurrent writer never waits longer than
+# BACKFILL_WRITER_WAIT (a latency users feel, absolute like the lock-stall bar; one UPDATE holds them for all of it)
+BACKFILL_THROUGHPUT_VS_SINGLE = 0.7
+BACKFILL_WRITER_WAIT = 0.100

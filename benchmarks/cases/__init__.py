@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from benchmarks.cases import (
+    backfill,
     fix,
     fleet,
     fresh,
@@ -44,6 +45,7 @@ CASES: dict[str, Case] = {
         testdb,
         server,
         lockstall,
+        backfill,
         fleet,
         trace,
         lint,

@@ -90,9 +90,13 @@ class MigrationFailed(OperationFailed):
     def advice(self) -> str:
         values = {"command": self.command, "role": self.role, "setting": self.setting or "the server's timeout"}
         advice = _fill(self.cause.advice, **values)
-        if self.partial:  # the statements that stay run again next time
-            advice += " (what stays runs again then: make those statements safe to repeat, e.g. IF NOT EXISTS)"
+        if self.partial:
+            advice += self.rerun_note()
         return advice
+
+    def rerun_note(self) -> str:
+        """What the next run does with what stays (here: the statements that stay run again)."""
+        return " (what stays runs again then: make those statements safe to repeat, e.g. IF NOT EXISTS)"
 
     def outcome(self) -> str:
         """The closing sentence: what state the database is in, and what to do (by cause, from CAUSES)."""

@@ -35,5 +35,6 @@ def guarded(url: str | None = None, as_json: bool = False) -> Iterator[None]:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         code = f"[{exc.diag.sqlstate}] " if exc.diag.sqlstate else ""  # one that no step named: still its SQLSTATE
         raise Exit(f"error: database error: {code}{clean(first)}", code=1) from None
-    except KeyboardInterrupt:
-        raise Exit("interrupted: the migration in progress (if any) was rolled back", code=130) from None
+    except KeyboardInterrupt as exc:  # a batch migration says what of it stays (engine/batch_migration.py)
+        said = str(exc) or "interrupted: the migration in progress (if any) was rolled back"
+        raise Exit(said, code=130) from None

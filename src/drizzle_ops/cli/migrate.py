@@ -36,7 +36,13 @@ def run_migrate(given: Given) -> None:
                 "database": outcome.database,
                 "dry_run": result.dry_run,
                 "applied": [
-                    {"tag": a.tag, "statements": a.statements, "seconds": round(a.seconds, 4)} for a in result.applied
+                    {
+                        "tag": a.tag,
+                        "statements": a.statements,
+                        "seconds": round(a.seconds, 4),
+                        **({"batches": a.batches.batches, "rows_changed": a.batches.rows} if a.batches else {}),
+                    }
+                    for a in result.applied
                 ],
                 "would_apply": [m.tag for m in result.planned] if result.dry_run else [],
                 "lock_waited_seconds": round(result.lock_waited, 3),

@@ -22,7 +22,7 @@ from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.engine.connection import check_url
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.errors import UserError
-from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
+from drizzle_ops.review.deploy_plan import BATCH_ROWS_PER_SECOND, BatchPlan, DeployPlan, MigrationPlan
 
 
 def _bytes(n: int | None) -> str:
@@ -68,6 +68,34 @@ def _statements_table(migration: MigrationPlan) -> Table:
     return table
 
 
+def batch_lines(batch: BatchPlan, *, markup: bool = True) -> list[str]:
+    """How a batch migration runs and roughly how long, for the table and the Markdown plan alike."""
+    bold, red, end = ("[bold]", "[red]", "[/]") if markup else ("**", "", "**")
+    if batch.refused is not None:
+        return [f"{red}migrate would refuse it (exit 2, before any batch):{end if markup else ''} {batch.refused}"]
+    key = f" ({', '.join(batch.key)})" if batch.key else ""
+    lines = [
+        f"{bold}runs in batches{end} ({batch.options}): {batch.rows_per_batch:,} rows per batch by the primary "
+        f"key{key} of {batch.table}, each batch its own transaction under lock_timeout"
+    ]
+    if batch.rows is None:
+        lines.append("estimate: the table's size is unknown (never analysed and over 1 GB)")
+    else:
+        took = render.duration(batch.seconds or 0)
+        lines.append(
+            f"estimate: ~{batch.rows:,} rows → ~{batch.batches or 0:,} batch(es), ~{took}"
+            f" (at ~{BATCH_ROWS_PER_SECOND:,} rows/s with the pauses; an estimate"
+            + (", plus any wait while a standby lags)" if batch.max_lag is not None else ")")
+        )
+    if batch.done_batches:
+        after = ", ".join(batch.resumes_after or [])
+        lines.append(
+            f"an earlier run committed {batch.done_batches:,} batch(es) ({batch.done_rows:,} rows changed): migrate "
+            f"resumes after key ({after})"
+        )
+    return lines
+
+
 def render_plan(plan: DeployPlan) -> None:
     out = render.out
     where = f"{plan.database}" + (f" (environment {plan.environment})" if plan.environment else "")
@@ -84,7 +112,10 @@ def render_plan(plan: DeployPlan) -> None:
         return
     for migration in plan.migrations:
         tables.heading(f"{migration.tag} ({migration.path})")
-        if migration.transactions is Mode.OWN_TRANSACTIONS:
+        if migration.batch is not None:
+            for line in batch_lines(migration.batch):
+                out.print(line, highlight=False)
+        elif migration.transactions is Mode.OWN_TRANSACTIONS:
             out.print("[bold]manages its own transactions[/]: its BEGIN and COMMIT decide, as under drizzle-kit")
         elif not migration.runs_in_transaction:
             out.print("[bold]runs outside a transaction, statement by statement[/]")
@@ -244,5 +275,11 @@ def render_trace(outcome: PlanOutcome) -> None:
             else ""
         )
         out.print(f"{summary.tag}: {lock} (blocks {summary.blocks}){held}: [bold]{summary.verdict}[/]", highlight=False)
+        if traced is not None and traced.batch_rows is not None:
+            out.print(
+                f"  one batch of up to {traced.batch_rows:,} rows, traced: every batch takes these locks, in a "
+                f"transaction of its own, and holds row locks on its rows until it commits",
+                highlight=False,
+            )
         for reason in summary.reasons:
             out.print(f"  {reason}", highlight=False)

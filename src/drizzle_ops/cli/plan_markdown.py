@@ -85,9 +85,7 @@ def render_markdown(outcome: PlanOutcome) -> str:
         summary = by_tag[migration.tag]
         row = [
             f"`{migration.tag}`",
-            "own transactions"
-            if migration.transactions is Mode.OWN_TRANSACTIONS
-            else ("yes" if migration.runs_in_transaction else "no"),
+            _in_transaction(migration),
             f"{summary.strongest_lock} on {summary.table}" if summary.strongest_lock else "none on existing tables",
             summary.blocks,
             "yes" if summary.rewrite else "no",
@@ -111,6 +109,14 @@ def render_markdown(outcome: PlanOutcome) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _in_transaction(migration: MigrationPlan) -> str:
+    if migration.transactions is Mode.OWN_TRANSACTIONS:
+        return "own transactions"
+    if migration.batch is not None:
+        return "in batches"
+    return "yes" if migration.runs_in_transaction else "no"
+
+
 def _agreement(traced: MigrationTrace | None) -> str:
     if traced is None or traced.skipped:
         return "not traced"
@@ -124,6 +130,10 @@ def _agreement(traced: MigrationTrace | None) -> str:
 
 
 def _how_it_runs(migration: MigrationPlan) -> str:
+    if migration.batch is not None:
+        from drizzle_ops.cli.plan import batch_lines
+
+        return "; ".join(batch_lines(migration.batch, markup=False)) + "."
     if migration.transactions is Mode.OWN_TRANSACTIONS:
         return "**manages its own transactions**: its BEGIN and COMMIT decide, as under drizzle-kit."
     if migration.runs_in_transaction:

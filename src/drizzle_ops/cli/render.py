@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,8 +21,10 @@ from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.errors import MigrationFailed, OpsError
 
 if TYPE_CHECKING:  # only for annotations: migrate and status never load rollback or verify
+    from rich.progress import Progress, TaskID
     from rich.status import Status
 
+    from drizzle_ops.engine.batch_migration import BatchReport
     from drizzle_ops.engine.lock import LockHolder
     from drizzle_ops.engine.rollback import DownFile, RollbackResult
     from drizzle_ops.engine.runner import MigrateResult
@@ -74,17 +77,25 @@ class ConsoleProgress:
         self.console = console
         self._status: Status | None = None
         self._label = ""
+        self._bar: tuple[Progress, TaskID] | None = None  # a batch migration's bar (terminals only)
+        self._batches: BatchReport | None = None  # the last report of the batch migration running
+        self._batch_line_at = 0.0  # when the last plain batch line was printed (no terminal)
 
     def __enter__(self: _Progress) -> _Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop_bar()
         if self._status is not None:
             self._status.stop()
             self._status = None
 
     def _show(self, text: str) -> None:
         if not self.console.is_terminal:  # CI logs and pipes get the finished lines only
+            return
+        if self._bar is not None:  # one live display at a time: the bar says it
+            bar, task = self._bar
+            bar.update(task, description=text)
             return
         if self._status is None:
             self._status = self.console.status(text)
@@ -101,11 +112,54 @@ class ConsoleProgress:
         self._show(f"applying {self._label}")
 
     def migration_finished(self, migration: Migration, seconds: float) -> None:
-        self.console.line(("✓", "green"), f" {self._label} {seconds * 1000:.0f} ms")
+        self._stop_bar()
+        done = self._batches
+        batches = f" in {done.batches:,} batches, {done.rows:,} rows changed" if done is not None else ""
+        self._batches = None
+        self.console.line(("✓", "green"), f" {self._label}{batches} {seconds * 1000:.0f} ms")
 
     def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None:
+        self._stop_bar()
+        self._batches = None
         outcome = "failed; part of it stays (see below)" if failure.partial else "rolled back"
         self.console.line(("✗", "red"), f" {self._label} {outcome}")
+
+    def batch_progress(self, migration: Migration, report: BatchReport) -> None:
+        """A batch migration's bar at a terminal (rows walked, rows changed, time left); elsewhere a line at times."""
+        first = self._batches is None
+        self._batches = report
+        if first and report.resumed_after:
+            self.console.line(
+                f"resuming {migration.tag} after batch {report.resumed_after:,} (committed by an earlier run)"
+            )
+        line = batch_line(report)
+        if not self.console.is_terminal:
+            now = time.monotonic()
+            if first or report.done or report.waiting_for_lag is not None or now - self._batch_line_at >= PLAIN_EVERY:
+                self._batch_line_at = now
+                self.console.line(f"  {migration.tag}: {line}")
+            return
+        if self._bar is None:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            if self._status is not None:  # the spinner gives way to the bar
+                self._status.stop()
+                self._status = None
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[line]}"),
+                console=self.console.console,
+            )
+            bar.start()
+            self._bar = (bar, bar.add_task(f"applying {migration.tag}", total=None, line=""))
+        bar, task = self._bar
+        bar.update(task, total=report.keys_total, completed=report.keys_done, line=line)
+
+    def _stop_bar(self) -> None:
+        if self._bar is not None:
+            self._bar[0].stop()
+            self._bar = None
 
     def warning(self, message: str) -> None:
         self.console.line(("warning:", "yellow"), f" {message}")
@@ -113,6 +167,38 @@ class ConsoleProgress:
     def retrying(self, migration: Migration | DownFile, attempt: int, delay: float, reason: str) -> None:
         self.console.line(("↻", "yellow"), f" {self._label}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s")
         self._show(f"applying {self._label} (retry {attempt})")
+
+
+# without a terminal, a batch migration's line is printed at most this often (and at its first and last batch)
+PLAIN_EVERY = 5.0
+
+
+def batch_line(report: BatchReport) -> str:
+    """``batch 12: 12,000 of ~50,000 rows (24%), 11,998 changed, ~3 s left``."""
+    if report.waiting_for_lag is not None:
+        when = f"after batch {report.batches:,}" if report.batches else "before the first batch"
+        return f"waiting {when}: a standby's replay lag is {report.waiting_for_lag:.1f} s, above max-lag"
+    walked = f"{report.keys_done:,}"
+    if report.keys_total:
+        walked += f" of ~{report.keys_total:,} rows ({min(report.keys_done / report.keys_total, 1.0):.0%})"
+    else:
+        walked += " rows"
+    left = ""
+    if report.done:
+        left = ", done"
+    elif report.seconds_left is not None:
+        left = f", ~{duration(report.seconds_left)} left"
+    return f"batch {report.batches:,}: {walked}, {report.rows:,} changed{left}"
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def entry_dict(entry: Entry) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from drizzle_ops.engine.transactionality import Mode
 HOW = {
     Mode.OWN_TRANSACTIONS: "its BEGIN and COMMIT decide, as under drizzle-kit (a pooled URL needs the direct one)",
     Mode.NO_TRANSACTION: "statement by statement, each committed (a pooled URL needs the direct one)",
+    Mode.BATCH: "by primary key, each batch its own transaction; resumes where a stopped run left it",
 }
 
 

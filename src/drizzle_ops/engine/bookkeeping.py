@@ -5,6 +5,7 @@ Identifiers always go through ``sql.Identifier``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,17 @@ def ensure_bookkeeping(conn: psycopg.Connection, schema: str, table: str, *, wit
             f"{schema}.{table} is in the drizzle-kit 0.31 format (no `name` column) but the workspace uses the v1 "
             "layout; run drizzle-kit v1's `migrate` once, which upgrades the table, then use drizzle-ops again"
         )
+
+
+def progress_table_name(bookkeeping_table: str) -> str:
+    """Our own table beside drizzle's, in the same schema: a batch migration's progress (engine/batch_migration.py).
+
+    ``__drizzle_migrations_batches``; a name too long for PostgreSQL (63 bytes) is shortened with a hash, never cut.
+    """
+    name = f"{bookkeeping_table}_batches"
+    if len(name.encode()) <= 63:
+        return name
+    return f"drizzle_ops_batches_{hashlib.sha256(bookkeeping_table.encode()).hexdigest()[:16]}"
 
 
 # what drizzle-kit 0.31 writes; v1 adds name and applied_at (checked separately: an old table there is upgradable)

@@ -346,7 +346,7 @@ def revert(
         if before_commit is not None:
             before_commit(c)
 
-    mode = mode_of(down)
+    mode = down_mode(down)
     if mode is not Mode.TRANSACTION:
         run_outside(
             conn,
@@ -407,14 +407,21 @@ def _verify_step(
         found.append(verification)
         if not verification.ok:
             raise RollbackVerifyFailed(
-                down, verification, done=done, outside_transaction=mode_of(down) is not Mode.TRANSACTION
+                down, verification, done=done, outside_transaction=down_mode(down) is not Mode.TRANSACTION
             )
 
     return check
 
 
 def needs_session(down: DownFile) -> bool:
-    return mode_of(down) is not Mode.TRANSACTION
+    return down_mode(down) is not Mode.TRANSACTION
+
+
+def down_mode(down: DownFile) -> Mode:
+    """How a down file runs: as a migration would, except that a batch marker is only a comment there (a down
+    file runs whole, in one transaction with the row it deletes, as drizzle-kit would run its statement)."""
+    mode = mode_of(down)
+    return Mode.TRANSACTION if mode is Mode.BATCH else mode
 
 
 def rollback(

@@ -6,6 +6,10 @@ session, so this holds through a transaction-mode pooler. If another run changed
 meanwhile, the plan is made again from what is there now, and a migration that run applied is
 not applied twice.
 
+A batch migration (one UPDATE or DELETE after ``-- drizzle-ops: batch rows=N``) runs in keyset batches,
+each its own transaction that takes the lock and checks the table the same way, with the migration's
+row written in the last batch's transaction (engine/batch_migration.py): it needs no session either.
+
 A migration that cannot (CREATE INDEX CONCURRENTLY, a file with its own BEGIN/COMMIT) holds the
 lock at session level on a connection that keeps its session, re-reads the table under it, and
 runs as engine/outside.py describes. Through a pooler it needs the direct URL; without one, the
@@ -27,6 +31,7 @@ import psycopg
 from psycopg import pq
 
 from drizzle_ops.engine import bookkeeping
+from drizzle_ops.engine.batch_migration import BatchReport, BatchRun, statement_of
 from drizzle_ops.engine.batching import command, rollback_open
 from drizzle_ops.engine.bookkeeping import Fingerprint
 from drizzle_ops.engine.connection import step
@@ -56,6 +61,7 @@ class Progress(Protocol):
     def migration_failed(self, migration: Migration, failure: MigrationFailed) -> None: ...
     def warning(self, message: str) -> None: ...
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None: ...
+    def batch_progress(self, migration: Migration, report: BatchReport) -> None: ...
 
 
 class SilentProgress:
@@ -75,6 +81,9 @@ class SilentProgress:
         pass
 
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
+        pass
+
+    def batch_progress(self, migration: Migration, report: BatchReport) -> None:
         pass
 
 
@@ -104,6 +113,7 @@ class AppliedMigration:
     tag: str
     statements: int
     seconds: float
+    batches: BatchReport | None = None  # a batch migration: where its last batch left it (batches, rows changed)
 
 
 @dataclass
@@ -226,6 +236,8 @@ def migrate(
         reason = needs_session(migration, modes.of(migration))
         if reason:  # opened (and checked) now, or refused, before anything changes
             sessions.connection(f"migration {reason}")
+        if modes.of(migration) is Mode.BATCH:  # a file that cannot run in batches is refused before anything changes
+            statement_of(migration, workspace)
     lock = MigrationLock(lock_key(schema, table), wait=policy.lock_wait, on_wait=progress.lock_waiting)
     with step(conn, "taking the migration lock"):
         lock.begin(conn)  # the table is created under the lock: concurrent CREATE TABLE IF NOT EXISTS collide
@@ -239,6 +251,7 @@ def migrate(
     # if another run wrote meanwhile, the first migration's guard sees it and the plan is made again
     run = OneTransaction(conn, workspace, policy, lock)
     pending = list(plan.to_apply)
+    last_batches: dict[str, BatchReport] = {}  # a batch migration's last report, for its line in the result
     try:
         while pending:
             migration = by_tag[pending[0]]
@@ -246,8 +259,11 @@ def migrate(
                 progress.warning(note)
             progress.migration_started(migration, len(migration.statements))
             started = time.perf_counter()
+            committed: Committed | None
             try:
-                if needs_session(migration, modes.of(migration)):
+                if modes.of(migration) is Mode.BATCH:
+                    committed = _apply_in_batches(run, migration, print_, progress, verifier, last_batches)
+                elif needs_session(migration, modes.of(migration)):
                     committed = _apply_with_session(
                         sessions, lock, workspace, migration, modes.of(migration), planner, policy, progress, verifier
                     )
@@ -267,7 +283,8 @@ def migrate(
             confirm_committed(sessions.used(), migration, committed, workspace)
             elapsed = time.perf_counter() - started
             progress.migration_finished(migration, elapsed)
-            result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed))
+            batched = last_batches.pop(migration.tag, None)
+            result.applied.append(AppliedMigration(migration.tag, len(migration.statements), elapsed, batched))
             pending.pop(0)
             if committed.conn is conn:  # our own row, under our lock: the fingerprint moves on by it
                 print_ = print_.after_insert(committed.row_id)
@@ -309,6 +326,36 @@ def _apply_in_one_transaction(
             return committed[-1]
         except LockBusy:
             lock.wait_while_held(run.conn)  # then try again: the guard re-checks the table
+
+
+def _apply_in_batches(
+    run: OneTransaction,
+    migration: Migration,
+    expected: Fingerprint,
+    progress: Progress,
+    verifier: Verifier | None,
+    last: dict[str, BatchReport],
+) -> Committed:
+    """In keyset batches on the run's own connection, each batch its own transaction under the lock."""
+    workspace = run.workspace
+
+    def report(batches: BatchReport) -> None:
+        last[migration.tag] = batches
+        progress.batch_progress(migration, batches)
+
+    return BatchRun(
+        run.conn,
+        workspace,
+        migration,
+        expected,
+        run.lock,
+        run.policy,
+        record=lambda c: record(c, workspace, migration),
+        report=report,
+        warn=progress.warning,
+        on_retry=partial(progress.retrying, migration),
+        before_commit=verifier.in_transaction if verifier is not None else None,
+    ).run()
 
 
 def _apply_with_session(

@@ -1,4 +1,5 @@
-"""What migrations ask of the server besides bookkeeping: timeouts, invalid indexes, the likely blocker, table sizes."""
+"""What migrations ask of the server besides bookkeeping: timeouts, invalid indexes, the likely blocker, table sizes,
+standbys' replay lag."""
 
 from __future__ import annotations
 
@@ -108,3 +109,25 @@ def table_stats(conn: psycopg.Connection, schema: str, table: str) -> TableStats
         return TableStats(-1, int(total), exact=False)
     counted = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()
     return TableStats(int(counted[0]) if counted else 0, int(total), exact=True)
+
+
+# -- standbys, for a batch migration's max-lag --------------------------------------------------------
+
+LAG_SQL = """
+select count(*) filter (where state is null), max(extract(epoch from replay_lag))::float8
+from pg_stat_replication
+"""
+
+
+@dataclass(frozen=True)
+class Lag:
+    seconds: float | None  # the largest replay lag of the standbys we may see; None: none, or all caught up
+    hidden: int  # standbys whose details this role may not read (no pg_read_all_stats)
+
+
+def replication_lag(conn: psycopg.Connection) -> Lag:
+    """The standbys' replay lag, from ``pg_stat_replication`` (no standby: nothing, so never a wait)."""
+    row = conn.execute(LAG_SQL).fetchone()
+    if row is None:
+        return Lag(None, 0)
+    return Lag(float(row[1]) if row[1] is not None else None, int(row[0] or 0))

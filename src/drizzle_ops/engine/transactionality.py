@@ -4,6 +4,8 @@
 - Statement by statement, each committed: Postgres refuses CREATE/DROP INDEX CONCURRENTLY,
   REINDEX CONCURRENTLY and VACUUM inside a transaction block, so a file with one of them (or
   the marker line ``-- drizzle-ops: no-transaction``) runs outside any transaction.
+- In batches: a file whose UPDATE or DELETE follows the line ``-- drizzle-ops: batch rows=N``
+  (engine/batch_statement.py), each batch its own transaction (engine/batch_migration.py).
 - As its own transactions: a file with transaction control (BEGIN, COMMIT, ROLLBACK,
   SAVEPOINT, PREPARE TRANSACTION, …). Teams write ``COMMIT;`` before a CREATE INDEX
   CONCURRENTLY and ``BEGIN;`` after it because drizzle-kit runs every pending migration in one
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from drizzle_ops.engine.batch_statement import has_batch_marker
 from drizzle_ops.engine.scan import contains_lowered, first_words
 from drizzle_ops.engine.workspace import BOM, Migration, Statement, leading_bytes
 
@@ -44,6 +47,7 @@ class Mode(str, Enum):
     TRANSACTION = "transaction"
     NO_TRANSACTION = "no-transaction"  # statement by statement, each committed on its own
     OWN_TRANSACTIONS = "own-transactions"  # the file's BEGIN/COMMIT statements decide
+    BATCH = "batch"  # one UPDATE or DELETE in keyset batches, each its own transaction
 
     @property
     def description(self) -> str:
@@ -52,6 +56,7 @@ class Mode(str, Enum):
             Mode.TRANSACTION: "one transaction",
             Mode.NO_TRANSACTION: "outside a transaction",
             Mode.OWN_TRANSACTIONS: "manages its own transactions",
+            Mode.BATCH: "in batches",
         }[self]
 
 
@@ -197,8 +202,18 @@ def _starts_with_none(statement: Statement, words: frozenset[str]) -> bool:
     return found is not None and found.isdisjoint(words)
 
 
+def _may_hold_a_marker(source: SqlSource) -> bool:
+    """False when a migration's bytes cannot hold a batch marker: a large seed is then never decoded to look."""
+    if not isinstance(source, Migration):
+        return True
+    return any(b"drizzle-ops:" in chunk for chunk in source.file.chunks)
+
+
 def mode_of(source: SqlSource) -> Mode:
-    """How ``source`` must run (see the module's docstring); its own transaction control wins over the rest."""
+    """How ``source`` must run (see the module's docstring): a batch marker wins (the file must then hold its
+    statement alone, engine/batch_statement.py checks), then its own transaction control, then the rest."""
+    if _may_hold_a_marker(source) and has_batch_marker(source.text):
+        return Mode.BATCH
     if transaction_control(source):
         return Mode.OWN_TRANSACTIONS
     if marked(source) or any(needs_outside(s) for s in source.statements):

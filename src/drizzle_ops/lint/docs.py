@@ -36,6 +36,8 @@ file, COMMIT or ROLLBACK ends the current transaction (its locks are released), 
 statements after it run on their own until the next BEGIN, and a BEGIN inside the
 migration's own transaction changes nothing. Rules that ask "earlier in the same
 transaction" (constraint-missing-not-valid, adding-enum-value) follow exactly that.
+An UPDATE or DELETE after the line `-- drizzle-ops: batch rows=N` runs in batches by
+primary key, each its own transaction; require-resumable-batch checks that it can.
 
 What is safe depends on the PostgreSQL major: the lint judges for {DEFAULT_PG_VERSION}, the
 oldest supported, unless told another (`lint_sql(…, pg_version=16)`), and a finding

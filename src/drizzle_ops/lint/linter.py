@@ -97,6 +97,12 @@ def _owner(comment: _Comment, spans: Sequence[tuple[int, int, ast.Node]], lines:
     return None
 
 
+def _leading(comments: Sequence[_Comment], spans: Sequence[tuple[int, int, ast.Node]], index: int) -> tuple[str, ...]:
+    """The comments after statement ``index - 1`` ends and before statement ``index`` starts."""
+    after = spans[index - 1][1] if index else 0
+    return tuple(c.text for c in comments if after <= c.start < spans[index][0])
+
+
 def _directive(comment: str) -> list[str] | None:
     """The rule ids of ``-- lint: ignore a, b (why)``; None if the comment is no lint directive.
 
@@ -308,7 +314,7 @@ def _analyse(
             ignores[owner].update(i for i in ids if i in known)
 
     statements = [
-        Statement(n + 1, node, text[start:end], lines(start), frozenset(ignores[n]))
+        Statement(n + 1, node, text[start:end], lines(start), frozenset(ignores[n]), _leading(comments, spans, n))
         for n, (start, end, node) in enumerate(spans)
     ]
     tx = _transactions([statement.node for statement in statements], transactional)

@@ -31,6 +31,7 @@ class Statement:
     text: str  # its source text, without the trailing semicolon
     line: int  # 1-based line of its first token
     ignores: frozenset[str] = field(default=frozenset())
+    comments: tuple[str, ...] = ()  # the comments between the statement before it and this one (a marker line)
 
 
 @dataclass(frozen=True)

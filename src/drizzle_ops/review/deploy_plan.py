@@ -16,12 +16,15 @@ from drizzle_ops.analysis.sqlast import NotNullProofs, TableKey
 from drizzle_ops.engine import server
 from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.transactionality import MARKER, Mode, marked, mode_of
-from drizzle_ops.engine.workspace import Workspace
+from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
 
 CHECK_PROVES_NOT_NULL = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
 
 DEFAULT_LARGE_ROWS = 100_000
+# a batch migration's pace, for its time estimate (measured by the backfill benchmark, rounded down)
+BATCH_ROWS_PER_SECOND = 50_000
+BATCH_OVERHEAD_SECONDS = 0.005  # per batch: its transaction, the lock, the progress row, the round trips
 
 
 @dataclass
@@ -48,6 +51,40 @@ class StatementPlan:
 
 
 @dataclass
+class BatchPlan:
+    """A batch migration as migrate would run it: its table and key, the estimated batches and time."""
+
+    options: str  # rows=1000 pause=50ms max-lag=10s
+    rows_per_batch: int
+    table: str | None  # schema.name; None: not known (refused before that)
+    key: list[str]  # the primary key's columns, in key order
+    rows: int | None  # the table's rows (the planner's estimate); None: unknown or not created yet
+    batches: int | None  # estimated batches left
+    seconds: float | None  # estimated time left, pauses included (standby waits not)
+    done_batches: int = 0  # committed by an earlier run that stopped
+    done_rows: int = 0
+    resumes_after: list[str] | None = None  # the last key an earlier run committed
+    max_lag: float | None = None
+    refused: str | None = None  # why migrate would refuse it (exit 2, before anything of it runs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "options": self.options,
+            "rows_per_batch": self.rows_per_batch,
+            "table": self.table,
+            "key": self.key,
+            "rows": self.rows,
+            "estimated_batches": self.batches,
+            "estimated_seconds": None if self.seconds is None else round(self.seconds, 1),
+            "estimate": f"the table's rows at ~{BATCH_ROWS_PER_SECOND:,} rows/s plus each batch's pause; an estimate",
+            "done_batches": self.done_batches,
+            "done_rows": self.done_rows,
+            "resumes_after": self.resumes_after,
+            "refused": self.refused,
+        }
+
+
+@dataclass
 class MigrationPlan:
     tag: str
     path: str
@@ -55,7 +92,8 @@ class MigrationPlan:
     runs_in_transaction: bool
     statements: list[StatementPlan]
     findings: list[Finding]
-    transactions: Mode = Mode.TRANSACTION  # how migrate runs it: one transaction, outside one, or its own
+    transactions: Mode = Mode.TRANSACTION  # how migrate runs it: one transaction, outside one, its own, in batches
+    batch: BatchPlan | None = None  # for a batch migration
 
     @property
     def flags(self) -> list[str]:
@@ -89,6 +127,7 @@ class DeployPlan:
                     "sql": m.sql,
                     "findings": [f.as_dict() for f in m.findings],
                     "flags": m.flags,
+                    **({"batch": m.batch.as_dict()} if m.batch is not None else {}),
                     "statements": [
                         {
                             "number": s.number,
@@ -161,6 +200,7 @@ def build_plan(
     plans = []
     for migration in pending:
         statements = []
+        created_before = set(created)  # tables earlier pending migrations create: empty, not on the target yet
         in_transaction = not marked(migration)
         for statement in migration.statements:
             try:
@@ -188,6 +228,7 @@ def build_plan(
                 )
             )
         mode = mode_of(migration)
+        batch = batch_plan(conn, workspace, migration, created_before) if mode is Mode.BATCH else None
         plans.append(
             MigrationPlan(
                 tag=migration.tag,
@@ -196,12 +237,48 @@ def build_plan(
                 runs_in_transaction=in_transaction and mode is Mode.TRANSACTION,
                 transactions=mode if in_transaction or mode is not Mode.TRANSACTION else Mode.NO_TRANSACTION,
                 statements=statements,
+                batch=batch,
                 findings=lint_sql(
                     migration.text, path=migration.sql_path.name, pg_version=pg_version, volatility=volatility
                 ),
             )
         )
     return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by, pg_version)
+
+
+def batch_plan(
+    conn: psycopg.Connection, workspace: Workspace, migration: Migration, created: set[TableKey]
+) -> BatchPlan:
+    """How migrate would run a batch migration on this target, and roughly how long; reads only."""
+    from drizzle_ops.engine.batch_migration import find_target
+    from drizzle_ops.engine.batch_progress import read_progress
+    from drizzle_ops.engine.batch_statement import BatchProblem, batch_statement
+
+    try:
+        spec = batch_statement(migration.text, migration.statements)
+    except BatchProblem as problem:
+        return BatchPlan("", 0, None, [], None, None, None, refused=problem.reason)
+    options = spec.options
+    plan = BatchPlan(options.describe(), options.rows, spec.shown_table, [], None, None, None, max_lag=options.max_lag)
+    if (spec.schema or "public", spec.table) in created:
+        plan.rows, plan.batches, plan.seconds = 0, 1, BATCH_OVERHEAD_SECONDS  # made empty earlier in this deploy
+        return plan
+    try:
+        target = find_target(conn, spec)
+    except BatchProblem as problem:
+        plan.refused = problem.reason
+        return plan
+    plan.table, plan.key = target.shown, [key.name for key in target.keys]
+    stats = server.table_stats(conn, target.schema, target.table)
+    plan.rows = stats.rows if stats is not None and stats.rows >= 0 else None
+    earlier = read_progress(conn, workspace, migration)
+    if earlier is not None:
+        plan.done_batches, plan.done_rows, plan.resumes_after = earlier.batches, earlier.rows, earlier.last_key
+    if plan.rows is not None:
+        left = max(plan.rows - (earlier.keys_done if earlier else 0), 0)
+        plan.batches = max(-(-left // options.rows), 1)
+        plan.seconds = left / BATCH_ROWS_PER_SECOND + plan.batches * (options.pause + BATCH_OVERHEAD_SECONDS)
+    return plan
 
 
 # what the SQL alone cannot tell, read from the target's catalog (found by tracing: see review/tracer.py)

@@ -220,6 +220,7 @@ class MigrationTrace:
     transactions: Mode = Mode.TRANSACTION  # how migrate runs it
     error: str | None = None  # the statement failed on the scratch copy: migrate would fail there too
     skipped: str | None = None  # not traced (an earlier one failed)
+    batch_rows: int | None = None  # a batch migration: its first batch alone is traced, of up to this many keys
 
     @property
     def seconds(self) -> float:
@@ -381,6 +382,8 @@ class _Tracer:
     def migration(self, migration: Migration, *, last: bool) -> MigrationTrace:
         """As migrate runs it (engine/outside.py for a file outside one transaction of ours)."""
         mode = mode_of(migration)
+        if mode is Mode.BATCH:
+            return self._batches(migration, last=last)
         result = MigrationTrace(migration.tag, mode is Mode.TRANSACTION, transactions=mode)
         conn = self.conn
         if mode is Mode.TRANSACTION or (mode is Mode.OWN_TRANSACTIONS and starts_inside_a_transaction(migration)):
@@ -406,6 +409,45 @@ class _Tracer:
             # the next migration needs this one's work, as migrate commits it (with its row, into a transaction
             # the file left open); the last one is rolled back
             conn.execute("ROLLBACK" if last or result.error else "COMMIT")
+        return result
+
+    def _batches(self, migration: Migration, *, last: bool) -> MigrationTrace:
+        """A batch migration: its first batch, as migrate runs it (engine/batch_migration.py), in its own transaction.
+
+        Every batch takes the same locks on fewer or more rows, so one shows them. The rest of the statement then
+        runs in the same transaction, unless this migration is the last one traced, so the migrations after it
+        see the data as migrate leaves it.
+        """
+        from drizzle_ops.engine.batch_migration import boundary_sql, find_target
+        from drizzle_ops.engine.batch_statement import BatchProblem, batch_statement, key_of
+
+        conn = self.conn
+        result = MigrationTrace(migration.tag, True, transactions=Mode.BATCH)
+        try:
+            spec = batch_statement(migration.text, migration.statements)
+            target = find_target(conn, spec)
+        except BatchProblem as problem:
+            result.error = f"cannot run in batches: {problem.reason}"
+            return result
+        result.batch_rows = spec.options.rows
+        conn.execute("BEGIN")
+        try:
+            before = Snapshot.read(conn)
+            bound = conn.execute(boundary_sql(conn, spec, target, None)).fetchall()
+            upto = key_of(str(bound[0][0])) if len(bound) == 2 else None
+            first = Statement(spec.statement.number, spec.batch_sql(conn, target.keys, None, upto), spec.statement.line)
+            traced, _after = self._in_transaction(first, before)
+            result.statements.append(traced)
+            if traced.error:
+                result.error = f"statement {first.number}: {traced.error}"
+            elif upto is not None and not last:
+                conn.execute(spec.batch_sql(conn, target.keys, upto, None))
+        except BaseException:
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                conn.cancel()
+                rollback_open(conn, quietly=True)
+            raise
+        conn.execute("ROLLBACK" if last or result.error else "COMMIT")
         return result
 
     def _in_transaction(self, statement: Statement, before: Snapshot) -> tuple[StatementTrace, Snapshot]:

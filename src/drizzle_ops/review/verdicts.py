@@ -198,6 +198,7 @@ def migration_trace_dict(traced: MigrationTrace | None, summary: MigrationSummar
         "in_transaction": traced.in_transaction if traced else None,
         "transactions": traced.transactions.description if traced else None,
         "error": traced.error if traced else None,
+        **({"batch_rows": traced.batch_rows} if traced is not None and traced.batch_rows is not None else {}),
         "skipped": traced.skipped if traced else "not traced",
         "statements": [_statement_dict(s) for s in traced.statements] if traced else [],
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from drizzle_ops.engine.bookkeeping import progress_table_name
 from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.workspace import FOLDERS, Migration, Workspace
 from drizzle_ops.verify.accepted import line_for
@@ -187,7 +188,9 @@ def report_lines(result: Conformance, accepted_file: str) -> list[str]:
 
 
 def _drop_bookkeeping(actual: Schema, expected: Schema, workspace: Workspace) -> None:
+    """Ours, not the schema's: the bookkeeping table, and the progress table of a batch migration still running."""
     schema, table = workspace.migrations_schema, workspace.migrations_table
     actual.tables.pop((schema, table), None)
+    actual.tables.pop((schema, progress_table_name(table)), None)
     if schema not in expected.schemas:
         actual.schemas.discard(schema)

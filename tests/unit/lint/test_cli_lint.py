@@ -121,7 +121,7 @@ def test_unparsable_file_exits_2_naming_the_line(tmp_path: Path, capsys: pytest.
 def test_rules_lists_every_rule_with_its_docs(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, list_rules=True, as_json=True)
     rules = json.loads(out)
-    assert code == 0 and len(rules) == 18
+    assert code == 0 and len(rules) == 19
     enum = next(r for r in rules if r["id"] == "adding-enum-value")
     assert enum["squawk"] is None and enum["problem"] and enum["fix"]
     assert enum["lint_fix"]["fixes"] is True and "ADD VALUE IF NOT EXISTS" in enum["lint_fix"]["what"]

@@ -15,6 +15,7 @@ from drizzle_ops.commands.status import StatusOutcome, status
 from drizzle_ops.commands.verify import VerifyOutcome, verify
 from drizzle_ops.context.fleet.build import Fleet
 from drizzle_ops.context.fleet.targets import FleetTarget
+from drizzle_ops.engine.batch_migration import BatchReport
 from drizzle_ops.engine.lock import LockHolder
 from drizzle_ops.engine.workspace import Migration
 from drizzle_ops.errors import MigrationFailed
@@ -49,6 +50,10 @@ class TargetProgress:
 
     def retrying(self, migration: Migration, attempt: int, delay: float, reason: str) -> None:
         self._say(f"{migration.tag}: lock timeout ({reason}); retry {attempt} in {delay:.1f}s")
+
+    def batch_progress(self, migration: Migration, report: BatchReport) -> None:
+        if self.stop.is_set() and not report.done:
+            raise Interrupted  # between two batches: the committed ones stay, the next run resumes after them
 
 
 def migrate_fleet(

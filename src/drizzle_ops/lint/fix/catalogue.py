@@ -44,6 +44,8 @@ NO_FIX: dict[str, str] = {
     "ignore the rule on that statement",
     "ban-drop-table": "dropping data is a decision: deploy code that no longer uses the table, then "
     "ignore the rule on that statement",
+    "require-resumable-batch": "which rows are done is the author's to say: give the table a primary key, add "
+    "a WHERE that leaves out the rows the statement already changed, and keep the statement alone in its file",
     "transaction-nesting": "the file's own transaction control is its author's: lint --fix does not move it",
     "prefer-robust-stmts": "guards (IF NOT EXISTS, IF EXISTS) change what a rerun does: add them by hand "
     "(the statements lint --fix writes outside a transaction are rerunnable)",

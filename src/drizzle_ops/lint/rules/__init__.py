@@ -21,6 +21,7 @@ from drizzle_ops.lint.rules import (
     renaming_table,
     require_concurrent_index_creation,
     require_concurrent_index_deletion,
+    require_resumable_batch,
     transaction_nesting,
 )
 
@@ -43,4 +44,5 @@ ALL_RULES: tuple[Rule, ...] = (
     transaction_nesting.RULE,
     adding_enum_value.RULE,
     prefer_robust_stmts.RULE,
+    require_resumable_batch.RULE,
 )
