@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -31,6 +32,7 @@ def assert_each_once(url: str) -> None:
     assert len(found) == len(set(found)), f"{label_of(url)}: a migration recorded twice"
 
 
+@pytest.mark.process
 def test_sigterm_mid_fleet_then_a_rerun_loses_nothing_and_applies_nothing_twice(
     databases, migrated_template: str, workspace_copy: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -69,6 +71,7 @@ def test_sigterm_mid_fleet_then_a_rerun_loses_nothing_and_applies_nothing_twice(
         assert_each_once(url)
 
 
+@pytest.mark.process
 def test_two_fleet_runs_at_once_apply_each_migration_once(
     databases, migrated_template: str, workspace_copy: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

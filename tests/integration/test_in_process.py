@@ -172,6 +172,7 @@ CASES: dict[str, tuple[str, str, list[Callable[[Path], object]], list[str]]] = {
 }
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("case", list(CASES))
 def test_in_process_gives_the_bytes_of_a_real_process(case: str, scene: Scene, migrated_template: str) -> None:
     program, start, edits, args = CASES[case]
@@ -181,6 +182,7 @@ def test_in_process_gives_the_bytes_of_a_real_process(case: str, scene: Scene, m
     assert_same(*twin_runs(scene, program, *filled))
 
 
+@pytest.mark.process
 @pytest.mark.drizzle
 def test_a_child_writing_to_the_inherited_stderr_is_captured_in_order(scene: Scene) -> None:
     """generate runs drizzle-kit with our stderr as its own: in process, that is the runner's capture file."""
@@ -190,6 +192,7 @@ def test_a_child_writing_to_the_inherited_stderr_is_captured_in_order(scene: Sce
     assert "drizzle-kit" in in_process.stderr or in_process.stderr.strip(), in_process
 
 
+@pytest.mark.process
 def test_run_after_run_each_starts_as_a_fresh_process(scene: Scene, migrated_template: str) -> None:
     """The width rich reads, the warnings a run collected and invoke's help texts do not carry over."""
     scene.template, scene.edits = migrated_template, [same_when]

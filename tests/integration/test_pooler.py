@@ -151,6 +151,7 @@ def test_a_pgbouncer_true_url_connects_although_libpq_refuses_the_parameter(pgbo
 # -- the transactional path, through a pooler nobody told us about -----------------------------------------------
 
 
+@pytest.mark.process
 def test_eight_concurrent_migrators_through_the_pooler_apply_each_migration_exactly_once(
     pgbouncer: Pooler,
     pg_server: Server,
@@ -371,6 +372,7 @@ def test_runner_drizzle_through_a_recognised_pooler_holds_its_lock_on_the_direct
 # -- fleets and lock waits through the pooler ------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_two_fleet_runs_at_once_through_the_pooler_apply_each_migration_once_per_target(
     pgbouncer: Pooler,
     pg_server: Server,
