@@ -10,6 +10,7 @@ a process sets up once (the width rich reads, the warnings a run collects, invok
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,8 +26,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from rich.console import Console
 
 from drizzle_ops.disposable.base import Server
+from tests import inprocess
 from tests.helpers import (
     EXAMPLE,
     NO_DRIZZLE_KIT,
@@ -81,6 +84,7 @@ class Scene:
     server: Server
     folder: Path
     name: str = "twin_runs"
+    database: bool = True
     template: str | None = None
     edits: list[Callable[[Path], object]] = field(default_factory=list)
 
@@ -94,10 +98,11 @@ class Scene:
 
     def reset(self) -> None:
         self.admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name)))
-        create = sql.SQL("create database {}").format(sql.Identifier(self.name))
-        if self.template:
-            create = sql.SQL("{} template {}").format(create, sql.Identifier(self.template))
-        self.admin.execute(create)
+        if self.database:
+            create = sql.SQL("create database {}").format(sql.Identifier(self.name))
+            if self.template:
+                create = sql.SQL("{} template {}").format(create, sql.Identifier(self.template))
+            self.admin.execute(create)
         shutil.rmtree(self.workspace, ignore_errors=True)
         shutil.copytree(EXAMPLE, self.workspace, ignore=shutil.ignore_patterns("node_modules"))
         (self.workspace / "node_modules").symlink_to(EXAMPLE / "node_modules", target_is_directory=True)
@@ -133,42 +138,34 @@ def bad_sql(workspace: Path) -> None:
     add_migration(workspace, "broken", 'CREATE TABLE "fine" ("id" integer);\n--> statement-breakpoint\nSELECT 1/0;\n')
 
 
+LONG = "backfill_the_display_name_of_every_user_from_the_first_and_last_name_where_it_is_still_empty_or_only_spaces"
+
+
 def same_when(workspace: Path) -> None:
-    """A migration whose journal `when` equals the one before it: a history warning on every read."""
+    """Two migrations whose journal `when` is the same: a history warning on every read; one with a long name,
+    so that a table is wider than 160 columns (what rich is given in a pipe) at 200 columns, not at 80."""
     add_migration(workspace, "same_when", 'CREATE TABLE "twin" ("id" integer);', when=1_700_000_000_000)
-    add_migration(workspace, "same_when_too", 'CREATE TABLE "twin_too" ("id" integer);', when=1_700_000_000_000)
+    add_migration(workspace, LONG, 'CREATE TABLE "twin_too" ("id" integer);', when=1_700_000_000_000)
 
 
-# (program, template: "empty" or "migrated", edits, arguments; {url} and {ws} are the scene's)
+# (program, start: no database, an empty one or a migrated one, edits of the workspace, the arguments;
+# {url} and {ws} are the scene's): every task, tables and JSON, exit 0, 1 and 2, both programs' parse errors
 AT = ["--url", "{url}", "--workspace", "{ws}"]
-CASES: dict[str, tuple[str, str, list[Callable[[Path], object]], list[str]]] = {
-    "list": ("inv", "empty", [], ["--list"]),
-    "version": ("drizzle-ops", "empty", [], ["--version"]),
-    "task help": ("inv", "empty", [], ["migrate", "--help"]),
-    "task help again, drizzle-ops": ("drizzle-ops", "empty", [], ["rollback", "--help"]),
+CASES: dict[str, tuple[str, str | None, list[Callable[[Path], object]], list[str]]] = {
+    "list": ("inv", None, [], ["--list"]),
+    "task help": ("drizzle-ops", None, [], ["rollback", "--help"]),
     "migrate": ("inv", "empty", [], ["migrate", *AT]),
-    "migrate json": ("inv", "empty", [], ["migrate", *AT, "--json"]),
-    "migrate dry run": ("drizzle-ops", "empty", [], ["migrate", *AT, "--dry-run"]),
-    "migrate fails": ("inv", "migrated", [bad_sql], ["migrate", *AT]),
-    "migrate fails json": ("inv", "migrated", [bad_sql], ["migrate", *AT, "--json"]),
-    "status": ("inv", "migrated", [same_when], ["status", *AT]),
-    "status json check": ("inv", "migrated", [same_when], ["status", *AT, "--json", "--check"]),
+    "migrate fails, json": ("inv", "migrated", [bad_sql], ["migrate", *AT, "--json"]),
+    "status": ("inv", "migrated", [same_when], ["status", *AT, "--check"]),
     "drift": ("inv", "migrated", [bad_sql], ["drift", *AT]),
-    "verify": ("inv", "migrated", [], ["verify", *AT]),
-    "verify json": ("drizzle-ops", "migrated", [], ["verify", *AT, "--json"]),
+    "verify, json": ("drizzle-ops", "migrated", [], ["verify", *AT, "--json"]),
     "rollback": ("inv", "migrated", [], ["rollback", *AT, "--steps", "1"]),
     "plan": ("inv", "empty", [], ["plan", *AT]),
-    "plan markdown": ("inv", "empty", [], ["plan", *AT, "--format", "markdown"]),
-    "lint": ("inv", "empty", [], ["lint", "--workspace", "{ws}"]),
-    "lint json": ("drizzle-ops", "empty", [], ["lint", "--workspace", "{ws}", "--format", "json"]),
-    "repair refused": ("inv", "migrated", [], ["repair", *AT, "--tag", "0099_none"]),
-    "bad value": ("inv", "empty", [], ["migrate", "--url", "{url}", "--lock-wait", "abc"]),
-    "bad value json": ("inv", "empty", [], ["plan", "--url", "{url}", "--large-rows", "-5", "--json"]),
-    "unknown flag, inv": ("inv", "empty", [], ["migrate", "--bogus"]),
-    "unknown flag, drizzle-ops": ("drizzle-ops", "empty", [], ["migrate", "--bogus"]),
-    "unknown task": ("drizzle-ops", "empty", [], ["migrat"]),
-    "missing workspace": ("inv", "empty", [], ["status", "--url", "{url}", "--workspace", "{ws}/nothing-here"]),
-    "nothing listens": ("inv", "empty", [], ["status", "--url", "postgresql://nobody@127.0.0.1:1/none", "--json"]),
+    "lint, json": ("drizzle-ops", None, [], ["lint", "--workspace", "{ws}", "--format", "json"]),
+    "repair, bad input": ("inv", "migrated", [], ["repair", *AT, "--tag", "0099_none"]),
+    "bad value, json": ("inv", None, [], ["plan", *AT, "--large-rows", "-5", "--json"]),
+    "unknown flag, inv": ("inv", None, [], ["migrate", "--bogus"]),
+    "unknown task, drizzle-ops": ("drizzle-ops", None, [], ["migrat"]),
 }
 
 
@@ -176,6 +173,7 @@ CASES: dict[str, tuple[str, str, list[Callable[[Path], object]], list[str]]] = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_in_process_gives_the_bytes_of_a_real_process(case: str, scene: Scene, migrated_template: str) -> None:
     program, start, edits, args = CASES[case]
+    scene.database = start is not None
     scene.template = migrated_template if start == "migrated" else None
     scene.edits = edits
     filled = [a.format(url=scene.url, ws=scene.workspace) for a in args]
@@ -187,24 +185,42 @@ def test_in_process_gives_the_bytes_of_a_real_process(case: str, scene: Scene, m
 def test_a_child_writing_to_the_inherited_stderr_is_captured_in_order(scene: Scene) -> None:
     """generate runs drizzle-kit with our stderr as its own: in process, that is the runner's capture file."""
     require((EXAMPLE / "node_modules" / ".bin" / "drizzle-kit").exists(), NO_DRIZZLE_KIT)
+    scene.database = False
     process, in_process = twin_runs(scene, "inv", "generate", "--workspace", str(scene.workspace))
     assert_same(process, in_process)
-    assert "drizzle-kit" in in_process.stderr or in_process.stderr.strip(), in_process
+    ours, theirs = in_process.stderr.index("db:generate"), in_process.stderr.index("No schema changes")
+    assert ours < theirs, in_process.stderr  # our line first, then drizzle-kit's own, from its own process
 
 
 @pytest.mark.process
-def test_run_after_run_each_starts_as_a_fresh_process(scene: Scene, migrated_template: str) -> None:
+def test_run_after_run_each_starts_as_a_fresh_process(
+    scene: Scene, migrated_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The width rich reads, the warnings a run collected and invoke's help texts do not carry over."""
     scene.template, scene.edits = migrated_template, [same_when]
     scene.reset()
     args = ["status", "--url", scene.url, "--workspace", str(scene.workspace)]
-    narrow = run_inv_process(*args, env={"COLUMNS": "80"})
-    wide = run_inv_process(*args, "--json")
+    wide, narrow = run_inv_process(*args), run_inv_process(*args, env={"COLUMNS": "80"})
+    assert wide.stdout != narrow.stdout  # the table is wider than 80 columns: the width shows
+    as_json = run_inv_process(*args, "--json")
+    help = run_drizzle_ops_process("status", "--help")
+    other = tmp_path / "other"  # another history, whose warning names other migrations
+    shutil.copytree(EXAMPLE, other, ignore=shutil.ignore_patterns("node_modules"))
+    add_migration(other, "other_when", 'CREATE TABLE "other" ("id" integer);', when=1_700_000_000_000)
+    add_migration(other, "other_when_too", 'CREATE TABLE "other_too" ("id" integer);', when=1_700_000_000_000)
+
     for _ in range(2):  # twice: what one run leaves must not show in the next
-        assert_same(wide, run_inv(*args, "--json"))
+        assert_same(wide, run_inv(*args))
+        with monkeypatch.context() as wider:  # as if a Console had been made during a run at 200 columns
+            wider.setenv("COLUMNS", "200")
+            for console, (made_with, named) in inprocess._consoles.items():
+                Console.__init__(console, *made_with, **named)
         assert_same(narrow, run_inv(*args, env={"COLUMNS": "80"}))
-        assert_same(run_inv_process("status", "--help"), run_inv("status", "--help"))
-    assert '"warnings": [\n    "' in wide.stdout  # the case holds a history warning, once
+        assert "other_when" in run_inv("status", "--url", scene.url, "--workspace", str(other)).stderr
+        assert_same(as_json, run_inv(*args, "--json"))
+        assert run_drizzle_ops("--list").returncode == 0  # builds every task's parser: invoke takes the help
+        assert_same(help, run_drizzle_ops("status", "--help"))
+    assert len(json.loads(as_json.stdout)["warnings"]) == 1  # the case holds one history warning
 
 
 def test_environment_folder_and_streams_are_put_back(tmp_path: Path) -> None:
