@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.context.fleet.targets import label_of
 from tests.helpers import add_migration, rows
-from tests.integration.fleet_support import by_label, fleet_config, fleet_inv, spawn_fleet_inv
+from tests.integration.fleet_support import by_label, fleet_config, fleet_inv, spawn_fleet_inv, start_fleet_inv
 
 BASE = 8  # the example's migrations, applied in the template
 
@@ -78,8 +78,9 @@ def test_two_fleet_runs_at_once_apply_each_migration_once(
     urls = [databases.create(template=migrated_template) for _ in range(8)]
     add_slow_migrations(workspace_copy, 2, 0.05)
     config = fleet_config(tmp_path, parallel=4, canary=0)
-    runs = [spawn_fleet_inv(config, urls, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
-    outputs = [proc.communicate(timeout=120) for proc in runs]
+    started = [start_fleet_inv(config, urls, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
+    runs = [run.result(timeout=120) for run in started]
+    outputs = [(proc.stdout, proc.stderr) for proc in runs]
     assert [proc.returncode for proc in runs] == [0, 0], [err for _, err in outputs]
     documents = [json.loads(out) for out, _ in outputs]
     for url in urls:
