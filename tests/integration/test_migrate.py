@@ -193,7 +193,7 @@ def test_cli_migrate_then_status_json(empty_db: str) -> None:
     assert first.returncode == 0, first.stderr
     assert "0007_wishlist_items" in first.stderr  # progress on stderr
     assert "Applied 8 migration(s)" in first.stdout
-    second = run_inv_process("migrate", "--url", empty_db)
+    second = run_inv("migrate", "--url", empty_db)
     assert second.returncode == 0 and "Nothing to migrate" in second.stdout
     status = run_inv_process("status", "--url", empty_db, "--json", "--check")
     assert status.returncode == 0, status.stderr
@@ -246,11 +246,11 @@ def test_password_never_appears_in_output(empty_db: str, workspace_copy: Path) -
 def test_unknown_tag_and_bad_workspace_exit_2(empty_db: str, tmp_path: Path) -> None:
     unknown = run_inv_process("migrate", "--url", empty_db, "--to", "9999_nope")
     assert unknown.returncode == 2 and "9999_nope" in unknown.stderr
-    missing = run_inv_process("status", "--url", empty_db, "--workspace", str(tmp_path))
+    missing = run_inv("status", "--url", empty_db, "--workspace", str(tmp_path))
     assert missing.returncode == 2 and "drizzle.config.ts" in missing.stderr
     shutil.copytree(EXAMPLE / "drizzle", tmp_path / "drizzle")
     (tmp_path / "drizzle.config.ts").write_text("export default defineConfig({ out: OUT_DIR })\n")
-    dynamic = run_inv_process("status", "--url", empty_db, "--workspace", str(tmp_path))
+    dynamic = run_inv("status", "--url", empty_db, "--workspace", str(tmp_path))
     assert dynamic.returncode == 2 and "drizzle_ops.out" in dynamic.stderr
 
 
@@ -261,7 +261,7 @@ def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_
     # the message names the tag, the journal's folder and its newest tags, as the plain run's error line does
     latest = ", ".join(m.tag for m in load_workspace(EXAMPLE).migrations[-3:])
     message = f"no migration tagged '0099_nope' in {EXAMPLE / 'drizzle'} (latest: {latest}); check the tag"
-    plain = run_inv_process("migrate", "--url", empty_db, "--to", "0099_nope")
+    plain = run_inv("migrate", "--url", empty_db, "--to", "0099_nope")
     assert [x for x in plain.stderr.splitlines() if x.startswith("error:")] == [f"error: {message}"]
     assert json.loads(bad_input.stdout) == {
         "ok": False,
