@@ -148,6 +148,15 @@ def _process(
     )
 
 
+def drizzle_kit_migrate(url: str, workspace: Path = EXAMPLE) -> None:
+    """`npm run db:migrate` in ``workspace`` (the real drizzle-kit's own migrate), as its developers run it."""
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        ["npm", "run", "--silent", "db:migrate"], cwd=workspace, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
 def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations") -> list[tuple[str, int]]:
     """(hash, created_at) of every bookkeeping row in id order; none when the table doesn't exist yet."""
     with psycopg.connect(url) as conn:
