@@ -18,8 +18,8 @@ what a fresh process would have:
   looks at $TMPDIR again; Python's own warning filters. The signal handlers, ``sys.path``, the ``tasks``
   module `inv` loads and ``sys.dont_write_bytecode`` are put back after.
 
-A Ctrl-C during a run is not swallowed: the program sees it (and exits 130 as it would), then it is raised
-again here, so pytest stops. A run longer than ``timeout`` raises ``subprocess.TimeoutExpired``, as
+A Ctrl-C (or the session's SIGTERM) during a run is not swallowed: the program sees it as it would (Python's
+KeyboardInterrupt, or its own handler's), and once the run is over it is raised again here, so pytest stops. A run longer than ``timeout`` raises ``subprocess.TimeoutExpired``, as
 ``subprocess.run`` would. One run at a time, on the main thread (signal handlers can be set only there;
 pytest-xdist workers run tests on it too): anything that needs several programs at once, a signal sent
 from outside, or a process that dies, uses a real subprocess (``tests.helpers.run_inv_process``).
@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -295,19 +296,24 @@ def _forget_logged_warnings() -> None:
 
 @contextmanager
 def _signals(outcome: _Outcome, timeout: float | None) -> Iterator[None]:
-    """Ctrl-C reaches the program as KeyboardInterrupt and is remembered; SIGALRM ends an overlong run."""
+    """Ctrl-C reaches the program as KeyboardInterrupt, as in a fresh process; SIGALRM ends an overlong run.
+
+    Whoever handles a SIGINT or SIGTERM during the run (Python's default, the test session's own, or the
+    program's: a fleet stops starting targets), the signal is seen through the wakeup fd and remembered, so the
+    test session stops after the run as it would have without it.
+    """
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
     saved = {sig: signal.getsignal(sig) for sig in handled}
-
-    def interrupted(signum: int, frame: FrameType | None) -> None:
-        outcome.interrupted = True
-        raise KeyboardInterrupt
 
     def over_time(signum: int, frame: FrameType | None) -> None:
         raise _TimedOut
 
+    seen, wakeup = socket.socketpair()
+    seen.setblocking(False)
+    wakeup.setblocking(False)
+    saved_wakeup = signal.set_wakeup_fd(wakeup.fileno(), warn_on_full_buffer=False)
     try:
-        signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if timeout:
             signal.signal(signal.SIGALRM, over_time)
             signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -316,6 +322,12 @@ def _signals(outcome: _Outcome, timeout: float | None) -> Iterator[None]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(saved_wakeup)
+        with suppress(BlockingIOError):
+            delivered = seen.recv(4096)
+            outcome.interrupted |= signal.SIGINT in delivered or signal.SIGTERM in delivered
+        seen.close()
+        wakeup.close()
 
 
 # the filters Python starts with (no -W, no PYTHONWARNINGS): pytest's own would turn a warning into a record

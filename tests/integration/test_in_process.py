@@ -281,3 +281,22 @@ def test_a_run_over_its_time_raises_as_subprocess_run_does(empty_db: str) -> Non
     with pytest.raises(subprocess.TimeoutExpired):
         _blocked_migrate(empty_db, lambda: run_inv("migrate", "--url", empty_db, "--lock-wait", "60", timeout=1))
     assert rows(empty_db) == []
+
+
+def test_a_ctrl_c_the_program_handles_itself_still_reaches_the_test(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A fleet run takes Ctrl-C itself (no new target starts): the runner still raises it after the run."""
+    from tests.integration.fleet_support import fleet_config, fleet_inv, in_fleet_order
+
+    canary, other = in_fleet_order([databases.create(), databases.create()])
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def run() -> None:
+        watcher = _when_waiting(canary, lambda: signal.pthread_kill(main, signal.SIGINT))
+        config = fleet_config(tmp_path, parallel=1, canary=1)
+        with pytest.raises(KeyboardInterrupt):
+            fleet_inv(config, [canary, other], "migrate", "--lock-wait", "3", workspace=EXAMPLE)
+        watcher.join()
+
+    _blocked_migrate(canary, run)
+    assert rows(canary) == rows(other) == []
