@@ -15,19 +15,22 @@ what a fresh process would have:
   run's environment (rich reads COLUMNS, NO_COLOR and whether it writes to a terminal when a Console is
   made); every invoke task gets back the help texts it was made with (invoke hands each to the parser
   once, and takes it out of the task); the warnings logged by an earlier run are forgotten; ``tempfile``
-  looks at $TMPDIR again; Python's own warning filters. The signal handlers, ``sys.path``, the ``tasks``
-  module `inv` loads and ``sys.dont_write_bytecode`` are put back after.
+  looks at $TMPDIR again; Python's own warning filters; a root logger without handlers (pytest's capture
+  of log records would hide what a process prints on stderr). The signal handlers, logging, ``sys.path``,
+  the ``tasks`` module `inv` loads and ``sys.dont_write_bytecode`` are put back after.
 
-A Ctrl-C (or the session's SIGTERM) during a run is not swallowed: the program sees it as it would (Python's
-KeyboardInterrupt, or its own handler's), and once the run is over it is raised again here, so pytest stops. A run longer than ``timeout`` raises ``subprocess.TimeoutExpired``, as
-``subprocess.run`` would. One run at a time, on the main thread (signal handlers can be set only there;
-pytest-xdist workers run tests on it too): anything that needs several programs at once, a signal sent
-from outside, or a process that dies, uses a real subprocess (``tests.helpers.run_inv_process``).
+A Ctrl-C (or the session's SIGTERM) during a run is not swallowed: the program sees it as it would
+(Python's KeyboardInterrupt, or its own handler's), and once the run is over it is raised again here, so
+pytest stops. A run longer than ``timeout`` raises ``subprocess.TimeoutExpired``, as ``subprocess.run``
+would. One run at a time, on the main thread (signal handlers can be set only there; pytest-xdist workers
+run tests on it too): several programs at once, a signal sent from outside, a real terminal, or a process
+that dies use a process of their own (``tests.helpers.run_inv_process``, ``tests.processes``).
 tests/integration/test_in_process.py proves the two give the same bytes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -252,7 +255,10 @@ def _process_state(argv: list[str], env: Mapping[str, str], cwd: Path) -> Iterat
     saved_tasks = sys.modules.get("tasks")
     saved_bytecode = sys.dont_write_bytecode
     saved_tempdir = tempfile.tempdir
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)
     try:
+        root.handlers, root.level = [], logging.WARNING  # as Python starts: warnings to stderr (logging.lastResort)
         os.environ.clear()
         os.environ.update(env)
         os.chdir(cwd)
@@ -273,6 +279,7 @@ def _process_state(argv: list[str], env: Mapping[str, str], cwd: Path) -> Iterat
             sys.modules["tasks"] = saved_tasks
         sys.dont_write_bytecode = saved_bytecode
         tempfile.tempdir = saved_tempdir
+        root.handlers, root.level = saved_logging
 
 
 def _fresh_objects() -> None:
