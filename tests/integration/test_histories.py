@@ -7,8 +7,7 @@ from the other, the history's warnings are printed once (and `--strict` fails),
 and `rollback --steps 1 --verify` undoes the head with a hand-written down file.
 
 drizzle-kit runs from the example workspace's node_modules (linked into a
-private copy of the fixture); its run of the whole history, and of a checkout's first entries, is made
-once per case and reused (each test clones the database it left).
+private copy of the fixture); its full run is made once per case and reused.
 """
 
 from __future__ import annotations
@@ -166,32 +165,24 @@ class DrizzleRun:
 
 
 class DrizzleRuns:
-    """One drizzle-kit migrate per case (and per first N entries) and worker; tests clone its database
-    (CREATE DATABASE … TEMPLATE)."""
+    """One drizzle-kit migrate per case and worker; tests clone its database (CREATE DATABASE … TEMPLATE)."""
 
     def __init__(self, admin: psycopg.Connection, server_url: str, tmp: Path) -> None:
         self.admin, self.server_url, self.tmp = admin, server_url, tmp
-        self.runs: dict[tuple[str, int | None], DrizzleRun] = {}
+        self.runs: dict[str, DrizzleRun] = {}
 
     def __getitem__(self, case: Case) -> DrizzleRun:
-        return self.run(case)
-
-    def run(self, case: Case, first: int | None = None) -> DrizzleRun:
-        """What drizzle-kit's migrate makes of the whole history, or of a checkout holding its ``first`` entries."""
-        if (case.name, first) not in self.runs:
+        if case.name not in self.runs:
             name = f"hist_{uuid.uuid4().hex[:10]}"
             self.admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
             url = url_for(self.server_url, name)
-            ws = fixture_copy(case, self.tmp / name)
-            if first is not None:
-                keep_journal_entries(ws, first)
-            drizzle_migrate(ws, url)
-            self.runs[(case.name, first)] = DrizzleRun(name, rows(url), catalog(url))
-        return self.runs[(case.name, first)]
+            drizzle_migrate(fixture_copy(case, self.tmp / name), url)
+            self.runs[case.name] = DrizzleRun(name, rows(url), catalog(url))
+        return self.runs[case.name]
 
-    def clone(self, case: Case, databases, first: int | None = None) -> str:  # type: ignore[no-untyped-def]
-        """A fresh database holding what drizzle-kit's migrate made of the history (or of its first entries)."""
-        return databases.create(template=self.run(case, first).template)
+    def clone(self, case: Case, databases) -> str:  # type: ignore[no-untyped-def]
+        """A fresh database holding what drizzle-kit's migrate made of the whole history."""
+        return databases.create(template=self[case].template)
 
     def drop_all(self) -> None:
         for run in self.runs.values():
@@ -276,8 +267,11 @@ def test_takeover_in_both_directions(case: Case, drizzle_runs: DrizzleRuns, data
     split_tag = journal_tags(ws)[case.takeover - 1]
 
     # drizzle-kit applied the first N (a checkout from back then), inv migrate applies the rest
-    first_drizzle = drizzle_runs.clone(case, databases, first=case.takeover)
+    first_drizzle = databases.create()
+    full = keep_journal_entries(ws, case.takeover)
+    drizzle_migrate(ws, first_drizzle)
     assert len(rows(first_drizzle)) == case.takeover
+    (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
     done = inv(ws, "migrate", first_drizzle)
     assert done.returncode == 0, out(done)
     assert rows(first_drizzle) == theirs
@@ -445,7 +439,10 @@ def test_duplicate_when_after_drizzle_kit_skipped_it(drizzle_runs: DrizzleRuns, 
     case = case_named("duplicate-when")
     theirs = drizzle_runs[case].rows
     ws = fixture_copy(case, tmp_path)
-    url = drizzle_runs.clone(case, databases, first=2)  # drizzle-kit applied a checkout's 0000-0001
+    url = databases.create()
+    full = keep_journal_entries(ws, 2)
+    drizzle_migrate(ws, url)
+    (ws / "drizzle" / "meta" / "_journal.json").write_text(full)
     drizzle_migrate(ws, url)
     assert len(rows(url)) == 2  # drizzle-kit skipped 0002_default_flags without a word
 
