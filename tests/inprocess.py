@@ -30,6 +30,7 @@ tests/integration/test_in_process.py proves the two give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -99,6 +100,7 @@ class _Program:
     entry: Callable[[], object]
 
 
+@functools.cache
 def _program(name: str) -> _Program:
     if name not in PROGRAMS:
         raise ValueError(f"no program {name!r}: {', '.join(PROGRAMS)}")

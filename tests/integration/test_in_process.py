@@ -6,6 +6,8 @@ same template under the same name; the same workspace copy at the same path), an
 exit code, stdout and stderr, byte for byte once timings are masked. The cases cover every task, a table and
 JSON, a failing run, bad input, a drizzle-kit child writing to the inherited stderr, both programs, and what
 a process sets up once (the width rich reads, the warnings a run collects, invoke's help texts) run after run.
+The rest: the test process gets back its environment, folder and streams; a Ctrl-C during a run reaches the
+program and then the test; a run over its time raises as ``subprocess.run`` does.
 """
 
 from __future__ import annotations
