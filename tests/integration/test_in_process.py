@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from rich.console import Console
 
 from drizzle_ops.disposable.base import Server
@@ -230,6 +231,27 @@ def test_environment_folder_and_streams_are_put_back(tmp_path: Path) -> None:
     done = run_inv("--list", env={"SOME_VARIABLE": "set for the run"}, cwd=tmp_path / ".." / "..")
     assert done.returncode in (0, 1)
     assert (dict(os.environ), os.getcwd(), sys.stdout, sys.stderr, sys.stdin, list(sys.path), sys.argv) == before
+
+
+def test_a_run_leaves_no_session_open(empty_db: str, migrated_db: str) -> None:
+    """A process's sessions end with it; in process, each run must close its own, or a later run would meet them."""
+    for args in (
+        ["migrate", "--url", empty_db],
+        ["status", "--url", empty_db, "--json"],
+        ["verify", "--url", migrated_db],
+        ["plan", "--url", empty_db],
+        ["drift", "--url", migrated_db],
+        ["rollback", "--url", migrated_db, "--steps", "1"],
+        ["migrate", "--url", empty_db, "--to", "0099_none"],
+    ):
+        run_inv(*args)
+        with psycopg.connect(empty_db) as conn:
+            left = conn.execute(
+                "select datname, application_name, state from pg_stat_activity"
+                " where datname = any(%s) and pid <> pg_backend_pid()",
+                [[conninfo_to_dict(url)["dbname"] for url in (empty_db, migrated_db)]],
+            ).fetchall()
+        assert left == [], (args, left)
 
 
 def _blocked_migrate(url: str, then: Callable[[], None]) -> None:
