@@ -121,6 +121,9 @@ def run(
     """Run ``program`` (`inv` or `drizzle-ops`) with ``args`` in this process; ``env`` is its whole environment."""
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("an in-process run needs the main thread: use a real subprocess from another thread")
+    if env.get("FORCE_COLOR") or env.get("TTY_COMPATIBLE") == "1":
+        # what a stream has drawn so far decides how it writes at a terminal: only a fresh process starts blank
+        raise ValueError("a run rich takes for a terminal (FORCE_COLOR, TTY_COMPATIBLE) needs a process of its own")
     if not _running.acquire(blocking=False):
         raise RuntimeError("in-process runs go one at a time: start programs that overlap as real subprocesses")
     try:
