@@ -57,6 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "failed instead when DRIZZLE_OPS_REQUIRE_ALL is set",
         "only_with_backend(backend, reason): deselected in sessions of another --backend",
         "only_when(condition, reason): deselected unless condition",
+        "process: runs the program in a process of its own (the real script, or forked with the CLI imported: "
+        "tests/processes.py), for what only a process shows (exit status, streams, signals, programs at once); "
+        "the rest run it in the test process (tests/inprocess.py)",
     ):
         config.addinivalue_line("markers", line)
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: paths, URLs, running the real `inv`, reading bookkeeping rows, requirements."""
+"""Helpers shared by the tests: paths, URLs, running `inv` (in process or not), bookkeeping rows, requirements."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from devtools.provision import REQUIRE_ALL, require_all
+from tests import inprocess  # before anything imports drizzle_ops.cli: see there
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "wishlist" / "packages" / "backend" / "database-schema"
@@ -87,17 +89,72 @@ def _userinfo(params: dict[str, Any]) -> str:
     return f"{user}:{quote(str(password), safe='')}@" if password else f"{user}@"
 
 
-def run_inv(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the real `inv` command line, as a user would."""
+def command_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a command gets: this one without DATABASE_URL, no colour, 200 columns, then ``env``."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     full_env.update({"NO_COLOR": "1", "COLUMNS": "200"})
     full_env.update(env or {})
-    inv = shutil.which("inv") or "inv"
+    return full_env
+
+
+def run_inv(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `inv` command line as a user runs it, in this process (tests/inprocess.py): no process start.
+
+    What only a real process shows (a signal, programs at once, the interpreter's own exit) uses
+    ``run_inv_process``; tests/integration/test_in_process.py proves both give the same bytes.
+    """
+    return inprocess.run("inv", args, env=command_env(env), cwd=cwd, timeout=timeout, stdin=stdin)
+
+
+def run_inv_process(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `inv` command line in a process of its own: for the edge (exit codes, streams, signals)."""
+    return _process("inv", args, env=env, cwd=cwd, timeout=timeout, stdin=stdin)
+
+
+def run_drizzle_ops(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `drizzle-ops` console script, in this process (as ``run_inv``)."""
+    return inprocess.run("drizzle-ops", args, env=command_env(env), cwd=cwd, timeout=timeout, stdin=stdin)
+
+
+def run_drizzle_ops_process(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `drizzle-ops` console script in a process of its own (as ``run_inv_process``)."""
+    return _process("drizzle-ops", args, env=env, cwd=cwd, timeout=timeout, stdin=stdin)
+
+
+def program_path(name: str) -> str:
+    """Where the console script `pip install` wrote is (beside this Python when it is not on PATH)."""
+    return shutil.which(name) or str(Path(sys.executable).with_name(name))
+
+
+def _process(
+    name: str, args: tuple[str, ...], *, env: dict[str, str] | None, cwd: Path, timeout: float, stdin: str | None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [inv, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, input=stdin
+        [program_path(name), *args],
+        cwd=cwd,
+        env=command_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
     )
+
+
+def drizzle_kit_migrate(url: str, workspace: Path = EXAMPLE) -> None:
+    """`npm run db:migrate` in ``workspace`` (the real drizzle-kit's own migrate), as its developers run it."""
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(
+        ["npm", "run", "--silent", "db:migrate"], cwd=workspace, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
 
 
 def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations") -> list[tuple[str, int]]:

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from drizzle_ops.context.fleet.targets import label_of, natural_key
+from tests import processes
 from tests.helpers import ROOT, add_migration, run_inv
 
 TARGETS_VAR = "TENANT_DATABASE_URLS"
@@ -35,8 +36,16 @@ def fleet_inv(
     )  # fmt: skip
 
 
+def start_fleet_inv(config: Path, urls: list[str], *args: str, workspace: Path) -> processes.Started:
+    """The same as ``fleet_inv``, in a process of its own started in the background (for runs at once)."""
+    return processes.start(
+        "inv", "-f", str(config), *args, "--env", "tenants", "--workspace", str(workspace),
+        env={TARGETS_VAR: "\n".join(urls)},
+    )  # fmt: skip
+
+
 def spawn_fleet_inv(config: Path, urls: list[str], *args: str, workspace: Path) -> subprocess.Popen[str]:
-    """The same as ``fleet_inv``, started in the background (for signals and concurrent runs)."""
+    """The same as ``fleet_inv``, the real `inv` started in the background (for signals)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update({"NO_COLOR": "1", "COLUMNS": "200", TARGETS_VAR: "\n".join(urls)})
     argv = [shutil.which("inv") or "inv", "-f", str(config), *args, "--env", "tenants", "--workspace", str(workspace)]

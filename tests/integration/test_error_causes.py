@@ -77,6 +77,7 @@ def test_every_row_of_the_table_has_advice_and_classes_fall_back() -> None:
         assert len(key) in (2, 5) and cause.what and cause.advice
 
 
+@pytest.mark.process
 def test_backend_terminated_mid_migration_is_a_lost_connection_and_a_rerun_completes(
     empty_db: str, workspace_copy: Path
 ) -> None:

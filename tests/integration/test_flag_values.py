@@ -1,23 +1,21 @@
 """Every flag of every task that takes a number or one of a set: a bad value is exit 2 and one line, at the edge.
 
 The table lists each such flag with a value it refuses and the start of the line it must print: the flag,
-the value, then what the flag takes. Each case runs the real `inv` and the real `drizzle-ops`, with a URL
-where nothing listens: a value that slipped past the edge would try to connect and fail with exit 1.
+the value, then what the flag takes. Each case runs `inv` and `drizzle-ops` (in the test process), with a URL
+where nothing listens: a value that slipped past the edge would try to connect and fail with exit 1. A few
+cases, one of each kind of value, also run both programs as real processes of their own.
 ``test_every_flag_is_in_the_table_or_said_to_be_free`` keeps the table whole as tasks gain flags.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from drizzle_ops.cli.tasks import namespace
-from tests.helpers import ROOT, run_inv
+from tests.helpers import run_drizzle_ops, run_drizzle_ops_process, run_inv, run_inv_process
 
 NOWHERE = ["--url", "postgresql://nobody@127.0.0.1:1/none"]  # port 1: nothing answers, so nothing may connect
 ENVIRONMENTS = "choose an environment invoke.yaml declares: local, production, staging, tenants"
@@ -70,28 +68,34 @@ FREE = {
     "since": "a git ref: one git does not know is exit 2 when lint asks git",
 }
 
-PROGRAM = Path(sys.executable).with_name("drizzle-ops")
+PROGRAMS = ["inv", "drizzle-ops"]
+RUNS = {"inv": run_inv, "drizzle-ops": run_drizzle_ops}
+PROCESSES = {"inv": run_inv_process, "drizzle-ops": run_drizzle_ops_process}
+# the edge (exit 2, one line on stderr, nothing on stdout) as a real process shows it, for a number, a choice and
+# an environment; each flag's own check runs in process, every row of the table
+IN_A_PROCESS = [("migrate", "--lock-wait"), ("lint", "--format"), ("drift", "--env")]
 
 
-def drizzle_ops(*args: str) -> subprocess.CompletedProcess[str]:
-    """`drizzle-ops` from this folder, which holds the invoke.yaml `inv` reads too."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({"NO_COLOR": "1", "COLUMNS": "80"})
-    return subprocess.run([str(PROGRAM), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-
-
-def run(program: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_inv(*args, env={"COLUMNS": "80"}) if program == "inv" else drizzle_ops(*args)
-
-
-@pytest.mark.parametrize("program", ["inv", "drizzle-ops"])
-@pytest.mark.parametrize(("task", "flag"), list(CASES))
-def test_a_bad_value_is_exit_2_and_one_line(program: str, task: str, flag: str) -> None:
-    bad, others, line = CASES[(task, flag)]
-    proc = run(program, task, flag, bad, *others)
+def assert_refused(proc: subprocess.CompletedProcess[str], task: str, flag: str) -> None:
+    line = CASES[(task, flag)][2]
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"error: {line}"), proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize(("task", "flag"), list(CASES))
+def test_a_bad_value_is_exit_2_and_one_line(program: str, task: str, flag: str) -> None:
+    bad, others, _ = CASES[(task, flag)]
+    assert_refused(RUNS[program](task, flag, bad, *others, env={"COLUMNS": "80"}), task, flag)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize(("task", "flag"), IN_A_PROCESS)
+def test_a_bad_value_is_exit_2_and_one_line_from_a_process_of_its_own(program: str, task: str, flag: str) -> None:
+    bad, others, _ = CASES[(task, flag)]
+    assert_refused(PROCESSES[program](task, flag, bad, *others, env={"COLUMNS": "80"}), task, flag)
 
 
 def test_every_flag_is_in_the_table_or_said_to_be_free() -> None:

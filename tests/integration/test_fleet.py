@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 from drizzle_ops.context.fleet.targets import label_of
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, require, rows
+from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, requires, rows
 from tests.integration.fleet_support import (
     add_poisoned_migration,
     by_label,
@@ -50,18 +48,11 @@ def test_forty_databases_eight_at_a_time_record_the_single_target_rows(
     assert json.loads(status.stdout)["lagging"] == []
 
 
-def test_fleet_rows_equal_drizzle_kits_own(databases, workspace_copy: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    require(DRIZZLE_KIT.exists(), NO_DRIZZLE_KIT)
-    ours, theirs = [databases.create() for _ in range(3)], databases.create()
-    done = subprocess.run(
-        ["npm", "run", "--silent", "db:migrate"],
-        cwd=EXAMPLE,
-        env={**os.environ, "DATABASE_URL": theirs},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
+@requires(DRIZZLE_KIT.exists, NO_DRIZZLE_KIT)
+def test_fleet_rows_equal_drizzle_kits_own(
+    databases, drizzle_kit_db: str, workspace_copy: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    ours, theirs = [databases.create() for _ in range(3)], drizzle_kit_db  # theirs: drizzle-kit's own migrate
     run = fleet_inv(fleet_config(tmp_path), ours, "migrate", workspace=workspace_copy)
     assert run.returncode == 0, run.stderr
     assert all(rows(url) == rows(theirs) for url in ours) and len(rows(theirs)) == EXAMPLE_MIGRATIONS

@@ -10,12 +10,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_ops.context.fleet.targets import label_of
 from tests.helpers import add_migration, rows
-from tests.integration.fleet_support import by_label, fleet_config, fleet_inv, spawn_fleet_inv
+from tests.integration.fleet_support import by_label, fleet_config, fleet_inv, spawn_fleet_inv, start_fleet_inv
 
 BASE = 8  # the example's migrations, applied in the template
 
@@ -31,6 +32,7 @@ def assert_each_once(url: str) -> None:
     assert len(found) == len(set(found)), f"{label_of(url)}: a migration recorded twice"
 
 
+@pytest.mark.process
 def test_sigterm_mid_fleet_then_a_rerun_loses_nothing_and_applies_nothing_twice(
     databases, migrated_template: str, workspace_copy: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -69,14 +71,16 @@ def test_sigterm_mid_fleet_then_a_rerun_loses_nothing_and_applies_nothing_twice(
         assert_each_once(url)
 
 
+@pytest.mark.process
 def test_two_fleet_runs_at_once_apply_each_migration_once(
     databases, migrated_template: str, workspace_copy: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     urls = [databases.create(template=migrated_template) for _ in range(8)]
     add_slow_migrations(workspace_copy, 2, 0.05)
     config = fleet_config(tmp_path, parallel=4, canary=0)
-    runs = [spawn_fleet_inv(config, urls, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
-    outputs = [proc.communicate(timeout=120) for proc in runs]
+    started = [start_fleet_inv(config, urls, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
+    runs = [run.result(timeout=120) for run in started]
+    outputs = [(proc.stdout, proc.stderr) for proc in runs]
     assert [proc.returncode for proc in runs] == [0, 0], [err for _, err in outputs]
     documents = [json.loads(out) for out, _ in outputs]
     for url in urls:

@@ -9,7 +9,6 @@ the previous snapshot again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -232,14 +231,8 @@ def test_without_node_it_says_so(workspace_copy: Path, tmp_path: Path) -> None:
     bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
-    inv = shutil.which("inv")
-    assert inv is not None
-    done = subprocess.run(
-        [inv, "generate", "--workspace", str(workspace_copy), "--rollback-dir", str(tmp_path / "rb")],
-        env={**os.environ, "PATH": str(bare), "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_inv(
+        "generate", "--workspace", str(workspace_copy), "--rollback-dir", str(tmp_path / "rb"), env={"PATH": str(bare)}
     )
     assert done.returncode == 2, done.stderr
     assert "error: Node.js is not installed (no `node` on PATH); install Node 20" in done.stderr

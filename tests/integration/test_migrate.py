@@ -15,7 +15,7 @@ from drizzle_ops.engine.execution import ExecutionPolicy
 from drizzle_ops.engine.states import MigrationState, PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
 from drizzle_ops.errors import MigrationFailed, UserError
-from tests.helpers import EXAMPLE, add_migration, rows, run_inv
+from tests.helpers import EXAMPLE, add_migration, rows, run_inv, run_inv_process
 
 
 def tables(url: str) -> set[str]:
@@ -188,28 +188,31 @@ class _Recorder(runner.SilentProgress):
         self.seen.append(holder)
 
 
+@pytest.mark.process
 def test_cli_migrate_then_status_json(empty_db: str) -> None:
-    first = run_inv("migrate", "--url", empty_db)
+    first = run_inv_process("migrate", "--url", empty_db)
     assert first.returncode == 0, first.stderr
     assert "0007_wishlist_items" in first.stderr  # progress on stderr
     assert "Applied 8 migration(s)" in first.stdout
     second = run_inv("migrate", "--url", empty_db)
     assert second.returncode == 0 and "Nothing to migrate" in second.stdout
-    status = run_inv("status", "--url", empty_db, "--json", "--check")
+    status = run_inv_process("status", "--url", empty_db, "--json", "--check")
     assert status.returncode == 0, status.stderr
     document = json.loads(status.stdout)
     assert document["summary"]["applied"] == 8 and document["ok"] is True
 
 
+@pytest.mark.process
 def test_cli_status_check_fails_on_pending(empty_db: str) -> None:
-    result = run_inv("status", "--url", empty_db, "--check")
+    result = run_inv_process("status", "--url", empty_db, "--check")
     assert result.returncode == 1
     assert "8 pending" in result.stderr
 
 
+@pytest.mark.process
 def test_cli_failure_is_one_line_without_traceback(empty_db: str, workspace_copy: Path) -> None:
     _break_migration(workspace_copy, 2, "\nSELECT 1/0;")
-    result = run_inv("migrate", "--url", empty_db, "--workspace", str(workspace_copy))
+    result = run_inv_process("migrate", "--url", empty_db, "--workspace", str(workspace_copy))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -240,8 +243,9 @@ def test_password_never_appears_in_output(empty_db: str, workspace_copy: Path) -
     assert [p.returncode for p in outputs] == [0, 0, 1, 1, 2, 2, 1]
 
 
+@pytest.mark.process
 def test_unknown_tag_and_bad_workspace_exit_2(empty_db: str, tmp_path: Path) -> None:
-    unknown = run_inv("migrate", "--url", empty_db, "--to", "9999_nope")
+    unknown = run_inv_process("migrate", "--url", empty_db, "--to", "9999_nope")
     assert unknown.returncode == 2 and "9999_nope" in unknown.stderr
     missing = run_inv("status", "--url", empty_db, "--workspace", str(tmp_path))
     assert missing.returncode == 2 and "drizzle.config.ts" in missing.stderr
@@ -251,8 +255,9 @@ def test_unknown_tag_and_bad_workspace_exit_2(empty_db: str, tmp_path: Path) -> 
     assert dynamic.returncode == 2 and "drizzle_ops.out" in dynamic.stderr
 
 
+@pytest.mark.process
 def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_copy: Path) -> None:
-    bad_input = run_inv("migrate", "--url", empty_db, "--to", "0099_nope", "--json")
+    bad_input = run_inv_process("migrate", "--url", empty_db, "--to", "0099_nope", "--json")
     assert bad_input.returncode == 2
     # the message names the tag, the journal's folder and its newest tags, as the plain run's error line does
     latest = ", ".join(m.tag for m in load_workspace(EXAMPLE).migrations[-3:])
@@ -265,7 +270,7 @@ def test_json_failures_are_one_json_document_on_stdout(empty_db: str, workspace_
         "warnings": [],  # every JSON document carries the history's warnings, a failure's too
     }
     _break_migration(workspace_copy, 1, "\nSELECT 1/0;")
-    failed = run_inv("migrate", "--url", empty_db, "--json", "--workspace", str(workspace_copy))
+    failed = run_inv_process("migrate", "--url", empty_db, "--json", "--workspace", str(workspace_copy))
     assert failed.returncode == 1
     error = json.loads(failed.stdout)["error"]
     assert error["tag"] == "0001_moc_instructions" and error["sqlstate"] == "22012" and error["line"] > 0

@@ -184,6 +184,7 @@ def test_a_failing_migration_is_reported_not_raised(
     assert scratch_databases(admin) == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_trace_drops_its_scratch_database(
     empty_db: str, workspace_copy: Path, pg_server: Server, admin: psycopg.Connection, sig: signal.Signals

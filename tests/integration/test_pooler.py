@@ -11,9 +11,7 @@ URL recognised as a pooler's before anything changes, and runs on the direct URL
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import psycopg
@@ -25,9 +23,10 @@ from drizzle_ops.disposable.base import Server
 from drizzle_ops.engine import connection
 from drizzle_ops.engine.lock import lock_key
 from drizzle_ops.engine.workspace import load_workspace
+from tests import processes
 from tests.conftest import Databases
 from tests.helpers import ROOT, add_migration, rows, run_inv
-from tests.integration.fleet_support import by_label, fleet_config, spawn_fleet_inv
+from tests.integration.fleet_support import by_label, fleet_config, start_fleet_inv
 from tests.integration.test_generate import drizzle_workspace, needs_drizzle_kit
 from tests.pooler import Pooler, advisory_locks, pooled_sessions, server_defaults
 
@@ -44,13 +43,6 @@ URL_VARIABLES = ("DATABASE_URL", "DIRECT_URL", "STAGING_DATABASE_URL", "POOLED_U
 def no_url_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in URL_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-def spawn_inv(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    """The real `inv`, started in the background (run_inv's environment)."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **env}
-    argv = [shutil.which("inv") or "inv", *args]
-    return subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def add_probe(workspace: Path) -> None:
@@ -151,6 +143,7 @@ def test_a_pgbouncer_true_url_connects_although_libpq_refuses_the_parameter(pgbo
 # -- the transactional path, through a pooler nobody told us about -----------------------------------------------
 
 
+@pytest.mark.process
 def test_eight_concurrent_migrators_through_the_pooler_apply_each_migration_exactly_once(
     pgbouncer: Pooler,
     pg_server: Server,
@@ -167,8 +160,9 @@ def test_eight_concurrent_migrators_through_the_pooler_apply_each_migration_exac
         # the staging environment sets lock_timeout 5s and statement_timeout 15min: SET LOCAL in each transaction
         env = {"STAGING_DATABASE_URL": pgbouncer.url(direct)}
         args = ("migrate", "--env", "staging", "--workspace", str(workspace_copy), "--lock-wait", "120", "--json")
-        procs = [spawn_inv(*args, env=env) for _ in range(MIGRATORS)]
-        outputs = [proc.communicate(timeout=300) for proc in procs]
+        started = [processes.start("inv", *args, env=env) for _ in range(MIGRATORS)]
+        procs = [run.result(timeout=300) for run in started]
+        outputs = [(proc.stdout, proc.stderr) for proc in procs]
         where = f"round {round_}"
         assert [proc.returncode for proc in procs] == [0] * MIGRATORS, (where, [err for _, err in outputs])
         assert_no_prepared_statement_errors(*(out + err for out, err in outputs))
@@ -371,6 +365,7 @@ def test_runner_drizzle_through_a_recognised_pooler_holds_its_lock_on_the_direct
 # -- fleets and lock waits through the pooler ------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_two_fleet_runs_at_once_through_the_pooler_apply_each_migration_once_per_target(
     pgbouncer: Pooler,
     pg_server: Server,
@@ -385,8 +380,9 @@ def test_two_fleet_runs_at_once_through_the_pooler_apply_each_migration_once_per
     pooled = [pgbouncer.url(url) for url in directs]
     # the fleet environment declares its pooler; its lock_timeout (3s) is set in every migration's transaction
     config = fleet_config(tmp_path, parallel=4, canary=0, pooler="transaction")
-    runs = [spawn_fleet_inv(config, pooled, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
-    outputs = [proc.communicate(timeout=300) for proc in runs]
+    started = [start_fleet_inv(config, pooled, "migrate", "--json", workspace=workspace_copy) for _ in range(2)]
+    runs = [run.result(timeout=300) for run in started]
+    outputs = [(proc.stdout, proc.stderr) for proc in runs]
     assert [proc.returncode for proc in runs] == [0, 0], [err for _, err in outputs]
     assert_no_prepared_statement_errors(*(out + err for out, err in outputs))
     documents = [json.loads(out) for out, _ in outputs]

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import rows
+import pytest
+
+from tests.helpers import rows, run_drizzle_ops, run_drizzle_ops_process
 
 PROGRAM = Path(sys.executable).with_name("drizzle-ops")  # the console script `pip install` writes
-
-
-def drizzle_ops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update({"NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
-    return subprocess.run([str(PROGRAM), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
 
 
 def journal_tags(workspace: Path) -> list[str]:
@@ -30,12 +25,12 @@ def test_the_console_script_is_installed() -> None:
 
 def test_migrate_from_the_project_folder_without_tasks_py(workspace_copy: Path, empty_db: str) -> None:
     assert not (workspace_copy / "tasks.py").exists()
-    run = drizzle_ops("migrate", "--url", empty_db, "--json", cwd=workspace_copy)
+    run = run_drizzle_ops("migrate", "--url", empty_db, "--json", cwd=workspace_copy)
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
     assert [a["tag"] for a in document["applied"]] == journal_tags(workspace_copy)
     assert len(rows(empty_db)) == len(journal_tags(workspace_copy))
-    again = drizzle_ops("status", "--url", empty_db, "--check", cwd=workspace_copy)
+    again = run_drizzle_ops("status", "--url", empty_db, "--check", cwd=workspace_copy)
     assert again.returncode == 0, again.stderr
 
 
@@ -43,25 +38,28 @@ def test_reads_invoke_yaml_from_the_current_folder(workspace_copy: Path, migrate
     (workspace_copy / "invoke.yaml").write_text(
         "drizzle_ops:\n  environments:\n    staging: { url_env: SHOP_STAGING_URL, protected: true }\n"
     )
-    run = drizzle_ops("status", "--env", "staging", "--json", cwd=workspace_copy, env={"SHOP_STAGING_URL": migrated_db})
+    staging = {"SHOP_STAGING_URL": migrated_db}
+    run = run_drizzle_ops("status", "--env", "staging", "--json", cwd=workspace_copy, env=staging)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["summary"]["applied"] == len(journal_tags(workspace_copy))
-    unset = drizzle_ops("status", "--env", "staging", cwd=workspace_copy)
+    unset = run_drizzle_ops("status", "--env", "staging", cwd=workspace_copy)
     assert unset.returncode == 2
     assert "reads its URL from $SHOP_STAGING_URL, which is not set" in unset.stderr
-    protected = drizzle_ops("migrate", "--env", "staging", cwd=workspace_copy, env={"SHOP_STAGING_URL": migrated_db})
+    protected = run_drizzle_ops("migrate", "--env", "staging", cwd=workspace_copy, env=staging)
     assert protected.returncode == 2
     assert "staging is a protected environment: migrate needs --yes" in protected.stderr
 
 
+@pytest.mark.process
 def test_a_command_line_invoke_cannot_parse_is_exit_2(workspace_copy: Path) -> None:
     for args, named in ((["migrate", "--bogus"], "--bogus"), (["migrat"], "migrat")):
-        run = drizzle_ops(*args, cwd=workspace_copy)
+        run = run_drizzle_ops_process(*args, cwd=workspace_copy)
         assert run.returncode == 2, (args, run.stderr)
         assert run.stderr.startswith("error: ") and named in run.stderr
         assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.process
 def test_python_dash_m_is_the_same_program(workspace_copy: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "drizzle_ops", "--list"], cwd=workspace_copy, capture_output=True, text=True

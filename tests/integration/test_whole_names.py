@@ -128,7 +128,7 @@ def project(tmp_path: Path, empty_db: str) -> tuple[Path, str]:
     return workspace, empty_db
 
 
-@pytest.mark.parametrize("how", list(RUNS))
+@pytest.mark.parametrize("how", ["pipe", pytest.param("terminal", marks=pytest.mark.process)])
 def test_what_status_drift_verify_and_dry_runs_print_keeps_every_name_whole(
     how: str, project: tuple[Path, str]
 ) -> None:
@@ -164,6 +164,7 @@ def test_what_status_drift_verify_and_dry_runs_print_keeps_every_name_whole(
     whole([*APPLIED[1:], *(str(workspace / "rollback" / f"{tag}.down.sql") for tag in APPLIED[1:])], table)
 
 
+@pytest.mark.process
 def test_applied_rolled_back_and_planned_tables_keep_every_name_whole(
     project: tuple[Path, str], pg_server: Server
 ) -> None:
@@ -196,6 +197,7 @@ def test_applied_rolled_back_and_planned_tables_keep_every_name_whole(
     assert [p["tag"] for p in document["pending"]] == [NEW]
 
 
+@pytest.mark.process
 def test_a_terminal_too_narrow_for_a_table_gets_a_line_per_row(project: tuple[Path, str]) -> None:
     workspace, url = project
     status = in_terminal("status", "--url", url, "--workspace", str(workspace))

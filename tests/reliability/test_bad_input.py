@@ -23,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, rows, run_inv, url_for
+from tests.helpers import EXAMPLE, rows, run_inv_process, url_for
 from tests.reliability.catalog import fingerprint
 
 HALF = "0003_gallery_images"
@@ -177,7 +177,7 @@ def test_bad_input(name: str, half_migrated: str, workspace_copy: Path) -> None:
             args += ["--workspace", str(workspace_copy)]
         if "--url" not in args and "--env" not in args:
             args += ["--url", half_migrated]
-    proc = run_inv(*args, env=extra_env)
+    proc = run_inv_process(*args, env=extra_env)
     assert_one_clean_line(proc, case.code, case.message)
     assert rows(half_migrated) == before_rows and fingerprint(half_migrated) == before_schema
 
@@ -240,7 +240,7 @@ def test_server_side_failures(name: str, half_migrated: str, admin: psycopg.Conn
         )
         url, code, message = half_migrated, 1, "read-only transaction"
     try:
-        proc = run_inv("migrate", "--url", url)
+        proc = run_inv_process("migrate", "--url", url)
     finally:
         if name == "unreachable host":
             stop.set()

@@ -36,7 +36,7 @@ from drizzle_ops.disposable.local import LocalProvider
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import NO_DRIZZLE_KIT, only_with_backend, requires, rows, run_inv, url_for
+from tests.helpers import NO_DRIZZLE_KIT, only_with_backend, requires, rows, run_inv_process, url_for
 from tests.integration.test_histories import DRIZZLE_KIT_BIN, FIXTURES, case_named, drizzle_migrate, fixture_copy
 from tests.integration.test_roundtrip import catalog
 from tests.reliability.catalog import fingerprint
@@ -290,7 +290,7 @@ def said(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def assert_rerun_completes(url: str, hack: Hack) -> subprocess.CompletedProcess[str]:
-    again = run_inv("migrate", "--url", url, "--workspace", str(hack.workspace))
+    again = run_inv_process("migrate", "--url", url, "--workspace", str(hack.workspace))
     assert again.returncode == 0, said(again)
     assert rows(url) == hack.theirs_rows  # 0003 recorded exactly once, as drizzle-kit records it
     assert rebuilt_constraint(url) == REBUILT

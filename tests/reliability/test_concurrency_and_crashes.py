@@ -16,7 +16,7 @@ import pytest
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import ROOT, rows, run_inv
+from tests.helpers import ROOT, rows, run_inv_process
 from tests.reliability.catalog import fingerprint
 
 SLEEP = 0.12  # seconds added to every migration, so a run lasts about a second
@@ -123,6 +123,6 @@ def test_connection_killed_by_the_server_mid_migration(
     assert "Traceback" not in err and err.count("error:") == 1
     k = len(rows(empty_db))
     assert fingerprint(empty_db) == reference[k]
-    again = run_inv("migrate", "--url", empty_db, "--workspace", str(ws))
+    again = run_inv_process("migrate", "--url", empty_db, "--workspace", str(ws))
     assert again.returncode == 0, again.stderr
     assert fingerprint(empty_db) == reference[-1]

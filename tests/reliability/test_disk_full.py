@@ -22,7 +22,7 @@ from psycopg import sql
 
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, add_migration, only_with_backend, require, rows, run_inv
+from tests.helpers import EXAMPLE, add_migration, only_with_backend, require, rows, run_inv_process
 
 SIZE = "8m"
 ROWS = 20_000  # about 20 MB of 1 kB rows: more than the disk holds
@@ -70,7 +70,7 @@ def test_disk_full_mid_migration_is_53100_nothing_partial_and_a_rerun_completes(
     )
     before = rows(url)
     try:
-        failed = run_inv("migrate", "--url", url, "--workspace", str(workspace_copy))
+        failed = run_inv_process("migrate", "--url", url, "--workspace", str(workspace_copy))
         assert failed.returncode == 1, failed.stderr
         assert "Traceback" not in failed.stderr + failed.stdout
         [line] = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
@@ -83,7 +83,7 @@ def test_disk_full_mid_migration_is_53100_nothing_partial_and_a_rerun_completes(
             assert conn.execute("select to_regclass('ballast')").fetchone() == (None,)
         # space freed (the volume grown): the same run completes
         subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
-        again = run_inv("migrate", "--url", url, "--workspace", str(workspace_copy))
+        again = run_inv_process("migrate", "--url", url, "--workspace", str(workspace_copy))
         assert again.returncode == 0, again.stderr
         assert len(rows(url)) == len(before) + 1
         with psycopg.connect(url) as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import run_inv
+from tests.helpers import run_inv_process
 from tests.integration.test_plan import prepare
 
 
@@ -13,7 +13,7 @@ def test_plan_on_a_million_rows_flags_the_index_build_and_says_how_to_fix_it(
     empty_db: str, workspace_copy: Path
 ) -> None:
     prepare(empty_db, workspace_copy, 1_000_000)
-    proc = run_inv(
+    proc = run_inv_process(
         "plan",
         "--env",
         "staging",

@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.helpers import add_migration, run_inv
+from tests.helpers import add_migration, run_inv_process
 
 SENTINEL = "Sentinel-Pw:4417/@?%"  # URL-special characters on purpose: they must be percent-encoded in URLs
 FORMS = [SENTINEL, quote(SENTINEL, safe=""), "Sentinel-Pw"]  # raw, encoded, and a telling fragment
@@ -60,8 +60,8 @@ def test_no_task_ever_prints_the_password(sentinel_url: str, workspace_copy: Pat
         "environment variable": (["plan", "--env", "staging", *ws], {"STAGING_DATABASE_URL": sentinel_url}),
         "protected refusal": (["migrate", "--env", "production", *ws], {"PRODUCTION_DATABASE_URL": sentinel_url}),
     }
-    outputs = {name: run_inv(*args) for name, args in runs.items()}
-    outputs.update({name: run_inv(*args, env=env) for name, (args, env) in env_runs.items()})
+    outputs = {name: run_inv_process(*args) for name, args in runs.items()}
+    outputs.update({name: run_inv_process(*args, env=env) for name, (args, env) in env_runs.items()})
     assert outputs["migrate"].returncode == 0, outputs["migrate"].stderr  # the runs did real work
     assert outputs["failing migration"].returncode == 1
     assert outputs["verify"].returncode == 0, outputs["verify"].stdout
