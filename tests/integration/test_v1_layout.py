@@ -149,3 +149,18 @@ def test_verify_reads_v1_snapshots(empty_db: str) -> None:
     proc = run_inv("verify", "--url", empty_db, "--workspace", str(V1), "--only", "snapshot-conformance", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["checks"][0]["result"] == "pass"
+
+
+@needs_kit
+def test_runner_drizzle_lets_drizzle_kit_1_apply_an_older_folder_by_name(empty_db: str, v1_copy: Path) -> None:
+    """drizzle-kit 1.0 applies an unapplied folder older than the newest applied one (it decides by name), so
+    `--runner drizzle` does not refuse it, as it must for 0.31, which would skip it silently."""
+    (v1_copy / "node_modules").symlink_to(V1 / "node_modules", target_is_directory=True)
+    assert run_inv("migrate", "--workspace", str(v1_copy), "--url", empty_db).returncode == 0
+    older = v1_copy / "drizzle" / "20261124140330_notes"
+    older.mkdir()
+    (older / "migration.sql").write_text('CREATE TABLE "notes" ("id" integer PRIMARY KEY);\n')
+    done = run_inv("migrate", "--workspace", str(v1_copy), "--url", empty_db, "--runner", "drizzle", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["applied"] == ["20261124140330_notes"]
+    assert "20261124140330_notes" in [row[2] for row in v1_rows(empty_db)]

@@ -62,7 +62,7 @@ def migrate_with_drizzle(
         with migration_lock.session(session):
             before = runner.status(c.conn, workspace)
             late = [e.tag for e in before if e.state is MigrationState.OUT_OF_ORDER and e.tag]
-            if late:
+            if late and not workspace.records_names:  # drizzle-kit 1.0 decides by name: it applies them
                 raise UserError(
                     f"{', '.join(late)} not applied but older than the newest applied migration, and drizzle-kit "
                     "would skip it silently; apply it with `inv migrate --allow-out-of-order` instead"
@@ -72,7 +72,7 @@ def migrate_with_drizzle(
             run = node.run(command, workspace.root, env={"DATABASE_URL": c.target.url}, capture=True)
             after = runner.status(c.conn, workspace)
         waited = migration_lock.waited
-        pending = {e.tag for e in before if e.state is MigrationState.PENDING}
+        pending = {e.tag for e in before if e.state in (MigrationState.PENDING, MigrationState.OUT_OF_ORDER)}
         applied = [e.tag for e in after if e.tag in pending and e.row is not None and e.tag]
         output = connection.redact(run.output.replace(c.target.url, "<database url>"), c.target.url)
         return DrizzleRunOutcome(workspace, c.database, command, run.returncode, output, applied, after, waited)
