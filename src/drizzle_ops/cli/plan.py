@@ -17,12 +17,13 @@ from drizzle_ops.analysis import lockmodes
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
+from drizzle_ops.cli.plan_batches import batch_lines
 from drizzle_ops.cli.where import one_database
 from drizzle_ops.commands.plan import PlanOutcome, plan_outcome
 from drizzle_ops.engine.connection import check_url
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.errors import UserError
-from drizzle_ops.review.deploy_plan import BATCH_ROWS_PER_SECOND, BatchPlan, DeployPlan, MigrationPlan
+from drizzle_ops.review.deploy_plan import DeployPlan, MigrationPlan
 
 
 def _bytes(n: int | None) -> str:
@@ -66,34 +67,6 @@ def _statements_table(migration: MigrationPlan) -> Table:
                 _bytes(t.bytes),
             )
     return table
-
-
-def batch_lines(batch: BatchPlan, *, markup: bool = True) -> list[str]:
-    """How a batch migration runs and roughly how long, for the table and the Markdown plan alike."""
-    bold, red, end = ("[bold]", "[red]", "[/]") if markup else ("**", "", "**")
-    if batch.refused is not None:
-        return [f"{red}migrate would refuse it (exit 2, before any batch):{end if markup else ''} {batch.refused}"]
-    key = f" ({', '.join(batch.key)})" if batch.key else ""
-    lines = [
-        f"{bold}runs in batches{end} ({batch.options}): {batch.rows_per_batch:,} rows per batch by the primary "
-        f"key{key} of {batch.table}, each batch its own transaction under lock_timeout"
-    ]
-    if batch.rows is None:
-        lines.append("estimate: the table's size is unknown (never analysed and over 1 GB)")
-    else:
-        took = render.duration(batch.seconds or 0)
-        lines.append(
-            f"estimate: ~{batch.rows:,} rows → ~{batch.batches or 0:,} batch(es), ~{took}"
-            f" (at ~{BATCH_ROWS_PER_SECOND:,} rows/s with the pauses; an estimate"
-            + (", plus any wait while a standby lags)" if batch.max_lag is not None else ")")
-        )
-    if batch.done_batches:
-        after = ", ".join(batch.resumes_after or [])
-        lines.append(
-            f"an earlier run committed {batch.done_batches:,} batch(es) ({batch.done_rows:,} rows changed): migrate "
-            f"resumes after key ({after})"
-        )
-    return lines
 
 
 def render_plan(plan: DeployPlan) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drizzle_ops.analysis import lockmodes
+from drizzle_ops.cli.plan_batches import batch_lines
 from drizzle_ops.commands.plan import PlanOutcome
 from drizzle_ops.engine.transactionality import Mode
 from drizzle_ops.review.deploy_plan import MigrationPlan
@@ -131,8 +132,6 @@ def _agreement(traced: MigrationTrace | None) -> str:
 
 def _how_it_runs(migration: MigrationPlan) -> str:
     if migration.batch is not None:
-        from drizzle_ops.cli.plan import batch_lines
-
         return "; ".join(batch_lines(migration.batch, markup=False)) + "."
     if migration.transactions is Mode.OWN_TRANSACTIONS:
         return "**manages its own transactions**: its BEGIN and COMMIT decide, as under drizzle-kit."
