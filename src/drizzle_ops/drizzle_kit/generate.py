@@ -160,6 +160,48 @@ def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Find
     return mine.findings, None, fix_analysis(mine, breakpoints=migration.breakpoints)
 
 
+CUSTOM_TIMEOUT = 600.0  # seconds for one drizzle-kit generate --custom
+
+
+def generate_custom(
+    root: Path,
+    overrides: dict[str, str | None] | None,
+    name: str,
+    *,
+    project_root: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Migration:
+    """`drizzle-kit generate --custom --name NAME` through the workspace's `db:generate` script, as `inv generate
+    --custom` runs it: the one migration it added (journal entry or folder, and a snapshot that copies the newest
+    one), checked as generate checks it. Its SQL file holds drizzle-kit's placeholder line; the caller writes it."""
+    root = root.resolve()
+    base = project_root or root
+    check_name(name)
+    before_ws = existing_workspace(root, overrides)
+    before = list(before_ws.migrations) if before_ws else []
+    manager = node.detect_package_manager(root)
+    node.require_script(root, GENERATE_SCRIPT, "drizzle-kit generate")
+    node.require_tools(manager)
+    node.ensure_installed(root, manager, log, capture=True)
+    command = manager.run_command(GENERATE_SCRIPT, ["--name", name, "--custom"])
+    if log:
+        log(f"running `{' '.join(command)}` in {display_path(root, base)} …")
+    run = node.run(command, root, capture=True, timeout=CUSTOM_TIMEOUT)
+    if not run.ok:
+        raise OperationFailed(
+            f"`{' '.join(command)}` failed with exit code {run.returncode}: {run.tail(5) or 'no output'}; "
+            "fix what it reports and run again"
+        )
+    try:
+        after = load_workspace(root, overrides)
+    except UserError as exc:
+        raise OperationFailed(f"after drizzle-kit generate --custom, {exc.message}") from None
+    migration = check_output(before, after)
+    if migration is None:
+        raise OperationFailed(f"`{' '.join(command)}` wrote no migration: {run.tail(5) or 'no output'}")
+    return migration
+
+
 def generate(
     root: Path,
     overrides: dict[str, str | None] | None,

@@ -72,6 +72,15 @@ def _volatile_call(expr: ast.Node, context: RuleContext) -> tuple[str, str] | No
     return None
 
 
+def volatile_default(column: ast.ColumnDef, context: RuleContext) -> ast.Node | None:
+    """The column's DEFAULT expression when it calls a volatile function (as this rule judges it), else None."""
+    for constraint in column_constraints(column):
+        expr = constraint.raw_expr if constraint.contype is ConstrType.CONSTR_DEFAULT else None
+        if expr is not None and not _is_null(expr) and _volatile_call(expr, context) is not None:
+            return expr
+    return None
+
+
 def _rewrite(column: ast.ColumnDef, context: RuleContext) -> str | None:
     """Why adding this column writes every row, or None when it is only a catalogue change."""
     for constraint in column_constraints(column):
