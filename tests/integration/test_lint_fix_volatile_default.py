@@ -188,3 +188,126 @@ def test_fixed_with_backfills_that_drizzle_kit_added_applies_alike_with_every_sn
     # the newest snapshot is the schema again: drizzle-kit finds nothing to generate
     check = inv("generate", "--workspace", str(ws), "--check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(("name", "kit", "modules"), VERSIONS)
+def test_check_writes_nothing_runs_no_drizzle_kit_and_shows_the_new_files(
+    databases,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    name: str,
+    kit: Path,
+    modules: Path,
+) -> None:
+    ws = workspace(tmp_path, name, None)  # no node_modules: drizzle-kit could not run, nor be installed unnoticed
+    url = databases.create()
+    populated(url, ws)
+    before = files(ws)
+    rollback = tmp_path / "rollback"
+    args = (
+        "lint",
+        "--workspace",
+        str(ws),
+        "--fix",
+        "--check",
+        "--pending",
+        "--url",
+        url,
+        "--rollback-dir",
+        str(rollback),
+    )
+
+    done = inv(*args)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert files(ws) == before and not rollback.exists()
+    assert "a fix would change 2 statement(s) in 1 file(s) and add 3 migration(s); nothing written (--check)" in (
+        done.stdout
+    )
+    assert "a fix would change 1 file(s) and add 3 migration(s)" in done.stderr
+    new_files = [line for line in done.stdout.splitlines() if line.startswith("+++ ") and "backfill" in line]
+    assert len(new_files) == 2 and done.stdout.count("--- /dev/null\n") == 3
+    assert "+UPDATE users SET token = gen_random_uuid() WHERE token IS NULL;\n" in done.stdout
+
+    as_json = inv(*args, "--json")
+    assert as_json.returncode == 1 and files(ws) == before
+    added = json.loads(as_json.stdout)["added"]
+    assert [(a["name"], a["written"], a["down_written"]) for a in added] == [
+        ("backfill_devices_public_id", False, False),
+        ("backfill_users_token", False, False),
+        ("not_null_users_token", False, False),
+    ]
+    assert all(a["diff"].startswith("--- /dev/null\n") and a["sql"] in a["diff"].replace("\n+", "\n") for a in added)
+    if name == "drizzle-0.31":  # migrations.prefix 'index': the names drizzle-kit will give are known
+        assert [a["tag"] for a in added] == [
+            "0002_backfill_devices_public_id",
+            "0003_backfill_users_token",
+            "0004_not_null_users_token",
+        ]
+
+
+@pytest.mark.parametrize(("name", "kit", "modules"), VERSIONS)
+def test_a_migration_that_is_not_the_newest_keeps_its_volatile_default_with_the_reason(
+    databases,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    name: str,
+    kit: Path,
+    modules: Path,
+) -> None:
+    ws = workspace(tmp_path, name, modules)
+    rollback = tmp_path / "rollback"
+    later = inv("generate", "--workspace", str(ws), "--custom", "--name", "later", "--rollback-dir", str(rollback))
+    assert later.returncode == 0, later.stderr
+    url = databases.create()
+    populated(url, ws)
+    before = files(ws)
+
+    done = inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert files(ws) == before
+    document = json.loads(done.stdout)
+    assert document["added"] == [] and document["written"] == []
+    reasons = [u["reason"] for f in document["files"] for u in f["unfixed"]]
+    assert len(reasons) == 2 and all("lint --fix does not reorder migrations" in r for r in reasons)
+    assert all(tags(ws)[-1] in r for r in reasons)
+
+
+GENERATE_ONCE = """\
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const kit = spawnSync(process.execPath, ["node_modules/drizzle-kit/bin.cjs", "generate", ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
+if (fs.existsSync(".generated-once")) {
+  console.error("the test's db:generate fails from its second run on, after drizzle-kit wrote its files");
+  process.exit(1);
+}
+fs.writeFileSync(".generated-once", "");
+process.exit(kit.status);
+"""
+
+
+@pytest.mark.parametrize(("name", "kit", "modules"), VERSIONS)
+def test_when_drizzle_kit_fails_halfway_everything_is_put_back(
+    databases,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    name: str,
+    kit: Path,
+    modules: Path,
+) -> None:
+    ws = workspace(tmp_path, name, modules)
+    (ws / "generate-once.cjs").write_text(GENERATE_ONCE)
+    package = json.loads((ws / "package.json").read_text())
+    package["scripts"]["db:generate"] = "node generate-once.cjs"
+    (ws / "package.json").write_text(json.dumps(package, indent=2))
+    url = databases.create()
+    populated(url, ws)
+    before = files(ws)
+    rollback = tmp_path / "rollback"
+
+    done = inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", url, "--rollback-dir", str(rollback))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "`npm run --silent db:generate -- --name backfill_users_token --custom` failed with exit code 1" in (
+        done.stderr
+    )
+    assert (ws / ".generated-once").exists()  # drizzle-kit did write the first migration, and the second
+    assert {k: v for k, v in files(ws).items() if k != ".generated-once"} == before
+    assert not rollback.exists()

@@ -200,7 +200,7 @@ def _created_row(snapshot: dict[str, Any], column: Column, shown_path: str) -> d
     return row
 
 
-def _set_not_null_delta(snapshot: dict[str, Any], column: Column) -> None:
+def set_not_null_delta(snapshot: dict[str, Any], column: Column) -> None:
     """v1: what drizzle-kit writes for `.notNull()` on an existing column: the `alter` delta and its footprint."""
     schema, table, name = column
     key = f'"{table}"' if schema == "public" else f'"{schema}"."{table}"'
@@ -254,7 +254,7 @@ def _snapshot_edits(
         not_null.update(follow_up.not_null)
         if folders:
             for column in follow_up.not_null:
-                _set_not_null_delta(snapshot, column)
+                set_not_null_delta(snapshot, column)
         else:
             made_path = display_path(made.snapshot_path, workspace.root)
             for column in fix.relaxed:

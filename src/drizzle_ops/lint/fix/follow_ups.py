@@ -22,7 +22,7 @@ from drizzle_ops.lint.fix.steps import place
 
 BATCH_ROWS = 1000  # keys per batch: short row locks, and a few thousand batches for a few million rows
 _NAME_LENGTH = 60  # characters of a generated migration name (drizzle-kit puts it into the file or folder name)
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")  # and runs of _, which become one
 
 Column = tuple[str, str, str]  # schema, table, column
 
