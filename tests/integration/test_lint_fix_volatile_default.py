@@ -311,3 +311,53 @@ def test_when_drizzle_kit_fails_halfway_everything_is_put_back(
     assert (ws / ".generated-once").exists()  # drizzle-kit did write the first migration, and the second
     assert {k: v for k, v in files(ws).items() if k != ".generated-once"} == before
     assert not rollback.exists()
+
+
+def example_with_api_key(tmp_path: Path) -> Path:
+    """The example workspace (drizzle-kit 0.31) with `users.api_key uuid DEFAULT gen_random_uuid() NOT NULL` added to
+    its schema, not generated yet."""
+    ws = tmp_path / "database-schema"
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns("node_modules"))
+    (ws / "node_modules").symlink_to(EXAMPLE / "node_modules", target_is_directory=True)
+    schema = ws / "src" / "schema" / "index.ts"
+    text = schema.read_text()
+    old = 'displayName: text("display_name"),'
+    assert old in text, "the example schema changed: pick another column"
+    schema.write_text(text.replace(old, f'{old}\n  apiKey: uuid("api_key").defaultRandom().notNull(),', 1))
+    return ws
+
+
+@requires(KIT_031.exists, NO_DRIZZLE_KIT)
+def test_generate_offers_the_backfills_and_generate_fix_adds_them(databases, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    offered = example_with_api_key(tmp_path / "offered")
+    done = inv("generate", "--workspace", str(offered), "--name", "api_key", "--rollback-dir", str(tmp_path / "r1"))
+    assert done.returncode == 0, done.stderr
+    assert tags(offered)[-2:] == ["0007_wishlist_items", "0008_api_key"]
+    assert "lint --fix would rewrite 1 statement(s) of it into their safe versions:" in done.stdout
+    assert "--- /dev/null" in done.stdout and "0009_backfill_users_api_key.sql" in done.stdout
+    assert "+UPDATE users SET api_key = gen_random_uuid() WHERE api_key IS NULL;" in done.stdout
+    assert "Would add with drizzle-kit generate --custom" in done.stdout
+
+    ws = example_with_api_key(tmp_path / "fixed")
+    rollback = tmp_path / "r2"
+    done = inv("generate", "--workspace", str(ws), "--name", "api_key", "--fix", "--rollback-dir", str(rollback))
+    assert done.returncode == 0, done.stderr
+    assert tags(ws)[-3:] == ["0008_api_key", "0009_backfill_users_api_key", "0010_not_null_users_api_key"]
+    assert "Added by drizzle-kit generate --custom" in done.stdout
+    assert sorted(p.name for p in rollback.iterdir()) == [
+        "0008_api_key.down.sql",  # generate's draft of the migration it wrote
+        "0009_backfill_users_api_key.down.sql",
+        "0010_not_null_users_api_key.down.sql",
+    ]
+    url = databases.create()
+    assert inv("migrate", "--workspace", str(ws), "--url", url, "--to", "0007_wishlist_items").returncode == 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into users (email) select 'u' || g || '@example.org' from generate_series(1, 300) g")
+    applied = inv("migrate", "--workspace", str(ws), "--url", url)
+    assert applied.returncode == 0, applied.stderr
+    assert query(url, "select count(*), count(distinct api_key) from users where api_key is not null") == [(300, 300)]
+    assert query(
+        url, "select attnotnull from pg_attribute where attrelid = 'users'::regclass and attname = 'api_key'"
+    ) == [(True,)]
+    check = inv("generate", "--workspace", str(ws), "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
