@@ -54,7 +54,7 @@ class Added:
     tag: str
     down_file: str
     written: bool = False
-    down_written: bool = False  # False once written: a down file was there already and was kept
+    down_written: bool = False  # True: this run wrote it; False after a write: one was there already, kept
 
     @property
     def sql(self) -> str:
@@ -81,7 +81,7 @@ class Added:
 def refusal(workspace: Workspace, migration: Migration) -> str | None:
     """Why no migration can be added right after ``migration`` (None: drizzle-kit generate --custom can)."""
     newest = workspace.migrations[-1]
-    if newest != migration:
+    if newest.tag != migration.tag:
         where = "sorts after it" if workspace.layout == FOLDERS else "comes after it in the journal"
         return (
             f"the backfill must run right after it, but {newest.tag} {where}, and lint --fix does not reorder "
@@ -98,8 +98,9 @@ def refusal(workspace: Workspace, migration: Migration) -> str | None:
         return f"its snapshot is version {version}, which lint --fix does not edit; upgrade it with `drizzle-kit up`"
     if workspace.layout != FOLDERS and migration.when >= time.time() * 1000:
         return (
-            f"its journal `when` ({migration.when}) is not in the past, and a migration drizzle-kit adds now would "
-            "sort before it, which drizzle-kit's migrate then skips; fix the `when`, or wait until it has passed"
+            f"its journal `when` ({migration.when}) is not in the past, so a migration drizzle-kit adds now gets an "
+            "earlier one, which drizzle-kit's migrate skips on a database that has applied this migration; check "
+            "the machine's clock and the journal"
         )
     return None
 
@@ -334,7 +335,7 @@ def add(
         made: list[Migration] = []
         for follow_up in fix.follow_ups:
             made.append(generate_custom(workspace.root, overrides, follow_up.name, project_root=base, log=log))
-        _check_order(migration, made)
+        _check_made(migration, made)
         edits = _snapshot_edits(workspace, migration, fix, made)
         for follow_up, new in zip(fix.follow_ups, made, strict=True):
             new.sql_path.write_bytes(follow_up.sql.encode("utf-8"))
@@ -366,10 +367,16 @@ def add(
     return added
 
 
-def _check_order(migration: Migration, made: Sequence[Migration]) -> None:
-    """drizzle-kit's migrate applies what is newer than the newest applied `when`: each new one must be newer."""
+def _check_made(migration: Migration, made: Sequence[Migration]) -> None:
+    """Each new migration as the fix needs it: newer than the one before (drizzle-kit's migrate applies what is newer
+    than the newest applied `when`), and split at its breakpoints (the NOT NULL migration's COMMIT and BEGIN)."""
     previous = migration
     for new in made:
+        if not new.breakpoints:
+            raise OperationFailed(
+                f"drizzle-kit wrote {new.tag} with breakpoints: false (drizzle.config.ts), so it would send the file "
+                "as one query, which the fix's COMMIT and BEGIN need split; nothing was changed: set breakpoints: true"
+            )
         if new.when <= previous.when:
             raise OperationFailed(
                 f"drizzle-kit gave {new.tag} a time ({new.when}) that is not after {previous.tag}'s ({previous.when}), "
