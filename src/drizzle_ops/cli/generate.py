@@ -17,7 +17,7 @@ from rich.text import Text
 from drizzle_ops.cli import render, tables
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
-from drizzle_ops.cli.lint_fix import show_diff
+from drizzle_ops.cli.lint_fix import show_added, show_diff
 from drizzle_ops.commands.generate import check_generate, generate
 from drizzle_ops.context.config import Settings
 from drizzle_ops.errors import UserError
@@ -50,6 +50,7 @@ def _fix_json(result: Generated) -> dict[str, Any] | None:
         "diff": fixed.diff(),
         "changes": [c.as_dict() for c in fixed.changes],
         "unfixed": [u.as_dict() for u in fixed.unfixed],
+        "added": [a.as_dict() for a in result.added],
     }
 
 
@@ -69,6 +70,9 @@ def _print_fix(result: Generated) -> None:
             highlight=False,
         )
     show_diff(fixed)
+    for added in result.added:
+        show_diff(added)
+    show_added(result.added, result.fix_written)
     if not result.fix_written:
         render.out.print(
             f"Apply it with `inv lint --fix --file {result.sql_display}` (or `inv generate --fix` next time).",

@@ -354,13 +354,20 @@ lint = declare(
                 "fix",
                 "rewrite the flagged statements into their safe versions (CONCURRENTLY, NOT VALID then VALIDATE, "
                 "…) and print the diff; only in migrations no database applied: with --pending (the database's "
-                "pending ones), --since REF (the ones the branch adds) or --file (files git has not committed)",
+                "pending ones), --since REF (the ones the branch adds) or --file (files git has not committed); "
+                "a column added with a volatile DEFAULT also gets its batched backfill (and its NOT NULL) as new "
+                "migrations after it, made by the workspace's drizzle-kit generate --custom",
                 default=False,
             ),
             Flag(
                 "check",
-                "with --fix: write nothing, print the diff, and exit 1 when a fix would change a file (CI)",
+                "with --fix: write nothing and run no drizzle-kit, print the diff, and exit 1 when a fix would "
+                "change a file or add a migration (CI)",
                 default=False,
+            ),
+            ROLLBACK_DIR.but(
+                help="with --fix: folder the down files <tag>.down.sql of the migrations it adds go to, never over "
+                "an existing one (default sql/rollback)"
             ),
         ),
         "drizzle_ops.cli.lint:run_lint",

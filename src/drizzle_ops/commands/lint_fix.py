@@ -10,6 +10,10 @@ it modified. So the selection says which files may change, and the others are re
 - `--file FILE`: only a file git has not committed (HEAD does not hold it); a committed one is bad input.
 
 Every migration before the last selected one is linted with them for context, as plain lint does.
+
+A column added with a volatile DEFAULT is fixed in the newest migration only: its backfill (and the NOT NULL
+after it) are migrations of their own, added right after it by the workspace's drizzle-kit
+(drizzle_kit/follow_ups.py); `--check` runs nothing and says which it would add.
 """
 
 from __future__ import annotations
@@ -23,19 +27,25 @@ from typing import TYPE_CHECKING
 from drizzle_ops.commands.lint import file_sources, offline_version
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.connect import connect
-from drizzle_ops.context.request import Request
+from drizzle_ops.context.request import Log, Request
 from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.engine.workspace import Migration, Workspace, load_workspace
 from drizzle_ops.errors import OperationFailed, UserError
 from drizzle_ops.lint import Rule, VolatilityLookup, catalogue_volatility, major_version
 from drizzle_ops.lint.fix import FIXES, FileFix, fix_analysis
-from drizzle_ops.lint.linter import analyse_migrations
+from drizzle_ops.lint.linter import Analysis, analyse_migrations
 from drizzle_ops.lint.version import check_pg_version
 from drizzle_ops.paths import display_path
 
 if TYPE_CHECKING:
+    from drizzle_ops.drizzle_kit.follow_ups import Added
     from drizzle_ops.lint.since import Changes
+
+OUTSIDE_THE_WORKSPACE = (
+    "the file is not one of the workspace's migrations, so no migration can be added after it for the backfill: "
+    "put it in the journal (`drizzle-kit generate --custom`) and fix it there"
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class FixOutcome:
     scope: str = ""  # which files may change, as the summary line says it
     since: Changes | None = None
     written: list[str] = field(default_factory=list)
+    added: list[Added] = field(default_factory=list)  # migrations added (under --check: that would be) after a fix
 
     @property
     def changed(self) -> list[FileFix]:
@@ -69,6 +80,30 @@ class _Selected:
     shown: str
     text: str
     breakpoints: bool
+    migration: Migration | None = None  # None: a file outside the workspace's migrations
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What adding migrations after a fixed one needs: the workspace, where down files go, how paths are shown."""
+
+    settings: Settings
+    workspace: Workspace | None
+    log: Log | None = None
+
+
+def _fix_one(analysis: Analysis, chosen: _Selected, where: _Where) -> FileFix:
+    """The file fixed; where it needs migrations after it that cannot be added, fixed without that rewrite."""
+    fix = fix_analysis(analysis, breakpoints=chosen.breakpoints)
+    if not fix.follow_ups:
+        return fix
+    from drizzle_ops.drizzle_kit.follow_ups import refusal
+
+    if chosen.migration is None or where.workspace is None:
+        why: str | None = OUTSIDE_THE_WORKSPACE
+    else:
+        why = refusal(where.workspace, chosen.migration)
+    return fix if why is None else fix_analysis(analysis, breakpoints=chosen.breakpoints, follow_up_refusal=why)
 
 
 def _fix(
@@ -78,29 +113,51 @@ def _fix(
     rules: Sequence[Rule],
     version: tuple[int, str],
     write: bool,
+    where: _Where,
     volatility: VolatilityLookup | None = None,
 ) -> FixOutcome:
     """Lint ``context`` (every migration up to the last one that matters, in order), fix ``selected``, and
-    list the refused files that have something to fix."""
+    list the refused files that have something to fix; nothing written yet (``_apply``). A catalogue
+    ``volatility`` lookup needs its connection open until this returns."""
     started = time.perf_counter()
     analyses = {
         a.path: a
         for a in analyse_migrations(context, rules=rules, pg_version=version[0], volatility=volatility)
         if a.path is not None
     }
-    fixes = [fix_analysis(analyses[s.shown], breakpoints=s.breakpoints) for s in selected]
+    fixes = [_fix_one(analyses[s.shown], s, where) for s in selected]
     outcome = FixOutcome(
         fixes,
         [Refused(path, why) for path, why in refused.items() if any(b & FIXES.keys() for b in analyses[path].broken)],
         write,
         *version,
     )
-    if write:
-        for one, chosen in zip(fixes, selected, strict=True):
-            if one.changed:
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _apply(outcome: FixOutcome, selected: Sequence[_Selected], where: _Where) -> FixOutcome:
+    """The fixed files written, and the migrations that follow a fix added; under --check, what would be added."""
+    started = time.perf_counter()
+    settings = where.settings
+    extended = [one for one in outcome.fixes if one.follow_ups]
+    if extended and where.workspace is not None:
+        from drizzle_ops.drizzle_kit import follow_ups
+
+        for one in extended:  # first: what drizzle-kit may refuse, before any other file is written
+            if outcome.write:
+                outcome.added += follow_ups.add(
+                    where.workspace, one, settings.rollback_dir, settings.project_root, settings.overrides, where.log
+                )
+                outcome.written.append(one.path)
+            else:
+                outcome.added += follow_ups.planned(where.workspace, one, settings.rollback_dir, settings.project_root)
+    if outcome.write:
+        for one, chosen in zip(outcome.fixes, selected, strict=True):
+            if one.changed and not one.follow_ups:
                 _write(chosen.path, one.after)
                 outcome.written.append(one.path)
-    outcome.seconds = time.perf_counter() - started
+    outcome.seconds += time.perf_counter() - started
     return outcome
 
 
@@ -123,7 +180,8 @@ def _context(workspace: Workspace, root: Path, last: Migration | None) -> list[t
 
 
 def _selected(migration: Migration, root: Path) -> _Selected:
-    return _Selected(migration.sql_path, display_path(migration.sql_path, root), migration.text, migration.breakpoints)
+    shown = display_path(migration.sql_path, root)
+    return _Selected(migration.sql_path, shown, migration.text, migration.breakpoints, migration)
 
 
 def fix_pending(ctx: Request, rules: Sequence[Rule], pg_version: int | None, *, write: bool) -> FixOutcome:
@@ -135,17 +193,19 @@ def fix_pending(ctx: Request, rules: Sequence[Rule], pg_version: int | None, *, 
             version = (check_pg_version(pg_version), "--pg-version")
         else:
             version = (major_version(c.conn.info.server_version), "the target's server_version_num")
-        volatility = catalogue_volatility(c.conn)
-    pending = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.PENDING]
-    late = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.OUT_OF_ORDER]
-    refused = {
-        display_path(m.sql_path, root): "older than the newest migration the database applied, so another database "
-        "may have applied it (it is out of order here)"
-        for m in late
-    }
-    last = max(pending + late, key=workspace.migrations.index, default=None)
-    selected = [_selected(m, root) for m in pending]
-    outcome = _fix(_context(workspace, root, last), selected, refused, rules, version, write, volatility)
+        pending = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.PENDING]
+        late = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.OUT_OF_ORDER]
+        refused = {
+            display_path(m.sql_path, root): "older than the newest migration the database applied, so another "
+            "database may have applied it (it is out of order here)"
+            for m in late
+        }
+        last = max(pending + late, key=workspace.migrations.index, default=None)
+        selected = [_selected(m, root) for m in pending]
+        where = _Where(ctx.settings, workspace, ctx.log)
+        volatility = catalogue_volatility(c.conn)  # asks the database while the rules judge: keep it open
+        outcome = _fix(_context(workspace, root, last), selected, refused, rules, version, write, where, volatility)
+    outcome = _apply(outcome, selected, where)
     outcome.scope = f"{len(selected)} migration(s) the database has not applied"
     return outcome
 
@@ -166,7 +226,11 @@ def fix_since(ctx: Request, ref: str, rules: Sequence[Rule], pg_version: int | N
         if m not in added
     }
     last = max(changed, key=workspace.migrations.index, default=None)
-    outcome = _fix(_context(workspace, root, last), [_selected(m, root) for m in added], refused, rules, version, write)
+    selected = [_selected(m, root) for m in added]
+    where = _Where(ctx.settings, workspace, ctx.log)
+    outcome = _apply(
+        _fix(_context(workspace, root, last), selected, refused, rules, version, write, where), selected, where
+    )
     outcome.since = changes
     outcome.scope = f"{len(added)} migration(s) added since {ref} (merge base {changes.merge_base[:12]})"
     return outcome
@@ -189,7 +253,8 @@ def fix_files(
             "lint --fix --file changes only files git has not committed: fix what a branch adds with --since REF, "
             "or what a database lacks with --pending --url URL"
         )
-    migrations = _workspace_migrations(settings)
+    workspace = _workspace(settings)
+    migrations = list(workspace.migrations) if workspace is not None else []
     known = {m.sql_path.resolve(): m for m in migrations}
     root = settings.project_root
     mine = [known[p] for p in files if p in known]
@@ -204,14 +269,15 @@ def fix_files(
         else:  # a file outside the workspace's journal: judged on its own
             context.append((shown, text))
             selected.append(_Selected(path, shown, text, True))
-    outcome = _fix(context, selected, {}, rules, version, write)
+    where = _Where(settings, workspace)
+    outcome = _apply(_fix(context, selected, {}, rules, version, write, where), selected, where)
     outcome.scope = f"{len(selected)} file(s) git has not committed"
     return outcome
 
 
-def _workspace_migrations(settings: Settings) -> list[Migration]:
-    """The workspace's migrations, or none when there is no workspace to read (files are then judged alone)."""
+def _workspace(settings: Settings) -> Workspace | None:
+    """The workspace, or None when there is none to read (files are then judged alone)."""
     try:
-        return list(load_workspace(settings.workspace, settings.overrides).migrations)
+        return load_workspace(settings.workspace, settings.overrides)
     except UserError:
-        return []
+        return None

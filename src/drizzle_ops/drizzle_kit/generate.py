@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drizzle_ops.down_draft import Draft, draft_down
 from drizzle_ops.drizzle_kit import node
@@ -24,6 +24,9 @@ from drizzle_ops.lint import Finding
 from drizzle_ops.lint.fix import FileFix, fix_analysis
 from drizzle_ops.lint.linter import analyse_migrations
 from drizzle_ops.paths import display_path
+
+if TYPE_CHECKING:
+    from drizzle_ops.drizzle_kit.follow_ups import Added
 
 GENERATE_SCRIPT = "db:generate"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -40,6 +43,7 @@ class Generated:
     lint_error: str | None = None  # the new SQL could not be linted (it does not parse)
     fix: FileFix | None = None  # what lint --fix makes of the new file (fix.changed: something to rewrite)
     fix_written: bool = False  # generate --fix wrote it into the file
+    added: list[Added] = field(default_factory=list)  # migrations the fix adds after it (written with fix_written)
     draft: Draft | None = None
     draft_path: Path | None = None
     draft_display: str = ""
@@ -150,6 +154,8 @@ def _no_changes(run: node.ScriptRun, interactive: bool) -> bool | None:
 
 def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Finding], str | None, FileFix | None]:
     """Findings for the new file only (the earlier migrations are linted with it for context), and its fix."""
+    from drizzle_ops.drizzle_kit.follow_ups import refusal
+
     sources = [(display_path(m.sql_path, base), m.text) for m in after.migrations]
     shown = display_path(migration.sql_path, base)
     try:
@@ -157,7 +163,53 @@ def _lint(after: Workspace, migration: Migration, base: Path) -> tuple[list[Find
     except UserError as exc:
         return [], exc.message, None
     mine = next(a for a in analyses if a.path == shown)
-    return mine.findings, None, fix_analysis(mine, breakpoints=migration.breakpoints)
+    fix = fix_analysis(mine, breakpoints=migration.breakpoints)
+    why = refusal(after, migration) if fix.follow_ups else None
+    if why is not None:
+        fix = fix_analysis(mine, breakpoints=migration.breakpoints, follow_up_refusal=why)
+    return mine.findings, None, fix
+
+
+CUSTOM_TIMEOUT = 600.0  # seconds for one drizzle-kit generate --custom
+
+
+def generate_custom(
+    root: Path,
+    overrides: dict[str, str | None] | None,
+    name: str,
+    *,
+    project_root: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Migration:
+    """`drizzle-kit generate --custom --name NAME` through the workspace's `db:generate` script, as `inv generate
+    --custom` runs it: the one migration it added (journal entry or folder, and a snapshot that copies the newest
+    one), checked as generate checks it. Its SQL file holds drizzle-kit's placeholder line; the caller writes it."""
+    root = root.resolve()
+    base = project_root or root
+    check_name(name)
+    before_ws = existing_workspace(root, overrides)
+    before = list(before_ws.migrations) if before_ws else []
+    manager = node.detect_package_manager(root)
+    node.require_script(root, GENERATE_SCRIPT, "drizzle-kit generate")
+    node.require_tools(manager)
+    node.ensure_installed(root, manager, log, capture=True)
+    command = manager.run_command(GENERATE_SCRIPT, ["--name", name, "--custom"])
+    if log:
+        log(f"running `{' '.join(command)}` in {display_path(root, base)} …")
+    run = node.run(command, root, capture=True, timeout=CUSTOM_TIMEOUT)
+    if not run.ok:
+        raise OperationFailed(
+            f"`{' '.join(command)}` failed with exit code {run.returncode}: {run.tail(5) or 'no output'}; "
+            "fix what it reports and run again"
+        )
+    try:
+        after = load_workspace(root, overrides)
+    except UserError as exc:
+        raise OperationFailed(f"after drizzle-kit generate --custom, {exc.message}") from None
+    migration = check_output(before, after)
+    if migration is None:
+        raise OperationFailed(f"`{' '.join(command)}` wrote no migration: {run.tail(5) or 'no output'}")
+    return migration
 
 
 def generate(
@@ -217,7 +269,15 @@ def generate(
     base_snapshot = next((m for m in reversed(before) if m.snapshot_path is not None), None)
     result.sql_display = display_path(migration.sql_path, base)
     result.findings, result.lint_error, result.fix = _lint(after, migration, base)
-    if fix and result.fix is not None and result.fix.changed:
+    if result.fix is not None and result.fix.follow_ups:
+        from drizzle_ops.drizzle_kit import follow_ups
+
+        if fix:  # the fixed file, and the backfills drizzle-kit adds after it
+            result.added = follow_ups.add(after, result.fix, rollback_dir, base, overrides, log)
+            result.fix_written = True
+        else:
+            result.added = follow_ups.planned(after, result.fix, rollback_dir, base)
+    elif fix and result.fix is not None and result.fix.changed:
         # the file is minutes old and no database has applied it: its new hash harms nobody
         try:
             migration.sql_path.write_bytes(result.fix.after.encode("utf-8"))

@@ -13,5 +13,6 @@ from __future__ import annotations
 
 from drizzle_ops.lint.fix.catalogue import FIXES, NO_FIX, why_not
 from drizzle_ops.lint.fix.fixer import Change, FileFix, Unfixed, fix_analysis
+from drizzle_ops.lint.fix.follow_ups import FollowUp
 
-__all__ = ["FIXES", "NO_FIX", "Change", "FileFix", "Unfixed", "fix_analysis", "why_not"]
+__all__ = ["FIXES", "NO_FIX", "Change", "FileFix", "FollowUp", "Unfixed", "fix_analysis", "why_not"]

@@ -21,6 +21,12 @@ FIXES: dict[str, str] = {
     "CONCURRENTLY IF EXISTS (between COMMIT and BEGIN), its columns proven NOT NULL as for "
     "adding-not-nullable-field where the migrations do not show them NOT NULL, then ADD CONSTRAINT … "
     "PRIMARY KEY USING INDEX.",
+    r.FIELD_DEFAULT: "ADD COLUMN … DEFAULT <volatile> [NOT NULL] becomes ADD COLUMN (no default, no NOT NULL) and "
+    "ALTER COLUMN … SET DEFAULT, then COMMIT and BEGIN at the end of the file; after it, in the newest migration "
+    "only, new migrations made with the workspace's drizzle-kit (generate --custom): a batched backfill "
+    "(`-- drizzle-ops: batch rows=1000`, UPDATE … SET col = <default> WHERE col IS NULL) per column, then the "
+    "NOT NULL proven as for adding-not-nullable-field. Not for a serial, identity or stored generated column, a "
+    "table the migrations give no primary key, or a column with other constraints.",
     r.CONCURRENT_IN_TRANSACTION: "puts COMMIT before the CONCURRENTLY statement and BEGIN after it.",
     r.ENUM_VALUE: "an ADD VALUE that Postgres rejects where it stands (used later in its own transaction, or "
     "in a transaction before PostgreSQL 12) becomes ADD VALUE IF NOT EXISTS between COMMIT and BEGIN; "
@@ -31,9 +37,6 @@ FIXES: dict[str, str] = {
 NO_FIX: dict[str, str] = {
     "adding-required-field": "the value of the rows already there is yours to choose: give the column a DEFAULT, "
     "or add it nullable, backfill it, then SET NOT NULL",
-    "adding-field-with-default": "the backfill must run in batches in a migration of its own "
-    "(`-- drizzle-ops: batch rows=N` before its UPDATE), which lint --fix does not add to the journal: add the "
-    "column without the default, SET DEFAULT, then backfill in a `drizzle-kit generate --custom` migration",
     "changing-column-type": "a type change that rewrites the table needs a new column, writes to both, a "
     "backfill and a switch of the application: steps only you can order",
     "renaming-column": "a rename breaks the application version still running: keep the column's name and "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pglast import ast
@@ -15,7 +16,8 @@ from drizzle_ops.errors import OperationFailed
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.fix import splice
 from drizzle_ops.lint.fix.catalogue import FIXES, why_not
-from drizzle_ops.lint.fix.rewrites import Rewrite, is_outside_already, rewrite
+from drizzle_ops.lint.fix.follow_ups import Column, FollowUp, follow_ups
+from drizzle_ops.lint.fix.rewrites import FIELD_DEFAULT, Rewrite, is_outside_already, rewrite
 from drizzle_ops.lint.fix.steps import Placed, Step, place
 from drizzle_ops.lint.linter import Analysis, excerpt
 
@@ -57,6 +59,18 @@ class Unfixed:
         }
 
 
+def unified_diff(path: str, before: str | None, after: str) -> str:
+    """A unified diff as git prints one (a last line without newline says so); ``before`` None: a new file."""
+    lines: list[str] = []
+    old, new = (before or "").splitlines(keepends=True), after.splitlines(keepends=True)
+    absolute = Path(path).is_absolute()
+    source = "/dev/null" if before is None else (path if absolute else f"a/{path}")
+    target = path if absolute else f"b/{path}"
+    for line in difflib.unified_diff(old, new, source, target):
+        lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
 @dataclass
 class FileFix:
     path: str
@@ -64,6 +78,8 @@ class FileFix:
     after: str
     changes: list[Change] = field(default_factory=list)
     unfixed: list[Unfixed] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)  # migrations to add right after this one, in order
+    relaxed: list[Column] = field(default_factory=list)  # columns whose NOT NULL moved to a follow-up
 
     @property
     def changed(self) -> bool:
@@ -71,14 +87,7 @@ class FileFix:
 
     def diff(self) -> str:
         """A unified diff of the file, as git prints one (a last line without newline says so)."""
-        lines: list[str] = []
-        old, new = self.before.splitlines(keepends=True), self.after.splitlines(keepends=True)
-        before, after = (
-            (self.path, self.path) if Path(self.path).is_absolute() else (f"a/{self.path}", f"b/{self.path}")
-        )
-        for line in difflib.unified_diff(old, new, before, after):
-            lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-        return "".join(lines)
+        return unified_diff(self.path, self.before, self.after)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +96,7 @@ class FileFix:
             "diff": self.diff(),
             "changes": [c.as_dict() for c in self.changes],
             "unfixed": [u.as_dict() for u in self.unfixed],
+            "follow_ups": [f.as_dict() for f in self.follow_ups],
         }
 
 
@@ -106,14 +116,24 @@ def _whole_file_refusal(analysis: Analysis, breakpoints: bool) -> str | None:
     return None
 
 
-def fix_analysis(analysis: Analysis, *, breakpoints: bool = True) -> FileFix:
-    """The fixed file (``after``) and what was changed and left; ``after == before`` when nothing is fixable."""
+def fix_analysis(analysis: Analysis, *, breakpoints: bool = True, follow_up_refusal: str | None = None) -> FileFix:
+    """The fixed file (``after``) and what was changed and left; ``after == before`` when nothing is fixable.
+
+    ``follow_up_refusal``: why no migration can be added right after this file (it is not the newest one, say),
+    or None when the backfill of a column added without its volatile DEFAULT may follow it (``follow_ups``).
+    """
     path, text, statements = analysis.path or "<sql>", analysis.text, analysis.statements
     result = FileFix(path, text, text)
     rewrites = [
         rewrite(statement, context, broken) if broken & FIXES.keys() else Rewrite()
         for statement, context, broken in zip(statements, analysis.contexts, analysis.broken, strict=True)
     ]
+    if follow_up_refusal is not None:  # the statement as if that rule had not broken it; the rest still fixed
+        for index, done in enumerate(rewrites):
+            if done.backfills:
+                context, broken = analysis.contexts[index], analysis.broken[index] - {FIELD_DEFAULT}
+                rewrites[index] = rewrite(statements[index], context, broken) if broken & FIXES.keys() else Rewrite()
+                rewrites[index].unfixed[FIELD_DEFAULT] = follow_up_refusal
     wanted = any(r.steps is not None for r in rewrites) or any(
         is_outside_already(s) and _CONCURRENT in b for s, b in zip(statements, analysis.broken, strict=True)
     )
@@ -130,6 +150,7 @@ def fix_analysis(analysis: Analysis, *, breakpoints: bool = True) -> FileFix:
             done.unfixed.update(dict.fromkeys(done.fixed, reason))
             done.fixed.clear()
             done.steps = None
+            done.backfills.clear()
         if done.steps is not None:
             steps.append(done.steps)
         else:  # as it is; a CONCURRENTLY already written still needs its COMMIT and BEGIN
@@ -138,6 +159,11 @@ def fix_analysis(analysis: Analysis, *, breakpoints: bool = True) -> FileFix:
         if layout is not None and index in alone and is_outside_already(statement) and done.steps is None:
             done.fixed.update(analysis.broken[index] & {_CONCURRENT})
 
+    backfills = [b for done in rewrites for b in done.backfills]
+    if backfills:  # the file commits before the backfill runs (under drizzle-kit, in the same transaction)
+        steps[-1][-1] = dataclasses.replace(steps[-1][-1], ends_before_backfill=True)
+        result.follow_ups = follow_ups(backfills, _migration_name(path))
+        result.relaxed = [b.key for b in backfills if b.not_null]
     flat = [step for group in steps for step in group]
     placed = place(flat) if layout is not None else [Placed(step) for step in flat]
     grouped: list[list[Placed]] = []
@@ -176,6 +202,12 @@ def _left(
         reason = done.unfixed.get(rule) or (refusal if rule in FIXES and refusal else None) or why_not(rule)
         left.append(Unfixed(rule, finding.severity, statement.line, excerpt(statement.text), reason, finding.message))
     return left
+
+
+def _migration_name(path: str) -> str:
+    """How a migration is named in a comment: its tag (a v1 migration by its folder)."""
+    file = PurePath(path)
+    return file.parent.name if file.name == "migration.sql" and file.parent.name else file.stem
 
 
 def _sqls(one: Placed) -> list[str]:

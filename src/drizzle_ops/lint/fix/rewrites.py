@@ -3,7 +3,10 @@
 Each rewrite keeps what the statement does to the catalog (the same index, constraint or NOT NULL
 in the end) and changes only how it gets there: CONCURRENTLY instead of a write-blocking build,
 NOT VALID then VALIDATE instead of a scan under a strong lock. Where that cannot be done, the
-statement stays as it is and the reason says why.
+statement stays as it is and the reason says why. A column added with a volatile DEFAULT is the
+one rewrite that needs more than its own file: the rows already there get their values from a
+backfill (a ``Backfill``, which fixer.py turns into migrations of their own), and its NOT NULL comes
+after that.
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ from drizzle_ops.analysis.sqlast import (
     alter_table_commands,
     column_constraints,
     is_concurrent_index_operation,
+    is_serial,
     string_constants,
     table_key,
 )
 from drizzle_ops.lint.fix.steps import Step
 from drizzle_ops.lint.rule import RuleContext, Statement
+from drizzle_ops.lint.rules.adding_field_with_default import FAST_DEFAULTS, volatile_default
+from drizzle_ops.lint.rules.require_resumable_batch import primary_key_known
 
 # the rules whose findings a rewrite removes, by what it rewrites
 INDEX_BUILD = "require-concurrent-index-creation"
@@ -47,13 +53,31 @@ UNIQUE = "disallowed-unique-constraint"
 PRIMARY_KEY = "adding-serial-primary-key-field"
 CONCURRENT_IN_TRANSACTION = "ban-concurrent-index-creation-in-transaction"
 ENUM_VALUE = "adding-enum-value"
+FIELD_DEFAULT = "adding-field-with-default"
 
+_ALTER_TABLE_RULES = frozenset({NOT_VALID, FOREIGN_KEY, NOT_NULL, UNIQUE, PRIMARY_KEY, FIELD_DEFAULT})
 _VALIDATABLE = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
 _NOT_NULL_CONSTRAINTS = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists since PostgreSQL 18
 _CHECK_SKIPS_SCAN = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
 _ADD_VALUE_IN_TRANSACTION = 12
 _NAMEDATALEN = 63  # the bytes of an identifier Postgres keeps
 _VALUE_STAYS = "a value added to an enum cannot be removed again: nothing to rewrite"
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A column added without its volatile DEFAULT: the rows already there get its value from a batched UPDATE
+    in a migration of its own, and its NOT NULL (if it had one) comes after that."""
+
+    relation: ast.RangeVar
+    column: str
+    default: ast.Node  # the DEFAULT expression, evaluated for each row
+    not_null: bool
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        schema, table = table_key(self.relation)
+        return schema, table, self.column
 
 
 @dataclass
@@ -63,6 +87,7 @@ class Rewrite:
     steps: list[Step] | None = None
     fixed: set[str] = field(default_factory=set)
     unfixed: dict[str, str] = field(default_factory=dict)  # rule id -> why lint --fix leaves it
+    backfills: list[Backfill] = field(default_factory=list)  # what the migrations after this one must do
 
 
 def printed(node: ast.Node) -> str:
@@ -137,7 +162,7 @@ def rewrite(statement: Statement, context: RuleContext, broken: frozenset[str]) 
         return _index_build(node, context)
     if isinstance(node, ast.DropStmt) and INDEX_DROP in broken:
         return _index_drop(node)
-    if isinstance(node, ast.AlterTableStmt) and broken & {NOT_VALID, FOREIGN_KEY, NOT_NULL, UNIQUE, PRIMARY_KEY}:
+    if isinstance(node, ast.AlterTableStmt) and broken & _ALTER_TABLE_RULES:
         return _alter_table(node, context, broken)
     if isinstance(node, ast.AlterEnumStmt) and ENUM_VALUE in broken:
         return _enum_value(node, context)
@@ -295,6 +320,10 @@ def _command(
         result.unfixed[NOT_VALID] = "an EXCLUDE constraint can be neither NOT VALID nor added USING INDEX"
         return None
     column = added_column(command)
+    if column is not None and FIELD_DEFAULT in broken:
+        added = _without_default(command, column, relation, missing_ok, context, result)
+        if added is not None:
+            return added
     if column is not None:
         for rule, kinds, why in _COLUMN_CONSTRAINTS:
             if rule in broken and any(c.contype in kinds for c in column_constraints(column)):
@@ -432,3 +461,104 @@ def _unique(
 def is_outside_already(statement: Statement) -> bool:
     """A statement the file already runs outside a transaction (CONCURRENTLY, as written)."""
     return is_concurrent_index_operation(statement.node)
+
+
+# what else an added column may say for the fix to move its DEFAULT into a backfill (its type and collation aside)
+_MOVABLE = frozenset({ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_NULL})
+_FILLED_BY_POSTGRES = frozenset({ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_IDENTITY})
+
+
+def _backfill_refusal(
+    command: ast.AlterTableCmd, column: ast.ColumnDef, missing_ok: bool, context: RuleContext, table: TableKey
+) -> str | None:
+    """Why this volatile DEFAULT cannot move into a backfill, or None."""
+    kinds = {c.contype for c in column_constraints(column)}
+    if kinds - _MOVABLE:
+        return (
+            "the column has a constraint besides DEFAULT and NOT NULL, which Postgres checks as it adds the column: "
+            "add the column with those two only, and the constraint with ADD CONSTRAINT in a later statement"
+        )
+    if missing_ok or command.missing_ok:
+        return "with IF EXISTS or IF NOT EXISTS, the backfill might fill a column this statement did not add"
+    known = primary_key_known(context.applied_before, table)
+    if known is not True:
+        shown = table[1] if table[0] == "public" else ".".join(table)
+        how = "leave it without one" if known is False else "do not show whether it has one"
+        return (
+            f"the backfill runs in batches by primary key, and the migrations before this one {how} for {shown}: "
+            "give the table a primary key in an earlier migration"
+        )
+    if ConstrType.CONSTR_NOTNULL in kinds and context.pg_version < _CHECK_SKIPS_SCAN:
+        return (
+            "before PostgreSQL 12 the NOT NULL that follows the backfill scans the table under ACCESS EXCLUSIVE "
+            "whatever proves it"
+        )
+    return None
+
+
+def _without_default(
+    command: ast.AlterTableCmd,
+    column: ast.ColumnDef,
+    relation: ast.RangeVar,
+    missing_ok: bool,
+    context: RuleContext,
+    result: Rewrite,
+) -> _Parts | None:
+    """ADD COLUMN … DEFAULT <volatile> [NOT NULL] as ADD COLUMN (neither) and SET DEFAULT, both catalog updates; the
+    rows already there are left NULL for the backfill, and the NOT NULL waits for it."""
+    kinds = {c.contype for c in column_constraints(column)}
+    default = volatile_default(column, context)
+    if default is None:
+        if kinds & _FILLED_BY_POSTGRES or is_serial(column):
+            result.unfixed[FIELD_DEFAULT] = (
+                "Postgres fills a serial, identity or stored generated column as it adds it, which no backfill can "
+                "do for it; lint --fix moves only a volatile DEFAULT into a backfill"
+            )
+        elif context.pg_version < FAST_DEFAULTS:
+            result.unfixed[FIELD_DEFAULT] = (
+                "before PostgreSQL 11 every DEFAULT is written into every row; lint --fix moves only a volatile "
+                "DEFAULT into a backfill"
+            )
+        return None
+    refusal = _backfill_refusal(command, column, missing_ok, context, table_key(relation))
+    if refusal is not None or not column.colname:
+        result.unfixed[FIELD_DEFAULT] = refusal or "the column has no name"
+        return None
+    bare = copy.deepcopy(command)
+    added = copy.deepcopy(column)
+    added.constraints = None
+    added.is_not_null = False
+    bare.def_ = added
+    set_default = ast.AlterTableCmd(
+        subtype=AlterTableType.AT_ColumnDefault, name=column.colname, def_=copy.deepcopy(default), behavior=0
+    )
+    result.fixed.add(FIELD_DEFAULT)
+    result.backfills.append(
+        Backfill(relation, column.colname, copy.deepcopy(default), ConstrType.CONSTR_NOTNULL in kinds)
+    )
+    return _Parts(early=[Step(_alter(relation, bare)), Step(_alter(relation, set_default))])
+
+
+def backfill_sql(backfill: Backfill) -> str:
+    """The backfill: the DEFAULT written into the rows that have no value yet, a WHERE that batches can resume by."""
+    column = ast.ColumnRef(fields=(ast.String(backfill.column),))
+    update = ast.UpdateStmt(
+        relation=backfill.relation,
+        targetList=(ast.ResTarget(name=backfill.column, val=backfill.default),),
+        whereClause=ast.NullTest(arg=column, nulltesttype=NullTestType.IS_NULL),
+    )
+    return printed(update)
+
+
+def not_null_steps(backfills: Sequence[Backfill]) -> list[Step]:
+    """The NOT NULLs the backfills waited for, each proven as adding-not-nullable-field's rewrite proves one."""
+    parts = _Parts()
+    for backfill in backfills:
+        _proven_not_null(backfill.relation, [backfill.column], False, parts, set_not_null=True)
+    return parts.steps()
+
+
+def drop_not_null(backfill: Backfill) -> str:
+    """What undoes one of those NOT NULLs (a down file's statement)."""
+    command = ast.AlterTableCmd(subtype=AlterTableType.AT_DropNotNull, name=backfill.column, behavior=0)
+    return _alter(backfill.relation, command).rstrip()  # pglast prints a space for the RESTRICT it leaves out

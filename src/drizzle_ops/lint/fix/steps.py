@@ -4,8 +4,10 @@ drizzle-kit runs every pending migration in one transaction. A rewritten stateme
 transaction (CONCURRENTLY) gets `COMMIT;` before it and `BEGIN;` after it, each a chunk of its own between
 `--> statement-breakpoint`s; a VALIDATE CONSTRAINT gets `COMMIT;` and `BEGIN;` before it, so that it runs
 in a later transaction than the NOT VALID constraint it checks and holds nothing stronger than its own
-SHARE UPDATE EXCLUSIVE lock while it scans. drizzle-ops runs such a file as drizzle-kit does
-(engine/outside.py), and the file always ends inside a transaction, where both tools write its row.
+SHARE UPDATE EXCLUSIVE lock while it scans; a migration that a backfill follows ends with `COMMIT;` and
+`BEGIN;`, so that drizzle-kit runs the backfill's UPDATE after this file's locks are gone. drizzle-ops runs
+such a file as drizzle-kit does (engine/outside.py), and the file always ends inside a transaction, where
+both tools write its row.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ class Boundary(str, Enum):
     RETURN = "the rest of the migration runs in a transaction again"
     COMMIT_ADDED = "commit the NOT VALID constraint, so that VALIDATE scans in a later transaction"
     BEGIN_VALIDATE = "VALIDATE CONSTRAINT holds only its SHARE UPDATE EXCLUSIVE lock while it scans"
+    COMMIT_BEFORE_BACKFILL = "commit before the backfill migration after this one, so that it holds none of its locks"
+    BEGIN_RECORD = "the migration ends in a transaction, where both tools record it"
 
     @property
     def sql(self) -> str:
-        word = "BEGIN" if self in (Boundary.RETURN, Boundary.BEGIN_VALIDATE) else "COMMIT"
+        opening = (Boundary.RETURN, Boundary.BEGIN_VALIDATE, Boundary.BEGIN_RECORD)
+        word = "BEGIN" if self in opening else "COMMIT"
         return f"{_IGNORE.format(self.value)}\n{word}"
 
 
@@ -38,6 +43,7 @@ class Step:
     sql: str
     outside: bool = False  # cannot run in a transaction block (CONCURRENTLY)
     validates: bool = False  # VALIDATE CONSTRAINT: a scan that must not share a transaction with stronger locks
+    ends_before_backfill: bool = False  # the file's last step, and a backfill migration follows the file
 
 
 @dataclass(frozen=True)
@@ -75,5 +81,7 @@ def place(steps: list[Step]) -> list[Placed]:
         if step.outside and (following is None or not following.outside):
             after.append(Boundary.RETURN)
             inside, only_validations = True, True  # a fresh transaction holds nothing yet
+        elif step.ends_before_backfill:  # (after a RETURN the transaction holds nothing already)
+            after += [Boundary.COMMIT_BEFORE_BACKFILL, Boundary.BEGIN_RECORD]
         placed.append(Placed(step, tuple(before), tuple(after)))
     return placed

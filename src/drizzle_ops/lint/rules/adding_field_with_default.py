@@ -72,6 +72,15 @@ def _volatile_call(expr: ast.Node, context: RuleContext) -> tuple[str, str] | No
     return None
 
 
+def volatile_default(column: ast.ColumnDef, context: RuleContext) -> ast.Node | None:
+    """The column's DEFAULT expression when it calls a volatile function (as this rule judges it), else None."""
+    for constraint in column_constraints(column):
+        expr = constraint.raw_expr if constraint.contype is ConstrType.CONSTR_DEFAULT else None
+        if expr is not None and not _is_null(expr) and _volatile_call(expr, context) is not None:
+            return expr
+    return None
+
+
 def _rewrite(column: ast.ColumnDef, context: RuleContext) -> str | None:
     """Why adding this column writes every row, or None when it is only a catalogue change."""
     for constraint in column_constraints(column):
@@ -131,16 +140,17 @@ RULE = Rule(
     ),
     fix=(
         "Add the column without the default, set the default in a second statement (ALTER COLUMN … SET DEFAULT "
-        "only affects new rows), then backfill existing rows in batches; make it NOT NULL afterwards with a "
-        "validated CHECK (see adding-not-nullable-field)."
+        "only affects new rows), then backfill existing rows in batches, in a migration of its own "
+        "(`-- drizzle-ops: batch rows=N` above the UPDATE); make it NOT NULL afterwards with a validated CHECK "
+        "(see adding-not-nullable-field). `lint --fix` writes all of it for a volatile DEFAULT."
     ),
     bad='ALTER TABLE "users" ADD COLUMN "token" uuid DEFAULT gen_random_uuid() NOT NULL;',
     good=(
         'ALTER TABLE "users" ADD COLUMN "token" uuid;\n'
         'ALTER TABLE "users" ALTER COLUMN "token" SET DEFAULT gen_random_uuid();\n'
-        "-- backfill in batches, repeated until it updates no row:\n"
-        '-- UPDATE "users" SET "token" = gen_random_uuid()\n'
-        '--   WHERE "id" IN (SELECT "id" FROM "users" WHERE "token" IS NULL LIMIT 5000);'
+        "-- then, in a migration of its own (generate --custom), filled in batches:\n"
+        "-- -- drizzle-ops: batch rows=1000\n"
+        '-- UPDATE "users" SET "token" = gen_random_uuid() WHERE "token" IS NULL;'
     ),
     squawk_differences=(
         NEW_TABLE_EXEMPTION,
