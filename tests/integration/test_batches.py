@@ -242,19 +242,18 @@ def test_sigkill_at_random_batches_then_a_rerun_changes_every_row_exactly_once(
     url = seeded(databases.create(), ws)
     rng = random.Random(2404)  # fixed seed: a failure can be replayed
     kills, committed = 0, 0
-    while kills < 6:
+    # kills stop 10 batches before the end, so the run cannot finish in the moment before its kill lands
+    while kills < 6 and committed < BATCHES - 10:
         proc = spawn_migrate(url, ws)
-        target = min(committed + rng.randint(1, 12), BATCHES - 1)
+        target = min(committed + rng.randint(1, 8), BATCHES - 10)
         reached = wait_for_batches(url, proc, target)
-        if reached:
-            time.sleep(rng.uniform(0, 0.02))  # somewhere inside the next batch, or between two
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
+        assert reached, "the run ended before it reached the batch to kill it at"
+        time.sleep(rng.uniform(0, 0.02))  # somewhere inside the next batch, or between two
+        proc.send_signal(signal.SIGKILL)
+        kills += 1
         proc.wait(timeout=60)
         state = progress(url)
-        assert state is not None or not reached
-        if state is None:  # it finished before the kill: the rest of the test has no batch left to kill
-            break
+        assert state is not None, "killed mid-run, yet no progress row is left"
         committed, changed = state
         # the progress row and the batches it counts committed together: never one without the other
         assert audit(url) == [PER_BATCH] * committed
