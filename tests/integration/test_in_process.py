@@ -235,16 +235,17 @@ def test_environment_folder_and_streams_are_put_back(tmp_path: Path) -> None:
 
 def test_a_run_leaves_no_session_open(empty_db: str, migrated_db: str) -> None:
     """A process's sessions end with it; in process, each run must close its own, or a later run would meet them."""
-    for args in (
-        ["migrate", "--url", empty_db],
-        ["status", "--url", empty_db, "--json"],
-        ["verify", "--url", migrated_db],
-        ["plan", "--url", empty_db],
-        ["drift", "--url", migrated_db],
-        ["rollback", "--url", migrated_db, "--steps", "1"],
-        ["migrate", "--url", empty_db, "--to", "0099_none"],
+    for args, code in (
+        (["migrate", "--url", empty_db], 0),
+        (["status", "--url", empty_db, "--json"], 0),
+        (["verify", "--url", migrated_db], 0),
+        (["plan", "--url", empty_db], 0),
+        (["drift", "--url", migrated_db], 0),
+        (["rollback", "--url", migrated_db, "--steps", "1"], 0),
+        (["migrate", "--url", empty_db, "--to", "0099_none"], 2),  # an unknown tag: bad input
     ):
-        run_inv(*args)
+        done = run_inv(*args)
+        assert done.returncode == code, (args, done.stderr)  # the run did what it was asked, not failed early
         with psycopg.connect(empty_db) as conn:
             left = conn.execute(
                 "select datname, application_name, state from pg_stat_activity"

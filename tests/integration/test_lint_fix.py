@@ -96,13 +96,15 @@ def fixed_twice_applied(databases, tmp_path: Path, name: str, kit: Path, modules
     done = inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", ours, "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    changed = [
-        Path(f["file"]).name if name == "drizzle-0.31" else Path(f["file"]).parent.name for f in document["files"]
-    ]
-    assert len(changed) == 5 and document["refused"] == []
+    def migration_of(file: Path) -> str:  # a 0.31 migration is its file, a v1 migration its folder
+        return file.name if name == "drizzle-0.31" else file.parent.name
+
+    pending = list(before)[1:]  # every migration but the applied first
+    assert [migration_of(Path(f["file"])) for f in document["files"]] == [migration_of(p) for p in pending]
+    assert len(pending) == 5 and document["refused"] == []
     assert all(f["unfixed"] == [] for f in document["files"])
     after = {p: p.read_bytes() for p in before}
-    assert [p for p in before if before[p] != after[p]] == list(before)[1:]  # every migration but the applied first
+    assert [p for p in before if before[p] != after[p]] == pending
 
     # the deploy plan of the fixed files: nothing that blocks writes for a build or a scan (a concurrent build
     # is a note), and SET NOT NULL after its validated CHECK scans nothing

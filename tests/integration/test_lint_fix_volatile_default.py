@@ -242,6 +242,11 @@ def test_check_writes_nothing_runs_no_drizzle_kit_and_shows_the_new_files(
             "0003_backfill_users_token",
             "0004_not_null_users_token",
         ]
+    else:  # v1 folders: a UTC timestamp of 14 digits each, later than the newest folder and one after another
+        stamps = [a["tag"].split("_", 1)[0] for a in added]
+        assert [a["tag"].split("_", 1)[1] for a in added] == [a["name"] for a in added]
+        newest = max(d.name.split("_", 1)[0] for d in (ws / "drizzle").iterdir() if d.is_dir())
+        assert all(len(s) == 14 and s.isdigit() for s in stamps) and [newest, *stamps] == sorted({newest, *stamps})
 
 
 @pytest.mark.parametrize(("name", "kit", "modules"), VERSIONS)

@@ -228,6 +228,7 @@ def test_work_that_needs_a_session_through_a_pooler_nothing_marks_is_refused_bef
 
     done = run_inv("migrate", "--url", pooled, "--workspace", ws, env={"DIRECT_URL": direct})
     assert done.returncode == 0, done.stderr
+    assert_no_prepared_statement_errors(done.stdout + done.stderr)
     assert rows(direct) == expected_rows(workspace_copy)
     assert index_exists(direct, "users_display_name_idx")
     assert_clean(pgbouncer, admin, direct, server_defaults(pg_server.url))
