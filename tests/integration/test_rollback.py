@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -219,3 +220,31 @@ def test_an_unreviewed_draft_is_refused_before_anything_changes(migrated_db: str
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "0007_wishlist_items.down.sql is an unreviewed draft" in result.stderr
     assert rows(migrated_db) == ALL_ROWS and catalog(migrated_db) == before
+
+
+@pytest.mark.parametrize(
+    "down_sql",
+    [
+        'CREATE TABLE "raced_marker" ("id" integer);',  # one transaction
+        'CREATE TABLE "raced_marker" ("id" integer);\n--> statement-breakpoint\n'
+        'DROP INDEX CONCURRENTLY IF EXISTS "no_such_index";',  # statements that commit one by one
+    ],
+    ids=["one-transaction", "needs-a-session"],
+)
+def test_a_step_whose_row_is_no_longer_the_newest_runs_none_of_its_down_file(migrated_db: str, down_sql: str) -> None:
+    """Another run applied (or undid) a migration between the plan and the step: the step refuses before its SQL."""
+    tag = TAGS[-2]  # planned as if it were the newest, but the newest row is the last migration's
+    down = rollback.DownFile(tag, Path(f"{tag}.down.sql"), f"{tag}.down.sql", down_sql)
+    assert rollback.needs_session(down) == ("CONCURRENTLY" in down_sql)
+    key = lock.lock_key(WORKSPACE.migrations_schema, WORKSPACE.migrations_table)
+    migration_lock = lock.MigrationLock(key, wait=5)
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        row_id = conn.execute(
+            "select id from drizzle.__drizzle_migrations where hash = %s", [WORKSPACE.migrations[-2].hash]
+        ).fetchone()[0]  # type: ignore[index]
+        held = migration_lock.session(conn) if rollback.needs_session(down) else contextlib.nullcontext()
+        with pytest.raises(rollback.RollbackRaced, match="that step was not run"), held:
+            rollback.revert(conn, WORKSPACE, down, row_id, lock=migration_lock)
+        assert conn.execute("select to_regclass('raced_marker')").fetchone() == (None,)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert rows(migrated_db) == ALL_ROWS

@@ -341,13 +341,15 @@ def revert(
     schema, table = workspace.migrations_schema, workspace.migrations_table
 
     def forget(c: psycopg.Connection) -> None:
-        _still_newest(c, workspace, down.tag, row_id)
         bookkeeping.delete_applied(c, schema, table, row_id)
         if before_commit is not None:
             before_commit(c)
 
     mode = down_mode(down)
     if mode is not Mode.TRANSACTION:
+        # the caller holds the session lock, so no other run writes the table from here on: check before any of the
+        # file's statements runs (they commit as they go)
+        _still_newest(conn, workspace, down.tag, row_id)
         run_outside(
             conn,
             down,
