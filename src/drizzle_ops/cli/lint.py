@@ -29,7 +29,6 @@ from drizzle_ops.commands.lint import LintOutcome, lint_files, lint_pending, lin
 from drizzle_ops.context.request import build_request
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import ALL_RULES, Finding, Severity, select_rules
-from drizzle_ops.lint.fix import FIXES, NO_FIX
 
 FAIL_ON = {"error": Severity.ERROR, "warning": Severity.WARNING, "never": None}
 LEVEL_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -59,6 +58,8 @@ def _print_findings(findings: Sequence[Finding]) -> None:
 
 
 def _print_rules(as_json: bool) -> None:
+    from drizzle_ops.lint.fix import FIXES, NO_FIX  # what --fix does with each rule: read for --rules only
+
     if as_json:
         render.print_json(
             [

@@ -12,21 +12,20 @@ import sys
 from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
-from rich.syntax import Syntax
 from rich.text import Text
 
 from drizzle_ops.cli import render
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
 from drizzle_ops.cli.where import one_database
-from drizzle_ops.commands.lint_fix import FixOutcome, fix_files, fix_pending, fix_since
 from drizzle_ops.context.request import build_request
 from drizzle_ops.errors import UserError
 from drizzle_ops.lint import Rule
-from drizzle_ops.lint.fix import FileFix
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the fix's own code loads only when --fix runs: `inv lint` alone never needs it
+    from drizzle_ops.commands.lint_fix import FixOutcome
     from drizzle_ops.drizzle_kit.follow_ups import Added
+    from drizzle_ops.lint.fix import FileFix
 
 NEEDS_A_SELECTION = (
     "--fix rewrites migrations, and one that a database applied must not change (its hash would no longer "
@@ -52,6 +51,8 @@ def refuse_bad_combinations(given: Given, paths: list[str], chosen: str) -> None
 
 
 def run_fix(given: Given, paths: list[str], rules: tuple[Rule, ...], as_json: bool) -> None:
+    from drizzle_ops.commands.lint_fix import fix_files, fix_pending, fix_since
+
     settings, pg_version, write = given.settings, given["pg_version"], not given["check"]
     with guarded(given["url"], as_json):
         if given["pending"]:
@@ -95,6 +96,8 @@ def show_diff(fix: FileFix | Added) -> None:
     """The file's diff (a new file's from /dev/null): colored at a terminal, else exactly as `git apply` reads it."""
     diff = fix.diff()
     if render.out.is_terminal:
+        from rich.syntax import Syntax  # pygments: only to colour a diff at a terminal
+
         render.out.print(Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark", word_wrap=True))
     else:  # as it is, so that `lint --fix --check > fix.patch` gives a patch git applies
         sys.stdout.write(diff)
