@@ -109,10 +109,9 @@ class OneTransaction:
     def _one_by_one(self, migration: Migration, expected: Fingerprint, before_commit: BeforeCommit | None) -> Committed:
         """Statement by statement, a round trip each: the way for what cannot travel in one query."""
         conn, policy, path = self.conn, self.policy, self.path(migration)
-        self.lock.begin(conn)  # waits politely while another run holds it
         try:
-            if bookkeeping.fingerprint(conn, self.schema, self.table) != expected:
-                raise Stale
+            # waits politely while another run holds the lock; Stale if that run changed the table
+            begin_locked_and_unchanged(conn, self.lock, self.schema, self.table, expected)
             server.set_local_timeouts(
                 conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
             )

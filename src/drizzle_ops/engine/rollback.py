@@ -28,7 +28,6 @@ import psycopg
 
 from drizzle_ops.down_draft import DRAFT_MARKER, is_draft
 from drizzle_ops.engine import bookkeeping, server
-from drizzle_ops.engine.batching import command, rollback_open
 from drizzle_ops.engine.connection import step
 from drizzle_ops.engine.execution import ExecutionPolicy, run_statement, with_lock_retries
 from drizzle_ops.engine.lock import LockHolder, MigrationLock, lock_key
@@ -55,6 +54,14 @@ class DownFile:
     @cached_property
     def statements(self) -> list[Statement]:
         return split_statements(self.text)
+
+    @cached_property
+    def mode(self) -> Mode:
+        """How it runs, found once (it scans the whole file): as a migration would, except that a batch marker is
+        only a comment here (a down file runs whole, in one transaction with the row it deletes, as drizzle-kit
+        would run its statement)."""
+        mode = mode_of(self)
+        return Mode.TRANSACTION if mode is Mode.BATCH else mode
 
 
 def down_path(rollback_dir: Path, tag: str) -> Path:
@@ -366,8 +373,7 @@ def revert(
         return
 
     def attempt() -> None:
-        lock.begin(conn)
-        try:
+        with lock.transaction(conn):
             _still_newest(conn, workspace, down.tag, row_id)
             server.set_local_timeouts(
                 conn, lock_timeout=policy.lock_timeout, statement_timeout=policy.statement_timeout
@@ -377,10 +383,6 @@ def revert(
                     conn, statement, tag=down.tag, path=down.display, failure=RollbackFailed, policy=policy, done=done
                 )
             forget(conn)
-            command(conn, "COMMIT")
-        except BaseException:
-            rollback_open(conn, quietly=True)
-            raise
 
     with_lock_retries(attempt, conn, policy, on_retry)
 
@@ -420,10 +422,8 @@ def needs_session(down: DownFile) -> bool:
 
 
 def down_mode(down: DownFile) -> Mode:
-    """How a down file runs: as a migration would, except that a batch marker is only a comment there (a down
-    file runs whole, in one transaction with the row it deletes, as drizzle-kit would run its statement)."""
-    mode = mode_of(down)
-    return Mode.TRANSACTION if mode is Mode.BATCH else mode
+    """How a down file runs (:attr:`DownFile.mode`)."""
+    return down.mode
 
 
 def rollback(
