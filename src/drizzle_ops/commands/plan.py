@@ -30,10 +30,6 @@ class PlanOutcome:
     trace: Trace | None = None
 
 
-def deploy_plan(ctx: Request, *, large_rows: int | None = None) -> DeployPlan:
-    return plan_outcome(ctx, large_rows=large_rows).plan
-
-
 def plan_outcome(
     ctx: Request, *, large_rows: int | None = None, trace: bool = False, trace_url: str | None = None
 ) -> PlanOutcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from pglast import ast, parser
 from pglast.enums import TransactionStmtKind
@@ -262,9 +263,9 @@ class Analysis:
     history: tuple[Statement, ...] = ()
     options: _Options = _Options(DEFAULT_PG_VERSION, None)
 
-    @property
+    @cached_property
     def broken(self) -> list[frozenset[str]]:
-        """Per statement, the ids of the rules it broke."""
+        """Per statement, the ids of the rules it broke (read in loops over the statements: built once)."""
         return [frozenset(f.rule for f in found) for found in self.found]
 
     def again(self, text: str) -> Analysis:

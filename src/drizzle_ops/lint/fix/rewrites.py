@@ -289,7 +289,7 @@ def _command(
             result.unfixed[NOT_NULL] = "before PostgreSQL 12 SET NOT NULL scans the table whatever proves it"
             return None
         result.fixed.add(NOT_NULL)
-        return _proven_not_null(relation, [command.name], missing_ok, _Parts(), set_not_null=True)
+        return _proven_not_null(relation, [command.name], missing_ok, _Parts())
     if constraint is not None and not constraint.skip_validation and _can_be_not_valid(constraint, context):
         rules = broken & ({NOT_VALID, FOREIGN_KEY} if constraint.contype is ConstrType.CONSTR_FOREIGN else {NOT_VALID})
         if not rules:
@@ -360,9 +360,7 @@ def _can_be_not_valid(constraint: ast.Constraint, context: RuleContext) -> bool:
     return constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= _NOT_NULL_CONSTRAINTS
 
 
-def _proven_not_null(
-    relation: ast.RangeVar, columns: Sequence[str], missing_ok: bool, parts: _Parts, *, set_not_null: bool
-) -> _Parts:
+def _proven_not_null(relation: ast.RangeVar, columns: Sequence[str], missing_ok: bool, parts: _Parts) -> _Parts:
     """Each column proven NOT NULL without a scan under a strong lock: a CHECK (col IS NOT NULL) added NOT VALID,
     validated in a later transaction, then SET NOT NULL (which trusts it since PostgreSQL 12), then the CHECK
     dropped again, so the catalog ends as SET NOT NULL alone leaves it."""
@@ -381,9 +379,8 @@ def _proven_not_null(
         add = ast.AlterTableCmd(subtype=AlterTableType.AT_AddConstraint, def_=check, behavior=0)
         parts.early.append(Step(_alter(relation, add, missing_ok=missing_ok)))
         parts.validations.append(_validate(relation, name, missing_ok=missing_ok))
-        if set_not_null:
-            command = ast.AlterTableCmd(subtype=AlterTableType.AT_SetNotNull, name=column, behavior=0)
-            parts.late.append(Step(_alter(relation, command, missing_ok=missing_ok)))
+        command = ast.AlterTableCmd(subtype=AlterTableType.AT_SetNotNull, name=column, behavior=0)
+        parts.late.append(Step(_alter(relation, command, missing_ok=missing_ok)))
         drop = ast.AlterTableCmd(subtype=AlterTableType.AT_DropConstraint, name=name, behavior=0)
         parts.late.append(Step(_alter(relation, drop, missing_ok=missing_ok)))
     return parts
@@ -451,7 +448,7 @@ def _unique(
     parts = _Parts(outside=_concurrent_build(index))
     if primary:
         nullable = [key for key in keys if key not in _not_null_columns(context, table)]
-        _proven_not_null(relation, nullable, missing_ok, parts, set_not_null=True)
+        _proven_not_null(relation, nullable, missing_ok, parts)
     add = ast.AlterTableCmd(subtype=AlterTableType.AT_AddConstraint, def_=attach, behavior=0)
     parts.late.append(Step(_alter(relation, add, missing_ok=missing_ok)))
     result.fixed.add(rule)
@@ -554,7 +551,7 @@ def not_null_steps(backfills: Sequence[Backfill]) -> list[Step]:
     """The NOT NULLs the backfills waited for, each proven as adding-not-nullable-field's rewrite proves one."""
     parts = _Parts()
     for backfill in backfills:
-        _proven_not_null(backfill.relation, [backfill.column], False, parts, set_not_null=True)
+        _proven_not_null(backfill.relation, [backfill.column], False, parts)
     return parts.steps()
 
 
