@@ -96,6 +96,7 @@ def fixed_twice_applied(databases, tmp_path: Path, name: str, kit: Path, modules
     done = inv("lint", "--workspace", str(ws), "--fix", "--pending", "--url", ours, "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
+
     def migration_of(file: Path) -> str:  # a 0.31 migration is its file, a v1 migration its folder
         return file.name if name == "drizzle-0.31" else file.parent.name
 

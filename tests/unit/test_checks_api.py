@@ -9,7 +9,7 @@ import pytest
 
 from drizzle_ops.checks_api import Check, applied_tags, check_migrations, load_checks, select, skip_reason
 from drizzle_ops.cli import render as report
-from drizzle_ops.cli.verify import split_only
+from drizzle_ops.cli.flag_values import comma_list
 from drizzle_ops.engine.states import AppliedRow, Entry, MigrationState
 from drizzle_ops.errors import UserError
 from drizzle_ops.verify.run_checks import CheckResult
@@ -91,7 +91,7 @@ def test_select_with_only() -> None:
     assert select(checks, ("seed",), ["snapshot-conformance"]) == ([checks[1]], [])
     with pytest.raises(UserError, match=r"no check named nope \(known: a, seed, snapshot-conformance\)"):
         select(checks, ("nope",), ["snapshot-conformance"])
-    assert split_only(["a,b", " c ", "a"]) == ("a", "b", "c") and split_only(None) == ()
+    assert comma_list(["a,b", " c ", "a"]) == ("a", "b", "c") and comma_list(None) == ()
 
 
 def test_the_project_checks_load() -> None:

@@ -112,3 +112,11 @@ def rule_ids(flag: str, value: str | None) -> tuple[str, ...]:
             flag, value, f"no rule {', '.join(unknown)}; give rule ids, comma-separated, as `lint --rules` lists them"
         )
     return given
+
+
+def comma_list(values: Sequence[str] | str | None) -> tuple[str, ...]:
+    """A flag that may be repeated and may hold comma-separated items (--only): each item once, in the order given."""
+    if not values:
+        return ()
+    given = [values] if isinstance(values, str) else list(values)
+    return tuple(dict.fromkeys(part.strip() for value in given for part in value.split(",") if part.strip()))

@@ -152,21 +152,13 @@ class Given:
     def fleet_flags(self, only: str = "only") -> FleetFlags:
         return FleetFlags(
             shard=self.values.get("shard"),
-            only=_labels(self.values.get(only)),
+            only=value.comma_list(self.values.get(only)),
             keep_going=bool(self.values.get("keep_going")),
         )
 
     def named(self, *names: str) -> list[str]:
         """The flags among ``names`` that were given (for "X cannot be used with Y" refusals), as --flag."""
         return [f"--{name.replace('_', '-')}" for name in names if self.values.get(name)]
-
-
-def _labels(given: Sequence[str] | str | None) -> tuple[str, ...]:
-    """--only LABEL,… (repeatable): the labels in the order given, each once."""
-    if not given:
-        return ()
-    parts = [given] if isinstance(given, str) else list(given)
-    return tuple(dict.fromkeys(part.strip() for item in parts for part in item.split(",") if part.strip()))
 
 
 def _dataclass_from(kind: type[T], values: Mapping[str, Any]) -> T:

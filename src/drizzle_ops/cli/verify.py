@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from invoke.exceptions import Exit
 
 from drizzle_ops.cli import render, tables
+from drizzle_ops.cli.flag_values import comma_list
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.cli.guard import guarded
 from drizzle_ops.cli.where import where_to
 from drizzle_ops.commands.verify import accept, rollback_drafts, verify
 from drizzle_ops.context.request import Reading, Request, build_request
 from drizzle_ops.errors import UserError
-
-
-def split_only(only: Sequence[str] | str | None) -> tuple[str, ...]:
-    """--only may be repeated and may hold comma-separated ids."""
-    if not only:
-        return ()
-    values = [only] if isinstance(only, str) else list(only)
-    return tuple(dict.fromkeys(part.strip() for value in values for part in value.split(",") if part.strip()))
 
 
 def _write_junit(path: str, xml: str) -> None:
@@ -34,7 +26,7 @@ def _write_junit(path: str, xml: str) -> None:
 
 
 def run_verify(given: Given) -> None:
-    as_json, junit, only = given.as_json, given["junit"], split_only(given["only"])
+    as_json, junit, only = given.as_json, given["junit"], comma_list(given["only"])
     if given["rollback_drafts"]:
         check_drafts(given)
         return
