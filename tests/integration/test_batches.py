@@ -430,6 +430,43 @@ def test_a_table_without_primary_key_is_refused_before_any_batch(empty_db: str, 
     assert "require-resumable-batch" in linted.stdout and "logs has no primary key" in linted.stdout
 
 
+@pytest.mark.parametrize(
+    ("table_sql", "statement", "reason"),
+    [
+        (
+            'CREATE TABLE "logs" ("id" bigserial PRIMARY KEY NOT NULL, "level" text);',
+            'UPDATE "ghosts" SET "level" = \'info\' WHERE "level" IS NULL;',
+            "there is no table ghosts to run it on",
+        ),
+        (
+            'CREATE TABLE "logs" ("id" integer[] PRIMARY KEY NOT NULL, "level" text);',
+            'UPDATE "logs" SET "level" = \'info\' WHERE "level" IS NULL;',
+            "the primary key column id of public.logs is of type integer[], which batches cannot walk in order",
+        ),
+        (
+            'CREATE TABLE "logs" ("id" bigint PRIMARY KEY NOT NULL, "level" text);',
+            'UPDATE "logs" SET "id" = "id" + 1, "level" = \'info\' WHERE "level" IS NULL;',
+            "the UPDATE assigns the primary key column id, which batches walk; keep the key as it is",
+        ),
+    ],
+    ids=["no-such-table", "array-key", "key-assigned"],
+)
+def test_a_table_batches_cannot_walk_is_refused_before_any_batch(
+    empty_db: str, workspace_copy: Path, table_sql: str, statement: str, reason: str
+) -> None:
+    ws = workspace_copy
+    add_migration(ws, "logs", table_sql)
+    add_migration(ws, "levels", f"{HEADER}-- drizzle-ops: batch rows=100\n{statement}")
+    refused = run_inv("migrate", "--url", empty_db, "--workspace", str(ws))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    [line] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert line == (
+        f"error: 0009_levels (drizzle/0009_levels.sql:2) cannot run in batches: {reason}; nothing of it ran"
+    )
+    assert rows(empty_db) == expected_rows(ws)[:-1]
+    assert progress(empty_db) is None
+
+
 def test_a_where_that_does_not_exclude_done_rows_is_refused_before_anything_changes(
     empty_db: str, workspace_copy: Path
 ) -> None:
