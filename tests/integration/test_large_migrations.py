@@ -10,10 +10,6 @@ sharing queries.
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import threading
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -28,12 +24,14 @@ from tests.integration.test_round_trips import (
     BATCH,
     FAILURES,
     FIRST,
+    WireCutter,
     connect,
     counting_queries,
     migrate,
     one_by_one,
     report,
     tables,
+    wait_until_gone,
 )
 
 QUERY_SIZES = {"every chunk alone": 1, "chunks sharing queries": 48}
@@ -156,36 +154,17 @@ def test_a_connection_lost_in_a_later_query_names_its_statement_and_commits_noth
     workspace = load_workspace(workspace_copy)
     with connect(empty_db) as conn:
         pid = conn.info.backend_pid
-
-        def cut_the_wire() -> None:
-            with connect(empty_db) as watcher:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    running = watcher.execute(
-                        "select 1 from pg_stat_activity where pid = %s and state = 'active' and query like %s",
-                        [pid, "%pg_sleep(1)%"],
-                    ).fetchone()
-                    if running:
-                        break
-                    time.sleep(0.02)
-            wire = socket.socket(fileno=os.dup(conn.pgconn.socket))
-            wire.shutdown(socket.SHUT_RDWR)
-            wire.close()
-
-        cutter = threading.Thread(target=cut_the_wire)
+        cutter = WireCutter(empty_db, conn, "%pg_sleep(1)%")
         cutter.start()
         with pytest.raises(MigrationFailed) as caught:
             runner.migrate(conn, workspace)
         cutter.join()
+    assert cutter.seen, "the statement to cut the wire at never ran"
     failure = caught.value
     assert failure.tag == tag and failure.connection_lost and failure.statement_number == 2
     assert "in flight" not in str(failure)  # it was alone in its query: the one running is known
     assert f"nothing of {tag} was committed" in str(failure)
-    with connect(empty_db) as admin:
-        deadline = time.monotonic() + 30
-        while admin.execute("select 1 from pg_stat_activity where pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline, "the cut-off backend never ended"
-            time.sleep(0.05)
+    wait_until_gone(empty_db, pid)
     assert rows(empty_db) == [(m.hash, m.when) for m in workspace.migrations[:-1]]
     assert "t1" not in tables(empty_db)
 

@@ -175,38 +175,19 @@ def test_a_connection_that_breaks_silently_names_the_statements_in_flight_and_no
     workspace = load_workspace(workspace_copy)
     with connect(empty_db) as conn:
         pid = conn.info.backend_pid
-
-        def cut_the_wire() -> None:  # as a network failure would: no error message from the server
-            with connect(empty_db) as watcher:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    running = watcher.execute(
-                        "select 1 from pg_stat_activity where pid = %s and state = 'active' and query like %s",
-                        [pid, "%pg_sleep(1)%"],
-                    ).fetchone()
-                    if running:
-                        break
-                    time.sleep(0.02)
-            wire = socket.socket(fileno=os.dup(conn.pgconn.socket))
-            wire.shutdown(socket.SHUT_RDWR)
-            wire.close()
-
-        cutter = threading.Thread(target=cut_the_wire)
+        cutter = WireCutter(empty_db, conn, "%pg_sleep(1)%")
         cutter.start()
         with pytest.raises(MigrationFailed) as caught:
             runner.migrate(conn, workspace)
         cutter.join()
+    assert cutter.seen, "the statement to cut the wire at never ran"
     failure = caught.value
     assert failure.tag == tag and failure.connection_lost and failure.sqlstate is None
     # the server answers when it is done: the statements it had not answered for were all in flight
     assert failure.statement_number <= 2
     assert f"statements {failure.statement_number}-3 were in flight" in str(failure)
     assert f"nothing of {tag} was committed" in str(failure)
-    with connect(empty_db) as admin:  # the server ran on, found no COMMIT and no client: it rolled back
-        deadline = time.monotonic() + 30
-        while admin.execute("select 1 from pg_stat_activity where pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline, "the cut-off backend never ended"
-            time.sleep(0.05)
+    wait_until_gone(empty_db, pid)  # the server ran on, found no COMMIT and no client: it rolled back
     assert rows(empty_db) == [(m.hash, m.when) for m in workspace.migrations[:-1]]
     assert not {"t1", "t3"} & set(tables(empty_db))
 
@@ -297,3 +278,37 @@ def test_v1_rows_are_the_same_either_way(databases, monkeypatch: pytest.MonkeyPa
     assert recorded(together) == recorded(apart) and len(recorded(together)) == len(
         load_workspace(V1_EXAMPLE).migrations
     )
+
+
+class WireCutter(threading.Thread):
+    """Cuts ``conn``'s socket, as a network failure would (no message from the server), once its backend runs a
+    query like ``like``; ``seen`` says whether it did run (else the wire was cut when the wait ran out)."""
+
+    def __init__(self, url: str, conn: psycopg.Connection, like: str) -> None:
+        super().__init__()
+        self.url, self.conn, self.like, self.pid, self.seen = url, conn, like, conn.info.backend_pid, False
+
+    def run(self) -> None:
+        with connect(self.url) as watcher:
+            deadline = time.monotonic() + 20
+            while not self.seen and time.monotonic() < deadline:
+                self.seen = (
+                    watcher.execute(
+                        "select 1 from pg_stat_activity where pid = %s and state = 'active' and query like %s",
+                        [self.pid, self.like],
+                    ).fetchone()
+                    is not None
+                )
+                time.sleep(0 if self.seen else 0.02)
+        wire = socket.socket(fileno=os.dup(self.conn.pgconn.socket))
+        wire.shutdown(socket.SHUT_RDWR)
+        wire.close()
+
+
+def wait_until_gone(url: str, pid: int) -> None:
+    """Until the backend ``pid`` has ended (a cut-off client's backend ends once the server notices)."""
+    with connect(url) as admin:
+        deadline = time.monotonic() + 30
+        while admin.execute("select 1 from pg_stat_activity where pid = %s", [pid]).fetchone():
+            assert time.monotonic() < deadline, "the cut-off backend never ended"
+            time.sleep(0.05)
