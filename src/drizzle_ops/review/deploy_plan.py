@@ -12,14 +12,13 @@ import psycopg
 
 from drizzle_ops.analysis.lockinfo import StatementEffect, TableEffect, analyse
 from drizzle_ops.analysis.lockmodes import ACCESS_EXCLUSIVE, BLOCKS_WRITES, blocks
+from drizzle_ops.analysis.pg_versions import CHECK_PROVES_NOT_NULL
 from drizzle_ops.analysis.sqlast import NotNullProofs, TableKey
 from drizzle_ops.engine import server
 from drizzle_ops.engine.states import Entry, MigrationState
 from drizzle_ops.engine.transactionality import MARKER, Mode, marked, mode_of
 from drizzle_ops.engine.workspace import Migration, Workspace
 from drizzle_ops.lint import Finding, catalogue_volatility, lint_sql, major_version
-
-CHECK_PROVES_NOT_NULL = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
 
 DEFAULT_LARGE_ROWS = 100_000
 # a batch migration's pace, for its time estimate (measured by the backfill benchmark, rounded down)

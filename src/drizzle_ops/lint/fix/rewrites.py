@@ -27,6 +27,7 @@ from pglast.enums import (
 )
 from pglast.stream import RawStream
 
+from drizzle_ops.analysis.pg_versions import ADD_ENUM_VALUE_IN_TRANSACTION, CHECK_PROVES_NOT_NULL, NOT_NULL_CONSTRAINTS
 from drizzle_ops.analysis.sqlast import (
     TableKey,
     added_column,
@@ -35,12 +36,13 @@ from drizzle_ops.analysis.sqlast import (
     column_constraints,
     is_concurrent_index_operation,
     is_serial,
-    string_constants,
     table_key,
 )
 from drizzle_ops.lint.fix.steps import Step
 from drizzle_ops.lint.rule import RuleContext, Statement
+from drizzle_ops.lint.rules.adding_enum_value import used_later_in_transaction
 from drizzle_ops.lint.rules.adding_field_with_default import FAST_DEFAULTS, volatile_default
+from drizzle_ops.lint.rules.constraint_missing_not_valid import CAN_BE_NOT_VALID
 from drizzle_ops.lint.rules.require_resumable_batch import primary_key_known
 
 # the rules whose findings a rewrite removes, by what it rewrites
@@ -56,10 +58,6 @@ ENUM_VALUE = "adding-enum-value"
 FIELD_DEFAULT = "adding-field-with-default"
 
 _ALTER_TABLE_RULES = frozenset({NOT_VALID, FOREIGN_KEY, NOT_NULL, UNIQUE, PRIMARY_KEY, FIELD_DEFAULT})
-_VALIDATABLE = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
-_NOT_NULL_CONSTRAINTS = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists since PostgreSQL 18
-_CHECK_SKIPS_SCAN = 12  # since PostgreSQL 12 SET NOT NULL trusts a validated CHECK (col IS NOT NULL)
-_ADD_VALUE_IN_TRANSACTION = 12
 _NAMEDATALEN = 63  # the bytes of an identifier Postgres keeps
 _VALUE_STAYS = "a value added to an enum cannot be removed again: nothing to rewrite"
 
@@ -217,8 +215,8 @@ def _enum_value(node: ast.AlterEnumStmt, context: RuleContext) -> Rewrite:
     value = node.newVal
     if node.oldVal is not None or value is None or not context.in_transaction:
         return Rewrite()
-    used = any(value in set(string_constants(later.node)) for later in context.later_in_transaction)
-    if not used and context.pg_version >= _ADD_VALUE_IN_TRANSACTION:
+    used = used_later_in_transaction(value, context)
+    if not used and context.pg_version >= ADD_ENUM_VALUE_IN_TRANSACTION:
         return Rewrite(unfixed={ENUM_VALUE: _VALUE_STAYS})
     safe = copy.deepcopy(node)
     safe.skipIfNewValExists = True
@@ -285,7 +283,7 @@ def _command(
     constraint = added_constraint(command)
     table = table_key(relation)
     if command.subtype is AlterTableType.AT_SetNotNull and NOT_NULL in broken and command.name:
-        if context.pg_version < _CHECK_SKIPS_SCAN:
+        if context.pg_version < CHECK_PROVES_NOT_NULL:
             result.unfixed[NOT_NULL] = "before PostgreSQL 12 SET NOT NULL scans the table whatever proves it"
             return None
         result.fixed.add(NOT_NULL)
@@ -355,9 +353,9 @@ _COLUMN_CONSTRAINTS = (
 
 
 def _can_be_not_valid(constraint: ast.Constraint, context: RuleContext) -> bool:
-    if constraint.contype in _VALIDATABLE:
+    if constraint.contype in CAN_BE_NOT_VALID:
         return True
-    return constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= _NOT_NULL_CONSTRAINTS
+    return constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= NOT_NULL_CONSTRAINTS
 
 
 def _proven_not_null(relation: ast.RangeVar, columns: Sequence[str], missing_ok: bool, parts: _Parts) -> _Parts:
@@ -485,7 +483,7 @@ def _backfill_refusal(
             f"the backfill runs in batches by primary key, and the migrations before this one {how} for {shown}: "
             "give the table a primary key in an earlier migration"
         )
-    if ConstrType.CONSTR_NOTNULL in kinds and context.pg_version < _CHECK_SKIPS_SCAN:
+    if ConstrType.CONSTR_NOTNULL in kinds and context.pg_version < CHECK_PROVES_NOT_NULL:
         return (
             "before PostgreSQL 12 the NOT NULL that follows the backfill scans the table under ACCESS EXCLUSIVE "
             "whatever proves it"

@@ -10,15 +10,13 @@ from collections.abc import Iterator
 
 from pglast import ast
 
+from drizzle_ops.analysis.pg_versions import ADD_ENUM_VALUE_IN_TRANSACTION
 from drizzle_ops.analysis.sqlast import dotted, string_constants
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
-# Before PostgreSQL 12, ALTER TYPE … ADD VALUE "cannot run inside a transaction block".
-_ADD_VALUE_IN_TRANSACTION = 12
 
-
-def _used_later_in_transaction(value: str, context: RuleContext) -> bool:
+def used_later_in_transaction(value: str, context: RuleContext) -> bool:
     return any(value in set(string_constants(later.node)) for later in context.later_in_transaction)
 
 
@@ -27,7 +25,7 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     if not isinstance(node, ast.AlterEnumStmt) or node.newVal is None or node.oldVal is not None:
         return  # oldVal is set for RENAME VALUE
     value, enum = node.newVal, dotted(node.typeName)
-    if context.in_transaction and context.pg_version < _ADD_VALUE_IN_TRANSACTION:
+    if context.in_transaction and context.pg_version < ADD_ENUM_VALUE_IN_TRANSACTION:
         yield Violation(
             f"ADD VALUE '{value}' to {enum} runs inside a transaction: before PostgreSQL 12 Postgres rejects "
             f"that (ALTER TYPE … ADD cannot run inside a transaction block) and the migration fails; "
@@ -36,7 +34,7 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
             help="Put the ADD VALUE in a migration of its own that starts with `-- drizzle-ops: no-transaction`.",
         )
         return
-    if _used_later_in_transaction(value, context):
+    if used_later_in_transaction(value, context):
         yield Violation(
             f"'{value}' is added to {enum} and used later in the same transaction: Postgres rejects "
             "the use (unsafe use of new value) and the migration fails",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType, ConstrType
 
+from drizzle_ops.analysis.pg_versions import CHECK_PROVES_NOT_NULL, NOT_NULL_CONSTRAINTS
 from drizzle_ops.analysis.sqlast import (
     TableKey,
     added_constraint,
@@ -35,7 +36,7 @@ def _proven_not_null(context: RuleContext) -> set[tuple[TableKey, str]]:
             constraint = added_constraint(cmd)
             column = not_null_column(constraint) if constraint is not None else None
             if constraint is not None and constraint.contype is ConstrType.CONSTR_NOTNULL:
-                column = column if context.pg_version >= _NOT_NULL_NOT_VALID else None  # PostgreSQL 18 syntax
+                column = column if context.pg_version >= NOT_NULL_CONSTRAINTS else None  # PostgreSQL 18 syntax
             if constraint is not None and column is not None:
                 if constraint.skip_validation:
                     pending[(table, constraint.conname or "")] = column
@@ -47,7 +48,6 @@ def _proven_not_null(context: RuleContext) -> set[tuple[TableKey, str]]:
 
 
 # Since PostgreSQL 12, SET NOT NULL skips its scan when a valid CHECK (col IS NOT NULL) proves it.
-_CHECK_SKIPS_SCAN = 12
 
 
 def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
@@ -59,16 +59,16 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
         if cmd.subtype is not AlterTableType.AT_SetNotNull:
             continue
         proven = (table_key(relation), cmd.name) in _proven_not_null(context)
-        if proven and context.pg_version >= _CHECK_SKIPS_SCAN:
+        if proven and context.pg_version >= CHECK_PROVES_NOT_NULL:
             continue
         why = (
             f"; the validated CHECK ({cmd.name} IS NOT NULL) is no help before PostgreSQL 12"
             if proven
             else f" (a validated CHECK ({cmd.name} IS NOT NULL) would let PostgreSQL 12+ skip the scan)"
         )
-        if context.pg_version < _CHECK_SKIPS_SCAN:
+        if context.pg_version < CHECK_PROVES_NOT_NULL:
             help_ = _FIX_BEFORE_12
-        elif context.pg_version >= _NOT_NULL_NOT_VALID:
+        elif context.pg_version >= NOT_NULL_CONSTRAINTS:
             help_ = _FIX_FROM_18
         else:
             help_ = None
@@ -79,7 +79,6 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
         )
 
 
-_NOT_NULL_NOT_VALID = 18  # ALTER TABLE … ADD CONSTRAINT … NOT NULL col NOT VALID
 _FIX_FROM_18 = (
     "Since PostgreSQL 18: ADD CONSTRAINT … NOT NULL col NOT VALID (instant), backfill, then VALIDATE CONSTRAINT "
     "in a later migration, which scans without blocking writes; or a validated CHECK (col IS NOT NULL) first."

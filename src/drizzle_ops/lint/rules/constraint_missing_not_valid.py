@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from pglast.enums import AlterTableType, ConstrType
 
+from drizzle_ops.analysis.pg_versions import NOT_NULL_CONSTRAINTS
 from drizzle_ops.analysis.sqlast import TableKey, added_constraint, alter_table_commands, table_key, table_name
 from drizzle_ops.lint.finding import Severity
 from drizzle_ops.lint.rule import Rule, RuleContext, Statement, Violation
 
 # Postgres accepts NOT VALID on these only; UNIQUE and PRIMARY KEY have rules of their own.
-_CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
-_NOT_NULL_NOT_VALID = 18  # ADD CONSTRAINT … NOT NULL col [NOT VALID] exists since PostgreSQL 18
+CAN_BE_NOT_VALID = frozenset({ConstrType.CONSTR_CHECK, ConstrType.CONSTR_FOREIGN})
 
 
 def _added_not_valid_in_transaction(context: RuleContext) -> set[tuple[TableKey, str]]:
@@ -36,10 +36,10 @@ def check(statement: Statement, context: RuleContext) -> Iterator[Violation]:
     for cmd in commands:
         constraint = added_constraint(cmd)
         if constraint is not None and not constraint.skip_validation:
-            if constraint.contype in _CAN_BE_NOT_VALID:
+            if constraint.contype in CAN_BE_NOT_VALID:
                 name = f" {constraint.conname}" if constraint.conname else ""
                 yield Violation(f"ADD CONSTRAINT{name} scans all of {table} while blocking its writes")
-            elif constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= _NOT_NULL_NOT_VALID:
+            elif constraint.contype is ConstrType.CONSTR_NOTNULL and context.pg_version >= NOT_NULL_CONSTRAINTS:
                 name = f" {constraint.conname}" if constraint.conname else ""
                 yield Violation(
                     f"ADD CONSTRAINT{name} NOT NULL scans all of {table} under an ACCESS EXCLUSIVE lock; since "
