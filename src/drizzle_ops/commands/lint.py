@@ -27,6 +27,8 @@ from drizzle_ops.lint.version import check_pg_version
 from drizzle_ops.paths import display_path
 
 if TYPE_CHECKING:
+    import psycopg
+
     from drizzle_ops.lint.since import Changes
 
 Source = tuple[str, str]  # (the path as shown, the SQL text)
@@ -52,6 +54,13 @@ def offline_version(settings: Settings, given: int | None) -> tuple[int, str]:
         except ValueError:
             raise UserError(f"pg in invoke.yaml is {settings.pg_major!r}: give a major such as 16") from None
     return DEFAULT_PG_VERSION, "the oldest supported major"
+
+
+def target_version(conn: psycopg.Connection, given: int | None) -> tuple[int, str]:
+    """--pg-version, else the major of the server ``conn`` reaches."""
+    if given is not None:
+        return check_pg_version(given), "--pg-version"
+    return major_version(conn.info.server_version), "the target's server_version_num"
 
 
 def _read(path: Path) -> str:
@@ -116,10 +125,7 @@ def lint_pending(ctx: Request, rules: Sequence[Rule], pg_version: int | None) ->
         entries = runner.status(c.conn, workspace)
         unapplied = {e.tag for e in entries if e.state in (MigrationState.PENDING, MigrationState.OUT_OF_ORDER)}
         pending = {display_path(m.sql_path, root) for m in workspace.migrations if m.tag in unapplied}
-        if pg_version is not None:
-            version = (check_pg_version(pg_version), "--pg-version")
-        else:
-            version = (major_version(c.conn.info.server_version), "the target's server_version_num")
+        version = target_version(c.conn, pg_version)
         return _timed(_workspace_sources(ctx), rules, version, pending, catalogue_volatility(c.conn))
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drizzle_ops.commands.lint import file_sources, offline_version
+from drizzle_ops.commands.lint import file_sources, offline_version, target_version
 from drizzle_ops.context.config import Settings
 from drizzle_ops.context.connect import connect
 from drizzle_ops.context.request import Log, Request
@@ -32,10 +32,9 @@ from drizzle_ops.engine import runner
 from drizzle_ops.engine.states import MigrationState
 from drizzle_ops.engine.workspace import Migration, Workspace, load_workspace
 from drizzle_ops.errors import OperationFailed, UserError
-from drizzle_ops.lint import Rule, VolatilityLookup, catalogue_volatility, major_version
+from drizzle_ops.lint import Rule, VolatilityLookup, catalogue_volatility
 from drizzle_ops.lint.fix import FIXES, FileFix, fix_analysis
 from drizzle_ops.lint.linter import Analysis, analyse_migrations
-from drizzle_ops.lint.version import check_pg_version
 from drizzle_ops.paths import display_path
 
 if TYPE_CHECKING:
@@ -189,10 +188,7 @@ def fix_pending(ctx: Request, rules: Sequence[Rule], pg_version: int | None, *, 
     workspace, root = ctx.workspace, ctx.settings.project_root
     with connect(ctx) as c:
         states = {e.tag: e.state for e in runner.status(c.conn, workspace)}
-        if pg_version is not None:
-            version = (check_pg_version(pg_version), "--pg-version")
-        else:
-            version = (major_version(c.conn.info.server_version), "the target's server_version_num")
+        version = target_version(c.conn, pg_version)
         pending = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.PENDING]
         late = [m for m in workspace.migrations if states.get(m.tag) is MigrationState.OUT_OF_ORDER]
         refused = {
