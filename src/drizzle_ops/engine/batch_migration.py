@@ -243,6 +243,7 @@ class BatchRun:
     conn: psycopg.Connection
     workspace: Workspace
     migration: Migration
+    spec: BatchStatement  # the marked statement, as statement_of found it
     expected: Fingerprint  # the bookkeeping table as the plan read it
     lock: MigrationLock
     policy: ExecutionPolicy
@@ -251,7 +252,6 @@ class BatchRun:
     warn: Callable[[str], None]
     on_retry: OnRetry
     before_commit: Callable[[psycopg.Connection, Migration], None] | None = None
-    spec: BatchStatement = field(init=False)
     progress: ProgressTable = field(init=False)
     state: ProgressRow | None = field(default=None, init=False)  # the progress committed last, as this run knows it
     next: list[str] | None = field(default=None, init=False)  # where the next batch ends (None: read it first)
@@ -261,7 +261,6 @@ class BatchRun:
     timeouts: tuple[str, ...] = field(default=(), init=False)  # SET LOCAL lock_timeout, statement_timeout
 
     def __post_init__(self) -> None:
-        self.spec = statement_of(self.migration, self.workspace)
         self.progress = ProgressTable.of(self.workspace)
         self.path = display_path(self.migration.sql_path, self.workspace.root)
         # the same for every batch of this run: written once

@@ -32,6 +32,7 @@ from psycopg import pq
 
 from drizzle_ops.engine import bookkeeping
 from drizzle_ops.engine.batch_migration import BatchReport, BatchRun, statement_of
+from drizzle_ops.engine.batch_statement import BatchStatement
 from drizzle_ops.engine.batching import command, rollback_open
 from drizzle_ops.engine.bookkeeping import Fingerprint
 from drizzle_ops.engine.connection import step
@@ -157,14 +158,22 @@ def needs_session(migration: Migration, mode: Mode | None = None) -> str | None:
 
 @dataclass
 class _Modes:
-    """Each migration's mode, found once per run: finding it scans the whole file."""
+    """Each migration's mode, and a batch migration's statement, found once per run: each reads the whole file
+    (the statement parses it too)."""
 
     found: dict[str, Mode] = field(default_factory=dict)
+    batch_statements: dict[str, BatchStatement] = field(default_factory=dict)
 
     def of(self, migration: Migration) -> Mode:
         if migration.tag not in self.found:
             self.found[migration.tag] = mode_of(migration)
         return self.found[migration.tag]
+
+    def batch_statement(self, migration: Migration, workspace: Workspace) -> BatchStatement:
+        """The statement to run in batches, or BatchProblem's refusal (a UserError)."""
+        if migration.tag not in self.batch_statements:
+            self.batch_statements[migration.tag] = statement_of(migration, workspace)
+        return self.batch_statements[migration.tag]
 
 
 @dataclass
@@ -237,7 +246,7 @@ def migrate(
         if reason:  # opened (and checked) now, or refused, before anything changes
             sessions.connection(f"migration {reason}")
         if modes.of(migration) is Mode.BATCH:  # a file that cannot run in batches is refused before anything changes
-            statement_of(migration, workspace)
+            modes.batch_statement(migration, workspace)
     lock = MigrationLock(lock_key(schema, table), wait=policy.lock_wait, on_wait=progress.lock_waiting)
     with step(conn, "taking the migration lock"):
         lock.begin(conn)  # the table is created under the lock: concurrent CREATE TABLE IF NOT EXISTS collide
@@ -262,7 +271,8 @@ def migrate(
             committed: Committed | None
             try:
                 if modes.of(migration) is Mode.BATCH:
-                    committed = _apply_in_batches(run, migration, print_, progress, verifier, last_batches)
+                    spec = modes.batch_statement(migration, workspace)
+                    committed = _apply_in_batches(run, migration, spec, print_, progress, verifier, last_batches)
                 elif needs_session(migration, modes.of(migration)):
                     committed = _apply_with_session(
                         sessions, lock, workspace, migration, modes.of(migration), planner, policy, progress, verifier
@@ -331,6 +341,7 @@ def _apply_in_one_transaction(
 def _apply_in_batches(
     run: OneTransaction,
     migration: Migration,
+    spec: BatchStatement,
     expected: Fingerprint,
     progress: Progress,
     verifier: Verifier | None,
@@ -347,6 +358,7 @@ def _apply_in_batches(
         run.conn,
         workspace,
         migration,
+        spec,
         expected,
         run.lock,
         run.policy,
