@@ -11,7 +11,6 @@ from drizzle_ops.cli import render
 from drizzle_ops.cli.flags import Given
 from drizzle_ops.context.request import Reading, Request
 from drizzle_ops.context.resolve import FleetFlags, resolve
-from drizzle_ops.errors import UserError
 
 if TYPE_CHECKING:
     from drizzle_ops.context.fleet.build import Fleet
@@ -47,8 +46,7 @@ def where_to(
 def one_database(given: Given, reading: Reading = Reading.MIGRATIONS) -> Request:
     """The request of a task that runs on one database (a fleet environment is refused, in ``resolve``)."""
     request = where_to(given, reading)
-    if not isinstance(request, Request):  # resolve refuses a fleet for a task that takes none
-        raise UserError("this task runs on one database")
+    assert isinstance(request, Request)  # resolve has refused a fleet: this task takes none
     return request
 
 
