@@ -157,6 +157,24 @@ def drizzle_kit_migrate(url: str, workspace: Path = EXAMPLE) -> None:
     assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
 
 
+def run_drizzle_kit(kit: Path, workspace: Path, url: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`drizzle-kit migrate` of the real drizzle-kit at ``kit`` (its bin.cjs), run with node in ``workspace``."""
+    return subprocess.run(
+        ["node", str(kit), "migrate", "--config", "drizzle.config.ts"],
+        cwd=workspace,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def drizzle_kit_applied(kit: Path, workspace: Path, url: str) -> None:
+    """:func:`run_drizzle_kit`, which must succeed."""
+    done = run_drizzle_kit(kit, workspace, url)
+    assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
+
+
 def rows(url: str, schema: str = "drizzle", table: str = "__drizzle_migrations") -> list[tuple[str, int]]:
     """(hash, created_at) of every bookkeeping row in id order; none when the table doesn't exist yet."""
     with psycopg.connect(url) as conn:

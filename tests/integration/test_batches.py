@@ -37,6 +37,7 @@ from tests.helpers import (
     ROOT,
     V1,
     add_migration,
+    drizzle_kit_applied,
     keep_journal_entries,
     only_with_backend,
     pg_binaries,
@@ -497,15 +498,7 @@ def test_drizzle_kit_031_runs_the_file_as_one_update_and_ends_in_the_same_state(
     ours, theirs = databases.create(), databases.create()
 
     def drizzle_kit() -> None:
-        done = subprocess.run(
-            ["node", str(kit), "migrate", "--config", "drizzle.config.ts"],
-            cwd=ws,
-            env={**os.environ, "DATABASE_URL": theirs},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        drizzle_kit_applied(kit, ws, theirs)
 
     full = keep_journal_entries(ws, 9)  # up to 0008_items, as a checkout from before the backfill
     drizzle_kit()

@@ -13,7 +13,6 @@ private copy of the fixture); its full run is made once per case and reused.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import uuid
@@ -25,7 +24,17 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, keep_journal_entries, requires, rows, run_inv, url_for
+from tests.helpers import (
+    EXAMPLE,
+    NO_DRIZZLE_KIT,
+    ROOT,
+    keep_journal_entries,
+    requires,
+    rows,
+    run_drizzle_kit,
+    run_inv,
+    url_for,
+)
 from tests.integration.test_roundtrip import catalog
 
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"
@@ -143,14 +152,7 @@ def journal_tags(ws: Path) -> list[str]:
 
 def drizzle_migrate(ws: Path, url: str) -> subprocess.CompletedProcess[str]:
     """drizzle-kit 0.31.11's own `migrate` on the fixture's drizzle.config.ts."""
-    done = subprocess.run(
-        ["node", str(ws / "node_modules" / "drizzle-kit" / "bin.cjs"), "migrate", "--config", "drizzle.config.ts"],
-        cwd=ws,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_drizzle_kit(ws / "node_modules" / "drizzle-kit" / "bin.cjs", ws, url, timeout=120)
     assert done.returncode == 0, f"drizzle-kit migrate failed:\n{done.stdout}\n{done.stderr}"
     return done
 

@@ -9,7 +9,6 @@ rows are the same, and the same as the catalog drizzle-kit's unfixed originals g
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +16,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, NO_DRIZZLE_KIT_V1, ROOT, V1, requires, rows, run_inv, schema_dump
+from tests.helpers import (
+    EXAMPLE,
+    NO_DRIZZLE_KIT,
+    NO_DRIZZLE_KIT_V1,
+    ROOT,
+    V1,
+    requires,
+    rows,
+    run_drizzle_kit,
+    run_inv,
+    schema_dump,
+)
+from tests.helpers import drizzle_kit_applied as drizzle_kit
 
 FIXTURES = ROOT / "tests" / "fixtures" / "safe-by-default"
 KIT_031 = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
@@ -43,18 +54,6 @@ def workspace(tmp_path: Path, name: str, modules: Path) -> Path:
     shutil.copytree(FIXTURES / name, target)
     (target / "node_modules").symlink_to(modules, target_is_directory=True)
     return target
-
-
-def drizzle_kit(kit: Path, ws: Path, url: str) -> None:
-    done = subprocess.run(
-        ["node", str(kit), "migrate", "--config", "drizzle.config.ts"],
-        cwd=ws,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def inv(*args: str) -> subprocess.CompletedProcess[str]:
@@ -213,14 +212,7 @@ def test_a_failed_concurrent_build_is_built_again_when_drizzle_kit_reruns_the_fi
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("update authors set email = 'twice@example.org' where id in (1, 2)")
 
-    failed = subprocess.run(
-        ["node", str(KIT_031), "migrate", "--config", "drizzle.config.ts"],
-        cwd=ws,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    failed = run_drizzle_kit(KIT_031, ws, url)
     assert failed.returncode != 0
     invalid = "select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid where not i.indisvalid"
     assert query(url, invalid) == [("authors_email_unique",)]

@@ -11,7 +11,6 @@ original gives, with a value of its own in every row that was there.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 
 from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, NO_DRIZZLE_KIT_V1, ROOT, V1, requires, rows, run_inv, schema_dump
+from tests.helpers import drizzle_kit_applied as drizzle_kit
 
 FIXTURES = ROOT / "tests" / "fixtures" / "volatile-default"
 KIT_031 = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
@@ -68,18 +68,6 @@ def sql_of(ws: Path, tag: str) -> str:
 
 def files(ws: Path) -> dict[str, bytes]:
     return {str(p.relative_to(ws)): p.read_bytes() for p in sorted(ws.rglob("*")) if p.is_file()}
-
-
-def drizzle_kit(kit: Path, ws: Path, url: str) -> None:
-    done = subprocess.run(
-        ["node", str(kit), "migrate", "--config", "drizzle.config.ts"],
-        cwd=ws,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def inv(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ The real-world history cases (test_histories.py) add takeover in both directions
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +21,17 @@ from drizzle_ops.engine.lock import lock_key
 from drizzle_ops.engine.one_transaction import Committed
 from drizzle_ops.engine.states import PlanOptions
 from drizzle_ops.engine.workspace import load_workspace
-from tests.helpers import EXAMPLE, NO_DRIZZLE_KIT, ROOT, add_migration, requires, rows, run_inv, schema_dump
+from tests.helpers import (
+    EXAMPLE,
+    NO_DRIZZLE_KIT,
+    ROOT,
+    add_migration,
+    requires,
+    rows,
+    run_drizzle_kit,
+    run_inv,
+    schema_dump,
+)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "histories"
 DRIZZLE_KIT_BIN = EXAMPLE / "node_modules" / "drizzle-kit" / "bin.cjs"
@@ -40,14 +49,7 @@ def fixture(name: str, tmp_path: Path) -> Path:
 
 
 def drizzle_kit(ws: Path, url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["node", str(DRIZZLE_KIT_BIN), "migrate", "--config", "drizzle.config.ts"],
-        cwd=ws,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_drizzle_kit(DRIZZLE_KIT_BIN, ws, url, timeout=120)
 
 
 def inv(ws: Path, task: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
