@@ -228,18 +228,17 @@ def build_plan(
             )
         mode = mode_of(migration)
         batch = batch_plan(conn, workspace, migration, created_before) if mode is Mode.BATCH else None
+        text = migration.text  # decoded from the file's bytes on each read: once here
         plans.append(
             MigrationPlan(
                 tag=migration.tag,
                 path=str(migration.sql_path.relative_to(workspace.root)),
-                sql=migration.text,
+                sql=text,
                 runs_in_transaction=in_transaction and mode is Mode.TRANSACTION,
                 transactions=mode if in_transaction or mode is not Mode.TRANSACTION else Mode.NO_TRANSACTION,
                 statements=statements,
                 batch=batch,
-                findings=lint_sql(
-                    migration.text, path=migration.sql_path.name, pg_version=pg_version, volatility=volatility
-                ),
+                findings=lint_sql(text, path=migration.sql_path.name, pg_version=pg_version, volatility=volatility),
             )
         )
     return DeployPlan(database, environment, lock_timeout, statement_timeout, plans, blocked_by, pg_version)
