@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drizzle_ops.drizzle_kit import node
-from drizzle_ops.drizzle_kit.generate import GENERATE_SCRIPT, NEEDS_TERMINAL, NO_CHANGES, existing_workspace
+from drizzle_ops.drizzle_kit.generate import NEEDS_TERMINAL, NO_CHANGES
+from drizzle_ops.drizzle_kit.new_migration import GENERATE_SCRIPT, existing_workspace
 from drizzle_ops.engine.drizzle_config import read_drizzle_config
 from drizzle_ops.engine.workspace import Migration, Workspace, load_workspace
 from drizzle_ops.errors import OperationFailed, UserError

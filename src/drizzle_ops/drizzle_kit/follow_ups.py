@@ -2,9 +2,9 @@
 
 A column added with a volatile DEFAULT is fixed as ADD COLUMN and SET DEFAULT (lint/fix/rewrites.py), followed by
 a batched backfill per column and, for a column declared NOT NULL, a migration that proves and sets the NOT NULL
-(lint/fix/follow_ups.py writes their SQL). Each of them is made by `drizzle-kit generate --custom` (generate.py:
-generate_custom), which writes the journal entry or folder and a snapshot that copies the newest one, exactly as
-the installed drizzle-kit writes them; only the SQL file is ours.
+(lint/fix/follow_ups.py writes their SQL). Each of them is made by `drizzle-kit generate --custom`
+(new_migration.py: generate_custom), which writes the journal entry or folder and a snapshot that copies the newest
+one, exactly as the installed drizzle-kit writes them; only the SQL file is ours.
 
 The snapshots must then describe the catalog after each migration (`migrate --verify` compares them, and the next
 `drizzle-kit generate` diffs against the newest): a column whose NOT NULL moved to a later migration is nullable
@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drizzle_ops.drizzle_kit.generate import generate_custom
+from drizzle_ops.drizzle_kit.new_migration import generate_custom
 from drizzle_ops.engine.rollback import down_path
 from drizzle_ops.engine.workspace import FOLDERS, Migration, Workspace, folder_millis
 from drizzle_ops.errors import OperationFailed
